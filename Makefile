@@ -1,0 +1,47 @@
+# Thin wrapper over meson.  `make` builds build/cellrun; `make check` builds a
+# sanitizer build in build-test/ and runs unit, fuzz-replay and integration tests.
+MESON ?= meson
+PYTEST ?= /usr/bin/python3 -m pytest
+BUILD ?= build
+TEST_BUILD ?= build-test
+
+.PHONY: all check unit integration demo fuzz bench clean install-deps lint
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	ln -sf src/cellrun/cellrun $(BUILD)/cellrun
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) --buildtype=debugoptimized
+
+$(TEST_BUILD)/build.ninja:
+	$(MESON) setup $(TEST_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+install-deps:
+	scripts/install-deps
+
+unit: $(TEST_BUILD)/build.ninja
+	ninja -C $(TEST_BUILD)
+	ln -sf src/cellrun/cellrun $(TEST_BUILD)/cellrun
+	$(MESON) test -C $(TEST_BUILD) --print-errorlogs
+
+integration: $(TEST_BUILD)/build.ninja
+	ninja -C $(TEST_BUILD)
+	CELLRUN=$(CURDIR)/$(TEST_BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/integration
+
+check: unit integration
+
+demo: all
+	scripts/demo
+
+fuzz:
+	scripts/fuzz $(FUZZ_SECONDS)
+
+bench: all
+	bench/run
+
+lint:
+	scripts/lint
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD) build-fuzz

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* exec: -p process.json, or CMD... with runc's flags on top of the
+ * container's own process settings (env, user, capabilities, rlimits). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cellrun.h"
+#include "libcell/base/cleanup.h"
+#include "libcell/base/util.h"
+
+struct exec_args {
+	const char *process_file, *cwd, *user;
+	char **env, **caps;
+	bool tty, no_new_privs;
+	struct cell_exec_opts o;
+};
+
+static void exec_usage(void)
+{
+	printf("Usage: cellrun exec [options] ID [CMD ARGS...]\n\n"
+	       "  -p, --process FILE      the process as JSON (runtime-spec process object)\n"
+	       "  -t, --tty               allocate a terminal\n"
+	       "  -d, --detach            do not wait for the process\n"
+	       "      --cwd DIR           working directory\n"
+	       "  -e, --env K=V           add an environment variable\n"
+	       "  -u, --user UID[:GID]    run as this user\n"
+	       "      --cap CAP           add a capability\n"
+	       "      --no-new-privs      set no_new_privs\n"
+	       "      --pid-file P        write the process's pid here\n"
+	       "      --console-socket P  send the terminal master to this socket\n"
+	       "      --preserve-fds N    pass N extra fds\n");
+}
+
+static int parse_exec(struct cli *c, struct exec_args *a, struct cell_error *err)
+{
+	static const struct option opts[] = {
+		{ "process", required_argument, NULL, 'p' }, { "tty", no_argument, NULL, 't' },
+		{ "detach", no_argument, NULL, 'd' },        { "cwd", required_argument, NULL, 'w' },
+		{ "env", required_argument, NULL, 'e' },     { "user", required_argument, NULL, 'u' },
+		{ "cap", required_argument, NULL, 'c' },     { "pid-file", required_argument, NULL, 'P' },
+		{ "console-socket", required_argument, NULL, 'S' },
+		{ "preserve-fds", required_argument, NULL, 'F' },
+		{ "no-new-privs", no_argument, NULL, 'n' },
+		{ "ignore-paused", no_argument, NULL, 'i' },
+		{ "apparmor", required_argument, NULL, 'a' },
+		{ "process-label", required_argument, NULL, 'l' },
+		{ "cgroup", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	long long n;
+	int o;
+
+	while ((o = getopt_long(c->argc, c->argv, "+p:tdw:e:u:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'p': a->process_file = optarg; break;
+		case 't': a->tty = true; break;
+		case 'd': a->o.detach = true; break;
+		case 'w': a->cwd = optarg; break;
+		case 'e': cell_strv_push(&a->env, xstrdup(optarg)); break;
+		case 'u': a->user = optarg; break;
+		case 'c': cell_strv_push(&a->caps, xstrdup(optarg)); break;
+		case 'P': a->o.pid_file = optarg; break;
+		case 'S': a->o.console_socket = optarg; break;
+		case 'n': a->no_new_privs = true; break;
+		case 'F':
+			if (cell_parse_long(optarg, &n) < 0 || n < 0 || n > 65536)
+				return cell_err(err, EINVAL, "--preserve-fds %s: want a count", optarg);
+			a->o.preserve_fds = (int)n;
+			break;
+		case 'i': case 'a': case 'l': case 'g': break;
+		case 'h': exec_usage(); return 1;
+		default: return cell_err(err, EINVAL, "exec: unknown option (see --help)");
+		}
+	}
+	if (optind >= c->argc)
+		return cell_err(err, EINVAL, "exec: missing container id");
+	if (!a->process_file && optind + 1 >= c->argc)
+		return cell_err(err, EINVAL, "exec: give a command or --process FILE");
+	return 0;
+}
+
+static int apply_user(struct cell_process *p, const char *u, struct cell_error *err)
+{
+	long long uid, gid = 0;
+	_cleanup_free_ char *s = xstrdup(u);
+	char *colon = strchr(s, ':');
+
+	if (colon)
+		*colon++ = '\0';
+	if (cell_parse_long(s, &uid) < 0 || uid < 0 || uid > UINT32_MAX ||
+	    (colon && (cell_parse_long(colon, &gid) < 0 || gid < 0 || gid > UINT32_MAX)))
+		return cell_err(err, EINVAL, "--user %s: want numeric UID[:GID]", u);
+	p->user.uid = (uint32_t)uid;
+	p->user.gid = (uint32_t)gid;
+	free(p->user.additional_gids);
+	p->user.additional_gids = NULL;
+	p->user.n_additional_gids = 0;
+	return 0;
+}
+
+static int apply_caps(struct cell_process *p, char **caps, struct cell_error *err)
+{
+	for (size_t i = 0; caps && caps[i]; i++) {
+		int cap = cell_cap_from_name(caps[i]);
+		if (cap < 0)
+			return cell_err(err, EINVAL, "--cap: unknown capability \"%s\"", caps[i]);
+		uint64_t bit = 1ULL << cap;
+		p->caps.set = true;
+		p->caps.bounding |= bit;
+		p->caps.effective |= bit;
+		p->caps.permitted |= bit;
+		p->caps.inheritable |= bit;
+		p->caps.ambient |= bit;
+	}
+	return 0;
+}
+
+/* The container's process with CMD... and the flags applied. */
+static int build_from_args(struct cli *c, struct exec_args *a, struct cell_process *p,
+			   struct cell_error *err)
+{
+	int r;
+
+	cell_strv_free(p->args);
+	p->args = cell_strv_copy(c->argv + optind + 1);
+	p->terminal = a->tty;
+	p->console_size_set = false;
+	for (size_t i = 0; a->env && a->env[i]; i++)
+		cell_strv_push(&p->env, xstrdup(a->env[i]));
+	if (a->cwd) {
+		free(p->cwd);
+		p->cwd = xstrdup(a->cwd);
+	}
+	if (a->no_new_privs)
+		p->no_new_privileges = true;
+	if (a->user && (r = apply_user(p, a->user, err)) < 0)
+		return r;
+	return apply_caps(p, a->caps, err);
+}
+
+static void spec_freep(struct cell_spec **s)
+{
+	cell_spec_free(*s);
+}
+
+static void process_freep(struct cell_process **p)
+{
+	cell_process_free(*p);
+}
+
+int cmd_exec(struct cli *c, struct cell_error *err)
+{
+	struct exec_args a = { 0 };
+	_cleanup_(spec_freep) struct cell_spec *spec = NULL;
+	_cleanup_(process_freep) struct cell_process *own = NULL;
+	_cleanup_free_ char *text = NULL;
+	const struct cell_process *p;
+	size_t len;
+	int r = parse_exec(c, &a, err);
+
+	if (r == 0 && a.process_file) {
+		if ((r = cell_read_file(a.process_file, &text, &len)) < 0)
+			r = cell_err(err, r, "read %s", a.process_file);
+		else if ((r = cell_process_parse(text, len, &own, err)) < 0)
+			r = cell_err_prefix(err, "%s", a.process_file);
+		p = own;
+	} else if (r == 0) {
+		r = cell_container_config(&c->rt, c->argv[optind], &spec, err);
+		if (r < 0)
+			(void)cell_err_prefix(err, "exec in %s", c->argv[optind]);
+		else
+			r = build_from_args(c, &a, &spec->process, err);
+		p = spec ? &spec->process : NULL;
+	}
+	if (r == 0)
+		r = cell_container_exec(&c->rt, c->argv[optind], p, &a.o, &c->exit_status, err);
+	cell_strv_free(a.env);
+	cell_strv_free(a.caps);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/* Allocation wrappers (abort on OOM), string vectors, small file helpers. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+void *xmalloc(size_t n);
+void *xzalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* NULL-terminated string vectors. */
+size_t cell_strv_len(char *const *v);
+char **cell_strv_copy(char *const *v);
+void cell_strv_push(char ***v, char *s); /* takes ownership of s */
+bool cell_strv_contains(char *const *v, const char *s);
+void cell_strv_free(char **v);
+
+static inline bool streq(const char *a, const char *b)
+{
+	extern int strcmp(const char *, const char *);
+	return strcmp(a, b) == 0;
+}
+bool cell_startswith(const char *s, const char *prefix);
+
+/* Read a whole file (NUL terminated). Returns 0 or -errno. */
+int cell_read_file(const char *path, char **out, size_t *len);
+int cell_read_fd(int fd, char **out, size_t *len);
+/* Write a whole buffer to fd, retrying short writes. */
+int cell_write_all(int fd, const void *buf, size_t len);
+/* Write (truncate) a file. Returns 0 or -errno. */
+int cell_write_file(const char *path, const char *data, size_t len);
+int cell_write_file_at(int dirfd, const char *path, const char *data);
+/* Write path via tmp+fsync+rename in the same directory. */
+int cell_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* mkdir -p, mode for created components. */
+int cell_mkdir_p(const char *path, mode_t mode);
+/* rm -rf on a directory in one filesystem (does not cross mounts). */
+int cell_rm_rf(const char *path);
+/* Parse decimal integer strictly. */
+int cell_parse_long(const char *s, long long *out);

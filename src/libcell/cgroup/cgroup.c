@@ -1,0 +1,752 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The cgroup manager: detect the host's layout, resolve the container's path in each
+ * hierarchy, and run the common loops (create, enter, destroy, mounts); limits, freezing
+ * and killing go to the v1 or v2 backend through struct cgroup_ops.
+ *
+ * Fake trees (unit tests) are plain directories: a marker file decides the layout where
+ * the real kernel would be recognised by statfs magic.
+ */
+#include "cgroup-internal.h"
+
+#include <errno.h>
+#include <linux/magic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include "../base/cleanup.h"
+#include "../base/log.h"
+#include "../base/util.h"
+
+#define DEFAULT_FS_ROOT "/sys/fs/cgroup"
+#define DEFAULT_SELF_CGROUP "/proc/self/cgroup"
+
+/* ---- detection ---- */
+
+static bool fs_is(const char *path, unsigned long magic)
+{
+	struct statfs s;
+
+	return statfs(path, &s) == 0 && (unsigned long)s.f_type == magic;
+}
+
+static bool has_file(const char *dir, const char *name)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s", dir, name);
+
+	return access(p, F_OK) == 0;
+}
+
+static bool is_v2_root(const char *dir)
+{
+	return fs_is(dir, CGROUP2_SUPER_MAGIC) || has_file(dir, "cgroup.controllers");
+}
+
+static bool is_v1_hierarchy(const char *dir)
+{
+	if (is_v2_root(dir))
+		return false;
+	return fs_is(dir, CGROUP_SUPER_MAGIC) || has_file(dir, "cgroup.procs");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names of the v1 hierarchies under fs_root (real directories, not the alias symlinks). */
+static int v1_names(const char *fs_root, char ***out, struct cell_error *err)
+{
+	_cleanup_closedir_ DIR *d = opendir(fs_root);
+	_cleanup_strv_free_ char **names = NULL;
+	struct dirent *de;
+	struct stat st;
+
+	if (!d)
+		return cell_err(err, errno, "open %s", fs_root);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || streq(de->d_name, "unified"))
+			continue;
+		_cleanup_free_ char *p = xasprintf("%s/%s", fs_root, de->d_name);
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && is_v1_hierarchy(p))
+			cell_strv_push(&names, xstrdup(de->d_name));
+	}
+	if (names)
+		qsort(names, cell_strv_len(names), sizeof(char *), cmp_str);
+	*out = TAKE_PTR(names);
+	return 0;
+}
+
+int cell_cgroup_detect(const char *fs_root, enum cell_cgroup_mode *mode, struct cell_error *err)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	_cleanup_free_ char *unified = NULL;
+	int r;
+
+	fs_root = fs_root ? fs_root : DEFAULT_FS_ROOT;
+	if (is_v2_root(fs_root)) {
+		*mode = CELL_CGROUP_V2;
+		return 0;
+	}
+	r = v1_names(fs_root, &names, err);
+	if (r < 0)
+		return r;
+	if (!names)
+		return cell_err(err, ENOENT, "no cgroup hierarchy found under %s", fs_root);
+	unified = xasprintf("%s/unified", fs_root);
+	*mode = is_v2_root(unified) ? CELL_CGROUP_HYBRID : CELL_CGROUP_V1;
+	return 0;
+}
+
+/* ---- hierarchies ---- */
+
+static char **controllers_of(const char *name)
+{
+	/* systemd's named hierarchy is mounted as "systemd" with -o none,name=systemd. */
+	if (streq(name, "systemd"))
+		return cg_split("name=systemd", '\0');
+	return cg_split(name, ',');
+}
+
+static void add_hier(struct cell_cgroup *cg, const char *fs_root, const char *name, bool v2)
+{
+	struct cgroup_hier *h;
+
+	cg->h = xrealloc(cg->h, (cg->n_h + 1) * sizeof(*cg->h));
+	h = &cg->h[cg->n_h++];
+	*h = (struct cgroup_hier){ .v2 = v2, .rootless = cg->rootless };
+	h->name = xstrdup(name);
+	h->root = *name ? xasprintf("%s/%s", fs_root, name) : xstrdup(fs_root);
+	h->fake = !fs_is(h->root, v2 ? CGROUP2_SUPER_MAGIC : CGROUP_SUPER_MAGIC);
+	if (!v2)
+		h->controllers = controllers_of(name);
+}
+
+static struct cgroup_hier *hier_by_name(struct cell_cgroup *cg, const char *name)
+{
+	for (size_t i = 0; i < cg->n_h; i++)
+		if (streq(cg->h[i].name, name))
+			return &cg->h[i];
+	return NULL;
+}
+
+/* "cpu" -> "cpu,cpuacct" style symlinks, recreated inside containers. */
+static void find_aliases(struct cell_cgroup *cg, const char *fs_root)
+{
+	_cleanup_closedir_ DIR *d = opendir(fs_root);
+	struct dirent *de;
+	char target[256];
+
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", fs_root, de->d_name);
+		ssize_t n = readlink(p, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		const char *base = strrchr(target, '/');
+		struct cgroup_hier *h = hier_by_name(cg, base ? base + 1 : target);
+		if (h)
+			cell_strv_push(&h->aliases, xstrdup(de->d_name));
+	}
+}
+
+static int add_v1_hierarchies(struct cell_cgroup *cg, const char *fs_root, struct cell_error *err)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	int r = v1_names(fs_root, &names, err);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; names && names[i]; i++)
+		add_hier(cg, fs_root, names[i], false);
+	find_aliases(cg, fs_root);
+	return 0;
+}
+
+static int cgroup_new(const struct cell_cgroup_opts *o, struct cell_cgroup **out,
+		      struct cell_error *err)
+{
+	_cleanup_free_ char *fs_root = xstrdup(o->fs_root ? o->fs_root : DEFAULT_FS_ROOT);
+	struct cell_cgroup *cg;
+	size_t len = strlen(fs_root);
+	int r;
+
+	while (len > 1 && fs_root[len - 1] == '/')
+		fs_root[--len] = '\0';
+	cg = xzalloc(sizeof(*cg));
+	cg->rootless = o->rootless;
+	*out = cg;
+	r = cell_cgroup_detect(fs_root, &cg->mode, err);
+	if (r < 0)
+		return r;
+	cg->ops = cg->mode == CELL_CGROUP_V2 ? &cgroup_v2_ops : &cgroup_v1_ops;
+	if (cg->mode == CELL_CGROUP_V2) {
+		add_hier(cg, fs_root, "", true);
+		return 0;
+	}
+	r = add_v1_hierarchies(cg, fs_root, err);
+	if (r == 0 && cg->mode == CELL_CGROUP_HYBRID)
+		add_hier(cg, fs_root, "unified", true);
+	return r;
+}
+
+struct cgroup_hier *cgroup_hier_for(struct cell_cgroup *cg, const char *c)
+{
+	for (size_t i = 0; i < cg->n_h; i++) {
+		struct cgroup_hier *h = &cg->h[i];
+		if (h->skipped)
+			continue;
+		if (h->v2 ? cg->mode == CELL_CGROUP_V2 : cell_strv_contains(h->controllers, c))
+			return h;
+	}
+	return NULL;
+}
+
+struct cgroup_hier *cgroup_unified(struct cell_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n_h; i++)
+		if (cg->h[i].v2 && !cg->h[i].skipped)
+			return &cg->h[i];
+	return NULL;
+}
+
+struct cgroup_hier *cgroup_procs_hier(struct cell_cgroup *cg)
+{
+	static const char *const prefer[] = { "pids", "freezer", "memory", "cpu", "devices" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(prefer); i++) {
+		struct cgroup_hier *h = cgroup_hier_for(cg, prefer[i]);
+		if (h)
+			return h;
+	}
+	for (size_t i = 0; i < cg->n_h; i++)
+		if (!cg->h[i].skipped)
+			return &cg->h[i];
+	return NULL;
+}
+
+/* ---- path rules ---- */
+
+int cgroup_path_normalize(const char *in, char **out, struct cell_error *err)
+{
+	_cleanup_strv_free_ char **parts = cg_split(in, '/');
+	_cleanup_free_ char *res = xzalloc(strlen(in) + 2);
+	size_t len = 0;
+
+	for (size_t i = 0; parts[i]; i++) {
+		if (!*parts[i] || streq(parts[i], "."))
+			continue;
+		if (streq(parts[i], ".."))
+			return cell_err(err, EINVAL, "cgroup path \"%s\": \"..\" is not allowed", in);
+		len += (size_t)snprintf(res + len, strlen(in) + 2 - len, "/%s", parts[i]);
+	}
+	if (!len)
+		res[0] = '/';
+	*out = TAKE_PTR(res);
+	return 0;
+}
+
+static bool endswith(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && streq(s + a - b, suffix);
+}
+
+static bool valid_slice(const char *slice)
+{
+	size_t len = strlen(slice);
+
+	if (streq(slice, "-.slice"))
+		return true;
+	if (len <= 6 || !endswith(slice, ".slice") || strchr(slice, '/'))
+		return false;
+	return slice[0] != '-' && slice[len - 7] != '-' && !strstr(slice, "--");
+}
+
+/* "a-b.slice" -> "/a.slice/a-b.slice" (systemd.slice(5)); "-.slice" is the root. */
+static int expand_slice(const char *slice, char **out, struct cell_error *err)
+{
+	_cleanup_free_ char *res = xstrdup("");
+
+	if (!valid_slice(slice))
+		return cell_err(err, EINVAL, "cgroup: invalid systemd slice \"%s\"", slice);
+	if (streq(slice, "-.slice")) {
+		*out = TAKE_PTR(res);
+		return 0;
+	}
+	for (const char *dash = strchr(slice, '-'); dash; dash = strchr(dash + 1, '-')) {
+		char *next = xasprintf("%s/%.*s.slice", res, (int)(dash - slice), slice);
+		free(res);
+		res = next;
+	}
+	*out = xasprintf("%s/%s", res, slice);
+	return 0;
+}
+
+int cgroup_systemd_path(const char *spec, char **out, struct cell_error *err)
+{
+	_cleanup_strv_free_ char **p = cg_split(spec, ':');
+	_cleanup_free_ char *dir = NULL;
+	int r;
+
+	if (cell_strv_len(p) != 3 || !*p[2] || strchr(p[1], '/') || strchr(p[2], '/'))
+		return cell_err(err, EINVAL, "cgroup path \"%s\": expected \"slice:prefix:name\"",
+				spec);
+	r = expand_slice(*p[0] ? p[0] : "system.slice", &dir, err);
+	if (r < 0)
+		return r;
+	if (endswith(p[2], ".slice"))
+		*out = xasprintf("%s/%s", dir, p[2]);
+	else if (*p[1])
+		*out = xasprintf("%s/%s-%s.scope", dir, p[1], p[2]);
+	else
+		*out = xasprintf("%s/%s.scope", dir, p[2]);
+	return 0;
+}
+
+static bool looks_systemd(const char *path)
+{
+	_cleanup_strv_free_ char **p = cg_split(path, ':');
+
+	return path[0] != '/' && cell_strv_len(p) == 3;
+}
+
+static int default_path(const struct cell_cgroup_opts *o, char **out, bool *relative,
+			struct cell_error *err)
+{
+	if (!o->id || !*o->id || strchr(o->id, '/'))
+		return cell_err(err, EINVAL, "cgroup: no cgroupsPath and no usable container id");
+	if (o->systemd) {
+		_cleanup_free_ char *spec = xasprintf("system.slice:cellrun:%s", o->id);
+		*relative = false;
+		return cgroup_systemd_path(spec, out, err);
+	}
+	*relative = true;
+	*out = xasprintf("cellrun/%s", o->id);
+	return 0;
+}
+
+int cell_cgroup_resolve_path(const struct cell_cgroup_opts *o, const char *cgroups_path,
+			     char **out, bool *relative, struct cell_error *err)
+{
+	_cleanup_free_ char *norm = NULL;
+	bool rel = cgroups_path && cgroups_path[0] != '/';
+	int r;
+
+	if (!cgroups_path || !*cgroups_path)
+		return default_path(o, out, relative, err);
+	if (o->systemd || looks_systemd(cgroups_path)) {
+		*relative = false;
+		return cgroup_systemd_path(cgroups_path, out, err);
+	}
+	r = cgroup_path_normalize(cgroups_path, &norm, err);
+	if (r < 0)
+		return r;
+	if (streq(norm, "/"))
+		return cell_err(err, EINVAL, "cgroup path \"%s\" is the hierarchy root",
+				cgroups_path);
+	if (rel && strchr(norm, ';'))
+		return cell_err(err, EINVAL, "cgroup path \"%s\": ';' is not allowed", cgroups_path);
+	*out = rel ? xstrdup(norm + 1) : TAKE_PTR(norm);
+	*relative = rel;
+	return 0;
+}
+
+/* A line of /proc/self/cgroup is "hierarchy-id:controller-list:path"; v2 is "0::path". */
+static bool self_line_matches(const char *ctrls, size_t len, const struct cgroup_hier *h)
+{
+	_cleanup_free_ char *list = xstrndup(ctrls, len);
+	_cleanup_strv_free_ char **v = cg_split(list, ',');
+
+	if (h->v2)
+		return len == 0;
+	return len > 0 && cell_strv_contains(v, h->controllers[0]);
+}
+
+char *cgroup_self_base(const char *self_text, const struct cgroup_hier *h)
+{
+	for (const char *line = self_text; line && *line;) {
+		const char *nl = strchrnul(line, '\n');
+		const char *c1 = memchr(line, ':', (size_t)(nl - line));
+		const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(nl - c1 - 1)) : NULL;
+		if (c2 && self_line_matches(c1 + 1, (size_t)(c2 - c1 - 1), h))
+			return xstrndup(c2 + 1, (size_t)(nl - c2 - 1));
+		line = *nl ? nl + 1 : nl;
+	}
+	return xstrdup("/");
+}
+
+static int set_hier_path(struct cgroup_hier *h, const char *path, struct cell_error *err)
+{
+	_cleanup_free_ char *norm = NULL;
+	int r = cgroup_path_normalize(path, &norm, err);
+
+	if (r < 0)
+		return r;
+	if (streq(norm, "/"))
+		return cell_err(err, EINVAL, "cgroup path %s is the root of %s", path, h->root);
+	free(h->path);
+	free(h->dir);
+	h->dir = xasprintf("%s%s", h->root, norm);
+	h->path = TAKE_PTR(norm);
+	return 0;
+}
+
+static int place(struct cell_cgroup *cg, const struct cell_cgroup_opts *o, const char *path,
+		 bool relative, struct cell_error *err)
+{
+	const char *file = o->self_cgroup_file ? o->self_cgroup_file : DEFAULT_SELF_CGROUP;
+	_cleanup_free_ char *self = NULL;
+	int r;
+
+	if (relative && (r = cell_read_file(file, &self, NULL)) < 0)
+		return cell_err(err, r, "read %s", file);
+	for (size_t i = 0; i < cg->n_h; i++) {
+		_cleanup_free_ char *base = relative ? cgroup_self_base(self, &cg->h[i]) : NULL;
+		_cleanup_free_ char *full = relative ? xasprintf("%s/%s", base, path) : NULL;
+		r = set_hier_path(&cg->h[i], relative ? full : path, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- the persisted path ---- */
+
+static char *saved_format(const struct cell_cgroup *cg)
+{
+	_cleanup_free_ char *res = xstrdup("");
+	bool same = true;
+
+	for (size_t i = 1; i < cg->n_h; i++)
+		same = same && streq(cg->h[i].path, cg->h[0].path);
+	if (same)
+		return xstrdup(cg->h[0].path);
+	for (size_t i = 0; i < cg->n_h; i++) {
+		char *next = xasprintf("%s%s%s:%s", res, i ? ";" : "", cg->h[i].name, cg->h[i].path);
+		free(res);
+		res = next;
+	}
+	return TAKE_PTR(res);
+}
+
+static int saved_entry_apply(struct cell_cgroup *cg, const char *entry, struct cell_error *err)
+{
+	const char *colon = strchr(entry, ':');
+	_cleanup_free_ char *name = colon ? xstrndup(entry, (size_t)(colon - entry)) : NULL;
+	struct cgroup_hier *h = name ? hier_by_name(cg, name) : NULL;
+
+	if (!colon)
+		return cell_err(err, EINVAL, "cgroup: bad saved path entry \"%s\"", entry);
+	if (!h) {
+		cell_debug("cgroup: hierarchy %s of the saved path is gone", name);
+		return 0;
+	}
+	h->skipped = false;
+	return set_hier_path(h, colon + 1, err);
+}
+
+static int saved_parse(struct cell_cgroup *cg, const char *saved, struct cell_error *err)
+{
+	_cleanup_strv_free_ char **entries = NULL;
+	int r;
+
+	if (saved[0] == '/') {
+		for (size_t i = 0; i < cg->n_h; i++)
+			if ((r = set_hier_path(&cg->h[i], saved, err)) < 0)
+				return r;
+		return 0;
+	}
+	for (size_t i = 0; i < cg->n_h; i++)
+		cg->h[i].skipped = true;
+	entries = cg_split(saved, ';');
+	for (size_t i = 0; entries[i]; i++)
+		if ((r = saved_entry_apply(cg, entries[i], err)) < 0)
+			return r;
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static void cgroup_freep(struct cell_cgroup **cg)
+{
+	cell_cgroup_free(*cg);
+}
+
+int cell_cgroup_create(const struct cell_cgroup_opts *o, const char *cgroups_path,
+		       struct cell_cgroup **out, struct cell_error *err)
+{
+	_cleanup_(cgroup_freep) struct cell_cgroup *cg = NULL;
+	_cleanup_free_ char *path = NULL;
+	bool relative = false;
+	int r = cell_cgroup_resolve_path(o, cgroups_path, &path, &relative, err);
+
+	if (r < 0)
+		return r;
+	r = cgroup_new(o, &cg, err);
+	if (r < 0)
+		return r;
+	r = place(cg, o, path, relative, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < cg->n_h; i++)
+		if ((r = cg_make(cg->ops, &cg->h[i], err)) < 0)
+			return r;
+	cg->saved = saved_format(cg);
+	*out = TAKE_PTR(cg);
+	return 0;
+}
+
+int cell_cgroup_open(const struct cell_cgroup_opts *o, const char *saved_path,
+		     struct cell_cgroup **out, struct cell_error *err)
+{
+	_cleanup_(cgroup_freep) struct cell_cgroup *cg = NULL;
+	int r;
+
+	if (!saved_path || !*saved_path)
+		return cell_err(err, EINVAL, "cgroup: empty saved path");
+	r = cgroup_new(o, &cg, err);
+	if (r < 0)
+		return r;
+	r = saved_parse(cg, saved_path, err);
+	if (r < 0)
+		return r;
+	cg->saved = xstrdup(saved_path);
+	*out = TAKE_PTR(cg);
+	return 0;
+}
+
+const char *cell_cgroup_path(const struct cell_cgroup *cg)
+{
+	return cg->saved;
+}
+
+enum cell_cgroup_mode cell_cgroup_get_mode(const struct cell_cgroup *cg)
+{
+	return cg->mode;
+}
+
+int cell_cgroup_enter(struct cell_cgroup *cg, pid_t pid, struct cell_error *err)
+{
+	int r;
+
+	for (size_t i = 0; i < cg->n_h; i++) {
+		if (cg->h[i].skipped)
+			continue;
+		r = cg_writef(&cg->h[i], "cgroup.procs", err, "%d", (int)pid);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cell_cgroup_apply(struct cell_cgroup *cg, const struct cell_resources *r,
+		      struct cell_error *err)
+{
+	static const struct cell_resources none;
+
+	return cg->ops->apply(cg, r ? r : &none, err);
+}
+
+int cell_cgroup_freeze(struct cell_cgroup *cg, bool frozen, struct cell_error *err)
+{
+	return cg->ops->freeze(cg, frozen, err);
+}
+
+int cell_cgroup_is_frozen(struct cell_cgroup *cg, bool *frozen, struct cell_error *err)
+{
+	return cg->ops->is_frozen(cg, frozen, err);
+}
+
+int cell_cgroup_kill(struct cell_cgroup *cg, int sig, struct cell_error *err)
+{
+	return cg->ops->kill(cg, sig, err);
+}
+
+int cell_cgroup_pids(struct cell_cgroup *cg, pid_t **pids, size_t *n, struct cell_error *err)
+{
+	struct cgroup_hier *h = cgroup_procs_hier(cg);
+
+	if (!h)
+		return cell_err(err, ENOENT, "cgroup %s: no hierarchy to list processes", cg->saved);
+	return cg_collect_pids(h->dir, pids, n, err);
+}
+
+int cell_cgroup_destroy(struct cell_cgroup *cg, struct cell_error *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < cg->n_h; i++) {
+		struct cell_error e = { 0 };
+		if (cg->h[i].skipped || cg_remove(&cg->h[i], &e) == 0)
+			continue;
+		if (ret == 0) { /* report the first failure, still try the others */
+			*err = e;
+			ret = -e.code;
+		}
+	}
+	return ret;
+}
+
+static void hier_free(struct cgroup_hier *h)
+{
+	free(h->name);
+	cell_strv_free(h->controllers);
+	cell_strv_free(h->aliases);
+	free(h->root);
+	free(h->path);
+	free(h->dir);
+}
+
+void cell_cgroup_free(struct cell_cgroup *cg)
+{
+	if (!cg)
+		return;
+	for (size_t i = 0; i < cg->n_h; i++)
+		hier_free(&cg->h[i]);
+	free(cg->h);
+	free(cg->saved);
+	free(cg);
+}
+
+/* ---- mounts for the container ---- */
+
+static char *mount_options(const struct cgroup_hier *h)
+{
+	_cleanup_free_ char *res = xstrdup("");
+
+	if (h->v2)
+		return TAKE_PTR(res);
+	for (size_t i = 0; h->controllers[i]; i++) {
+		const char *c = h->controllers[i];
+		/* a named hierarchy has no controller: mount(8) wants "none,name=x" */
+		char *next = xasprintf("%s%s%s%s", res, i ? "," : "",
+				       cell_startswith(c, "name=") ? "none," : "", c);
+		free(res);
+		res = next;
+	}
+	return TAKE_PTR(res);
+}
+
+int cell_cgroup_mounts(struct cell_cgroup *cg, struct cell_cgroup_mount **out, size_t *n,
+		       struct cell_error *err)
+{
+	struct cell_cgroup_mount *m = xcalloc(cg->n_h, sizeof(*m));
+	size_t k = 0;
+
+	for (size_t i = 0; i < cg->n_h; i++) {
+		const struct cgroup_hier *h = &cg->h[i];
+		if (h->skipped)
+			continue;
+		m[k].name = xstrdup(h->name);
+		m[k].fstype = xstrdup(h->v2 ? "cgroup2" : "cgroup");
+		m[k].options = mount_options(h);
+		m[k].host_path = xstrdup(h->dir);
+		m[k].aliases = h->aliases ? cell_strv_copy(h->aliases) : NULL;
+		k++;
+	}
+	*out = m;
+	*n = k;
+	return 0;
+}
+
+void cell_cgroup_mounts_free(struct cell_cgroup_mount *m, size_t n)
+{
+	for (size_t i = 0; m && i < n; i++) {
+		free(m[i].name);
+		free(m[i].fstype);
+		free(m[i].options);
+		free(m[i].host_path);
+		cell_strv_free(m[i].aliases);
+	}
+	free(m);
+}
+
+int cell_cgroup_memory_current(struct cell_cgroup *cg, unsigned long long *bytes,
+			       struct cell_error *err)
+{
+	struct cgroup_hier *h = cgroup_hier_for(cg, "memory");
+	uint64_t v = 0;
+	int r = h ? cg_read_u64(h, cg->ops->memory_usage_file, &v) : -ENODATA;
+
+	if (r == -ENOENT)
+		r = -ENODATA;
+	if (r < 0)
+		return cell_err(err, r, "cgroup %s: memory usage", cg->saved);
+	*bytes = v;
+	return 0;
+}
+
+/* ---- device rules ---- */
+
+#define DEV_RWM(t, maj, min) { .allow = true, .type = t, .major = maj, .minor = min, .access = "rwm" }
+
+/* runc's default allow list (libcontainer/specconv AllowedDevices) */
+static const struct cell_device_rule default_rules[] = {
+	DEV_RWM('c', 1, 3),  /* /dev/null */
+	DEV_RWM('c', 1, 5),  /* /dev/zero */
+	DEV_RWM('c', 1, 7),  /* /dev/full */
+	DEV_RWM('c', 1, 8),  /* /dev/random */
+	DEV_RWM('c', 1, 9),  /* /dev/urandom */
+	DEV_RWM('c', 5, 0),  /* /dev/tty */
+	DEV_RWM('c', 5, 1),  /* /dev/console */
+	DEV_RWM('c', 5, 2),  /* /dev/ptmx */
+	DEV_RWM('c', 136, -1), /* /dev/pts/N */
+	{ .allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m" },
+	{ .allow = true, .type = 'b', .major = -1, .minor = -1, .access = "m" },
+};
+
+int cell_cgroup_default_device_rules(struct cell_device_rule **out, size_t *n)
+{
+	*out = xmalloc(sizeof(default_rules));
+	memcpy(*out, default_rules, sizeof(default_rules));
+	*n = ARRAY_SIZE(default_rules);
+	return 0;
+}
+
+struct cell_device_rule *cgroup_device_rules(const struct cell_resources *r, size_t *n)
+{
+	size_t total = r->n_devices + ARRAY_SIZE(default_rules);
+	struct cell_device_rule *v = xcalloc(total, sizeof(*v));
+
+	if (r->n_devices)
+		memcpy(v, r->devices, r->n_devices * sizeof(*v));
+	memcpy(v + r->n_devices, default_rules, sizeof(default_rules));
+	*n = total;
+	return v;
+}
+
+static void dev_number(char *buf, size_t len, int64_t v)
+{
+	if (v < 0)
+		(void)snprintf(buf, len, "*");
+	else
+		(void)snprintf(buf, len, "%lld", (long long)v);
+}
+
+void cgroup_device_line(const struct cell_device_rule *d, char *buf, size_t len)
+{
+	char maj[24], min[24];
+
+	if (d->type == 'a' || !d->type) {
+		(void)snprintf(buf, len, "a");
+		return;
+	}
+	dev_number(maj, sizeof(maj), d->major);
+	dev_number(min, sizeof(min), d->minor);
+	(void)snprintf(buf, len, "%c %s:%s %s", d->type, maj, min, d->access[0] ? d->access : "rwm");
+}
+
+unsigned cgroup_device_access(const char *access)
+{
+	unsigned mask = 0;
+
+	for (const char *c = access; *c; c++)
+		mask |= *c == 'r' ? BPF_DEVCG_ACC_READ
+			: *c == 'w' ? BPF_DEVCG_ACC_WRITE
+			: *c == 'm' ? BPF_DEVCG_ACC_MKNOD : 0;
+	return mask ? mask : BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE | BPF_DEVCG_ACC_MKNOD;
+}

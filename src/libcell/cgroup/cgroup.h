@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/*
+ * cgroup manager: one API, backends for v1, v2 and hybrid hosts.
+ *
+ * Path rules (runc-compatible):
+ *  - absolute cgroupsPath "/a/b": that path from the root of each hierarchy;
+ *  - relative "a/b": below the runtime's own cgroup in each hierarchy
+ *    (read from /proc/self/cgroup, per controller on v1);
+ *  - systemd form "slice:prefix:name" (or --systemd-cgroup): "/<expanded
+ *    slice>/<prefix>-<name>.scope"; "a-b.slice" expands to /a.slice/a-b.slice;
+ *  - absent: relative "cellrun/<id>".
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "../base/error.h"
+#include "../spec/spec.h"
+
+enum cell_cgroup_mode { CELL_CGROUP_V1, CELL_CGROUP_V2, CELL_CGROUP_HYBRID };
+
+struct cell_cgroup_opts {
+	const char *fs_root;   /* "/sys/fs/cgroup"; a fake tree in unit tests */
+	const char *self_cgroup_file; /* "/proc/self/cgroup"; a fake file in unit tests */
+	bool systemd;          /* --systemd-cgroup */
+	bool rootless;         /* skip (with a warning) what is not delegated */
+	const char *id;        /* container id (for defaults / systemd names) */
+};
+
+struct cell_cgroup; /* opaque */
+
+/* Detect the host's layout. */
+int cell_cgroup_detect(const char *fs_root, enum cell_cgroup_mode *mode, struct cell_error *err);
+
+/* Resolve cgroups_path (may be NULL), create the cgroup in every hierarchy. Fails with
+ * EEXIST-free semantics: an existing empty cgroup is reused. */
+int cell_cgroup_create(const struct cell_cgroup_opts *o, const char *cgroups_path,
+		       struct cell_cgroup **out, struct cell_error *err);
+/* Re-open an existing cgroup from the path cell_cgroup_path() returned. */
+int cell_cgroup_open(const struct cell_cgroup_opts *o, const char *saved_path,
+		     struct cell_cgroup **out, struct cell_error *err);
+/* A string to persist in state; feeds cell_cgroup_open().  "/a/b" when every hierarchy
+ * uses the same path, else "name:/path" per hierarchy joined by ';' (v1 relative paths
+ * differ per controller: "memory:/x/cellrun/id;cpu:/cellrun/id"). */
+const char *cell_cgroup_path(const struct cell_cgroup *cg);
+enum cell_cgroup_mode cell_cgroup_get_mode(const struct cell_cgroup *cg);
+
+/* Move pid into the cgroup in every hierarchy. */
+int cell_cgroup_enter(struct cell_cgroup *cg, pid_t pid, struct cell_error *err);
+/* Apply (create) or change (update) resource limits, devices included. */
+int cell_cgroup_apply(struct cell_cgroup *cg, const struct cell_resources *r,
+		      struct cell_error *err);
+/* Freeze / thaw (v1 freezer.state, v2 cgroup.freeze); waits until it took. */
+int cell_cgroup_freeze(struct cell_cgroup *cg, bool frozen, struct cell_error *err);
+int cell_cgroup_is_frozen(struct cell_cgroup *cg, bool *frozen, struct cell_error *err);
+/* All pids in the cgroup (recursively). Caller frees *pids. */
+int cell_cgroup_pids(struct cell_cgroup *cg, pid_t **pids, size_t *n, struct cell_error *err);
+/* Signal every process in the cgroup (cgroup.kill where the kernel has it for SIGKILL). */
+int cell_cgroup_kill(struct cell_cgroup *cg, int sig, struct cell_error *err);
+/* Remove the cgroup in every hierarchy (waits briefly for it to empty). */
+int cell_cgroup_destroy(struct cell_cgroup *cg, struct cell_error *err);
+void cell_cgroup_free(struct cell_cgroup *cg);
+
+/* For mounting "cgroup" inside the container: one entry per hierarchy. */
+struct cell_cgroup_mount {
+	char *name;      /* dir under /sys/fs/cgroup: "memory", "cpu,cpuacct", "systemd", "unified" */
+	char *fstype;    /* "cgroup" or "cgroup2" */
+	char *options;   /* mount data for a fresh mount: "memory", "none,name=systemd", "" */
+	char *host_path; /* the container's cgroup dir on the host, for bind mounts */
+	/* Added: symlinks the host has next to this hierarchy ("cpu", "cpuacct" for
+	 * "cpu,cpuacct"), NULL-terminated, may be NULL.  Name is "" for a pure v2 host. */
+	char **aliases;
+};
+int cell_cgroup_mounts(struct cell_cgroup *cg, struct cell_cgroup_mount **out, size_t *n,
+		       struct cell_error *err);
+void cell_cgroup_mounts_free(struct cell_cgroup_mount *m, size_t n);
+
+/*
+ * Added helpers.
+ *
+ * The device rules every container gets after linux.resources.devices (as runc):
+ * c *:* m, b *:* m, c 1:3/1:5/1:7/1:8/1:9/5:0/5:1/5:2/136:* rwm.  Caller frees *out.
+ */
+int cell_cgroup_default_device_rules(struct cell_device_rule **out, size_t *n);
+/* The path-rule expansion alone (pure; also for tests and `cellrun state`): *out is
+ * "/a/b" (absolute) or "a/b" with *relative set (below the runtime's own cgroup). */
+int cell_cgroup_resolve_path(const struct cell_cgroup_opts *o, const char *cgroups_path,
+			     char **out, bool *relative, struct cell_error *err);
+
+/* Memory usage in bytes (for `ps`/`cell ls`); -ENODATA when not available. */
+int cell_cgroup_memory_current(struct cell_cgroup *cg, unsigned long long *bytes,
+			       struct cell_error *err);

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/* Shared between container*.c; not part of the library's API. */
+#include "container.h"
+#include "cgroup/cgroup.h"
+
+static inline void cell_spec_freep(struct cell_spec **s)
+{
+	cell_spec_free(*s);
+}
+static inline void cell_state_freep(struct cell_state **s)
+{
+	cell_state_free(*s);
+}
+static inline void cell_cgroup_freep(struct cell_cgroup **c)
+{
+	cell_cgroup_free(*c);
+}
+
+/* Open (optionally mkdir) <root>/<id> and take its lock. */
+int cell_state_dir_open(const struct cell_runtime *rt, const char *id, bool create, int *dirfd,
+			struct cell_error *err);
+/* Create or reopen the container's cgroup. */
+int cell_cgroup_of(const struct cell_runtime *rt, const char *id, bool systemd, const char *path,
+		   bool create, struct cell_cgroup **out, struct cell_error *err);
+/* Foreground `run`: proxy the terminal, forward signals, reap, delete. */
+int cell_wait_foreground(const struct cell_runtime *rt, const char *id, pid_t pid, int master,
+			 int *status, struct cell_error *err);
+/* Create dirfd/name (O_EXCL, 0600) with text. */
+int cell_write_file_at_new(int dirfd, const char *name, const char *text);

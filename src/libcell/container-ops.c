@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* state / kill / delete / list / ps / pause / update on existing containers. */
+#include "container-internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "process/hooks.h"
+#include "process/terminal.h"
+#include "sys/syscalls.h"
+
+int cell_write_file_at_new(int dirfd, const char *name, const char *text)
+{
+	_cleanup_close_ int fd =
+		openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	return cell_write_all(fd, text, strlen(text));
+}
+
+int cell_container_config(const struct cell_runtime *rt, const char *id, struct cell_spec **out,
+			  struct cell_error *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s/config.json", rt->root, id);
+	return cell_spec_load(path, out, err);
+}
+
+static int open_cg(const struct cell_runtime *rt, const struct cell_state *st,
+		   struct cell_cgroup **cg, struct cell_error *err)
+{
+	if (!st->cgroup_path)
+		return cell_err(err, ENOENT, "no cgroup recorded");
+	return cell_cgroup_of(rt, st->id, st->systemd_cgroup, st->cgroup_path, false, cg, err);
+}
+
+static enum cell_status live_status(const struct cell_runtime *rt, const struct cell_state *st)
+{
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
+	struct cell_error ignored = { 0 };
+	bool frozen = false;
+
+	if (!cell_state_pid_alive(st))
+		return CELL_STOPPED;
+	if (st->status == CELL_CREATED)
+		return CELL_CREATED;
+	if (open_cg(rt, st, &cg, &ignored) >= 0 &&
+	    cell_cgroup_is_frozen(cg, &frozen, &ignored) >= 0 && frozen)
+		return CELL_PAUSED;
+	return CELL_RUNNING;
+}
+
+static int load_locked(const struct cell_runtime *rt, const char *id, int *dirfd,
+		       struct cell_state **st, enum cell_status *status, struct cell_error *err)
+{
+	int r = cell_state_dir_open(rt, id, false, dirfd, err);
+	if (r < 0)
+		return r;
+	r = cell_state_load(*dirfd, st, err);
+	if (r < 0) {
+		(void)close(TAKE_FD(*dirfd));
+		return r;
+	}
+	*status = live_status(rt, *st);
+	return 0;
+}
+
+int cell_container_state(const struct cell_runtime *rt, const char *id, struct cell_state **out,
+			 enum cell_status *status, struct cell_error *err)
+{
+	_cleanup_close_ int dirfd = -1;
+	int r = load_locked(rt, id, &dirfd, out, status, err);
+	return r < 0 ? cell_err_prefix(err, "state %s", id) : 0;
+}
+
+/* Signal the init through a pidfd, checked against the recorded start time
+ * after opening it, so a recycled pid is never signalled. */
+static int signal_init(const struct cell_state *st, int sig, struct cell_error *err)
+{
+	_cleanup_close_ int pfd = cell_sys_pidfd_open(st->pid, 0);
+
+	if (pfd < 0 || !cell_state_pid_alive(st))
+		return cell_err(err, ESRCH, "container is not running");
+	if (cell_sys_pidfd_send_signal(pfd, sig, NULL, 0) < 0)
+		return cell_err(err, errno, "send signal %d to %d", sig, (int)st->pid);
+	return 0;
+}
+
+static int kill_all(const struct cell_runtime *rt, const struct cell_state *st, int sig,
+		    struct cell_error *err)
+{
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
+	int r = open_cg(rt, st, &cg, err);
+	if (r < 0)
+		return r;
+	return cell_cgroup_kill(cg, sig, err);
+}
+
+int cell_container_kill(const struct cell_runtime *rt, const char *id, int sig, bool all,
+			struct cell_error *err)
+{
+	_cleanup_(cell_state_freep) struct cell_state *st = NULL;
+	_cleanup_close_ int dirfd = -1;
+	enum cell_status s;
+	int r = load_locked(rt, id, &dirfd, &st, &s, err);
+
+	if (r >= 0 && s == CELL_STOPPED)
+		r = cell_err(err, ESRCH, "container is not running");
+	if (r >= 0)
+		r = all ? kill_all(rt, st, sig, err) : signal_init(st, sig, err);
+	return r < 0 ? cell_err_prefix(err, "kill %s", id) : 0;
+}
+
+/* Wait up to ms for the init to exit (pidfd becomes readable). */
+static void wait_exit(const struct cell_state *st, int ms)
+{
+	_cleanup_close_ int pfd = cell_sys_pidfd_open(st->pid, 0);
+	struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+	if (pfd >= 0 && cell_state_pid_alive(st))
+		(void)poll(&p, 1, ms);
+}
+
+static int stop_everything(const struct cell_runtime *rt, const struct cell_state *st,
+			   struct cell_cgroup *cg, struct cell_error *err)
+{
+	struct cell_error ignored = { 0 };
+
+	if (cg) {
+		(void)cell_cgroup_freeze(cg, false, &ignored);
+		(void)cell_cgroup_kill(cg, SIGKILL, &ignored);
+	}
+	if (cell_state_pid_alive(st))
+		(void)signal_init(st, SIGKILL, &ignored);
+	wait_exit(st, 10000);
+	if (cell_state_pid_alive(st))
+		return cell_err(err, EBUSY, "container process %d did not die", (int)st->pid);
+	return 0;
+}
+
+static void poststop(const struct cell_runtime *rt, const struct cell_state *st)
+{
+	_cleanup_(cell_spec_freep) struct cell_spec *spec = NULL;
+	struct cell_error err = { 0 };
+	char buf[CELL_ERROR_MSG + 64];
+
+	if (cell_container_config(rt, st->id, &spec, &err) < 0 || !spec->hooks[CELL_HOOK_POSTSTOP].n)
+		return;
+	_cleanup_free_ char *json = cell_state_oci_json(st, CELL_STOPPED, false);
+	if (cell_hooks_run(&spec->hooks[CELL_HOOK_POSTSTOP], CELL_HOOK_POSTSTOP, NULL, json, &err) < 0)
+		cell_log(CELL_LOG_WARN, "%s", cell_err_text(&err, buf, sizeof(buf)));
+}
+
+static int delete_locked(const struct cell_runtime *rt, const char *id, int dirfd, bool force,
+			 struct cell_error *err)
+{
+	_cleanup_(cell_state_freep) struct cell_state *st = NULL;
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
+	_cleanup_free_ char *dir = xasprintf("%s/%s", rt->root, id);
+	struct cell_error ignored = { 0 };
+	int r = cell_state_load(dirfd, &st, err);
+
+	if (r < 0) {
+		/* a state dir without state: only --force clears it */
+		if (!force)
+			return cell_err_prefix(err, "state is unreadable (use --force to remove it)");
+		return cell_rm_rf(dir) < 0 ? cell_err(err, errno, "remove %s", dir) : 0;
+	}
+	enum cell_status s = live_status(rt, st);
+	if ((s == CELL_RUNNING || s == CELL_PAUSED) && !force)
+		return cell_err(err, 0, "container is %s: stop it first or use delete --force",
+				cell_status_name(s));
+	if (open_cg(rt, st, &cg, &ignored) < 0)
+		cg = NULL;
+	if ((r = stop_everything(rt, st, cg, err)) < 0)
+		return r;
+	if (cg && (r = cell_cgroup_destroy(cg, err)) < 0 && !force)
+		return r;
+	poststop(rt, st);
+	if ((r = cell_rm_rf(dir)) < 0)
+		return cell_err(err, r, "remove %s", dir);
+	return 0;
+}
+
+int cell_container_delete(const struct cell_runtime *rt, const char *id, bool force,
+			  struct cell_error *err)
+{
+	_cleanup_close_ int dirfd = -1;
+	int r = cell_state_dir_open(rt, id, false, &dirfd, err);
+
+	if (r >= 0)
+		r = delete_locked(rt, id, dirfd, force, err);
+	return r < 0 ? cell_err_prefix(err, "delete %s", id) : 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cell_container_list(const struct cell_runtime *rt, char ***ids, struct cell_error *err)
+{
+	_cleanup_closedir_ DIR *d = opendir(rt->root);
+	char **v = xcalloc(1, sizeof(char *));
+	struct dirent *de;
+
+	if (!d) {
+		*ids = v;
+		return errno == ENOENT ? 0 : cell_err(err, errno, "open %s", rt->root);
+	}
+	while ((de = readdir(d)))
+		if (de->d_type == DT_DIR && cell_id_valid(de->d_name))
+			cell_strv_push(&v, xstrdup(de->d_name));
+	qsort(v, cell_strv_len(v), sizeof(char *), cmp_str);
+	*ids = v;
+	return 0;
+}
+
+int cell_container_pids(const struct cell_runtime *rt, const char *id, pid_t **pids, size_t *n,
+			struct cell_error *err)
+{
+	_cleanup_(cell_state_freep) struct cell_state *st = NULL;
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
+	_cleanup_close_ int dirfd = -1;
+	enum cell_status s;
+	int r = load_locked(rt, id, &dirfd, &st, &s, err);
+
+	if (r >= 0 && s == CELL_STOPPED) {
+		*pids = NULL;
+		*n = 0;
+		return 0;
+	}
+	if (r >= 0 && (r = open_cg(rt, st, &cg, err)) >= 0)
+		r = cell_cgroup_pids(cg, pids, n, err);
+	return r < 0 ? cell_err_prefix(err, "ps %s", id) : 0;
+}
+
+int cell_container_pause(const struct cell_runtime *rt, const char *id, bool pause,
+			 struct cell_error *err)
+{
+	_cleanup_(cell_state_freep) struct cell_state *st = NULL;
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
+	_cleanup_close_ int dirfd = -1;
+	enum cell_status s;
+	const char *verb = pause ? "pause" : "resume";
+	int r = load_locked(rt, id, &dirfd, &st, &s, err);
+
+	if (r >= 0 && s != (pause ? CELL_RUNNING : CELL_PAUSED))
+		r = cell_err(err, 0, "container is %s, not %s", cell_status_name(s),
+			     pause ? "running" : "paused");
+	if (r >= 0 && (r = open_cg(rt, st, &cg, err)) >= 0)
+		r = cell_cgroup_freeze(cg, pause, err);
+	return r < 0 ? cell_err_prefix(err, "%s %s", verb, id) : 0;
+}
+
+int cell_container_update(const struct cell_runtime *rt, const char *id,
+			  const struct cell_resources *res, struct cell_error *err)
+{
+	_cleanup_(cell_state_freep) struct cell_state *st = NULL;
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
+	_cleanup_close_ int dirfd = -1;
+	enum cell_status s;
+	int r = load_locked(rt, id, &dirfd, &st, &s, err);
+
+	if (r >= 0 && s == CELL_STOPPED)
+		r = cell_err(err, 0, "container is stopped");
+	if (r >= 0 && (r = open_cg(rt, st, &cg, err)) >= 0)
+		r = cell_cgroup_apply(cg, res, err);
+	return r < 0 ? cell_err_prefix(err, "update %s", id) : 0;
+}
+
+/* ---- foreground run ---- */
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+/* Reap the init; pass every other signal on to it (runc behaviour). */
+static int forward_until_exit(pid_t pid, int *status)
+{
+	sigset_t all;
+	siginfo_t si;
+	int ws;
+
+	sigfillset(&all);
+	for (;;) {
+		pid_t w = waitpid(pid, &ws, WNOHANG | __WALL);
+		if (w == pid) {
+			*status = exit_code(ws);
+			return 0;
+		}
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		if (sigwaitinfo(&all, &si) < 0)
+			continue;
+		if (si.si_signo != SIGCHLD && si.si_signo != SIGWINCH)
+			(void)kill(pid, si.si_signo);
+	}
+}
+
+int cell_wait_foreground(const struct cell_runtime *rt, const char *id, pid_t pid, int master,
+			 int *status, struct cell_error *err)
+{
+	struct cell_error ignored = { 0 };
+	int r;
+
+	if (master >= 0) {
+		_cleanup_close_ int pfd = cell_sys_pidfd_open(pid, 0);
+		(void)cell_terminal_proxy(master, pfd, err);
+	}
+	r = forward_until_exit(pid, status);
+	(void)cell_container_delete(rt, id, true, &ignored);
+	return r < 0 ? cell_err(err, r, "wait for container %s", id) : 0;
+}

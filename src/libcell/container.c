@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * create / start / run: the lifecycle steps that make a container.  The
+ * state directory <root>/<id> is created first (mkdir is the duplicate-id
+ * check) and locked; a failure at any later step undoes everything made so
+ * far (process, cgroup, state directory), so a failed create leaves nothing.
+ */
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "cgroup/cgroup.h"
+#include "container-internal.h"
+#include "linux/identity.h"
+#include "linux/seccomp.h"
+#include "process/hooks.h"
+#include "process/spawn.h"
+#include "process/sync.h"
+#include "process/terminal.h"
+#include "sys/syscalls.h"
+
+bool cell_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > 1024 || streq(id, ".") || streq(id, ".."))
+		return false;
+	for (const char *p = id; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && !strchr("_+.-", *p))
+			return false;
+	return true;
+}
+
+int cell_state_dir_open(const struct cell_runtime *rt, const char *id, bool create, int *dirfd,
+			struct cell_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	struct stat st;
+	int r;
+
+	if (!cell_id_valid(id))
+		return cell_err(err, EINVAL,
+				"invalid container id \"%s\": use 1-1024 of [A-Za-z0-9_+.-]", id);
+	path = xasprintf("%s/%s", rt->root, id);
+	if (create) {
+		if ((r = cell_mkdir_p(rt->root, 0711)) < 0)
+			return cell_err(err, r, "create state root %s", rt->root);
+		if (mkdir(path, 0711) < 0)
+			return errno == EEXIST ? cell_err(err, 0, "container \"%s\" already exists", id)
+					       : cell_err(err, errno, "create %s", path);
+	}
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? cell_err(err, 0, "container \"%s\" does not exist", id)
+				       : cell_err(err, errno, "open %s", path);
+	if (flock(fd, LOCK_EX) < 0)
+		return cell_err(err, errno, "lock %s", path);
+	/* deleted while we waited for the lock */
+	if (fstat(fd, &st) < 0 || st.st_nlink == 0)
+		return cell_err(err, 0, "container \"%s\" does not exist", id);
+	*dirfd = TAKE_FD(fd);
+	return 0;
+}
+
+int cell_cgroup_of(const struct cell_runtime *rt, const char *id, bool systemd,
+		   const char *path, bool create, struct cell_cgroup **out,
+		   struct cell_error *err)
+{
+	struct cell_cgroup_opts o = {
+		.fs_root = "/sys/fs/cgroup",
+		.self_cgroup_file = "/proc/self/cgroup",
+		.systemd = systemd,
+		.rootless = rt->rootless,
+		.id = id,
+	};
+	return create ? cell_cgroup_create(&o, path, out, err) : cell_cgroup_open(&o, path, out, err);
+}
+
+/* ---- create ---- */
+
+struct create_ctx {
+	const struct cell_runtime *rt;
+	const struct cell_create_opts *o;
+	struct cell_spec *spec;
+	char *config_text;
+	char *bundle, *rootfs;
+	int dirfd;
+	struct cell_cgroup *cg;
+	struct cell_cgroup_mount *cg_mounts;
+	size_t n_cg_mounts;
+	struct cell_spawn sp;
+	pid_t pid;
+	int sync[2];
+	int console_pair[2]; /* foreground terminal without --console-socket */
+	int *hook_fds[2];
+	bool foreground;
+	int master; /* foreground terminal */
+};
+
+static void ctx_close_child_fds(struct create_ctx *c)
+{
+	for (size_t k = 0; k < 2; k++) {
+		enum cell_hook_kind kind = k ? CELL_HOOK_START_CONTAINER : CELL_HOOK_CREATE_CONTAINER;
+		for (size_t i = 0; c->hook_fds[k] && i < c->spec->hooks[kind].n; i++)
+			if (c->hook_fds[k][i] >= 0)
+				(void)close(c->hook_fds[k][i]);
+		free(c->hook_fds[k]);
+		c->hook_fds[k] = NULL;
+	}
+	int *fds[] = { &c->sync[1], &c->sp.exec_listen_fd, &c->sp.console_fd, &c->sp.listener_fd,
+		       &c->console_pair[1] };
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0)
+			(void)close(TAKE_FD(*fds[i]));
+	for (int t = 0; t < CELL_NS_COUNT; t++)
+		if (c->sp.ns_fds[t] >= 0)
+			(void)close(TAKE_FD(c->sp.ns_fds[t]));
+}
+
+static void ctx_free(struct create_ctx *c)
+{
+	ctx_close_child_fds(c);
+	if (c->sync[0] >= 0)
+		(void)close(c->sync[0]);
+	if (c->console_pair[0] >= 0)
+		(void)close(c->console_pair[0]);
+	if (c->dirfd >= 0)
+		(void)close(c->dirfd);
+	cell_cgroup_mounts_free(c->cg_mounts, c->n_cg_mounts);
+	cell_cgroup_free(c->cg);
+	cell_seccomp_free(c->sp.seccomp);
+	cell_spec_free(c->spec);
+	free(c->config_text);
+	free(c->bundle);
+	free(c->rootfs);
+}
+
+static int load_bundle(struct create_ctx *c, struct cell_error *err)
+{
+	const char *b = c->o->bundle ? c->o->bundle : ".";
+	_cleanup_free_ char *cfg = NULL, *root = NULL;
+	size_t len;
+	int r;
+
+	c->bundle = realpath(b, NULL);
+	if (!c->bundle)
+		return cell_err(err, errno, "bundle %s", b);
+	cfg = xasprintf("%s/config.json", c->bundle);
+	if ((r = cell_read_file(cfg, &c->config_text, &len)) < 0)
+		return cell_err(err, r, "read %s", cfg);
+	if ((r = cell_spec_parse(c->config_text, len, &c->spec, err)) < 0)
+		return cell_err_prefix(err, "%s", cfg);
+	if (!c->spec->process_set)
+		return cell_err(err, EINVAL, "%s: process: required to create a container", cfg);
+	if (!c->spec->root.path)
+		return cell_err(err, EINVAL, "%s: root.path: required", cfg);
+	root = c->spec->root.path[0] == '/' ? xstrdup(c->spec->root.path)
+					    : xasprintf("%s/%s", c->bundle, c->spec->root.path);
+	c->rootfs = realpath(root, NULL);
+	if (!c->rootfs)
+		return cell_err(err, errno, "rootfs %s", root);
+	if (!c->spec->linux.ns[CELL_NS_MNT].enabled)
+		return cell_err(err, EINVAL,
+				"%s: linux.namespaces: a mount namespace is required", cfg);
+	return 0;
+}
+
+static int open_namespaces(struct create_ctx *c, struct cell_error *err)
+{
+	const struct cell_linux *l = &c->spec->linux;
+
+	for (int t = 0; t < CELL_NS_COUNT; t++) {
+		if (!l->ns[t].enabled)
+			continue;
+		if (!l->ns[t].path) {
+			c->sp.clone_flags |= cell_ns_clone_flag((enum cell_ns_type)t);
+			continue;
+		}
+		c->sp.ns_fds[t] = open(l->ns[t].path, O_RDONLY | O_CLOEXEC);
+		if (c->sp.ns_fds[t] < 0)
+			return cell_err(err, errno, "linux.namespaces: open %s namespace %s",
+					cell_ns_type_name((enum cell_ns_type)t), l->ns[t].path);
+		c->sp.intermediate = true;
+	}
+	if (c->sp.clone_flags & CLONE_NEWTIME)
+		c->sp.intermediate = true;
+	return 0;
+}
+
+static int listen_exec_socket(struct create_ctx *c, struct cell_error *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return cell_err(err, errno, "exec socket");
+	c->sp.exec_listen_fd = fd;
+	/* through the dir fd: short whatever --root is */
+	(void)snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/exec.sock", c->dirfd);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0)
+		return cell_err(err, errno, "bind exec socket in %s/%s", c->rt->root, c->o->id);
+	return 0;
+}
+
+static int open_hooks(struct create_ctx *c, struct cell_error *err)
+{
+	enum cell_hook_kind kinds[2] = { CELL_HOOK_CREATE_CONTAINER, CELL_HOOK_START_CONTAINER };
+	int r;
+
+	for (size_t k = 0; k < 2; k++) {
+		size_t n = c->spec->hooks[kinds[k]].n;
+		c->hook_fds[k] = xcalloc(n + 1, sizeof(int));
+		for (size_t i = 0; i < n; i++)
+			c->hook_fds[k][i] = -1;
+		if ((r = cell_hooks_open(&c->spec->hooks[kinds[k]], kinds[k], c->hook_fds[k], err)) < 0)
+			return r;
+	}
+	c->sp.create_hook_fds = c->hook_fds[0];
+	c->sp.start_hook_fds = c->hook_fds[1];
+	return 0;
+}
+
+static int setup_terminal(struct create_ctx *c, struct cell_error *err)
+{
+	if (!c->spec->process.terminal) {
+		if (c->o->console_socket)
+			return cell_err(err, EINVAL,
+					"--console-socket given but process.terminal is false");
+		return 0;
+	}
+	if (c->o->console_socket) {
+		c->sp.console_fd = cell_console_socket_connect(c->o->console_socket, err);
+		return c->sp.console_fd < 0 ? c->sp.console_fd : 0;
+	}
+	if (!c->foreground)
+		return cell_err(err, EINVAL,
+				"process.terminal is true: --console-socket is required (or run it in the foreground)");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, c->console_pair) < 0)
+		return cell_err(err, errno, "terminal socketpair");
+	c->sp.console_fd = c->console_pair[1];
+	c->console_pair[1] = -1;
+	return 0;
+}
+
+static int setup_listener(struct create_ctx *c, struct cell_error *err)
+{
+	const char *path = c->spec->linux.seccomp.listener_path;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (!c->spec->linux.seccomp.set || !path)
+		return 0;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return cell_err(err, ENAMETOOLONG, "linux.seccomp.listenerPath %s", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	c->sp.listener_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->sp.listener_fd < 0 ||
+	    connect(c->sp.listener_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return cell_err(err, errno, "connect to seccomp listener %s", path);
+	return 0;
+}
+
+static int prepare_cgroup(struct create_ctx *c, struct cell_error *err)
+{
+	static const struct cell_resources none;
+	const struct cell_linux *l = &c->spec->linux;
+	int r;
+
+	r = cell_cgroup_of(c->rt, c->o->id, c->rt->systemd_cgroup, l->cgroups_path, true, &c->cg,
+			   err);
+	if (r < 0)
+		return r;
+	r = cell_cgroup_apply(c->cg, l->resources_set ? &l->resources : &none, err);
+	if (r < 0)
+		return cell_err_prefix(err, "linux.resources");
+	return cell_cgroup_mounts(c->cg, &c->cg_mounts, &c->n_cg_mounts, err);
+}
+
+static int prepare(struct create_ctx *c, struct cell_error *err)
+{
+	int r;
+
+	if ((r = open_namespaces(c, err)) < 0 || (r = setup_terminal(c, err)) < 0 ||
+	    (r = setup_listener(c, err)) < 0 || (r = open_hooks(c, err)) < 0)
+		return r;
+	if (c->spec->linux.seccomp.set &&
+	    (r = cell_seccomp_prepare(&c->spec->linux.seccomp, &c->sp.seccomp, err)) < 0)
+		return r;
+	if (c->spec->linux.mount_label && (r = cell_lsm_mount_label_check(c->spec->linux.mount_label, err)) < 0)
+		return r;
+	if ((r = cell_write_file_at_new(c->dirfd, "config.json", c->config_text)) < 0)
+		return cell_err(err, r, "save config.json in the state directory");
+	if ((r = prepare_cgroup(c, err)) < 0 || (r = listen_exec_socket(c, err)) < 0)
+		return r;
+	c->sp.spec = c->spec;
+	c->sp.id = c->o->id;
+	c->sp.bundle = c->bundle;
+	c->sp.rootfs = c->rootfs;
+	c->sp.preserve_fds = c->o->preserve_fds;
+	c->sp.no_new_keyring = c->o->no_new_keyring;
+	c->sp.rootfs_ctx = (struct cell_rootfs_ctx){
+		.spec = c->spec,
+		.rootfs = c->rootfs,
+		.bundle = c->bundle,
+		.no_pivot = c->o->no_pivot,
+		.in_userns = (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0,
+		.cgroup_mounts = c->cg_mounts,
+		.n_cgroup_mounts = c->n_cg_mounts,
+		.cgroupns = c->spec->linux.ns[CELL_NS_CGROUP].enabled,
+	};
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0)
+		return cell_err(err, errno, "sync socketpair");
+	c->sp.sync_fd = c->sync[1];
+	return 0;
+}
+
+static int run_parent_hooks(struct create_ctx *c, struct cell_error *err)
+{
+	_cleanup_free_ char *st = cell_spawn_state_json(&c->sp, c->pid, "creating");
+	int r = cell_hooks_run(&c->spec->hooks[CELL_HOOK_PRESTART], CELL_HOOK_PRESTART, NULL, st, err);
+	if (r < 0)
+		return r;
+	return cell_hooks_run(&c->spec->hooks[CELL_HOOK_CREATE_RUNTIME], CELL_HOOK_CREATE_RUNTIME,
+			      NULL, st, err);
+}
+
+/* Steps 5 and 8 of spawn.c, parent side. */
+static int follow_child(struct create_ctx *c, struct cell_error *err)
+{
+	struct cell_sync_msg m;
+	int r;
+
+	for (;;) {
+		r = cell_sync_recv(c->sync[0], &m, NULL, 0);
+		if (r == -EPIPE)
+			return cell_err(err, 0, "container process exited during setup");
+		if (r < 0)
+			return cell_err(err, r, "read from container process");
+		if (m.type == CELL_SYNC_ERROR) {
+			*err = m.err;
+			return err->code ? -err->code : -EINVAL;
+		}
+		if (m.type == CELL_SYNC_CREATED)
+			return 0;
+		if (m.type != CELL_SYNC_PREPARED)
+			return cell_err(err, EPROTO, "unexpected message %d from container", m.type);
+		if ((r = run_parent_hooks(c, err)) < 0)
+			return r;
+		if ((r = cell_sync_send(c->sync[0], CELL_SYNC_HOOKS_DONE, 0, NULL, 0)) < 0)
+			return cell_err(err, r, "sync with container process");
+	}
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct cell_error *err)
+{
+	_cleanup_free_ char *text = xasprintf("%d", (int)pid);
+	_cleanup_free_ char *abs = path[0] == '/' ? xstrdup(path) : realpath(".", NULL);
+	if (!abs)
+		return cell_err(err, errno, "pid file %s", path);
+	if (path[0] != '/') {
+		char *full = xasprintf("%s/%s", abs, path);
+		free(abs);
+		abs = full;
+	}
+	int r = cell_write_file_atomic(abs, text, strlen(text), 0644);
+	return r < 0 ? cell_err(err, r, "write pid file %s", abs) : 0;
+}
+
+static int record_created(struct create_ctx *c, struct cell_error *err)
+{
+	_cleanup_free_ char *now = cell_now_rfc3339();
+	struct cell_state st = {
+		.id = (char *)c->o->id,
+		.pid = c->pid,
+		.bundle = c->bundle,
+		.rootfs = c->rootfs,
+		.status = CELL_CREATED,
+		.created = now,
+		.cgroup_path = (char *)cell_cgroup_path(c->cg),
+		.systemd_cgroup = c->rt->systemd_cgroup,
+		.rootless = c->rt->rootless,
+		.owner = geteuid(),
+		.annotations = c->spec->annotations,
+		.n_annotations = c->spec->n_annotations,
+	};
+	int r = cell_pid_start_time(c->pid, &st.start_time);
+
+	if (r < 0)
+		return cell_err(err, r, "container process %d vanished", (int)c->pid);
+	if ((r = cell_process_oom_score_apply(c->pid, &c->spec->process, err)) < 0)
+		return r;
+	if ((r = cell_state_save(c->dirfd, &st, err)) < 0)
+		return r;
+	return c->o->pid_file ? write_pid_file(c->o->pid_file, c->pid, err) : 0;
+}
+
+/* Undo a failed create: the process, the cgroup, the state dir. */
+static void create_rollback(struct create_ctx *c, bool hooks_may_have_run)
+{
+	struct cell_error ignored = { 0 };
+
+	if (c->pid > 0) {
+		(void)kill(c->pid, SIGKILL);
+		while (waitpid(c->pid, NULL, __WALL) < 0 && errno == EINTR)
+			;
+	}
+	if (c->cg) {
+		(void)cell_cgroup_kill(c->cg, SIGKILL, &ignored);
+		(void)cell_cgroup_destroy(c->cg, &ignored);
+	}
+	if (hooks_may_have_run && c->spec) {
+		_cleanup_free_ char *st = cell_spawn_state_json(&c->sp, 0, "stopped");
+		(void)cell_hooks_run(&c->spec->hooks[CELL_HOOK_POSTSTOP], CELL_HOOK_POSTSTOP, NULL,
+				     st, &ignored);
+	}
+	if (c->dirfd >= 0) {
+		_cleanup_free_ char *dir = xasprintf("%s/%s", c->rt->root, c->o->id);
+		(void)cell_rm_rf(dir);
+	}
+}
+
+static int create_in(struct create_ctx *c, struct cell_error *err)
+{
+	int r;
+
+	if ((r = load_bundle(c, err)) < 0)
+		return r;
+	if ((r = cell_state_dir_open(c->rt, c->o->id, true, &c->dirfd, err)) < 0) {
+		c->dirfd = -1; /* not ours to remove */
+		return r;
+	}
+	if ((r = prepare(c, err)) < 0)
+		goto fail;
+	r = cell_spawn_init(&c->sp, c->cg, c->sync[0], &c->pid, err);
+	ctx_close_child_fds(c);
+	if (r < 0)
+		goto fail;
+	if ((r = follow_child(c, err)) < 0 || (r = record_created(c, err)) < 0)
+		goto fail;
+	if (c->console_pair[0] >= 0 &&
+	    (r = cell_console_recv_master(c->console_pair[0], &c->master, err)) < 0)
+		goto fail;
+	return 0;
+fail:
+	create_rollback(c, c->pid > 0);
+	return r;
+}
+
+static void ctx_init(struct create_ctx *c, const struct cell_runtime *rt,
+		     const struct cell_create_opts *o, bool foreground)
+{
+	memset(c, 0, sizeof(*c));
+	c->rt = rt;
+	c->o = o;
+	c->dirfd = -1;
+	c->sync[0] = c->sync[1] = -1;
+	c->console_pair[0] = c->console_pair[1] = -1;
+	c->sp.exec_listen_fd = c->sp.console_fd = c->sp.listener_fd = -1;
+	for (int t = 0; t < CELL_NS_COUNT; t++)
+		c->sp.ns_fds[t] = -1;
+	c->foreground = foreground;
+	c->master = -1;
+}
+
+int cell_container_create(const struct cell_runtime *rt, const struct cell_create_opts *o,
+			  struct cell_error *err)
+{
+	struct create_ctx c;
+	int r;
+
+	ctx_init(&c, rt, o, false);
+	r = create_in(&c, err);
+	ctx_free(&c);
+	return r < 0 ? cell_err_prefix(err, "create %s", o->id) : 0;
+}
+
+/* ---- start ---- */
+
+static int poststart(const struct cell_runtime *rt, const struct cell_state *st)
+{
+	struct cell_error err = { 0 };
+	_cleanup_(cell_spec_freep) struct cell_spec *spec = NULL;
+	char buf[CELL_ERROR_MSG + 64];
+
+	if (cell_container_config(rt, st->id, &spec, &err) < 0 ||
+	    !spec->hooks[CELL_HOOK_POSTSTART].n)
+		return 0;
+	_cleanup_free_ char *json = cell_state_oci_json(st, CELL_RUNNING, false);
+	if (cell_hooks_run(&spec->hooks[CELL_HOOK_POSTSTART], CELL_HOOK_POSTSTART, NULL, json,
+			   &err) < 0)
+		cell_log(CELL_LOG_WARN, "%s", cell_err_text(&err, buf, sizeof(buf)));
+	return 0;
+}
+
+static int start_locked(const struct cell_runtime *rt, int dirfd, const char *id,
+			struct cell_error *err)
+{
+	_cleanup_(cell_state_freep) struct cell_state *st = NULL;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct cell_sync_msg m;
+	int r;
+
+	if ((r = cell_state_load(dirfd, &st, err)) < 0)
+		return r;
+	if (st->status != CELL_CREATED || !cell_state_pid_alive(st))
+		return cell_err(err, 0, "container is not in the created state (it is %s)",
+				cell_state_pid_alive(st) ? cell_status_name(st->status) : "stopped");
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	(void)snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/exec.sock", dirfd);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return cell_err(err, errno, "connect to the container's exec socket");
+	if (write(fd, "1", 1) != 1)
+		return cell_err(err, errno, "signal the container to start");
+	r = cell_sync_recv(fd, &m, NULL, 0);
+	(void)unlinkat(dirfd, "exec.sock", 0);
+	if (r == 0 && m.type == CELL_SYNC_ERROR) {
+		*err = m.err;
+		return err->code ? -err->code : -EINVAL;
+	}
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+		return cell_err(err, r, "wait for the container process to exec");
+	st->status = CELL_RUNNING;
+	if ((r = cell_state_save(dirfd, st, err)) < 0)
+		return r;
+	return poststart(rt, st);
+}
+
+int cell_container_start(const struct cell_runtime *rt, const char *id, struct cell_error *err)
+{
+	_cleanup_close_ int dirfd = -1;
+	int r = cell_state_dir_open(rt, id, false, &dirfd, err);
+
+	if (r >= 0)
+		r = start_locked(rt, dirfd, id, err);
+	return r < 0 ? cell_err_prefix(err, "start %s", id) : 0;
+}
+
+/* ---- run ---- */
+
+int cell_container_run(const struct cell_runtime *rt, const struct cell_create_opts *o,
+		       bool detach, int *status, struct cell_error *err)
+{
+	struct create_ctx c;
+	sigset_t all, old;
+	int r;
+
+	/* Signals sent to us while the container runs are forwarded to it. */
+	sigfillset(&all);
+	if (!detach)
+		(void)sigprocmask(SIG_BLOCK, &all, &old);
+	ctx_init(&c, rt, o, !detach);
+	r = create_in(&c, err);
+	if (r >= 0) {
+		/* the lock is ours through create; start takes it again */
+		(void)close(TAKE_FD(c.dirfd));
+		r = cell_container_start(rt, o->id, err);
+		if (r < 0) {
+			struct cell_error ignored = { 0 };
+			(void)cell_container_delete(rt, o->id, true, &ignored);
+		}
+	} else {
+		(void)cell_err_prefix(err, "create %s", o->id);
+	}
+	if (r >= 0 && !detach)
+		r = cell_wait_foreground(rt, o->id, c.pid, c.master, status, err);
+	if (!detach)
+		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	if (c.master >= 0)
+		(void)close(c.master);
+	ctx_free(&c);
+	return r;
+}

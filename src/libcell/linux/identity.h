@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/* Process identity and attributes applied in the child just before exec. */
+#include <stdbool.h>
+#include <sys/types.h>
+#include "../base/error.h"
+#include "../spec/spec.h"
+
+/* Bounding set drop, PR_SET_KEEPCAPS, setgroups/setresgid/setresuid,
+ * capset (effective/permitted/inheritable), ambient raise.  When caps->set
+ * is false, all capabilities are dropped for a non-root uid and kept for
+ * root (runc behaviour).  `setgroups_allowed` is false in a user namespace
+ * whose setgroups file says deny. */
+int cell_identity_apply(const struct cell_process *p, bool setgroups_allowed,
+			struct cell_error *err);
+
+/* umask (0022 when unset), rlimits, scheduler, I/O priority,
+ * execCPUAffinity.initial, in the child before exec. */
+int cell_process_attrs_apply(const struct cell_process *p, struct cell_error *err);
+/* process.noNewPrivileges: PR_SET_NO_NEW_PRIVS.  Call right before the
+ * seccomp load (the filter is compiled with SCMP_FLTATR_CTL_NNP off). */
+int cell_no_new_privs_apply(const struct cell_process *p, struct cell_error *err);
+/* From the parent after exec: oom_score_adj (before exec, on the pid) and
+ * execCPUAffinity.final on the pid. */
+int cell_process_oom_score_apply(pid_t pid, const struct cell_process *p, struct cell_error *err);
+int cell_process_final_affinity_apply(pid_t pid, const struct cell_process *p,
+				      struct cell_error *err);
+/* Personality (linux.personality). */
+int cell_personality_apply(const struct cell_personality *p, struct cell_error *err);
+/* sysctl: writes /proc/sys/... (call inside the container's mount ns, after /proc is mounted). */
+int cell_sysctl_apply(const struct cell_kv *kv, size_t n, struct cell_error *err);
+/* "net.ipv4.ip_forward" -> "/proc/sys/net/ipv4/ip_forward"; a key containing
+ * '/' is taken as is (sysctl(8) style, so "net/ipv4/conf/eth0.100/forwarding"
+ * keeps its dot).  Refuses empty, ".", ".." components.  Pure; 0 or -errno. */
+int cell_sysctl_path(const char *key, char *buf, size_t len);
+/* LSM: apparmor profile / selinux label on exec; clear error when the LSM is off. */
+int cell_lsm_apply(const struct cell_process *p, struct cell_error *err);
+/* linux.mountLabel needs SELinux: error when a label is given without it. */
+int cell_lsm_mount_label_check(const char *label, struct cell_error *err);
+/* Parse a cpu list "0-3,7" into a cpu_set_t (pure; exposed for tests). */
+#include <sched.h>
+int cell_cpulist_parse(const char *s, cpu_set_t *set);

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/*
+ * Rootfs and mounts, run in the container child inside its new mount
+ * namespace.  Three phases because createRuntime hooks run between
+ * prepare and pivot (runtime-spec config.md#posix-platform-hooks).
+ *
+ * Every target inside the rootfs is opened relative to the rootfs fd with
+ * openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS), and mounted by fd
+ * (/proc/self/fd/N or the new mount API), so symlinks cannot lead out.
+ */
+#include <stdbool.h>
+#include "../base/error.h"
+#include "../spec/spec.h"
+#include "../cgroup/cgroup.h"
+
+struct cell_rootfs_ctx {
+	const struct cell_spec *spec;
+	const char *rootfs;  /* absolute host path of root.path */
+	const char *bundle;  /* absolute bundle dir (relative mount sources resolve here) */
+	bool no_pivot;       /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
+	bool in_userns;      /* a new user namespace: use bind mounts for devices */
+	struct cell_cgroup_mount *cgroup_mounts; /* for mounts of type "cgroup" */
+	size_t n_cgroup_mounts;
+	bool cgroupns;       /* a new cgroup namespace was made */
+};
+
+/* Make / private (or linux.rootfsPropagation), bind the rootfs on itself, perform all
+ * spec mounts, create /dev (default devices, linux.devices, symlinks, /dev/pts, ptmx). */
+int cell_rootfs_prepare(const struct cell_rootfs_ctx *c, struct cell_error *err);
+/* pivot_root (or move+chroot with no_pivot) into the rootfs; chdir("/"). */
+int cell_rootfs_pivot(const struct cell_rootfs_ctx *c, struct cell_error *err);
+/* After pivot: maskedPaths, readonlyPaths, root.readonly, rootfsPropagation. */
+int cell_rootfs_finalize(const struct cell_rootfs_ctx *c, struct cell_error *err);

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * linux.seccomp (runtime-spec config-linux.md "Seccomp") compiled with
+ * libseccomp.  The filter is built in the parent, so that a bad profile
+ * fails before anything is created, and loaded by the child as its last
+ * step before exec.
+ */
+#include "seccomp.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <seccomp.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../base/log.h"
+#include "../base/util.h"
+
+#define LIBSECCOMP_HAS_WAITKILL (SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6))
+
+struct cell_seccomp_filter {
+	scmp_filter_ctx ctx;
+	bool notify; /* some rule returns SCMP_ACT_NOTIFY: load yields a listener fd */
+};
+
+static const struct {
+	uint32_t act;
+	bool with_errno; /* errnoRet goes in the low 16 bits (EPERM when unset) */
+} actions[] = {
+	[CELL_SCMP_KILL] = { SCMP_ACT_KILL_THREAD, false },
+	[CELL_SCMP_KILL_PROCESS] = { SCMP_ACT_KILL_PROCESS, false },
+	[CELL_SCMP_KILL_THREAD] = { SCMP_ACT_KILL_THREAD, false },
+	[CELL_SCMP_TRAP] = { SCMP_ACT_TRAP, false },
+	[CELL_SCMP_ERRNO] = { SCMP_ACT_ERRNO(0), true },
+	[CELL_SCMP_TRACE] = { SCMP_ACT_TRACE(0), true },
+	[CELL_SCMP_ALLOW] = { SCMP_ACT_ALLOW, false },
+	[CELL_SCMP_LOG] = { SCMP_ACT_LOG, false },
+	[CELL_SCMP_NOTIFY] = { SCMP_ACT_NOTIFY, false },
+};
+
+static const enum scmp_compare ops[] = {
+	[CELL_SCMP_CMP_NE] = SCMP_CMP_NE, [CELL_SCMP_CMP_LT] = SCMP_CMP_LT,
+	[CELL_SCMP_CMP_LE] = SCMP_CMP_LE, [CELL_SCMP_CMP_EQ] = SCMP_CMP_EQ,
+	[CELL_SCMP_CMP_GE] = SCMP_CMP_GE, [CELL_SCMP_CMP_GT] = SCMP_CMP_GT,
+	[CELL_SCMP_CMP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
+};
+
+static const struct {
+	const char *name;
+	enum scmp_filter_attr attr;
+} filter_flags[] = {
+	{ "SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC },
+	{ "SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG },
+	{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB },
+#if LIBSECCOMP_HAS_WAITKILL
+	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SCMP_FLTATR_CTL_WAITKILL },
+#endif
+};
+
+static int action_value(enum cell_seccomp_action a, bool errno_set, uint32_t errno_ret,
+			uint32_t *out)
+{
+	if ((size_t)a >= ARRAY_SIZE(actions))
+		return -EINVAL;
+	*out = actions[a].act;
+	if (actions[a].with_errno)
+		*out |= (errno_set ? errno_ret : EPERM) & 0xffffU;
+	return 0;
+}
+
+/* "SCMP_ARCH_X86_64" -> libseccomp's "x86_64" -> its token; 0 if unknown. */
+static uint32_t arch_token(const char *name)
+{
+	const char *suffix = name + strlen("SCMP_ARCH_");
+	char lower[32];
+	size_t i;
+
+	if (!cell_startswith(name, "SCMP_ARCH_") || strlen(suffix) >= sizeof(lower))
+		return 0;
+	for (i = 0; suffix[i]; i++)
+		lower[i] = (char)tolower((unsigned char)suffix[i]);
+	lower[i] = '\0';
+	return seccomp_arch_resolve_name(lower);
+}
+
+/* The native arch stays in the filter only when the profile lists it. */
+static int archs_apply(scmp_filter_ctx ctx, char *const *archs, struct cell_error *err)
+{
+	uint32_t native = seccomp_arch_native();
+	bool has_native = false;
+	int r;
+
+	for (size_t i = 0; archs && archs[i]; i++) {
+		uint32_t a = arch_token(archs[i]);
+		if (a == 0)
+			return cell_err(err, 0, "linux.seccomp.architectures[%zu]: unknown "
+					"architecture \"%s\"", i, archs[i]);
+		has_native |= a == native;
+		r = seccomp_arch_add(ctx, a);
+		if (r < 0 && r != -EEXIST)
+			return cell_err(err, -r, "linux.seccomp.architectures[%zu]: add \"%s\"", i,
+					archs[i]);
+	}
+	if (archs && archs[0] && !has_native && (r = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE)) < 0)
+		return cell_err(err, -r, "linux.seccomp: remove the native architecture");
+	return 0;
+}
+
+static int flag_apply(scmp_filter_ctx ctx, size_t i, const char *flag, struct cell_error *err)
+{
+	int r;
+
+	for (size_t k = 0; k < ARRAY_SIZE(filter_flags); k++) {
+		if (!streq(flag, filter_flags[k].name))
+			continue;
+		r = seccomp_attr_set(ctx, filter_flags[k].attr, 1);
+		if (r < 0)
+			return cell_err(err, -r, "linux.seccomp.flags[%zu]: set %s", i, flag);
+		return 0;
+	}
+	if (streq(flag, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"))
+		return cell_err(err, 0, "linux.seccomp.flags[%zu]: %s is not supported by "
+				"libseccomp %d.%d", i, flag, SCMP_VER_MAJOR, SCMP_VER_MINOR);
+	return cell_err(err, 0, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i, flag);
+}
+
+static int attrs_apply(const struct cell_seccomp *sc, scmp_filter_ctx ctx, struct cell_error *err)
+{
+	int r;
+
+	/* no_new_privs is ours to set (process.noNewPrivileges); a privileged
+	 * container may load the filter without it.  SYSRAWRC: real errnos. */
+	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0 ||
+	    (r = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1)) < 0)
+		return cell_err(err, -r, "linux.seccomp: set filter attributes");
+	for (size_t i = 0; sc->flags && sc->flags[i]; i++)
+		if ((r = flag_apply(ctx, i, sc->flags[i], err)) < 0)
+			return r;
+	return archs_apply(ctx, sc->architectures, err);
+}
+
+static bool args_share_index(const struct cell_seccomp_syscall *s)
+{
+	for (size_t i = 0; i < s->n_args; i++)
+		for (size_t j = i + 1; j < s->n_args; j++)
+			if (s->args[i].index == s->args[j].index)
+				return true;
+	return false;
+}
+
+static int args_convert(const struct cell_seccomp_syscall *s, size_t n, struct scmp_arg_cmp *cmp,
+			struct cell_error *err)
+{
+	for (size_t k = 0; k < s->n_args; k++) {
+		const struct cell_seccomp_arg *a = &s->args[k];
+		if (a->index > 5 || (size_t)a->op >= ARRAY_SIZE(ops))
+			return cell_err(err, 0, "linux.seccomp.syscalls[%zu].args[%zu]: invalid "
+					"index %u or operator", n, k, a->index);
+		/* for MASKED_EQ datum_a is the mask and datum_b the value, as in the spec */
+		cmp[k] = (struct scmp_arg_cmp){ .arg = a->index, .op = ops[a->op],
+						.datum_a = a->value, .datum_b = a->value_two };
+	}
+	return 0;
+}
+
+/* Conditions on distinct arguments are ANDed in one rule; libseccomp
+ * refuses two conditions on one argument, so those become one rule each
+ * (ORed, as runc does). */
+static int rule_add(scmp_filter_ctx ctx, uint32_t act, int nr, const struct cell_seccomp_syscall *s,
+		    const struct scmp_arg_cmp *cmp)
+{
+	int r;
+
+	if (!args_share_index(s))
+		return seccomp_rule_add_array(ctx, act, nr, (unsigned int)s->n_args, cmp);
+	for (size_t k = 0; k < s->n_args; k++)
+		if ((r = seccomp_rule_add_array(ctx, act, nr, 1, &cmp[k])) < 0)
+			return r;
+	return 0;
+}
+
+static int syscall_apply(struct cell_seccomp_filter *f, uint32_t def, size_t n,
+			 const struct cell_seccomp_syscall *s, struct cell_error *err)
+{
+	_cleanup_free_ struct scmp_arg_cmp *cmp = xcalloc(s->n_args, sizeof(*cmp));
+	uint32_t act;
+	int r;
+
+	if (action_value(s->action, s->errno_ret_set, s->errno_ret, &act) < 0)
+		return cell_err(err, 0, "linux.seccomp.syscalls[%zu]: unknown action", n);
+	if ((r = args_convert(s, n, cmp, err)) < 0)
+		return r;
+	for (size_t j = 0; s->names && s->names[j]; j++) {
+		int nr = seccomp_syscall_resolve_name(s->names[j]);
+		if (nr == __NR_SCMP_ERROR)
+			return cell_err(err, 0, "linux.seccomp.syscalls[%zu].names[%zu]: unknown "
+					"syscall \"%s\"", n, j, s->names[j]);
+		if (act == def) /* libseccomp refuses rules equal to the default */
+			continue;
+		if ((r = rule_add(f->ctx, act, nr, s, cmp)) < 0)
+			return cell_err(err, -r, "linux.seccomp.syscalls[%zu]: add rule for \"%s\"",
+					n, s->names[j]);
+	}
+	f->notify |= act != def && s->action == CELL_SCMP_NOTIFY;
+	return 0;
+}
+
+static void filter_freep(struct cell_seccomp_filter **f)
+{
+	cell_seccomp_free(*f);
+}
+
+int cell_seccomp_prepare(const struct cell_seccomp *sc, struct cell_seccomp_filter **out,
+			 struct cell_error *err)
+{
+	_cleanup_(filter_freep) struct cell_seccomp_filter *f = NULL;
+	uint32_t def;
+	int r;
+
+	if (action_value(sc->default_action, sc->default_errno_ret_set, sc->default_errno_ret,
+			 &def) < 0)
+		return cell_err(err, 0, "linux.seccomp.defaultAction: unknown action");
+	/* the process would block on its own notification before it could
+	 * hand the listener over */
+	if (sc->default_action == CELL_SCMP_NOTIFY)
+		return cell_err(err, 0, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be "
+				"the default action");
+	f = xzalloc(sizeof(*f));
+	f->ctx = seccomp_init(def);
+	if (!f->ctx)
+		return cell_err(err, EINVAL, "seccomp_init (default action %#x)", def);
+	if ((r = attrs_apply(sc, f->ctx, err)) < 0)
+		return r;
+	for (size_t i = 0; i < sc->n_syscalls; i++)
+		if ((r = syscall_apply(f, def, i, &sc->syscalls[i], err)) < 0)
+			return r;
+	*out = TAKE_PTR(f);
+	return 0;
+}
+
+int cell_seccomp_load(struct cell_seccomp_filter *f, int *notify_fd, struct cell_error *err)
+{
+	int r, fd = -1;
+
+	r = seccomp_load(f->ctx);
+	if (r < 0)
+		return cell_err(err, -r, "seccomp_load");
+	if (f->notify) {
+		fd = seccomp_notify_fd(f->ctx);
+		if (fd < 0)
+			return cell_err(err, -fd, "seccomp_notify_fd");
+	}
+	*notify_fd = fd;
+	return 0;
+}
+
+void cell_seccomp_free(struct cell_seccomp_filter *f)
+{
+	if (!f)
+		return;
+	seccomp_release(f->ctx);
+	free(f);
+}
+
+static int listener_connect(const char *path, struct cell_error *err)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	_cleanup_close_ int sock = -1;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return cell_err(err, ENAMETOOLONG, "seccomp listener %s", path);
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return cell_err(err, errno, "seccomp listener %s: socket", path);
+	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return cell_err(err, errno, "seccomp listener %s: connect", path);
+	return TAKE_FD(sock);
+}
+
+static int send_all(int sock, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(sock, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The state JSON and the fd travel in one sendmsg (the fd rides on the
+ * first byte); a short send of a large state is completed afterwards. */
+int cell_seccomp_send_listener(const char *listener_path, int notify_fd, const char *state_json,
+			       struct cell_error *err)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl = { 0 };
+	size_t len = strlen(state_json);
+	struct iovec iov = { .iov_base = (void *)state_json, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	_cleanup_close_ int sock = -1;
+	ssize_t n;
+
+	if (len == 0)
+		return cell_err(err, 0, "seccomp listener %s: empty state", listener_path);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &notify_fd, sizeof(int));
+	if ((sock = listener_connect(listener_path, err)) < 0)
+		return sock;
+	do
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return cell_err(err, errno, "seccomp listener %s: sendmsg", listener_path);
+	n = send_all(sock, state_json + n, len - (size_t)n);
+	if (n < 0)
+		return cell_err(err, (int)-n, "seccomp listener %s: send", listener_path);
+	return 0;
+}

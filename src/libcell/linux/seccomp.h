@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/*
+ * seccomp via libseccomp.  The filter is compiled in the parent (so that an
+ * unknown syscall/arch fails `create` before anything is made), inherited by
+ * the child through fork, and loaded as the last step before exec.
+ */
+#include "../base/error.h"
+#include "../spec/spec.h"
+
+struct cell_seccomp_filter;
+
+int cell_seccomp_prepare(const struct cell_seccomp *sc, struct cell_seccomp_filter **out,
+			 struct cell_error *err);
+/* Load it; *notify_fd gets the listener fd when an action is SCMP_ACT_NOTIFY, else -1. */
+int cell_seccomp_load(struct cell_seccomp_filter *f, int *notify_fd, struct cell_error *err);
+void cell_seccomp_free(struct cell_seccomp_filter *f);
+/* Send the notify fd and state (spec: containerProcessState JSON) to listenerPath. */
+int cell_seccomp_send_listener(const char *listener_path, int notify_fd, const char *state_json,
+			       struct cell_error *err);

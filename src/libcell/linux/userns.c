@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "userns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../base/util.h"
+
+char *cell_idmap_format(const struct cell_idmap *m, size_t n)
+{
+	char *out = xstrdup("");
+	for (size_t i = 0; i < n; i++) {
+		char *next = xasprintf("%s%u %u %u\n", out, m[i].container_id, m[i].host_id,
+				       m[i].size);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+int cell_idmap_parse(const char *text, struct cell_idmap **out, size_t *n, struct cell_error *err)
+{
+	_cleanup_free_ struct cell_idmap *v = NULL;
+	size_t count = 0, line = 0;
+	const char *p = text;
+
+	while (*p) {
+		unsigned long a, b, c;
+		int used = 0;
+		line++;
+		if (sscanf(p, " %lu %lu %lu%n", &a, &b, &c, &used) != 3 || a > UINT32_MAX ||
+		    b > UINT32_MAX || c == 0 || c > UINT32_MAX || a + c - 1 > UINT32_MAX ||
+		    b + c - 1 > UINT32_MAX)
+			return cell_err(err, EINVAL, "id map line %zu: want \"inside outside count\"",
+					line);
+		p += used;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p && *p != '\n')
+			return cell_err(err, EINVAL, "id map line %zu: trailing text", line);
+		if (*p)
+			p++;
+		v = xrealloc(v, (count + 1) * sizeof(*v));
+		v[count++] = (struct cell_idmap){ (uint32_t)a, (uint32_t)b, (uint32_t)c };
+	}
+	*out = TAKE_PTR(v);
+	*n = count;
+	return 0;
+}
+
+static int write_proc(pid_t pid, const char *file, const char *text, struct cell_error *err)
+{
+	char path[64];
+	int r;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	r = cell_write_file(path, text, strlen(text));
+	if (r < 0)
+		return cell_err(err, r, "write %s \"%.*s\"", path, (int)strcspn(text, "\n"), text);
+	return 0;
+}
+
+static bool single_self_map(const struct cell_idmap *m, size_t n, uint32_t self)
+{
+	return n == 1 && m[0].size == 1 && m[0].host_id == self;
+}
+
+/* newuidmap PID inside outside count ... : the setuid helper checks /etc/subuid. */
+static int run_map_helper(const char *helper, pid_t pid, const struct cell_idmap *m, size_t n,
+			  struct cell_error *err)
+{
+	_cleanup_strv_free_ char **argv = NULL;
+	int status;
+
+	cell_strv_push(&argv, xstrdup(helper));
+	cell_strv_push(&argv, xasprintf("%d", (int)pid));
+	for (size_t i = 0; i < n; i++) {
+		cell_strv_push(&argv, xasprintf("%u", m[i].container_id));
+		cell_strv_push(&argv, xasprintf("%u", m[i].host_id));
+		cell_strv_push(&argv, xasprintf("%u", m[i].size));
+	}
+	pid_t child = fork();
+	if (child < 0)
+		return cell_err(err, errno, "fork %s", helper);
+	if (child == 0) {
+		execvp(helper, argv);
+		_exit(127);
+	}
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return cell_err(err, errno, "wait %s", helper);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return cell_err(err, ENOENT, "%s not found (install Debian's uidmap package)", helper);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return cell_err(err, EPERM,
+				"%s refused the mapping: is it within your range in /etc/sub%cid?",
+				helper, helper[3]);
+	return 0;
+}
+
+static int write_one(pid_t pid, bool uid, const struct cell_idmap *m, size_t n,
+		     struct cell_error *err)
+{
+	uint32_t self = uid ? (uint32_t)geteuid() : (uint32_t)getegid();
+	const char *file = uid ? "uid_map" : "gid_map";
+
+	if (n == 0)
+		return 0;
+	if (geteuid() == 0 || single_self_map(m, n, self)) {
+		_cleanup_free_ char *text = cell_idmap_format(m, n);
+		if (!uid && geteuid() != 0) {
+			/* unprivileged gid_map needs setgroups denied (user_namespaces(7)) */
+			int r = write_proc(pid, "setgroups", "deny", err);
+			if (r < 0)
+				return r;
+		}
+		return write_proc(pid, file, text, err);
+	}
+	return run_map_helper(uid ? "newuidmap" : "newgidmap", pid, m, n, err);
+}
+
+int cell_userns_write_maps(pid_t pid, const struct cell_linux *l, struct cell_error *err)
+{
+	int r = write_one(pid, true, l->uid_mappings, l->n_uid_mappings, err);
+	if (r < 0)
+		return r;
+	return write_one(pid, false, l->gid_mappings, l->n_gid_mappings, err);
+}
+
+bool cell_userns_setgroups_allowed(const struct cell_linux *l)
+{
+	if (geteuid() == 0)
+		return true;
+	/* newgidmap leaves setgroups allowed; a direct single mapping denies it */
+	return !single_self_map(l->gid_mappings, l->n_gid_mappings, (uint32_t)getegid());
+}

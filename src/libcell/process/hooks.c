@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "hooks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../base/util.h"
+#include "../sys/syscalls.h"
+
+static void __attribute__((noreturn)) hook_child(const struct cell_hook *h, int exec_fd, int in)
+{
+	char *argv0[] = { h->path, NULL };
+	char *env0[] = { NULL };
+	char **argv = h->args && h->args[0] ? h->args : argv0;
+	char **envp = h->env ? h->env : env0;
+	sigset_t none;
+
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (dup2(in, STDIN_FILENO) < 0)
+		_exit(126);
+	if (exec_fd >= 0)
+		(void)syscall(SYS_execveat, exec_fd, "", argv, envp, AT_EMPTY_PATH);
+	else
+		(void)execve(h->path, argv, envp);
+	_exit(127);
+}
+
+/* Wait for pid up to timeout seconds (0: forever); kills it on timeout. */
+static int wait_hook(pid_t pid, int timeout, int *status)
+{
+	_cleanup_close_ int pfd = cell_sys_pidfd_open(pid, 0);
+	struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+	if (pfd >= 0 && timeout > 0) {
+		int r;
+		do
+			r = poll(&p, 1, timeout * 1000);
+		while (r < 0 && errno == EINTR);
+		if (r == 0) {
+			(void)kill(pid, SIGKILL);
+			(void)waitpid(pid, status, 0);
+			return -ETIME;
+		}
+	}
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+int cell_hook_run(const struct cell_hook *h, int exec_fd, const char *state_json,
+		  struct cell_error *err)
+{
+	int pipefd[2], status = 0, r;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return cell_err(err, errno, "hook %s: pipe", h->path);
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = errno;
+		(void)close(pipefd[0]);
+		(void)close(pipefd[1]);
+		return cell_err(err, r, "hook %s: fork", h->path);
+	}
+	if (pid == 0)
+		hook_child(h, exec_fd, pipefd[0]);
+	(void)close(pipefd[0]);
+	/* A hook that does not read its stdin must not block us: ignore EPIPE. */
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	(void)sigaction(SIGPIPE, &ign, &old);
+	(void)cell_write_all(pipefd[1], state_json, strlen(state_json));
+	(void)close(pipefd[1]);
+	(void)sigaction(SIGPIPE, &old, NULL);
+	r = wait_hook(pid, h->timeout_set ? h->timeout : 0, &status);
+	if (r == -ETIME)
+		return cell_err(err, 0, "hook %s timed out after %d s", h->path, h->timeout);
+	if (r < 0)
+		return cell_err(err, r, "hook %s: wait", h->path);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return cell_err(err, 0, "hook %s: could not execute it (missing or not executable?)",
+				h->path);
+	if (WIFEXITED(status))
+		return cell_err(err, 0, "hook %s exited with status %d", h->path,
+				WEXITSTATUS(status));
+	return cell_err(err, 0, "hook %s killed by signal %d", h->path, WTERMSIG(status));
+}
+
+int cell_hooks_run(const struct cell_hook_list *l, enum cell_hook_kind kind, const int *exec_fds,
+		   const char *state_json, struct cell_error *err)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		int r = cell_hook_run(&l->hooks[i], exec_fds ? exec_fds[i] : -1, state_json, err);
+		if (r < 0)
+			return cell_err_prefix(err, "%s hook %zu", cell_hook_kind_name(kind), i);
+	}
+	return 0;
+}
+
+int cell_hooks_open(const struct cell_hook_list *l, enum cell_hook_kind kind, int *fds,
+		    struct cell_error *err)
+{
+	for (size_t i = 0; i < l->n; i++)
+		fds[i] = -1;
+	for (size_t i = 0; i < l->n; i++) {
+		/* not O_CLOEXEC: a #! script is executed through /dev/fd/N */
+		fds[i] = open(l->hooks[i].path, O_PATH);
+		if (fds[i] < 0)
+			return cell_err(err, errno, "%s hook %zu: open %s", cell_hook_kind_name(kind),
+					i, l->hooks[i].path);
+	}
+	return 0;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/*
+ * OCI hooks (runtime-spec config.md#posix-platform-hooks): run with the
+ * container state on stdin, the hook's args and env, and a timeout after
+ * which the hook is killed and counts as failed.
+ */
+#include "../base/error.h"
+#include "../spec/spec.h"
+
+/* Run one hook.  exec_fd >= 0: execute that pre-opened file (hooks that run
+ * in the container namespace but resolve in the runtime namespace). */
+int cell_hook_run(const struct cell_hook *h, int exec_fd, const char *state_json,
+		  struct cell_error *err);
+/* Run a list in order; stops at the first failure, error names kind and index. */
+int cell_hooks_run(const struct cell_hook_list *l, enum cell_hook_kind kind, const int *exec_fds,
+		   const char *state_json, struct cell_error *err);
+/* Open every hook of a list O_PATH (not CLOEXEC); fds[] sized l->n. */
+int cell_hooks_open(const struct cell_hook_list *l, enum cell_hook_kind kind, int *fds,
+		    struct cell_error *err);

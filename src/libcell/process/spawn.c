@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The container init, step by step.
+ *
+ * Parent (cellrun create)                 Child (container init)
+ *  1. clone3 with CLONE_NEW* ........... → (or: intermediate joins namespaces
+ *                                           by path, unshares, writes time
+ *                                           offsets, clones init with
+ *                                           CLONE_PARENT, reports its pid)
+ *  2. write uid/gid maps, enter cgroup
+ *     send GO(host pid) ................ → 3. wait for GO; become root of the
+ *                                           userns; session keyring; hostname
+ *                                        4. rootfs prepare (mounts, /dev)
+ *  5. run prestart + createRuntime   ← ... PREPARED (only when such hooks exist)
+ *     hooks, send HOOKS_DONE ......... →
+ *                                        6. pivot_root, sysctl, terminal,
+ *                                           masked/readonly paths
+ *                                        7. createContainer hooks
+ *  8. record state "created" ......... ← CREATED
+ *                                        9. accept() on exec.sock: `start`
+ *                                       10. startContainer hooks, cwd, LSM,
+ *                                           rlimits..., user+caps, no_new_privs,
+ *                                           seccomp, exec
+ * Any failure in the child is sent as an ERROR record and the child exits.
+ */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../base/log.h"
+#include "../base/util.h"
+#include "../linux/identity.h"
+#include "../linux/userns.h"
+#include "../state.h"
+#include "../sys/syscalls.h"
+#include "hooks.h"
+#include "sync.h"
+#include "terminal.h"
+
+static void __attribute__((noreturn)) child_fail(int sync_fd, struct cell_error *err)
+{
+	cell_sync_send_error(sync_fd, err);
+	_exit(1);
+}
+
+char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, const char *status)
+{
+	struct cell_state st = {
+		.id = (char *)s->id,
+		.pid = pid,
+		.bundle = (char *)s->bundle,
+		.rootfs = (char *)s->rootfs,
+		.annotations = s->spec->annotations,
+		.n_annotations = s->spec->n_annotations,
+	};
+	enum cell_status e = streq(status, "creating") ? CELL_CREATING
+			     : streq(status, "created") ? CELL_CREATED
+							: CELL_RUNNING;
+	char *json = cell_state_oci_json(&st, e, false);
+	if (e == CELL_CREATING) {
+		/* "creating" has a pid too once the process exists (runtime.md#state) */
+		char *with_pid = NULL;
+		char *p = strstr(json, "\"pid\":0");
+		if (p) {
+			with_pid = xasprintf("%.*s\"pid\":%d%s", (int)(p - json), json, (int)pid,
+					     p + 7);
+			free(json);
+			json = with_pid;
+		}
+	}
+	return json;
+}
+
+static const char *env_get(char **env, const char *key)
+{
+	size_t k = strlen(key);
+	for (size_t i = 0; env && env[i]; i++)
+		if (strncmp(env[i], key, k) == 0 && env[i][k] == '=')
+			return env[i] + k + 1;
+	return NULL;
+}
+
+int cell_exec_process(const struct cell_process *p, struct cell_error *err)
+{
+	const char *file = p->args[0];
+	const char *path = env_get(p->env, "PATH");
+	char **env = p->env;
+	char *empty[] = { NULL };
+
+	if (!env)
+		env = empty;
+	if (strchr(file, '/')) {
+		execve(file, p->args, env);
+		return cell_err(err, errno, "exec %s", file);
+	}
+	if (!path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int saved = ENOENT;
+	for (const char *d = path; d; d = strchr(d, ':') ? strchr(d, ':') + 1 : NULL) {
+		size_t len = strcspn(d, ":");
+		_cleanup_free_ char *full = xasprintf("%.*s/%s", (int)len, len ? d : ".", file);
+		execve(full, p->args, env);
+		if (errno != ENOENT && errno != ENOTDIR)
+			saved = errno;
+	}
+	return cell_err(err, saved, "exec %s (looked up in PATH=%s)", file, path);
+}
+
+int cell_fds_prepare_exec(int preserve_fds, struct cell_error *err)
+{
+	unsigned int first = 3 + (unsigned int)preserve_fds;
+
+	/* close_range(CLOEXEC) keeps our own sockets usable until exec, yet
+	 * nothing the runtime held can reach the container. */
+	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return cell_err(err, errno, "mark fds >= %u close-on-exec", first);
+	for (unsigned int fd = 3; fd < first; fd++) {
+		int fl = fcntl((int)fd, F_GETFD);
+		if (fl >= 0 && fcntl((int)fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+			return cell_err(err, errno, "preserve fd %u", fd);
+	}
+	return 0;
+}
+
+int cell_process_finish(const struct cell_process *p, const struct cell_linux *l,
+			struct cell_seccomp_filter *sc, int listener_fd, const char *state_json,
+			bool setgroups_allowed, struct cell_error *err)
+{
+	int r, notify_fd = -1;
+
+	if (p->cwd && chdir(p->cwd) < 0)
+		return cell_err(err, errno, "chdir to process.cwd %s", p->cwd);
+	if ((r = cell_lsm_apply(p, err)) < 0 || (r = cell_process_attrs_apply(p, err)) < 0 ||
+	    (r = cell_identity_apply(p, setgroups_allowed, err)) < 0)
+		return r;
+	/* cwd may be reachable only for the new uid */
+	if (p->cwd && chdir(p->cwd) < 0)
+		return cell_err(err, errno, "chdir to process.cwd %s", p->cwd);
+	if ((r = cell_personality_apply(&l->personality, err)) < 0)
+		return r;
+	if ((r = cell_no_new_privs_apply(p, err)) < 0)
+		return r;
+	if (sc && (r = cell_seccomp_load(sc, &notify_fd, err)) < 0)
+		return r;
+	if (notify_fd >= 0) {
+		r = cell_seccomp_send_listener(l->seccomp.listener_path, notify_fd, state_json,
+					       err);
+		(void)close(notify_fd);
+		if (r < 0)
+			return r;
+	}
+	if (listener_fd >= 0)
+		(void)close(listener_fd);
+	return cell_exec_process(p, err);
+}
+
+/* Steps 3-7: everything up to "created". */
+static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *err)
+{
+	const struct cell_spec *sp = s->spec;
+	bool new_userns = s->clone_flags & CLONE_NEWUSER;
+	struct cell_sync_msg m;
+	int r;
+
+	if (new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return cell_err(err, errno, "become root in the user namespace (is uid/gid 0 mapped?)");
+	/* Only now, inside the container's cgroup, so that it is the namespace root. */
+	if ((s->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return cell_err(err, errno, "unshare cgroup namespace");
+	if (!s->no_new_keyring &&
+	    syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, s->id) < 0 && errno != ENOSYS)
+		cell_debug("new session keyring: %s", strerror(errno));
+	if (sp->hostname && sethostname(sp->hostname, strlen(sp->hostname)) < 0)
+		return cell_err(err, errno, "sethostname %s", sp->hostname);
+	if (sp->domainname && setdomainname(sp->domainname, strlen(sp->domainname)) < 0)
+		return cell_err(err, errno, "setdomainname %s", sp->domainname);
+	if ((r = cell_rootfs_prepare(&s->rootfs_ctx, err)) < 0)
+		return r;
+	if (sp->hooks[CELL_HOOK_PRESTART].n || sp->hooks[CELL_HOOK_CREATE_RUNTIME].n) {
+		if ((r = cell_sync_send(s->sync_fd, CELL_SYNC_PREPARED, 0, NULL, 0)) < 0)
+			return cell_err(err, r, "sync with runtime");
+		if ((r = cell_sync_expect(s->sync_fd, CELL_SYNC_HOOKS_DONE, &m, NULL, 0, err)) < 0)
+			return r;
+	}
+	if ((r = cell_rootfs_pivot(&s->rootfs_ctx, err)) < 0)
+		return r;
+	if ((r = cell_sysctl_apply(sp->linux.sysctl, sp->linux.n_sysctl, err)) < 0)
+		return r;
+	if (sp->process.terminal && s->console_fd >= 0) {
+		r = cell_terminal_setup(s->console_fd, &sp->process, true, err);
+		(void)close(s->console_fd);
+		s->console_fd = -1;
+		if (r < 0)
+			return r;
+	}
+	if ((r = cell_rootfs_finalize(&s->rootfs_ctx, err)) < 0)
+		return r;
+	if (sp->hooks[CELL_HOOK_CREATE_CONTAINER].n) {
+		_cleanup_free_ char *st = cell_spawn_state_json(s, host_pid, "creating");
+		r = cell_hooks_run(&sp->hooks[CELL_HOOK_CREATE_CONTAINER],
+				   CELL_HOOK_CREATE_CONTAINER, s->create_hook_fds, st, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void close_hook_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; fds && i < n; i++)
+		if (fds[i] >= 0)
+			(void)close(fds[i]);
+}
+
+/* Steps 9-10: wait for `start`, then become the container process. */
+static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid_t host_pid)
+{
+	const struct cell_spec *sp = s->spec;
+	struct cell_error err = { 0 };
+	char go;
+	int conn;
+
+	do
+		conn = accept4(s->exec_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	while (conn < 0 && errno == EINTR);
+	if (conn < 0)
+		_exit(1);
+	(void)close(s->exec_listen_fd);
+	if (read(conn, &go, 1) != 1)
+		_exit(1); /* `start` went away: it reports the failure itself */
+	_cleanup_free_ char *state = cell_spawn_state_json(s, host_pid, "created");
+	int r = cell_hooks_run(&sp->hooks[CELL_HOOK_START_CONTAINER], CELL_HOOK_START_CONTAINER,
+			       s->start_hook_fds, state, &err);
+	close_hook_fds(s->start_hook_fds, sp->hooks[CELL_HOOK_START_CONTAINER].n);
+	if (r >= 0)
+		r = cell_fds_prepare_exec(s->preserve_fds, &err);
+	if (r >= 0)
+		(void)cell_process_finish(&sp->process, &sp->linux, s->seccomp, s->listener_fd,
+					  state, cell_userns_setgroups_allowed(&sp->linux), &err);
+	cell_sync_send_error(conn, &err);
+	_exit(127);
+}
+
+static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
+{
+	struct cell_error err = { 0 };
+	struct cell_sync_msg m;
+	sigset_t none;
+
+	/* `run` blocks every signal to forward them; the container starts clean */
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (cell_sync_expect(s->sync_fd, CELL_SYNC_GO, &m, NULL, 0, &err) < 0)
+		_exit(1);
+	if (child_setup(s, (pid_t)m.value, &err) < 0)
+		child_fail(s->sync_fd, &err);
+	close_hook_fds(s->create_hook_fds, s->spec->hooks[CELL_HOOK_CREATE_CONTAINER].n);
+	if (cell_sync_send(s->sync_fd, CELL_SYNC_CREATED, 0, NULL, 0) < 0)
+		_exit(1);
+	(void)close(s->sync_fd);
+	child_wait_start(s, (pid_t)m.value);
+}
+
+static int write_time_offsets(const struct cell_linux *l, struct cell_error *err)
+{
+	_cleanup_free_ char *text = xasprintf("monotonic %lld %u\nboottime %lld %u\n",
+					      (long long)l->time_monotonic.secs,
+					      l->time_monotonic.nanosecs,
+					      (long long)l->time_boottime.secs,
+					      l->time_boottime.nanosecs);
+	int r = cell_write_file("/proc/self/timens_offsets", text, strlen(text));
+	return r < 0 ? cell_err(err, r, "write /proc/self/timens_offsets") : 0;
+}
+
+static int join_ns(struct cell_spawn *s, enum cell_ns_type t, struct cell_error *err)
+{
+	if (s->ns_fds[t] < 0)
+		return 0;
+	if (setns(s->ns_fds[t], cell_ns_clone_flag(t)) < 0)
+		return cell_err(err, errno, "join %s namespace %s", cell_ns_type_name(t),
+				s->spec->linux.ns[t].path);
+	(void)close(s->ns_fds[t]);
+	s->ns_fds[t] = -1;
+	return 0;
+}
+
+/* The intermediate: namespaces by path, a user namespace of our own that the
+ * parent maps, then the rest; the init is forked as the parent's child. */
+static void __attribute__((noreturn)) intermediate_main(struct cell_spawn *s)
+{
+	struct cell_error err = { 0 };
+	struct cell_sync_msg m;
+	int r, rest = s->clone_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
+
+	if ((r = join_ns(s, CELL_NS_USER, &err)) < 0)
+		child_fail(s->sync_fd, &err);
+	if (s->clone_flags & CLONE_NEWUSER) {
+		if (unshare(CLONE_NEWUSER) < 0) {
+			cell_err(&err, errno, "unshare user namespace");
+			child_fail(s->sync_fd, &err);
+		}
+		if (cell_sync_send(s->sync_fd, CELL_SYNC_CHILD_PID, 0, NULL, 0) < 0 ||
+		    cell_sync_expect(s->sync_fd, CELL_SYNC_GO, &m, NULL, 0, &err) < 0)
+			_exit(1);
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+			cell_err(&err, errno, "become root in the user namespace");
+			child_fail(s->sync_fd, &err);
+		}
+	}
+	for (int t = 0; t < CELL_NS_COUNT; t++)
+		if (t != CELL_NS_MNT && (r = join_ns(s, (enum cell_ns_type)t, &err)) < 0)
+			child_fail(s->sync_fd, &err);
+	if ((r = join_ns(s, CELL_NS_MNT, &err)) < 0)
+		child_fail(s->sync_fd, &err);
+	if (rest && unshare(rest) < 0) {
+		cell_err(&err, errno, "unshare namespaces 0x%x", rest);
+		child_fail(s->sync_fd, &err);
+	}
+	if ((rest & CLONE_NEWTIME) && write_time_offsets(&s->spec->linux, &err) < 0)
+		child_fail(s->sync_fd, &err);
+	struct clone_args ca = { .flags = CLONE_PARENT, .exit_signal = 0 };
+	pid_t pid = cell_sys_clone3(&ca);
+	if (pid < 0) {
+		cell_err(&err, errno, "clone container init");
+		child_fail(s->sync_fd, &err);
+	}
+	if (pid == 0)
+		child_main(s);
+	(void)cell_sync_send(s->sync_fd, CELL_SYNC_CHILD_PID, pid, NULL, 0);
+	_exit(0);
+}
+
+static int reap(pid_t pid)
+{
+	int status;
+	while (waitpid(pid, &status, __WALL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/* Parent side of the intermediate: map its userns, learn the init's pid. */
+static int parent_intermediate(struct cell_spawn *s, pid_t mid, int sync, pid_t *init,
+			       struct cell_error *err)
+{
+	struct cell_sync_msg m;
+	int r;
+
+	if (s->clone_flags & CLONE_NEWUSER) {
+		if ((r = cell_sync_expect(sync, CELL_SYNC_CHILD_PID, &m, NULL, 0, err)) < 0)
+			return r;
+		if ((r = cell_userns_write_maps(mid, &s->spec->linux, err)) < 0)
+			return r;
+		if ((r = cell_sync_send(sync, CELL_SYNC_GO, mid, NULL, 0)) < 0)
+			return cell_err(err, r, "sync with container process");
+	}
+	if ((r = cell_sync_expect(sync, CELL_SYNC_CHILD_PID, &m, NULL, 0, err)) < 0)
+		return r;
+	*init = (pid_t)m.value;
+	return reap(mid);
+}
+
+int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_sync,
+		    pid_t *out_pid, struct cell_error *err)
+{
+	struct clone_args ca = { .exit_signal = SIGCHLD };
+	pid_t pid, init = -1;
+	int r;
+
+	if (!s->intermediate)
+		ca.flags = (uint64_t)(s->clone_flags & ~CLONE_NEWCGROUP);
+	pid = cell_sys_clone3(&ca);
+	if (pid < 0)
+		return cell_err(err, errno, "clone container process (namespaces 0x%x)",
+				s->clone_flags);
+	if (pid == 0) {
+		(void)close(parent_sync);
+		if (s->intermediate)
+			intermediate_main(s);
+		child_main(s);
+	}
+	if (s->intermediate) {
+		r = parent_intermediate(s, pid, parent_sync, &init, err);
+	} else {
+		init = pid;
+		r = (s->clone_flags & CLONE_NEWUSER)
+			    ? cell_userns_write_maps(pid, &s->spec->linux, err)
+			    : 0;
+	}
+	if (r >= 0 && cg)
+		r = cell_cgroup_enter(cg, init, err);
+	if (r >= 0 && (r = cell_sync_send(parent_sync, CELL_SYNC_GO, init, NULL, 0)) < 0)
+		cell_err(err, r, "start container process");
+	if (r < 0) {
+		pid_t victim = init > 0 ? init : pid;
+		(void)kill(victim, SIGKILL);
+		if (victim != pid)
+			(void)kill(pid, SIGKILL), (void)reap(pid);
+		(void)reap(victim);
+		return r;
+	}
+	*out_pid = init;
+	return 0;
+}

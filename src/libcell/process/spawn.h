@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/*
+ * Making the container's init process.  Everything the child needs is
+ * prepared and validated in the parent first (struct cell_spawn); the
+ * child only executes it and reports over the sync socket.
+ */
+#include <stdbool.h>
+#include <sys/types.h>
+#include "../base/error.h"
+#include "../spec/spec.h"
+#include "../cgroup/cgroup.h"
+#include "../linux/rootfs.h"
+#include "../linux/seccomp.h"
+
+struct cell_spawn {
+	const struct cell_spec *spec;
+	const char *id;
+	const char *bundle;
+	const char *rootfs;
+	struct cell_rootfs_ctx rootfs_ctx;
+	struct cell_seccomp_filter *seccomp;
+	int ns_fds[CELL_NS_COUNT]; /* namespaces joined by path, else -1 */
+	int clone_flags;           /* CLONE_NEW* to create */
+	bool intermediate;         /* join/unshare in a first child, then fork init */
+	int sync_fd;               /* the child's end */
+	int exec_listen_fd;        /* start connects here */
+	int console_fd;            /* console socket (connected) or -1 */
+	int listener_fd;           /* seccomp notify agent (connected) or -1 */
+	int preserve_fds;
+	bool no_new_keyring;
+	int *create_hook_fds;      /* createContainer hooks, opened before pivot */
+	int *start_hook_fds;       /* startContainer hooks */
+};
+
+/* Clone the child (and, when needed, the intermediate).  Returns the host
+ * pid of the container init, already in the cgroup `cg` (may be NULL), after
+ * the GO step.  On failure nothing is left running. */
+int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_sync,
+		    pid_t *out_pid, struct cell_error *err);
+
+/* Build the OCI state JSON for hooks run in the child or parent. */
+char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, const char *status);
+
+/* exec the process args, PATH looked up in the process env (not ours). */
+int cell_exec_process(const struct cell_process *p, struct cell_error *err);
+/* Close every fd >= 3 + preserve_fds except `keep` (marked CLOEXEC instead). */
+int cell_fds_prepare_exec(int preserve_fds, struct cell_error *err);
+/* Apply everything from cwd to seccomp, then exec (the common tail of init and exec). */
+int cell_process_finish(const struct cell_process *p, const struct cell_linux *l,
+			struct cell_seccomp_filter *sc, int listener_fd, const char *state_json,
+			bool setgroups_allowed, struct cell_error *err);

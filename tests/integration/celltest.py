@@ -1,0 +1,623 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Helpers shared by the integration tests: the runtime driver, bundles,
+the busybox rootfs, parsers for /proc files and the leak checks.
+
+Everything a test creates lives under one session directory
+(/run/celltest-<pid>) and one cgroup parent (/celltest-<pid> in every
+hierarchy), so that the leak check can tell exactly what the suite owns.
+"""
+import copy
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+CGROUP_FS = "/sys/fs/cgroup"
+BUSYBOX = "/bin/busybox"
+DEFAULT_TIMEOUT = 30
+
+PASSWD = """root:x:0:0:root:/root:/bin/sh
+user:x:1000:1000:user:/home/user:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+"""
+GROUP = """root:x:0:
+wheel:x:10:
+audio:x:20:
+user:x:1000:
+nogroup:x:65534:
+"""
+# Directories the rootfs carries so that runtimes need not create mount
+# points in the shared (read-only for containers) rootfs.
+ROOTFS_DIRS = ["bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev",
+               "tmp", "out", "mnt", "root", "home/user", "run", "var"]
+
+# Features that runc 1.1 (Debian 12) silently ignores or rejects.  A test
+# that needs one is skipped for such a runc and stays strict for cellrun.
+RUNC_1_1_GAPS = {
+    "time-namespace": "runc 1.1 has no time namespace",
+    "domainname": "runc 1.1 ignores domainname",
+    "personality": "runc 1.1 ignores linux.personality",
+    "ioPriority": "runc 1.1 ignores process.ioPriority",
+    "scheduler": "runc 1.1 ignores process.scheduler",
+    "execCPUAffinity": "runc 1.1 ignores process.execCPUAffinity",
+    "hugetlb-unified": "runc 1.1 (cgroupfs v1 manager) skips hugetlb on a hybrid host",
+}
+
+
+# ---------------------------------------------------------------- processes
+
+def proc_starttime(pid):
+    """Field 22 of /proc/<pid>/stat, or None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    rest = data[data.rindex(")") + 2:].split()
+    if rest[0] in ("Z", "X"):
+        return None
+    return int(rest[19])
+
+
+def pid_alive(pid, starttime=None):
+    st = proc_starttime(pid)
+    return st is not None and (starttime is None or st == starttime)
+
+
+def wait_for(cond, timeout=10.0, interval=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def become_subreaper():
+    """This machine's pid 1 does not reap orphans: a container init whose
+    runtime exited would stay a zombie forever.  Adopt them instead, like a
+    container shim does, and reap them in reap_orphans()."""
+    import ctypes
+    PR_SET_CHILD_SUBREAPER = 36
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def reap_orphans():
+    """waitpid() the zombie children that no subprocess object waits for."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                data = f.read()
+        except OSError:
+            continue
+        rest = data[data.rindex(")") + 2:].split()
+        if rest[0] == "Z" and int(rest[1]) == me and int(entry) not in IN_FLIGHT:
+            try:
+                os.waitpid(int(entry), os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+IN_FLIGHT = set()   # pids of Popen children whose status someone will collect
+
+
+def pids_in_cgroup_named(fragment):
+    """Live host pids whose /proc/<pid>/cgroup mentions fragment (any hierarchy)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or proc_starttime(entry) is None:
+            continue
+        try:
+            with open(f"/proc/{entry}/cgroup") as f:
+                text = f.read()
+        except OSError:
+            continue
+        if fragment in text:
+            found.append(int(entry))
+    return found
+
+
+# ---------------------------------------------------------------- /proc parsers
+
+def parse_mountinfo(text):
+    """List of dicts: mountpoint, root, options, optional (tags), fstype, source, super."""
+    mounts = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        left, right = line.split(" - ", 1)
+        f = left.split()
+        r = right.split()
+        mounts.append({
+            "id": int(f[0]), "parent": int(f[1]), "dev": f[2], "root": unescape(f[3]),
+            "mountpoint": unescape(f[4]), "options": f[5].split(","),
+            "optional": f[6:], "fstype": r[0], "source": r[1] if len(r) > 1 else "",
+            "super": r[2].split(",") if len(r) > 2 else [],
+        })
+    return mounts
+
+
+def unescape(s):
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), s)
+
+
+def mount_at(mounts, mountpoint):
+    """The topmost mount at mountpoint (last in mountinfo order), or None."""
+    hits = [m for m in mounts if m["mountpoint"] == mountpoint]
+    return hits[-1] if hits else None
+
+
+def host_mounts():
+    with open("/proc/self/mountinfo") as f:
+        return parse_mountinfo(f.read())
+
+
+def parse_status(text):
+    """/proc/<pid>/status as a dict of str -> str."""
+    out = {}
+    for line in text.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+CAP_NUMBERS = {
+    "CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FOWNER": 3,
+    "CAP_FSETID": 4, "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8,
+    "CAP_LINUX_IMMUTABLE": 9, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_BROADCAST": 11,
+    "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13, "CAP_IPC_LOCK": 14, "CAP_IPC_OWNER": 15,
+    "CAP_SYS_MODULE": 16, "CAP_SYS_RAWIO": 17, "CAP_SYS_CHROOT": 18, "CAP_SYS_PTRACE": 19,
+    "CAP_SYS_PACCT": 20, "CAP_SYS_ADMIN": 21, "CAP_SYS_BOOT": 22, "CAP_SYS_NICE": 23,
+    "CAP_SYS_RESOURCE": 24, "CAP_SYS_TIME": 25, "CAP_SYS_TTY_CONFIG": 26, "CAP_MKNOD": 27,
+    "CAP_LEASE": 28, "CAP_AUDIT_WRITE": 29, "CAP_AUDIT_CONTROL": 30, "CAP_SETFCAP": 31,
+    "CAP_MAC_OVERRIDE": 32, "CAP_MAC_ADMIN": 33, "CAP_SYSLOG": 34, "CAP_WAKE_ALARM": 35,
+    "CAP_BLOCK_SUSPEND": 36, "CAP_AUDIT_READ": 37, "CAP_PERFMON": 38, "CAP_BPF": 39,
+    "CAP_CHECKPOINT_RESTORE": 40,
+}
+
+
+def cap_mask(names):
+    m = 0
+    for n in names:
+        m |= 1 << CAP_NUMBERS[n]
+    return m
+
+
+def cap_sets(status_text):
+    st = parse_status(status_text)
+    return {k: int(st[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+
+
+# ---------------------------------------------------------------- rootfs
+
+def build_rootfs(dest):
+    """A busybox-static rootfs: applet symlinks, passwd/group, empty dirs."""
+    os.makedirs(dest, mode=0o755)
+    for d in ROOTFS_DIRS:
+        os.makedirs(os.path.join(dest, d), mode=0o755, exist_ok=True)
+    os.chmod(os.path.join(dest, "tmp"), 0o1777)
+    os.chown(os.path.join(dest, "home/user"), 1000, 1000)
+    shutil.copy2(BUSYBOX, os.path.join(dest, "bin/busybox"))
+    os.chmod(os.path.join(dest, "bin/busybox"), 0o755)
+    applets = subprocess.run([BUSYBOX, "--list-full"], check=True, capture_output=True,
+                             text=True).stdout.split()
+    for applet in applets:
+        link = os.path.join(dest, applet)
+        if not os.path.lexists(link):
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            os.symlink("/bin/busybox", link)
+    for name, text in (("passwd", PASSWD), ("group", GROUP)):
+        with open(os.path.join(dest, "etc", name), "w") as f:
+            f.write(text)
+    with open(os.path.join(dest, "etc/hosts"), "w") as f:
+        f.write("127.0.0.1 localhost\n")
+
+
+# ---------------------------------------------------------------- results
+
+class Result:
+    def __init__(self, argv, rc, out, err, elapsed):
+        self.argv, self.rc, self.out, self.err, self.elapsed = argv, rc, out, err, elapsed
+
+    @property
+    def err_lines(self):
+        return [ln for ln in self.err.splitlines() if ln.strip()]
+
+    @property
+    def lines(self):
+        return self.out.splitlines()
+
+    def __repr__(self):
+        return (f"<Result rc={self.rc} argv={' '.join(self.argv)!r}\n"
+                f"--- stdout ---\n{self.out}\n--- stderr ---\n{self.err}>")
+
+    def ok(self):
+        assert self.rc == 0, repr(self)
+        return self
+
+
+# ---------------------------------------------------------------- session
+
+class Session:
+    """What the whole run shares: binary, dirs, rootfs, spec template, trackers."""
+
+    def __init__(self, binary):
+        self.pid = os.getpid()
+        self.binary = binary
+        self.base = f"/run/celltest-{self.pid}"
+        self.state_root = os.path.join(self.base, "state")
+        self.rootfs = os.path.join(self.base, "rootfs")
+        self.bundles = os.path.join(self.base, "bundles")
+        self.cgroup_parent = f"celltest-{self.pid}"
+        self.tracked = {}          # pid -> starttime, every pid a test saw
+        self.netns = set()         # names given to `ip netns add`
+        self.counter = 0
+        self.version_text = ""
+        self.template = None
+
+    # -- setup
+    def setup(self):
+        if os.path.lexists(self.base):
+            if any(m["mountpoint"].startswith(self.base) for m in host_mounts()):
+                raise RuntimeError(f"{self.base} exists and has mounts; refusing to reuse it")
+            shutil.rmtree(self.base)
+        os.makedirs(self.base, mode=0o755)
+        os.chmod(self.base, 0o755)
+        os.makedirs(self.state_root, mode=0o700)
+        os.makedirs(self.bundles, mode=0o755)
+        build_rootfs(self.rootfs)
+
+    def probe_binary(self):
+        if not (os.path.isfile(self.binary) and os.access(self.binary, os.X_OK)):
+            return f"runtime binary {self.binary} not found (set CELLRUN)"
+        r = subprocess.run([self.binary, "--version"], capture_output=True, text=True,
+                           timeout=DEFAULT_TIMEOUT)
+        self.version_text = r.stdout + r.stderr
+        d = tempfile.mkdtemp(dir=self.bundles, prefix="spec-")
+        r = subprocess.run([self.binary, "spec"], cwd=d, capture_output=True, text=True,
+                           timeout=DEFAULT_TIMEOUT)
+        if r.returncode != 0:
+            return f"`{self.binary} spec` failed: {r.stderr.strip()}"
+        with open(os.path.join(d, "config.json")) as f:
+            self.template = json.load(f)
+        shutil.rmtree(d)
+        return None
+
+    @property
+    def is_cell(self):
+        return ("cellrun" in os.path.basename(self.binary)
+                or self.version_text.lower().startswith("cellrun"))
+
+    @property
+    def runc_version(self):
+        m = re.search(r"runc version (\d+)\.(\d+)", self.version_text)
+        return (int(m.group(1)), int(m.group(2))) if m else None
+
+    def needs(self, feature):
+        """Skip for a runtime known to lack feature; never skips for cellrun."""
+        if self.is_cell:
+            return
+        v = self.runc_version
+        if v is not None and v < (1, 2) and feature in RUNC_1_1_GAPS:
+            pytest.skip(RUNC_1_1_GAPS[feature])
+
+    def cell_only(self, why):
+        if not self.is_cell:
+            pytest.skip(f"cellrun-specific: {why}")
+
+    def new_id(self, hint=""):
+        self.counter += 1
+        hint = re.sub(r"[^a-zA-Z0-9]", "", hint)[:20]
+        return f"celltest-{self.pid}-{self.counter}" + (f"-{hint}" if hint else "")
+
+    def cgroups_path(self, cid):
+        return f"/{self.cgroup_parent}/{cid}"
+
+    def host_cgroup(self, controller, cid):
+        return os.path.join(CGROUP_FS, controller, self.cgroup_parent, cid)
+
+    def track(self, pid):
+        if pid and pid > 0 and pid not in self.tracked:
+            st = proc_starttime(pid)
+            if st is not None:
+                self.tracked[pid] = st
+
+    # -- leak checks (each returns a list of human-readable findings)
+    def leaked_mounts(self, needle=None):
+        needle = needle or self.base
+        return [f"mount {m['mountpoint']} ({m['fstype']})" for m in host_mounts()
+                if needle in m["mountpoint"] or needle in m["root"]]
+
+    def cgroup_roots(self):
+        roots = []
+        for name in sorted(os.listdir(CGROUP_FS)):
+            p = os.path.join(CGROUP_FS, name, self.cgroup_parent)
+            if os.path.isdir(p):
+                roots.append(p)
+        return roots
+
+    def leaked_cgroups(self, cid=None):
+        found = []
+        for root in self.cgroup_roots():
+            if cid is not None:
+                p = os.path.join(root, cid)
+                if os.path.isdir(p):
+                    found.append(f"cgroup {p}")
+                continue
+            for dirpath, dirnames, _ in os.walk(root):
+                found.extend(f"cgroup {os.path.join(dirpath, d)}" for d in dirnames)
+        return found
+
+    def leaked_processes(self, cid=None):
+        found = []
+        if cid is None:
+            for pid, st in sorted(self.tracked.items()):
+                if pid_alive(pid, st):
+                    found.append(f"process {pid} still alive")
+        frag = f"/{self.cgroup_parent}/" + (cid if cid else "")
+        for pid in pids_in_cgroup_named(frag):
+            found.append(f"process {pid} in a cgroup under {frag}")
+        return found
+
+    def leaked_state(self, cid=None):
+        if not os.path.isdir(self.state_root):
+            return []
+        names = os.listdir(self.state_root)
+        if cid is not None:
+            names = [n for n in names if n == cid]
+        return [f"state {os.path.join(self.state_root, n)}" for n in names]
+
+    def leftovers(self, cid=None, needle=None):
+        return (self.leaked_state(cid) + self.leaked_cgroups(cid) + self.leaked_processes(cid)
+                + self.leaked_mounts(needle))
+
+    def remove_cgroup_parents(self):
+        """rmdir the suite-owned parents, deepest first; non-empty ones stay."""
+        errors = []
+        for root in self.cgroup_roots():
+            for dirpath, dirnames, _ in sorted(os.walk(root, topdown=False), key=lambda t: -len(t[0])):
+                try:
+                    os.rmdir(dirpath)
+                except OSError as e:
+                    errors.append(f"rmdir {dirpath}: {e.strerror}")
+        return errors
+
+    def cleanup_netns(self):
+        for name in sorted(self.netns):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        self.netns.clear()
+
+
+# ---------------------------------------------------------------- runtime driver
+
+class Runtime:
+    """Runs the CLI with --root <session state dir>.  stdout/stderr go to
+    files, not pipes: a detached container inherits them and would keep a
+    pipe open forever."""
+
+    def __init__(self, session):
+        self.s = session
+        self.binary = session.binary
+        self.ids = []
+
+    @property
+    def is_cell(self):
+        return self.s.is_cell
+
+    def cmd(self, *args, timeout=DEFAULT_TIMEOUT, guard=False, root=True, stdin=None,
+            cwd=None, env=None):
+        argv = [self.binary] + (["--root", self.s.state_root] if root else []) + [str(a) for a in args]
+        # create/run write hostname, domainname and sysctls: a runtime bug
+        # that does so before entering the container's namespaces must hit
+        # a throwaway UTS/net namespace, never the host's.
+        if guard:
+            argv = ["unshare", "--uts", "--net", "--"] + argv
+        with tempfile.TemporaryFile(dir=self.s.base) as fo, \
+                tempfile.TemporaryFile(dir=self.s.base) as fe:
+            t0 = time.monotonic()
+            p = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                                 stdout=fo, stderr=fe, cwd=cwd, env=env, start_new_session=True)
+            try:
+                rc = p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                reap_orphans()
+                fe.seek(0)
+                raise AssertionError(f"{' '.join(argv)} timed out after {timeout}s; stderr: "
+                                     f"{fe.read().decode(errors='replace')}")
+            elapsed = time.monotonic() - t0
+            reap_orphans()
+            fo.seek(0)
+            fe.seek(0)
+            out = fo.read().decode(errors="replace")
+            err = fe.read().decode(errors="replace")
+        return Result(argv, rc, out, err, elapsed)
+
+    # -- verbs that make containers
+    def _prepare(self, bundle, cid):
+        cid = cid or bundle.id
+        if cid not in self.ids:
+            self.ids.append(cid)
+        bundle.write(cid)
+        return cid
+
+    def create(self, bundle, *extra, cid=None, timeout=DEFAULT_TIMEOUT, guard=True):
+        cid = self._prepare(bundle, cid)
+        r = self.cmd("create", "--bundle", bundle.path, *extra, cid, timeout=timeout, guard=guard)
+        if r.rc == 0:
+            self.state(cid)
+        return r
+
+    def run(self, bundle, *extra, cid=None, detach=False, timeout=DEFAULT_TIMEOUT, guard=True):
+        cid = self._prepare(bundle, cid)
+        opts = ["-d"] if detach else []
+        r = self.cmd("run", "--bundle", bundle.path, *opts, *extra, cid, timeout=timeout,
+                     guard=guard)
+        if detach and r.rc == 0:
+            self.state(cid)
+        return r
+
+    def start(self, cid, **kw):
+        r = self.cmd("start", cid, **kw)
+        return r
+
+    # -- queries
+    def state(self, cid):
+        """Parsed state JSON, or None when `state` failed."""
+        r = self.cmd("state", cid)
+        if r.rc != 0:
+            return None
+        st = json.loads(r.out)
+        self.s.track(st.get("pid", 0))
+        return st
+
+    def status(self, cid):
+        st = self.state(cid)
+        return st["status"] if st else None
+
+    def wait_status(self, cid, status, timeout=10):
+        return wait_for(lambda: self.status(cid) == status, timeout=timeout,
+                        what=f"{cid} to be {status}")
+
+    def kill(self, cid, sig=None, *opts):
+        return self.cmd("kill", *opts, cid, *([sig] if sig is not None else []))
+
+    def delete(self, cid, force=False):
+        return self.cmd("delete", *(["--force"] if force else []), cid)
+
+    def exec(self, cid, *args, opts=(), timeout=DEFAULT_TIMEOUT):
+        return self.cmd("exec", *opts, cid, *args, timeout=timeout)
+
+    def cleanup(self):
+        for cid in reversed(self.ids):
+            self.cmd("delete", "--force", cid)
+        self.ids.clear()
+
+
+# ---------------------------------------------------------------- bundles
+
+class Bundle:
+    """A bundle dir with config.json derived from `$CELLRUN spec`.
+
+    `out` is a host directory bind-mounted read-write at /out: containers
+    and hooks leave evidence there for the host to read."""
+
+    def __init__(self, session, hint=""):
+        self.s = session
+        self.path = tempfile.mkdtemp(dir=session.bundles, prefix="b-")
+        os.chmod(self.path, 0o755)
+        self.out = os.path.join(self.path, "out")
+        os.mkdir(self.out)
+        os.chmod(self.out, 0o777)
+        self.id = session.new_id(hint)
+        self.config = self.default_config()
+        self.host_mounts = []   # host mounts a test made; unmounted on teardown
+
+    def default_config(self):
+        c = copy.deepcopy(self.s.template)
+        p = c.setdefault("process", {})
+        p["terminal"] = False
+        p["args"] = ["true"]
+        p.pop("consoleSize", None)
+        c["root"] = {"path": self.s.rootfs, "readonly": True}
+        c["hostname"] = "celltest"
+        c.setdefault("mounts", []).extend([
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "nodev", "mode=1777", "size=16m"]},
+            {"destination": "/out", "type": "bind", "source": self.out,
+             "options": ["rbind", "rw"]},
+        ])
+        c.setdefault("linux", {})
+        return c
+
+    # -- shortcuts
+    @property
+    def process(self):
+        return self.config["process"]
+
+    @property
+    def linux(self):
+        return self.config["linux"]
+
+    def args(self, *argv):
+        self.process["args"] = list(argv)
+        return self
+
+    def sh(self, script):
+        return self.args("sh", "-c", script)
+
+    def add_mount(self, destination, type_, source, options=None):
+        m = {"destination": destination, "type": type_, "source": source}
+        if options is not None:
+            m["options"] = list(options)
+        self.config["mounts"].append(m)
+        return m
+
+    def namespaces(self):
+        return [n["type"] for n in self.linux.get("namespaces", [])]
+
+    def set_namespace(self, ns_type, present=True, path=None):
+        nss = [n for n in self.linux.get("namespaces", []) if n["type"] != ns_type]
+        if present:
+            nss.append({"type": ns_type, **({"path": path} if path else {})})
+        self.linux["namespaces"] = nss
+
+    def private_rootfs(self):
+        """A writable copy of the busybox rootfs inside the bundle."""
+        dest = os.path.join(self.path, "rootfs")
+        subprocess.run(["cp", "-a", self.s.rootfs, dest], check=True)
+        self.config["root"]["path"] = "rootfs"
+        return dest
+
+    def write(self, cid=None):
+        self.linux["cgroupsPath"] = self.s.cgroups_path(cid or self.id)
+        with open(os.path.join(self.path, "config.json"), "w") as f:
+            json.dump(self.config, f, indent=2)
+
+    def write_raw(self, text):
+        with open(os.path.join(self.path, "config.json"), "w") as f:
+            f.write(text)
+
+    def read_out(self, name):
+        with open(os.path.join(self.out, name)) as f:
+            return f.read()
+
+    def host_mount(self, *mount_args, target):
+        """mount(8) on the host at target (inside this bundle); undone on teardown."""
+        assert target.startswith(self.path + "/")
+        os.makedirs(target, exist_ok=True)
+        subprocess.run(["mount", *mount_args, target], check=True)
+        self.host_mounts.append(target)
+
+    def destroy(self):
+        for target in reversed(self.host_mounts):
+            subprocess.run(["umount", "-l", target], capture_output=True)
+        self.host_mounts.clear()
+        if any(self.path in m["mountpoint"] for m in host_mounts()):
+            return  # leave it for the leak check to report
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def kill_tracked(session, pid):
+    """SIGKILL a pid this suite saw (never anything else)."""
+    st = session.tracked.get(pid)
+    if st is not None and pid_alive(pid, st):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

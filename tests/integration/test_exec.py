@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""exec: a new process in a running container's namespaces and cgroup."""
+import json
+import os
+
+import pytest
+
+from celltest import cap_sets, parse_status, pid_alive, wait_for
+
+
+@pytest.fixture
+def running(runtime, bundle):
+    """A running container whose init is `sleep 1001` with hostname exechost;
+    it leaves a marker in its private /tmp first."""
+    bundle.config["hostname"] = "exechost"
+    bundle.process["env"] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "FROMCONFIG=yes"]
+    bundle.sh("echo secret > /tmp/marker; exec sleep 1001")
+    runtime.run(bundle, detach=True).ok()
+    wait_for(lambda: runtime.exec(bundle.id, "cat", "/tmp/marker").out == "secret\n",
+             what="init to write its marker")
+    return bundle
+
+
+def test_exec_sees_same_uts_and_mount_ns(runtime, running):
+    assert runtime.exec(running.id, "hostname").ok().out == "exechost\n"
+    assert runtime.exec(running.id, "cat", "/tmp/marker").ok().out == "secret\n"
+
+
+def test_exec_shares_pid_namespace(runtime, running):
+    r = runtime.exec(running.id, "cat", "/proc/1/cmdline").ok()
+    assert r.out.split("\0")[:2] == ["sleep", "1001"]
+    entries = runtime.exec(running.id, "ls", "/proc").ok().out.split()
+    assert "1" in entries
+    table = runtime.exec(running.id, "ps").ok().lines
+    init = [ln for ln in table[1:] if ln.split()[0] == "1"]
+    assert init and init[0].split()[-2:] == ["sleep", "1001"], table
+    # the exec'd process itself is not pid 1 and is in the same namespace
+    me = runtime.exec(running.id, "sh", "-c", "echo $$").ok().out.strip()
+    assert int(me) > 1
+
+
+def test_exec_namespace_inodes_match_init(runtime, running):
+    init = runtime.state(running.id)["pid"]
+    for ns in ("pid", "net", "ipc", "uts", "mnt"):
+        host_view = os.stat(f"/proc/{init}/ns/{ns}").st_ino
+        r = runtime.exec(running.id, "stat", "-L", "-c", "%i", f"/proc/self/ns/{ns}").ok()
+        assert int(r.out) == host_view, ns
+
+
+def test_exec_same_cgroup(runtime, running):
+    a = runtime.exec(running.id, "cat", "/proc/1/cgroup").ok().out
+    b = runtime.exec(running.id, "cat", "/proc/self/cgroup").ok().out
+    assert a == b
+
+
+def test_exec_exit_code(runtime, running):
+    assert runtime.exec(running.id, "sh", "-c", "exit 7").rc == 7
+
+
+def test_exec_env(runtime, running):
+    r = runtime.exec(running.id, "env", opts=["-e", "FOO=bar", "--env", "BAZ=qu ux"]).ok()
+    env = r.out.splitlines()
+    assert "FOO=bar" in env and "BAZ=qu ux" in env
+    assert "FROMCONFIG=yes" in env
+
+
+def test_exec_cwd(runtime, running):
+    assert runtime.exec(running.id, "pwd", opts=["--cwd", "/tmp"]).ok().out == "/tmp\n"
+
+
+def test_exec_user(runtime, running):
+    r = runtime.exec(running.id, "sh", "-c", "id -u; id -g; id -un",
+                     opts=["-u", "1000:1000"]).ok()
+    assert r.out.split() == ["1000", "1000", "user"]
+
+
+def test_exec_additional_gids(runtime, running):
+    r = runtime.exec(running.id, "cat", "/proc/self/status",
+                     opts=["-u", "1000:1000", "--additional-gids", "10",
+                           "--additional-gids", "20"]).ok()
+    assert parse_status(r.out)["Groups"].split() == ["10", "20"]
+
+
+def test_exec_process_json(runtime, running, tmp_path):
+    proc = {
+        "terminal": False,
+        "user": {"uid": 1000, "gid": 1000},
+        "args": ["sh", "-c", "echo $WHO; pwd; id -u; umask"],
+        "env": ["PATH=/bin:/usr/bin", "WHO=from-json"],
+        "cwd": "/out",
+        "capabilities": {"bounding": ["CAP_KILL"], "effective": [], "permitted": [],
+                         "inheritable": [], "ambient": []},
+        "noNewPrivileges": True,
+    }
+    p = tmp_path / "process.json"
+    p.write_text(json.dumps(proc))
+    r = runtime.exec(running.id, opts=["-p", str(p)]).ok()
+    assert r.out.split()[:3] == ["from-json", "/out", "1000"]
+
+
+def test_exec_detached(runtime, running, session):
+    r = runtime.exec(running.id, "sh", "-c", "echo $$ > /out/d.pid; exec sleep 1002",
+                     opts=["-d"]).ok()
+    assert r.elapsed < 10
+    wait_for(lambda: os.path.exists(os.path.join(running.out, "d.pid")), what="detached exec")
+    r = runtime.cmd("ps", "--format", "json", running.id).ok()
+    pids = json.loads(r.out)
+    for p in pids:
+        session.track(p)
+    assert len(pids) == 2
+    cmdlines = []
+    for p in pids:
+        with open(f"/proc/{p}/cmdline") as f:
+            cmdlines.append(f.read().split("\0")[:2])
+    assert ["sleep", "1002"] in cmdlines
+
+
+def test_exec_pid_file(runtime, running, tmp_path, session):
+    pidfile = tmp_path / "exec.pid"
+    runtime.exec(running.id, "sleep", "1003", opts=["-d", "--pid-file", str(pidfile)]).ok()
+    pid = int(pidfile.read_text())
+    session.track(pid)
+    with open(f"/proc/{pid}/cmdline") as f:
+        assert f.read().split("\0")[:2] == ["sleep", "1003"]
+
+
+def test_exec_caps_from_config(runtime, running):
+    r = runtime.exec(running.id, "cat", "/proc/self/status").ok()
+    init = runtime.exec(running.id, "cat", "/proc/1/status").ok()
+    assert cap_sets(r.out)["CapBnd"] == cap_sets(init.out)["CapBnd"]
+    assert parse_status(r.out)["NoNewPrivs"] == parse_status(init.out)["NoNewPrivs"]
+
+
+def test_exec_cap_option(runtime, running):
+    r = runtime.exec(running.id, "cat", "/proc/self/status",
+                     opts=["--cap", "CAP_NET_RAW"]).ok()
+    assert cap_sets(r.out)["CapEff"] & (1 << 13)
+
+
+def test_exec_stopped_container_fails(runtime, bundle):
+    bundle.args("true")
+    runtime.create(bundle).ok()
+    runtime.start(bundle.id).ok()
+    runtime.wait_status(bundle.id, "stopped")
+    r = runtime.exec(bundle.id, "true")
+    assert r.rc != 0
+
+
+def test_exec_unknown_container(runtime, session):
+    r = runtime.exec(session.new_id("nope"), "true")
+    assert r.rc != 0
+
+
+def test_exec_missing_binary(runtime, running):
+    r = runtime.exec(running.id, "/no/such/binary")
+    assert r.rc != 0
+    assert "/no/such/binary" in r.err
+    assert runtime.status(running.id) == "running"
