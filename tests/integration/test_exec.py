@@ -58,7 +58,7 @@ def test_exec_exit_code(runtime, running):
 
 
 def test_exec_env(runtime, running):
-    r = runtime.exec(running.id, "env", opts=["-e", "FOO=bar", "--env", "BAZ=qu ux"]).ok()
+    r = runtime.exec(running.id, "env", opts=["--env", "FOO=bar", "--env", "BAZ=qu ux"]).ok()
     env = r.out.splitlines()
     assert "FOO=bar" in env and "BAZ=qu ux" in env
     assert "FROMCONFIG=yes" in env

@@ -10,7 +10,9 @@
 
 #include <errno.h>
 #include <linux/seccomp.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,22 +84,20 @@ static struct cell_seccomp_syscall full_rules[] = {
 	{ .names = NAMES("mount"), .action = CELL_SCMP_NOTIFY },
 };
 
-static struct cell_seccomp full_profile(void)
-{
-	return (struct cell_seccomp){
-		.set = true,
-		.default_action = CELL_SCMP_ERRNO,
-		.architectures = NAMES("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"),
-		.flags = NAMES("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
-			       "SECCOMP_FILTER_FLAG_SPEC_ALLOW"),
-		.syscalls = full_rules,
-		.n_syscalls = ARRAY_SIZE(full_rules),
-	};
-}
+static char *full_archs[] = { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", NULL };
+static char *full_flags[] = { "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+			      "SECCOMP_FILTER_FLAG_SPEC_ALLOW", NULL };
 
 static void test_prepare_full_profile(void **state)
 {
-	struct cell_seccomp sc = full_profile();
+	struct cell_seccomp sc = {
+		.set = true,
+		.default_action = CELL_SCMP_ERRNO,
+		.architectures = full_archs,
+		.flags = full_flags,
+		.syscalls = full_rules,
+		.n_syscalls = ARRAY_SIZE(full_rules),
+	};
 	_cleanup_filter_ struct cell_seccomp_filter *f = NULL;
 	struct cell_error e = { 0 };
 
@@ -294,7 +294,8 @@ static int listener_open(char *dir, char *path, size_t len)
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, len, "%s/listener.sock", dir);
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	assert_true(strlen(path) < sizeof(addr.sun_path));
+	memcpy(addr.sun_path, path, strlen(path) + 1);
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(s >= 0);
 	assert_int_equal(bind(s, (struct sockaddr *)&addr, sizeof(addr)), 0);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "../base/cleanup.h"
@@ -357,4 +358,32 @@ int cg_apply_fields(struct cell_cgroup *cg, const struct cg_field *t, size_t n,
 			return ret;
 	}
 	return 0;
+}
+
+#define THROTTLE(f1, key, field)                                                                   \
+	{ f1, key, offsetof(struct cell_resources, block_io.field),                                 \
+	  offsetof(struct cell_resources, block_io.n_##field) }
+
+const struct cg_throttle cg_throttles[4] = {
+	THROTTLE("blkio.throttle.read_bps_device", "rbps", read_bps),
+	THROTTLE("blkio.throttle.write_bps_device", "wbps", write_bps),
+	THROTTLE("blkio.throttle.read_iops_device", "riops", read_iops),
+	THROTTLE("blkio.throttle.write_iops_device", "wiops", write_iops),
+};
+
+const struct cell_throttle_device *cg_throttle_list(const struct cell_resources *r,
+						    const struct cg_throttle *t, size_t *n)
+{
+	const char *base = (const char *)r;
+
+	*n = *(const size_t *)(const void *)(base + t->count);
+	return *(struct cell_throttle_device *const *)(const void *)(base + t->list);
+}
+
+int cg_hugetlb_size_check(const char *size, struct cell_error *err)
+{
+	for (const char *c = size; *c; c++)
+		if (!isalnum((unsigned char)*c))
+			return cell_err(err, EINVAL, "hugepageLimits: invalid page size \"%s\"", size);
+	return *size ? 0 : cell_err(err, EINVAL, "hugepageLimits: empty page size");
 }

@@ -118,6 +118,17 @@ struct cg_field {
 /* Format field f of r into buf; false when the field is unset. */
 bool cg_field_format(const struct cg_field *f, const struct cell_resources *r, char *buf,
 		     size_t len);
+/* The four throttle lists of block_io: v1 file and v2 io.max key per list. */
+struct cg_throttle {
+	const char *v1_file;
+	const char *v2_key;
+	size_t list, count; /* offsets into struct cell_resources */
+};
+extern const struct cg_throttle cg_throttles[4];
+const struct cell_throttle_device *cg_throttle_list(const struct cell_resources *r,
+						    const struct cg_throttle *t, size_t *n);
+/* Page size of a hugetlb limit usable in a file name ("2MB"). */
+int cg_hugetlb_size_check(const char *size, struct cell_error *err);
 int cg_apply_fields(struct cell_cgroup *cg, const struct cg_field *t, size_t n,
 		    const struct cell_resources *r, struct cell_error *err);
 
