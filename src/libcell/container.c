@@ -327,6 +327,7 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0)
 		return cell_err(err, errno, "sync socketpair");
 	c->sp.sync_fd = c->sync[1];
+	c->sp.state_dirfd = c->dirfd;
 	return 0;
 }
 
@@ -471,7 +472,7 @@ static void ctx_init(struct create_ctx *c, const struct cell_runtime *rt,
 	c->dirfd = -1;
 	c->sync[0] = c->sync[1] = -1;
 	c->console_pair[0] = c->console_pair[1] = -1;
-	c->sp.exec_listen_fd = c->sp.console_fd = c->sp.listener_fd = -1;
+	c->sp.exec_listen_fd = c->sp.console_fd = c->sp.listener_fd = c->sp.state_dirfd = -1;
 	for (int t = 0; t < CELL_NS_COUNT; t++)
 		c->sp.ns_fds[t] = -1;
 	c->foreground = foreground;

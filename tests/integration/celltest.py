@@ -46,6 +46,7 @@ RUNC_1_1_GAPS = {
     "ioPriority": "runc 1.1 ignores process.ioPriority",
     "scheduler": "runc 1.1 ignores process.scheduler",
     "execCPUAffinity": "runc 1.1 ignores process.execCPUAffinity",
+    "poststart-order": "runc 1.1 runs poststart hooks during create, before startContainer",
     "hugetlb-unified": "runc 1.1 (cgroupfs v1 manager) skips hugetlb on a hybrid host",
 }
 
@@ -114,6 +115,25 @@ def reap_orphans():
 IN_FLIGHT = set()   # pids of Popen children whose status someone will collect
 
 
+def wait_reaping(p, timeout):
+    """Wait for Popen p, reaping adopted orphans meanwhile: a runtime that
+    waits for a cgroup to empty would otherwise wait on our zombies.
+    Returns the exit status, or None after killing p on timeout."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        rc = p.poll()
+        if rc is not None:
+            return rc
+        reap_orphans()
+        if time.monotonic() > deadline:
+            p.kill()
+            p.wait()
+            return None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+
+
 def pids_in_cgroup_named(fragment):
     """Live host pids whose /proc/<pid>/cgroup mentions fragment (any hierarchy)."""
     found = []
@@ -136,8 +156,8 @@ def parse_mountinfo(text):
     """List of dicts: mountpoint, root, options, optional (tags), fstype, source, super."""
     mounts = []
     for line in text.splitlines():
-        if not line.strip():
-            continue
+        if " - " not in line:
+            continue   # not a mountinfo line (callers may mix in other output)
         left, right = line.split(" - ", 1)
         f = left.split()
         r = right.split()
@@ -265,6 +285,7 @@ class Session:
         self.cgroup_parent = f"celltest-{self.pid}"
         self.tracked = {}          # pid -> starttime, every pid a test saw
         self.netns = set()         # names given to `ip netns add`
+        self.netns_dir_existed = os.path.exists("/run/netns")
         self.counter = 0
         self.version_text = ""
         self.template = None
@@ -385,6 +406,32 @@ class Session:
         return (self.leaked_state(cid) + self.leaked_cgroups(cid) + self.leaked_processes(cid)
                 + self.leaked_mounts(needle))
 
+    def kill_leftovers(self, timeout=5):
+        """SIGKILL what the tests left running: tracked pids and anything in a
+        suite cgroup (thawed first: a frozen task cannot die)."""
+        freezer = os.path.join(CGROUP_FS, "freezer", self.cgroup_parent)
+        for dirpath, _, files in os.walk(freezer):
+            if "freezer.state" in files:
+                try:
+                    with open(os.path.join(dirpath, "freezer.state"), "w") as f:
+                        f.write("THAWED")
+                except OSError:
+                    pass
+        for pid in list(self.tracked):
+            kill_tracked(self, pid)
+        for pid in pids_in_cgroup_named(f"/{self.cgroup_parent}/"):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            reap_orphans()
+            if not self.leaked_processes():
+                return True
+            time.sleep(0.05)
+        return False
+
     def remove_cgroup_parents(self):
         """rmdir the suite-owned parents, deepest first; non-empty ones stay."""
         errors = []
@@ -400,14 +447,45 @@ class Session:
         for name in sorted(self.netns):
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
         self.netns.clear()
+        # `ip netns add` made /run/netns a self bind mount; undo that if it was us
+        if not self.netns_dir_existed and os.path.isdir("/run/netns") \
+                and not os.listdir("/run/netns"):
+            if any(m["mountpoint"] == "/run/netns" for m in host_mounts()):
+                subprocess.run(["umount", "/run/netns"], capture_output=True)
+            try:
+                os.rmdir("/run/netns")
+            except OSError:
+                pass
+
+
+def run_reaping(argv, timeout=DEFAULT_TIMEOUT, stdin=None, cwd=None, env=None, tmpdir=None):
+    """Run argv to completion and return a Result.  stdout/stderr go to files,
+    not pipes: a detached container inherits them and would hold a pipe open
+    forever.  Orphans adopted meanwhile are reaped (see wait_reaping)."""
+    with tempfile.TemporaryFile(dir=tmpdir) as fo, tempfile.TemporaryFile(dir=tmpdir) as fe:
+        t0 = time.monotonic()
+        p = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                             stdout=fo, stderr=fe, cwd=cwd, env=env, start_new_session=True)
+        IN_FLIGHT.add(p.pid)
+        try:
+            rc = wait_reaping(p, timeout)
+        finally:
+            IN_FLIGHT.discard(p.pid)
+        elapsed = time.monotonic() - t0
+        reap_orphans()
+        fo.seek(0)
+        fe.seek(0)
+        out = fo.read().decode(errors="replace")
+        err = fe.read().decode(errors="replace")
+    if rc is None:
+        raise AssertionError(f"{' '.join(argv)} timed out after {timeout}s; stderr: {err}")
+    return Result(argv, rc, out, err, elapsed)
 
 
 # ---------------------------------------------------------------- runtime driver
 
 class Runtime:
-    """Runs the CLI with --root <session state dir>.  stdout/stderr go to
-    files, not pipes: a detached container inherits them and would keep a
-    pipe open forever."""
+    """Runs the CLI with --root <session state dir> (through run_reaping)."""
 
     def __init__(self, session):
         self.s = session
@@ -426,31 +504,12 @@ class Runtime:
         # a throwaway UTS/net namespace, never the host's.
         if guard:
             argv = ["unshare", "--uts", "--net", "--"] + argv
-        with tempfile.TemporaryFile(dir=self.s.base) as fo, \
-                tempfile.TemporaryFile(dir=self.s.base) as fe:
-            t0 = time.monotonic()
-            p = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                                 stdout=fo, stderr=fe, cwd=cwd, env=env, start_new_session=True)
-            try:
-                rc = p.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-                reap_orphans()
-                fe.seek(0)
-                raise AssertionError(f"{' '.join(argv)} timed out after {timeout}s; stderr: "
-                                     f"{fe.read().decode(errors='replace')}")
-            elapsed = time.monotonic() - t0
-            reap_orphans()
-            fo.seek(0)
-            fe.seek(0)
-            out = fo.read().decode(errors="replace")
-            err = fe.read().decode(errors="replace")
-        return Result(argv, rc, out, err, elapsed)
+        return run_reaping(argv, timeout=timeout, stdin=stdin, cwd=cwd, env=env,
+                           tmpdir=self.s.base)
 
     # -- verbs that make containers
     def _prepare(self, bundle, cid):
-        cid = cid or bundle.id
+        cid = bundle.id if cid is None else cid
         if cid not in self.ids:
             self.ids.append(cid)
         bundle.write(cid)
@@ -585,7 +644,7 @@ class Bundle:
         return dest
 
     def write(self, cid=None):
-        self.linux["cgroupsPath"] = self.s.cgroups_path(cid or self.id)
+        self.linux["cgroupsPath"] = self.s.cgroups_path(cid or self.id)  # "" stays ours too
         with open(os.path.join(self.path, "config.json"), "w") as f:
             json.dump(self.config, f, indent=2)
 

@@ -83,10 +83,12 @@ def pytest_sessionfinish(session, exitstatus):
     findings = s.leftovers()
     if os.path.isdir(s.state_root):
         for cid in os.listdir(s.state_root):
-            subprocess.run([s.binary, "--root", s.state_root, "delete", "--force", cid],
-                           capture_output=True, timeout=30)
-    for pid in list(s.tracked):
-        celltest.kill_tracked(s, pid)
+            try:
+                celltest.run_reaping([s.binary, "--root", s.state_root, "delete", "--force",
+                                      cid], timeout=30, tmpdir=s.base)
+            except AssertionError:
+                pass
+    s.kill_leftovers()
     s.cleanup_netns()
     for m in sorted(celltest.host_mounts(), key=lambda m: -len(m["mountpoint"])):
         if m["mountpoint"].startswith(s.base + "/"):

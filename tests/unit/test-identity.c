@@ -117,10 +117,10 @@ static void test_cpulist_valid(void **state)
 static void test_cpulist_invalid(void **state)
 {
 	static const char *const bad[] = {
-		"",    ",",   "1,",  ",1",  "1,,2", "3-1",  "1-",   "-1",    "a",
-		"1 ",  " 1",  "+1",  "1:2", "1--2", "0-3:2", "1-2-3", "0x1", "1\n",
+	    "",	  ",",	"1,", ",1",  "1,,2", "3-1",   "1-",    "-1",  "a",
+	    "1 ", " 1", "+1", "1:2", "1--2", "0-3:2", "1-2-3", "0x1", "1\n",
 	};
-	static const char *const too_big[] = { "1024", "0-1024", "99999999999999999999999" };
+	static const char *const too_big[] = {"1024", "0-1024", "99999999999999999999999"};
 	cpu_set_t set, untouched;
 
 	CPU_ZERO(&set);
@@ -141,11 +141,11 @@ static void test_cpulist_invalid(void **state)
 static void test_sysctl_path(void **state)
 {
 	static const char *const map[][2] = {
-		{ "net.ipv4.ip_forward", "/proc/sys/net/ipv4/ip_forward" },
-		{ "kernel.shmmax", "/proc/sys/kernel/shmmax" },
-		{ "fs.mqueue.queues_max", "/proc/sys/fs/mqueue/queues_max" },
-		{ "net/ipv4/conf/eth0.100/forwarding", "/proc/sys/net/ipv4/conf/eth0.100/forwarding" },
-		{ "kernel/msgmax", "/proc/sys/kernel/msgmax" },
+	    {"net.ipv4.ip_forward", "/proc/sys/net/ipv4/ip_forward"},
+	    {"kernel.shmmax", "/proc/sys/kernel/shmmax"},
+	    {"fs.mqueue.queues_max", "/proc/sys/fs/mqueue/queues_max"},
+	    {"net/ipv4/conf/eth0.100/forwarding", "/proc/sys/net/ipv4/conf/eth0.100/forwarding"},
+	    {"kernel/msgmax", "/proc/sys/kernel/msgmax"},
 	};
 	char buf[256];
 
@@ -159,9 +159,10 @@ static void test_sysctl_path(void **state)
 static void test_sysctl_path_refused(void **state)
 {
 	static const char *const bad[] = {
-		"",	      ".",	    "..",	 "net..ipv4",	   ".net",	 "net.",
-		"../etc/x",   "net/../kernel/x", "/net/ipv4", "net/./ipv4", "net/ipv4/", "net//ipv4",
-		"kernel/..", "a/../../etc",
+	    "",		 ".",		"..",	     "net..ipv4",
+	    ".net",	 "net.",	"../etc/x",  "net/../kernel/x",
+	    "/net/ipv4", "net/./ipv4",	"net/ipv4/", "net//ipv4",
+	    "kernel/..", "a/../../etc",
 	};
 	char buf[256] = "untouched";
 
@@ -180,11 +181,10 @@ static bool file_is(const char *path, const char *want)
 /* Only after unshare(CLONE_NEWNET): /proc/sys/net then shows the new namespace. */
 static int child_sysctl(void *arg)
 {
-	struct cell_kv ok[] = { { "net.ipv4.ip_forward", "1" },
-				{ "net/ipv4/conf/lo/forwarding", "1" } };
-	struct cell_kv missing = { "net.ipv4.celltest_nope", "1" };
-	struct cell_kv dotdot = { "net/../kernel/hostname", "x" };
-	struct cell_error e = { 0 };
+	struct cell_kv ok[] = {{"net.ipv4.ip_forward", "1"}, {"net/ipv4/conf/lo/forwarding", "1"}};
+	struct cell_kv missing = {"net.ipv4.celltest_nope", "1"};
+	struct cell_kv dotdot = {"net/../kernel/hostname", "x"};
+	struct cell_error e = {0};
 
 	if (unshare(CLONE_NEWNET) < 0)
 		return SKIPPED;
@@ -213,13 +213,13 @@ static void test_sysctl_apply_in_netns(void **state)
 
 static int child_rlimit_error(void *arg)
 {
-	struct cell_rlimit l = { RLIMIT_NOFILE, "RLIMIT_NOFILE", 4096, 1 };
-	struct cell_process p = { .rlimits = &l, .n_rlimits = 1 };
-	struct cell_error e = { 0 };
+	struct cell_rlimit l = {RLIMIT_NOFILE, "RLIMIT_NOFILE", 4096, 1};
+	struct cell_process p = {.rlimits = &l, .n_rlimits = 1};
+	struct cell_error e = {0};
 
 	CHECK(cell_process_attrs_apply(&p, &e) == -EINVAL);
 	CHECK_MSG(&e, "setrlimit RLIMIT_NOFILE 4096:1: Invalid argument");
-	l = (struct cell_rlimit){ RLIMIT_CORE, "RLIMIT_CORE", RLIM_INFINITY, 0 };
+	l = (struct cell_rlimit){RLIMIT_CORE, "RLIMIT_CORE", RLIM_INFINITY, 0};
 	CHECK(cell_process_attrs_apply(&p, &e) < 0);
 	CHECK_MSG(&e, "setrlimit RLIMIT_CORE unlimited:0: Invalid argument");
 	return 0;
@@ -232,16 +232,16 @@ static void test_rlimit_error(void **state)
 
 static int child_attrs(void *arg)
 {
-	struct cell_rlimit l = { RLIMIT_NOFILE, "RLIMIT_NOFILE", 512, 1024 };
+	struct cell_rlimit l = {RLIMIT_NOFILE, "RLIMIT_NOFILE", 512, 1024};
 	struct cell_process p = {
-		.user = { .umask_set = true, .umask = 027 },
-		.rlimits = &l,
-		.n_rlimits = 1,
-		.scheduler = { .set = true, .policy = SCHED_BATCH, .nice = 3 },
-		.io_priority = { .set = true, .klass = IOPRIO_CLASS_BE, .priority = 5 },
-		.exec_cpu_affinity_initial = "0",
+	    .user = {.umask_set = true, .umask = 027},
+	    .rlimits = &l,
+	    .n_rlimits = 1,
+	    .scheduler = {.set = true, .policy = SCHED_BATCH, .nice = 3},
+	    .io_priority = {.set = true, .klass = IOPRIO_CLASS_BE, .priority = 5},
+	    .exec_cpu_affinity_initial = "0",
 	};
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 	struct rlimit rl;
 	cpu_set_t set;
 
@@ -264,8 +264,8 @@ static void test_attrs_apply(void **state)
 
 static int child_umask_default(void *arg)
 {
-	struct cell_process p = { 0 };
-	struct cell_error e = { 0 };
+	struct cell_process p = {0};
+	struct cell_error e = {0};
 
 	(void)umask(0777);
 	CHECK(cell_process_attrs_apply(&p, &e) == 0);
@@ -283,8 +283,8 @@ static void test_umask_default_and_bad_affinity(void **state)
 
 static int child_no_new_privs(void *arg)
 {
-	struct cell_process p = { 0 };
-	struct cell_error e = { 0 };
+	struct cell_process p = {0};
+	struct cell_error e = {0};
 
 	CHECK(cell_no_new_privs_apply(&p, &e) == 0);
 	CHECK(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 0);
@@ -301,16 +301,16 @@ static void test_no_new_privs(void **state)
 
 static int child_personality(void *arg)
 {
-	char *flags[] = { "ADDR_NO_RANDOMIZE", NULL };
-	struct cell_personality p = { .set = true, .domain = PER_LINUX32 };
-	struct cell_error e = { 0 };
+	char *flags[] = {"ADDR_NO_RANDOMIZE", NULL};
+	struct cell_personality p = {.set = true, .domain = PER_LINUX32};
+	struct cell_error e = {0};
 
 	CHECK(cell_personality_apply(&p, &e) == 0);
 	CHECK((personality(0xffffffff) & PER_MASK) == PER_LINUX32);
 	p.flags = flags;
 	CHECK(cell_personality_apply(&p, &e) == -EINVAL);
 	CHECK_MSG(&e, "linux.personality.flags[0]: unknown flag \"ADDR_NO_RANDOMIZE\"");
-	p = (struct cell_personality){ .set = true, .domain = PER_BSD };
+	p = (struct cell_personality){.set = true, .domain = PER_BSD};
 	CHECK(cell_personality_apply(&p, &e) == -EINVAL);
 	CHECK_MSG(&e, "linux.personality.domain 0x6: unsupported");
 	return 0;
@@ -324,9 +324,9 @@ static void test_personality(void **state)
 /* oom_score_adj and the final affinity are applied by the parent on a pid. */
 static void test_oom_score_and_final_affinity(void **state)
 {
-	struct cell_process p = { .oom_score_adj_set = true, .oom_score_adj = 300,
-				  .exec_cpu_affinity_final = "0" };
-	struct cell_error e = { 0 };
+	struct cell_process p = {
+	    .oom_score_adj_set = true, .oom_score_adj = 300, .exec_cpu_affinity_final = "0"};
+	struct cell_error e = {0};
 	char path[64];
 	cpu_set_t set;
 	int fds[2], status;
@@ -355,14 +355,18 @@ static void test_oom_score_and_final_affinity(void **state)
 
 static int child_identity(void *arg)
 {
-	uint32_t gids[] = { 2000, 2001 };
+	uint32_t gids[] = {2000, 2001};
 	const uint64_t keep = BIT(CAP_CHOWN) | BIT(CAP_NET_BIND_SERVICE);
 	struct cell_process p = {
-		.user = { .uid = 1000, .gid = 1000, .additional_gids = gids, .n_additional_gids = 2 },
-		.caps = { .set = true, .bounding = keep | BIT(CAP_SETUID), .effective = keep,
-			  .permitted = keep, .inheritable = keep, .ambient = BIT(CAP_NET_BIND_SERVICE) },
+	    .user = {.uid = 1000, .gid = 1000, .additional_gids = gids, .n_additional_gids = 2},
+	    .caps = {.set = true,
+		     .bounding = keep | BIT(CAP_SETUID),
+		     .effective = keep,
+		     .permitted = keep,
+		     .inheritable = keep,
+		     .ambient = BIT(CAP_NET_BIND_SERVICE)},
 	};
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 	uid_t r, u, s;
 	gid_t gr, gu, gs, groups[8];
 
@@ -388,11 +392,15 @@ static int child_ambient_error(void *arg)
 {
 	const uint64_t keep = BIT(CAP_CHOWN) | BIT(CAP_NET_RAW);
 	struct cell_process p = {
-		.user = { .uid = 1000, .gid = 1000 },
-		.caps = { .set = true, .bounding = keep, .effective = keep, .permitted = keep,
-			  .inheritable = BIT(CAP_CHOWN), .ambient = BIT(CAP_NET_RAW) },
+	    .user = {.uid = 1000, .gid = 1000},
+	    .caps = {.set = true,
+		     .bounding = keep,
+		     .effective = keep,
+		     .permitted = keep,
+		     .inheritable = BIT(CAP_CHOWN),
+		     .ambient = BIT(CAP_NET_RAW)},
 	};
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 
 	CHECK(cell_identity_apply(&p, false, &e) < 0);
 	CHECK_MSG(&e, "ambient capability CAP_NET_RAW is not in both the permitted and the "
@@ -407,8 +415,8 @@ static void test_identity_ambient_error(void **state)
 
 static int child_setresuid_error(void *arg)
 {
-	struct cell_process p = { .user = { .uid = 2000, .gid = 1000 } };
-	struct cell_error e = { 0 };
+	struct cell_process p = {.user = {.uid = 2000, .gid = 1000}};
+	struct cell_error e = {0};
 
 	CHECK(setresgid(1000, 1000, 1000) == 0 && setresuid(1000, 1000, 1000) == 0);
 	CHECK(cell_identity_apply(&p, false, &e) == -EPERM);
@@ -424,11 +432,11 @@ static void test_identity_setresuid_error(void **state)
 static int child_capset_error(void *arg)
 {
 	struct cell_process p = {
-		.user = { .uid = 1000, .gid = 1000 },
-		.caps = { .set = true, .bounding = BIT(CAP_CHOWN), .permitted = BIT(CAP_KILL) },
+	    .user = {.uid = 1000, .gid = 1000},
+	    .caps = {.set = true, .bounding = BIT(CAP_CHOWN), .permitted = BIT(CAP_KILL)},
 	};
 	const cap_value_t kill_cap = CAP_KILL;
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 	cap_t c = cap_get_proc();
 
 	/* the runtime itself lacks CAP_KILL: the capset must be refused */
@@ -449,14 +457,14 @@ static void test_identity_capset_error(void **state)
 /* Without process.capabilities: root keeps its sets, others get none. */
 static int child_caps_unset(void *arg)
 {
-	struct cell_process p = { 0 };
-	struct cell_error e = { 0 };
+	struct cell_process p = {0};
+	struct cell_error e = {0};
 	uint64_t eff = status_hex("CapEff"), bnd = status_hex("CapBnd");
 
 	CHECK(cell_identity_apply(&p, true, &e) == 0);
 	CHECK(status_hex("CapEff") == eff && status_hex("CapBnd") == bnd);
 	CHECK(getgroups(0, NULL) == 0);
-	p.user = (struct cell_user){ .uid = 1000, .gid = 1000 };
+	p.user = (struct cell_user){.uid = 1000, .gid = 1000};
 	CHECK(cell_identity_apply(&p, true, &e) == 0);
 	CHECK(status_hex("CapEff") == 0 && status_hex("CapPrm") == 0);
 	CHECK(status_hex("CapInh") == 0 && status_hex("CapAmb") == 0);
@@ -473,8 +481,8 @@ static void test_identity_caps_unset(void **state)
 
 static void test_lsm_not_enabled(void **state)
 {
-	struct cell_process p = { .apparmor_profile = "x" };
-	struct cell_error e = { 0 };
+	struct cell_process p = {.apparmor_profile = "x"};
+	struct cell_error e = {0};
 
 	if (access("/sys/fs/selinux", F_OK) == 0 ||
 	    access("/sys/module/apparmor/parameters/enabled", F_OK) == 0 ||
@@ -482,14 +490,14 @@ static void test_lsm_not_enabled(void **state)
 		skip();
 	assert_int_equal(cell_lsm_apply(&p, &e), -EINVAL);
 	assert_string_equal(e.msg, "apparmorProfile \"x\": AppArmor is not enabled on this host");
-	p = (struct cell_process){ .selinux_label = "system_u:system_r:container_t:s0" };
+	p = (struct cell_process){.selinux_label = "system_u:system_r:container_t:s0"};
 	assert_int_equal(cell_lsm_apply(&p, &e), -EINVAL);
 	assert_string_equal(e.msg, "selinuxLabel \"system_u:system_r:container_t:s0\": SELinux "
 				   "is not enabled on this host");
 	assert_int_equal(cell_lsm_mount_label_check("system_u:object_r:container_file_t:s0", &e),
 			 -EINVAL);
 	assert_true(cell_startswith(e.msg, "linux.mountLabel \"system_u:"));
-	p = (struct cell_process){ 0 };
+	p = (struct cell_process){0};
 	assert_int_equal(cell_lsm_apply(&p, &e), 0);
 	assert_int_equal(cell_lsm_mount_label_check(NULL, &e), 0);
 	assert_int_equal(cell_lsm_mount_label_check("", &e), 0);
@@ -498,23 +506,23 @@ static void test_lsm_not_enabled(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cpulist_valid),
-		cmocka_unit_test(test_cpulist_invalid),
-		cmocka_unit_test(test_sysctl_path),
-		cmocka_unit_test(test_sysctl_path_refused),
-		cmocka_unit_test(test_sysctl_apply_in_netns),
-		cmocka_unit_test(test_rlimit_error),
-		cmocka_unit_test(test_attrs_apply),
-		cmocka_unit_test(test_umask_default_and_bad_affinity),
-		cmocka_unit_test(test_no_new_privs),
-		cmocka_unit_test(test_personality),
-		cmocka_unit_test(test_oom_score_and_final_affinity),
-		cmocka_unit_test(test_identity_apply),
-		cmocka_unit_test(test_identity_ambient_error),
-		cmocka_unit_test(test_identity_setresuid_error),
-		cmocka_unit_test(test_identity_capset_error),
-		cmocka_unit_test(test_identity_caps_unset),
-		cmocka_unit_test(test_lsm_not_enabled),
+	    cmocka_unit_test(test_cpulist_valid),
+	    cmocka_unit_test(test_cpulist_invalid),
+	    cmocka_unit_test(test_sysctl_path),
+	    cmocka_unit_test(test_sysctl_path_refused),
+	    cmocka_unit_test(test_sysctl_apply_in_netns),
+	    cmocka_unit_test(test_rlimit_error),
+	    cmocka_unit_test(test_attrs_apply),
+	    cmocka_unit_test(test_umask_default_and_bad_affinity),
+	    cmocka_unit_test(test_no_new_privs),
+	    cmocka_unit_test(test_personality),
+	    cmocka_unit_test(test_oom_score_and_final_affinity),
+	    cmocka_unit_test(test_identity_apply),
+	    cmocka_unit_test(test_identity_ambient_error),
+	    cmocka_unit_test(test_identity_setresuid_error),
+	    cmocka_unit_test(test_identity_capset_error),
+	    cmocka_unit_test(test_identity_caps_unset),
+	    cmocka_unit_test(test_lsm_not_enabled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -330,15 +330,15 @@ static void test_spec_dev(void **state)
 	};
 	struct cell_spec s = { .mounts = mounts, .n_mounts = 2 };
 
-	assert_true(cell_spec_fills_dev(&s));
+	assert_int_equal(cell_spec_dev_setup(&s), CELL_DEV_FILL);
 	assert_true(cell_spec_has_devpts(&s));
 	mounts[0].type = "bind";
 	mounts[0].options = bind;
 	mounts[1].type = "tmpfs";
-	assert_false(cell_spec_fills_dev(&s));
+	assert_int_equal(cell_spec_dev_setup(&s), CELL_DEV_HOST);
 	assert_false(cell_spec_has_devpts(&s));
 	s.n_mounts = 0;
-	assert_false(cell_spec_fills_dev(&s));
+	assert_int_equal(cell_spec_dev_setup(&s), CELL_DEV_ROOTFS);
 }
 
 int main(void)

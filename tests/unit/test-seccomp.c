@@ -37,8 +37,8 @@
 		}                                                                                  \
 	} while (0)
 
-#define NAMES(...) ((char *[]){ __VA_ARGS__, NULL })
-#define ARGS(...) ((struct cell_seccomp_arg[]){ __VA_ARGS__ })
+#define NAMES(...) ((char *[]){__VA_ARGS__, NULL})
+#define ARGS(...) ((struct cell_seccomp_arg[]){__VA_ARGS__})
 #define N_ARGS(...) ARRAY_SIZE(ARGS(__VA_ARGS__))
 
 static void seccomp_filter_freep(struct cell_seccomp_filter **f)
@@ -50,69 +50,72 @@ static void seccomp_filter_freep(struct cell_seccomp_filter **f)
 /* A profile shaped like the usual container defaults: every action, every
  * operator, arch-specific names unknown on x86_64, repeated arg indexes. */
 static struct cell_seccomp_syscall full_rules[] = {
-	{ .names = NAMES("accept", "read", "write", "socketcall", "arm_fadvise64_64", "breakpoint",
-			 "cacheflush", "set_tls", "s390_pci_mmio_read", "sys_debug_setcontext",
-			 "clone3", "arch_prctl", "ipc"),
-	  .action = CELL_SCMP_ALLOW },
-	{ .names = NAMES("personality"),
-	  .action = CELL_SCMP_ALLOW,
-	  .args = ARGS({ 0, 0x0, 0, CELL_SCMP_CMP_EQ }, { 0, 0x8, 0, CELL_SCMP_CMP_EQ },
-		       { 0, 0x20000, 0, CELL_SCMP_CMP_EQ }, { 0, 0xffffffff, 0, CELL_SCMP_CMP_EQ }),
-	  .n_args = 4 },
-	{ .names = NAMES("clone"),
-	  .action = CELL_SCMP_ALLOW,
-	  .args = ARGS({ 0, 2114060288, 0, CELL_SCMP_CMP_MASKED_EQ }),
-	  .n_args = 1 },
-	{ .names = NAMES("socket"),
-	  .action = CELL_SCMP_ALLOW,
-	  .args = ARGS({ 0, 40, 0, CELL_SCMP_CMP_NE }, { 1, 3, 0, CELL_SCMP_CMP_LT },
-		       { 2, 100, 0, CELL_SCMP_CMP_LE }),
-	  .n_args = 3 },
-	{ .names = NAMES("mmap"),
-	  .action = CELL_SCMP_ALLOW,
-	  .args = ARGS({ 2, 4, 0, CELL_SCMP_CMP_GE }, { 3, 1, 0, CELL_SCMP_CMP_GT }),
-	  .n_args = 2 },
-	{ .names = NAMES("bpf"), .action = CELL_SCMP_ERRNO, .errno_ret_set = true, .errno_ret = 38 },
-	{ .names = NAMES("kexec_load"), .action = CELL_SCMP_ERRNO }, /* same as the default */
-	{ .names = NAMES("reboot"), .action = CELL_SCMP_KILL_PROCESS },
-	{ .names = NAMES("swapon"), .action = CELL_SCMP_KILL_THREAD },
-	{ .names = NAMES("swapoff"), .action = CELL_SCMP_KILL },
-	{ .names = NAMES("acct"), .action = CELL_SCMP_TRAP },
-	{ .names = NAMES("ptrace"), .action = CELL_SCMP_TRACE, .errno_ret_set = true,
-	  .errno_ret = 1 },
-	{ .names = NAMES("chroot"), .action = CELL_SCMP_LOG },
-	{ .names = NAMES("mount"), .action = CELL_SCMP_NOTIFY },
+    {.names = NAMES("accept", "read", "write", "socketcall", "arm_fadvise64_64", "breakpoint",
+		    "cacheflush", "set_tls", "s390_pci_mmio_read", "sys_debug_setcontext", "clone3",
+		    "arch_prctl", "ipc"),
+     .action = CELL_SCMP_ALLOW},
+    {.names = NAMES("personality"),
+     .action = CELL_SCMP_ALLOW,
+     .args = ARGS({0, 0x0, 0, CELL_SCMP_CMP_EQ}, {0, 0x8, 0, CELL_SCMP_CMP_EQ},
+		  {0, 0x20000, 0, CELL_SCMP_CMP_EQ}, {0, 0xffffffff, 0, CELL_SCMP_CMP_EQ}),
+     .n_args = 4},
+    {.names = NAMES("clone"),
+     .action = CELL_SCMP_ALLOW,
+     .args = ARGS({0, 2114060288, 0, CELL_SCMP_CMP_MASKED_EQ}),
+     .n_args = 1},
+    {.names = NAMES("socket"),
+     .action = CELL_SCMP_ALLOW,
+     .args = ARGS({0, 40, 0, CELL_SCMP_CMP_NE}, {1, 3, 0, CELL_SCMP_CMP_LT},
+		  {2, 100, 0, CELL_SCMP_CMP_LE}),
+     .n_args = 3},
+    {.names = NAMES("mmap"),
+     .action = CELL_SCMP_ALLOW,
+     .args = ARGS({2, 4, 0, CELL_SCMP_CMP_GE}, {3, 1, 0, CELL_SCMP_CMP_GT}),
+     .n_args = 2},
+    {.names = NAMES("bpf"), .action = CELL_SCMP_ERRNO, .errno_ret_set = true, .errno_ret = 38},
+    {.names = NAMES("kexec_load"), .action = CELL_SCMP_ERRNO}, /* same as the default */
+    {.names = NAMES("reboot"), .action = CELL_SCMP_KILL_PROCESS},
+    {.names = NAMES("swapon"), .action = CELL_SCMP_KILL_THREAD},
+    {.names = NAMES("swapoff"), .action = CELL_SCMP_KILL},
+    {.names = NAMES("acct"), .action = CELL_SCMP_TRAP},
+    {.names = NAMES("ptrace"), .action = CELL_SCMP_TRACE, .errno_ret_set = true, .errno_ret = 1},
+    {.names = NAMES("chroot"), .action = CELL_SCMP_LOG},
+    {.names = NAMES("mount"), .action = CELL_SCMP_NOTIFY},
 };
 
-static char *full_archs[] = { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", NULL };
-static char *full_flags[] = { "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
-			      "SECCOMP_FILTER_FLAG_SPEC_ALLOW", NULL };
+static char *full_archs[] = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", NULL};
+static char *full_flags[] = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+			     "SECCOMP_FILTER_FLAG_SPEC_ALLOW", NULL};
 
 static void test_prepare_full_profile(void **state)
 {
 	struct cell_seccomp sc = {
-		.set = true,
-		.default_action = CELL_SCMP_ERRNO,
-		.architectures = full_archs,
-		.flags = full_flags,
-		.syscalls = full_rules,
-		.n_syscalls = ARRAY_SIZE(full_rules),
+	    .set = true,
+	    .default_action = CELL_SCMP_ERRNO,
+	    .architectures = full_archs,
+	    .flags = full_flags,
+	    .syscalls = full_rules,
+	    .n_syscalls = ARRAY_SIZE(full_rules),
 	};
 	_cleanup_filter_ struct cell_seccomp_filter *f = NULL;
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 
 	assert_int_equal(cell_seccomp_prepare(&sc, &f, &e), 0);
 	assert_non_null(f);
-	sc.architectures = NAMES("SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_PPC64LE",
-				 "SCMP_ARCH_S390X", "SCMP_ARCH_RISCV64", "SCMP_ARCH_MIPSEL64N32");
 	cell_seccomp_free(TAKE_PTR(f));
+	sc.architectures = NAMES("SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_PPC64LE",
+				 "SCMP_ARCH_RISCV64", "SCMP_ARCH_MIPSEL64N32");
+	assert_int_equal(cell_seccomp_prepare(&sc, &f, &e), 0);
+	cell_seccomp_free(TAKE_PTR(f));
+	/* big-endian only: the little-endian native arch must not get in the way */
+	sc.architectures = NAMES("SCMP_ARCH_S390X", "SCMP_ARCH_S390", "SCMP_ARCH_PPC64");
 	assert_int_equal(cell_seccomp_prepare(&sc, &f, &e), 0);
 }
 
 static void expect_prepare_error(const struct cell_seccomp *sc, const char *want)
 {
 	struct cell_seccomp_filter *f = NULL;
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 
 	assert_true(cell_seccomp_prepare(sc, &f, &e) < 0);
 	assert_null(f);
@@ -122,12 +125,12 @@ static void expect_prepare_error(const struct cell_seccomp *sc, const char *want
 static void test_unknown_syscall(void **state)
 {
 	struct cell_seccomp_syscall rules[] = {
-		{ .names = NAMES("read"), .action = CELL_SCMP_ALLOW },
-		/* the name is checked even when the rule equals the default */
-		{ .names = NAMES("write", "close", "celltest_nosuchcall"), .action = CELL_SCMP_ERRNO },
+	    {.names = NAMES("read"), .action = CELL_SCMP_ALLOW},
+	    /* the name is checked even when the rule equals the default */
+	    {.names = NAMES("write", "close", "celltest_nosuchcall"), .action = CELL_SCMP_ERRNO},
 	};
-	struct cell_seccomp sc = { .set = true, .default_action = CELL_SCMP_ERRNO,
-				   .syscalls = rules, .n_syscalls = 2 };
+	struct cell_seccomp sc = {
+	    .set = true, .default_action = CELL_SCMP_ERRNO, .syscalls = rules, .n_syscalls = 2};
 
 	expect_prepare_error(&sc, "linux.seccomp.syscalls[1].names[2]: unknown syscall "
 				  "\"celltest_nosuchcall\"");
@@ -135,7 +138,7 @@ static void test_unknown_syscall(void **state)
 
 static void test_unknown_arch(void **state)
 {
-	struct cell_seccomp sc = { .set = true, .default_action = CELL_SCMP_ALLOW };
+	struct cell_seccomp sc = {.set = true, .default_action = CELL_SCMP_ALLOW};
 
 	sc.architectures = NAMES("SCMP_ARCH_X86_64", "SCMP_ARCH_FOO");
 	expect_prepare_error(&sc, "linux.seccomp.architectures[1]: unknown architecture "
@@ -143,11 +146,14 @@ static void test_unknown_arch(void **state)
 	sc.architectures = NAMES("x86_64");
 	expect_prepare_error(&sc, "linux.seccomp.architectures[0]: unknown architecture "
 				  "\"x86_64\"");
+	sc.architectures = NAMES("SCMP_ARCH_X86_64", "SCMP_ARCH_S390X");
+	expect_prepare_error(&sc, "linux.seccomp.architectures[1]: \"SCMP_ARCH_S390X\" differs in "
+				  "endianness from the other architectures");
 }
 
 static void test_unknown_flag(void **state)
 {
-	struct cell_seccomp sc = { .set = true, .default_action = CELL_SCMP_ALLOW };
+	struct cell_seccomp sc = {.set = true, .default_action = CELL_SCMP_ALLOW};
 
 	sc.flags = NAMES("SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_FOO");
 	expect_prepare_error(&sc, "linux.seccomp.flags[1]: unknown flag "
@@ -161,15 +167,15 @@ static void test_unknown_flag(void **state)
 
 static void test_bad_rules(void **state)
 {
-	struct cell_seccomp_syscall rule = { .names = NAMES("read"),
-					     .action = CELL_SCMP_ERRNO,
-					     .args = ARGS({ 6, 1, 0, CELL_SCMP_CMP_EQ }),
-					     .n_args = 1 };
-	struct cell_seccomp sc = { .set = true, .default_action = CELL_SCMP_ALLOW,
-				   .syscalls = &rule, .n_syscalls = 1 };
+	struct cell_seccomp_syscall rule = {.names = NAMES("read"),
+					    .action = CELL_SCMP_ERRNO,
+					    .args = ARGS({6, 1, 0, CELL_SCMP_CMP_EQ}),
+					    .n_args = 1};
+	struct cell_seccomp sc = {
+	    .set = true, .default_action = CELL_SCMP_ALLOW, .syscalls = &rule, .n_syscalls = 1};
 
 	expect_prepare_error(&sc, "linux.seccomp.syscalls[0].args[0]: invalid index 6 or operator");
-	sc = (struct cell_seccomp){ .set = true, .default_action = CELL_SCMP_NOTIFY };
+	sc = (struct cell_seccomp){.set = true, .default_action = CELL_SCMP_NOTIFY};
 	expect_prepare_error(&sc, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the "
 				  "default action");
 }
@@ -199,7 +205,7 @@ static long raw_getcwd(size_t size)
 static int child_load_errno(void *arg)
 {
 	struct cell_seccomp_filter *f = arg;
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 	int nfd = 7;
 
 	CHECK(cell_seccomp_load(f, &nfd, &e) == 0);
@@ -216,22 +222,33 @@ static int child_load_errno(void *arg)
 static void test_load_errno_rules(void **state)
 {
 	struct cell_seccomp_syscall rules[] = {
-		{ .names = NAMES("getcwd"), .action = CELL_SCMP_ERRNO, .errno_ret_set = true,
-		  .errno_ret = 42, .args = ARGS({ 1, 4242, 0, CELL_SCMP_CMP_EQ }), .n_args = 1 },
-		{ .names = NAMES("getcwd"), .action = CELL_SCMP_ERRNO, .errno_ret_set = true,
-		  .errno_ret = 43, .args = ARGS({ 1, 0xff00, 0x1100, CELL_SCMP_CMP_MASKED_EQ }),
-		  .n_args = 1 },
-		{ .names = NAMES("getcwd"), .action = CELL_SCMP_ERRNO, .errno_ret_set = true,
-		  .errno_ret = 44,
-		  .args = ARGS({ 1, 100, 0, CELL_SCMP_CMP_EQ }, { 1, 200, 0, CELL_SCMP_CMP_EQ }),
-		  .n_args = 2 },
-		{ .names = NAMES("mkdir"), .action = CELL_SCMP_ERRNO },
+	    {.names = NAMES("getcwd"),
+	     .action = CELL_SCMP_ERRNO,
+	     .errno_ret_set = true,
+	     .errno_ret = 42,
+	     .args = ARGS({1, 4242, 0, CELL_SCMP_CMP_EQ}),
+	     .n_args = 1},
+	    {.names = NAMES("getcwd"),
+	     .action = CELL_SCMP_ERRNO,
+	     .errno_ret_set = true,
+	     .errno_ret = 43,
+	     .args = ARGS({1, 0xff00, 0x1100, CELL_SCMP_CMP_MASKED_EQ}),
+	     .n_args = 1},
+	    {.names = NAMES("getcwd"),
+	     .action = CELL_SCMP_ERRNO,
+	     .errno_ret_set = true,
+	     .errno_ret = 44,
+	     .args = ARGS({1, 100, 0, CELL_SCMP_CMP_EQ}, {1, 200, 0, CELL_SCMP_CMP_EQ}),
+	     .n_args = 2},
+	    {.names = NAMES("mkdir"), .action = CELL_SCMP_ERRNO},
 	};
-	struct cell_seccomp sc = { .set = true, .default_action = CELL_SCMP_ALLOW,
-				   .architectures = NAMES("SCMP_ARCH_X86_64", "SCMP_ARCH_X86"),
-				   .syscalls = rules, .n_syscalls = ARRAY_SIZE(rules) };
+	struct cell_seccomp sc = {.set = true,
+				  .default_action = CELL_SCMP_ALLOW,
+				  .architectures = NAMES("SCMP_ARCH_X86_64", "SCMP_ARCH_X86"),
+				  .syscalls = rules,
+				  .n_syscalls = ARRAY_SIZE(rules)};
 	_cleanup_filter_ struct cell_seccomp_filter *f = NULL;
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 
 	assert_int_equal(cell_seccomp_prepare(&sc, &f, &e), 0);
 	assert_int_equal(run_child(child_load_errno, f), 0);
@@ -240,7 +257,7 @@ static void test_load_errno_rules(void **state)
 static int child_foreign_arch_only(void *arg)
 {
 	struct cell_seccomp_filter *f = arg;
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 	int nfd;
 
 	CHECK(cell_seccomp_load(f, &nfd, &e) == 0);
@@ -251,10 +268,11 @@ static int child_foreign_arch_only(void *arg)
 /* Listing architectures without the native one removes it from the filter. */
 static void test_native_arch_removed(void **state)
 {
-	struct cell_seccomp sc = { .set = true, .default_action = CELL_SCMP_ALLOW,
-				   .architectures = NAMES("SCMP_ARCH_X86") };
+	struct cell_seccomp sc = {.set = true,
+				  .default_action = CELL_SCMP_ALLOW,
+				  .architectures = NAMES("SCMP_ARCH_X86")};
 	_cleanup_filter_ struct cell_seccomp_filter *f = NULL;
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 
 	if (seccomp_arch_native() != SCMP_ARCH_X86_64)
 		skip();
@@ -275,7 +293,7 @@ static const char state_json[] = "{\"ociVersion\":\"1.2.0\",\"fds\":[\"seccompFd
 static int child_notify(void *arg)
 {
 	struct notify_ctx *c = arg;
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 	int nfd = -1;
 
 	CHECK(cell_seccomp_load(c->f, &nfd, &e) == 0);
@@ -289,7 +307,7 @@ static int child_notify(void *arg)
 
 static int listener_open(char *dir, char *path, size_t len)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	int s;
 
 	assert_non_null(mkdtemp(dir));
@@ -305,7 +323,7 @@ static int listener_open(char *dir, char *path, size_t len)
 
 static bool wait_readable(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 
 	return poll(&p, 1, 10000) == 1;
 }
@@ -317,9 +335,11 @@ static int listener_receive(int lsock, char *buf, size_t len)
 		char b[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = { .iov_base = buf, .iov_len = len - 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
-			      .msg_controllen = sizeof(ctl.b) };
+	struct iovec iov = {.iov_base = buf, .iov_len = len - 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b)};
 	_cleanup_close_ int conn = -1;
 	struct cmsghdr *c;
 	ssize_t n;
@@ -338,8 +358,8 @@ static int listener_receive(int lsock, char *buf, size_t len)
 
 static void notify_answer(int nfd, int error)
 {
-	struct seccomp_notif req = { 0 };
-	struct seccomp_notif_resp resp = { 0 };
+	struct seccomp_notif req = {0};
+	struct seccomp_notif_resp resp = {0};
 
 	assert_true(wait_readable(nfd));
 	assert_int_equal(ioctl(nfd, SECCOMP_IOCTL_NOTIF_RECV, &req), 0);
@@ -351,14 +371,14 @@ static void notify_answer(int nfd, int error)
 
 static void test_notify_listener(void **state)
 {
-	struct cell_seccomp_syscall rule = { .names = NAMES("mkdir"), .action = CELL_SCMP_NOTIFY };
-	struct cell_seccomp sc = { .set = true, .default_action = CELL_SCMP_ALLOW,
-				   .syscalls = &rule, .n_syscalls = 1 };
+	struct cell_seccomp_syscall rule = {.names = NAMES("mkdir"), .action = CELL_SCMP_NOTIFY};
+	struct cell_seccomp sc = {
+	    .set = true, .default_action = CELL_SCMP_ALLOW, .syscalls = &rule, .n_syscalls = 1};
 	_cleanup_filter_ struct cell_seccomp_filter *f = NULL;
 	char dir[] = "/tmp/celltest-seccomp-XXXXXX", path[128], buf[512];
-	struct notify_ctx ctx = { .path = path };
+	struct notify_ctx ctx = {.path = path};
 	_cleanup_close_ int lsock = -1, nfd = -1;
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 	uint64_t bogus_id = 0;
 	int status;
 	pid_t pid;
@@ -387,25 +407,25 @@ static void test_notify_listener(void **state)
 
 static void test_send_listener_errors(void **state)
 {
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 
-	assert_int_equal(cell_seccomp_send_listener("/tmp/celltest-no-such-dir/l.sock", 0, "{}", &e),
-			 -ENOENT);
+	assert_int_equal(
+	    cell_seccomp_send_listener("/tmp/celltest-no-such-dir/l.sock", 0, "{}", &e), -ENOENT);
 	assert_string_equal(e.msg, "seccomp listener /tmp/celltest-no-such-dir/l.sock: connect");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_prepare_full_profile),
-		cmocka_unit_test(test_unknown_syscall),
-		cmocka_unit_test(test_unknown_arch),
-		cmocka_unit_test(test_unknown_flag),
-		cmocka_unit_test(test_bad_rules),
-		cmocka_unit_test(test_load_errno_rules),
-		cmocka_unit_test(test_native_arch_removed),
-		cmocka_unit_test(test_notify_listener),
-		cmocka_unit_test(test_send_listener_errors),
+	    cmocka_unit_test(test_prepare_full_profile),
+	    cmocka_unit_test(test_unknown_syscall),
+	    cmocka_unit_test(test_unknown_arch),
+	    cmocka_unit_test(test_unknown_flag),
+	    cmocka_unit_test(test_bad_rules),
+	    cmocka_unit_test(test_load_errno_rules),
+	    cmocka_unit_test(test_native_arch_removed),
+	    cmocka_unit_test(test_notify_listener),
+	    cmocka_unit_test(test_send_listener_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,19 +23,27 @@ int cell_err(struct cell_error *e, int code, const char *fmt, ...)
 
 int cell_err_prefix(struct cell_error *e, const char *fmt, ...)
 {
-	char pfx[CELL_ERROR_MSG], old[CELL_ERROR_MSG];
+	char old[CELL_ERROR_MSG];
+	size_t n;
 	va_list ap;
+	int w;
 
 	if (!e)
 		return -EINVAL;
-	va_start(ap, fmt);
-	(void)vsnprintf(pfx, sizeof(pfx), fmt, ap);
-	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	if (old[0])
-		(void)snprintf(e->msg, sizeof(e->msg), "%s: %s", pfx, old);
-	else
-		(void)snprintf(e->msg, sizeof(e->msg), "%s", pfx);
+	va_start(ap, fmt);
+	w = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	n = w < 0 ? 0 : (size_t)w;
+	/* append ": old" to what fits; a long chain is cut, never overflowed */
+	if (old[0] && n + 2 < sizeof(e->msg)) {
+		memcpy(e->msg + n, ": ", 2);
+		n += 2;
+		size_t room = sizeof(e->msg) - n - 1;
+		size_t len = strnlen(old, room);
+		memcpy(e->msg + n, old, len);
+		e->msg[n + len] = '\0';
+	}
 	return e->code ? -e->code : -EINVAL;
 }
 

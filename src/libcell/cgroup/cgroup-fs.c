@@ -30,7 +30,7 @@ static bool is_delegation_errno(int e)
 
 void cg_sleep_ms(unsigned ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -49,8 +49,8 @@ char **cg_split(const char *s, char sep)
 	}
 }
 
-int cg_write_at(const struct cgroup_hier *h, const char *dir, const char *file,
-		const char *val, struct cell_error *err)
+int cg_write_at(const struct cgroup_hier *h, const char *dir, const char *file, const char *val,
+		struct cell_error *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
 	/* A fake tree has no kernel to provide the files. */
@@ -61,14 +61,14 @@ int cg_write_at(const struct cgroup_hier *h, const char *dir, const char *file,
 	if (r == 0)
 		return 0;
 	if (h->rootless && is_delegation_errno(-r)) {
-		cell_warn("cgroup: write %s \"%s\": %s; skipped (rootless)", path, val, strerror(-r));
+		cell_warn("cgroup: write %s \"%s\": %s; skipped (rootless)", path, val,
+			  strerror(-r));
 		return 0;
 	}
 	return cell_err(err, r, "write %s \"%s\"", path, val);
 }
 
-int cg_write(const struct cgroup_hier *h, const char *file, const char *val,
-	     struct cell_error *err)
+int cg_write(const struct cgroup_hier *h, const char *file, const char *val, struct cell_error *err)
 {
 	return cg_write_at(h, h->dir, file, val, err);
 }
@@ -348,8 +348,8 @@ int cg_apply_fields(struct cell_cgroup *cg, const struct cg_field *t, size_t n,
 			continue;
 		struct cgroup_hier *h = cgroup_hier_for(cg, t[i].controller);
 		if (!h) {
-			_cleanup_free_ char *what = xasprintf("controller %s (for %s)",
-							      t[i].controller, t[i].file);
+			_cleanup_free_ char *what =
+			    xasprintf("controller %s (for %s)", t[i].controller, t[i].file);
 			ret = cg_unsupported(cg->rootless, err, what);
 		} else {
 			ret = cg_write(h, t[i].file, buf, err);
@@ -361,14 +361,16 @@ int cg_apply_fields(struct cell_cgroup *cg, const struct cg_field *t, size_t n,
 }
 
 #define THROTTLE(f1, key, field)                                                                   \
-	{ f1, key, offsetof(struct cell_resources, block_io.field),                                 \
-	  offsetof(struct cell_resources, block_io.n_##field) }
+	{                                                                                          \
+		f1, key, offsetof(struct cell_resources, block_io.field),                          \
+		    offsetof(struct cell_resources, block_io.n_##field)                            \
+	}
 
 const struct cg_throttle cg_throttles[4] = {
-	THROTTLE("blkio.throttle.read_bps_device", "rbps", read_bps),
-	THROTTLE("blkio.throttle.write_bps_device", "wbps", write_bps),
-	THROTTLE("blkio.throttle.read_iops_device", "riops", read_iops),
-	THROTTLE("blkio.throttle.write_iops_device", "wiops", write_iops),
+    THROTTLE("blkio.throttle.read_bps_device", "rbps", read_bps),
+    THROTTLE("blkio.throttle.write_bps_device", "wbps", write_bps),
+    THROTTLE("blkio.throttle.read_iops_device", "riops", read_iops),
+    THROTTLE("blkio.throttle.write_iops_device", "wiops", write_iops),
 };
 
 const struct cell_throttle_device *cg_throttle_list(const struct cell_resources *r,
@@ -384,6 +386,20 @@ int cg_hugetlb_size_check(const char *size, struct cell_error *err)
 {
 	for (const char *c = size; *c; c++)
 		if (!isalnum((unsigned char)*c))
-			return cell_err(err, EINVAL, "hugepageLimits: invalid page size \"%s\"", size);
+			return cell_err(err, EINVAL, "hugepageLimits: invalid page size \"%s\"",
+					size);
 	return *size ? 0 : cell_err(err, EINVAL, "hugepageLimits: empty page size");
+}
+
+int cg_check_memory_usage(const struct cgroup_hier *h, const struct cell_resources *r,
+			  const char *usage_file, struct cell_error *err)
+{
+	uint64_t used = 0;
+
+	if (!r->memory.check_before_update || !r->memory.limit.set || r->memory.limit.v < 0)
+		return 0;
+	if (cg_read_u64(h, usage_file, &used) < 0 || (uint64_t)r->memory.limit.v >= used)
+		return 0;
+	return cell_err(err, EBUSY, "memory.limit %lld is below the current usage %llu of %s",
+			(long long)r->memory.limit.v, (unsigned long long)used, h->dir);
 }

@@ -15,12 +15,12 @@
 #include "cgroup.h"
 
 struct cgroup_hier {
-	char *name;         /* dir under fs_root; "" for the v2 root */
+	char *name;	    /* dir under fs_root; "" for the v2 root */
 	char **controllers; /* v1: {"cpu","cpuacct"} or {"name=systemd"}; v2: NULL */
-	char **aliases;     /* symlinks under fs_root that point here */
-	char *root;         /* <fs_root>/<name> */
-	char *path;         /* the cgroup inside the hierarchy: "/a/b" */
-	char *dir;          /* root + path */
+	char **aliases;	    /* symlinks under fs_root that point here */
+	char *root;	    /* <fs_root>/<name> */
+	char *path;	    /* the cgroup inside the hierarchy: "/a/b" */
+	char *dir;	    /* root + path */
 	bool v2;
 	bool fake;     /* not a cgroupfs (unit tests): writes create files, rm -rf on destroy */
 	bool rootless; /* EACCES/EPERM/EROFS are warnings */
@@ -75,8 +75,8 @@ char *cgroup_self_base(const char *self_text, const struct cgroup_hier *h);
 
 /* Write `val` to dir/file in one write; the error names the file and value.  In a rootless
  * hierarchy EACCES/EPERM/EROFS are warnings and return 0. */
-int cg_write_at(const struct cgroup_hier *h, const char *dir, const char *file,
-		const char *val, struct cell_error *err);
+int cg_write_at(const struct cgroup_hier *h, const char *dir, const char *file, const char *val,
+		struct cell_error *err);
 int cg_write(const struct cgroup_hier *h, const char *file, const char *val,
 	     struct cell_error *err);
 int cg_writef(const struct cgroup_hier *h, const char *file, struct cell_error *err,
@@ -103,11 +103,11 @@ void cg_sleep_ms(unsigned ms);
 
 /* Simple "one field, one file" settings, shared by the backends' tables. */
 enum cg_kind {
-	CG_U64,   /* struct cell_u64 as decimal */
-	CG_I64,   /* struct cell_i64 as decimal */
+	CG_U64,	    /* struct cell_u64 as decimal */
+	CG_I64,	    /* struct cell_i64 as decimal */
 	CG_I64_MAX, /* struct cell_i64; negative -> "max" */
-	CG_PIDS,  /* struct cell_i64; <= 0 -> "max" */
-	CG_STR,   /* char *; NULL is unset */
+	CG_PIDS,    /* struct cell_i64; <= 0 -> "max" */
+	CG_STR,	    /* char *; NULL is unset */
 };
 struct cg_field {
 	const char *controller;
@@ -127,6 +127,9 @@ struct cg_throttle {
 extern const struct cg_throttle cg_throttles[4];
 const struct cell_throttle_device *cg_throttle_list(const struct cell_resources *r,
 						    const struct cg_throttle *t, size_t *n);
+/* memory.checkBeforeUpdate: refuse a limit below the usage in usage_file. */
+int cg_check_memory_usage(const struct cgroup_hier *h, const struct cell_resources *r,
+			  const char *usage_file, struct cell_error *err);
 /* Page size of a hugetlb limit usable in a file name ("2MB"). */
 int cg_hugetlb_size_check(const char *size, struct cell_error *err);
 int cg_apply_fields(struct cell_cgroup *cg, const struct cg_field *t, size_t n,

@@ -116,7 +116,7 @@ static void add_hier(struct cell_cgroup *cg, const char *fs_root, const char *na
 
 	cg->h = xrealloc(cg->h, (cg->n_h + 1) * sizeof(*cg->h));
 	h = &cg->h[cg->n_h++];
-	*h = (struct cgroup_hier){ .v2 = v2, .rootless = cg->rootless };
+	*h = (struct cgroup_hier){.v2 = v2, .rootless = cg->rootless};
 	h->name = xstrdup(name);
 	h->root = *name ? xasprintf("%s/%s", fs_root, name) : xstrdup(fs_root);
 	h->fake = !fs_is(h->root, v2 ? CGROUP2_SUPER_MAGIC : CGROUP_SUPER_MAGIC);
@@ -214,7 +214,7 @@ struct cgroup_hier *cgroup_unified(struct cell_cgroup *cg)
 
 struct cgroup_hier *cgroup_procs_hier(struct cell_cgroup *cg)
 {
-	static const char *const prefer[] = { "pids", "freezer", "memory", "cpu", "devices" };
+	static const char *const prefer[] = {"pids", "freezer", "memory", "cpu", "devices"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(prefer); i++) {
 		struct cgroup_hier *h = cgroup_hier_for(cg, prefer[i]);
@@ -239,7 +239,8 @@ int cgroup_path_normalize(const char *in, char **out, struct cell_error *err)
 		if (!*parts[i] || streq(parts[i], "."))
 			continue;
 		if (streq(parts[i], ".."))
-			return cell_err(err, EINVAL, "cgroup path \"%s\": \"..\" is not allowed", in);
+			return cell_err(err, EINVAL, "cgroup path \"%s\": \"..\" is not allowed",
+					in);
 		len += (size_t)snprintf(res + len, strlen(in) + 2 - len, "/%s", parts[i]);
 	}
 	if (!len)
@@ -329,8 +330,8 @@ static int default_path(const struct cell_cgroup_opts *o, char **out, bool *rela
 	return 0;
 }
 
-int cell_cgroup_resolve_path(const struct cell_cgroup_opts *o, const char *cgroups_path,
-			     char **out, bool *relative, struct cell_error *err)
+int cell_cgroup_resolve_path(const struct cell_cgroup_opts *o, const char *cgroups_path, char **out,
+			     bool *relative, struct cell_error *err)
 {
 	_cleanup_free_ char *norm = NULL;
 	bool rel = cgroups_path && cgroups_path[0] != '/';
@@ -349,7 +350,8 @@ int cell_cgroup_resolve_path(const struct cell_cgroup_opts *o, const char *cgrou
 		return cell_err(err, EINVAL, "cgroup path \"%s\" is the hierarchy root",
 				cgroups_path);
 	if (rel && strchr(norm, ';'))
-		return cell_err(err, EINVAL, "cgroup path \"%s\": ';' is not allowed", cgroups_path);
+		return cell_err(err, EINVAL, "cgroup path \"%s\": ';' is not allowed",
+				cgroups_path);
 	*out = rel ? xstrdup(norm + 1) : TAKE_PTR(norm);
 	*relative = rel;
 	return 0;
@@ -426,7 +428,8 @@ static char *saved_format(const struct cell_cgroup *cg)
 	if (same)
 		return xstrdup(cg->h[0].path);
 	for (size_t i = 0; i < cg->n_h; i++) {
-		char *next = xasprintf("%s%s%s:%s", res, i ? ";" : "", cg->h[i].name, cg->h[i].path);
+		char *next =
+		    xasprintf("%s%s%s:%s", res, i ? ";" : "", cg->h[i].name, cg->h[i].path);
 		free(res);
 		res = next;
 	}
@@ -571,7 +574,8 @@ int cell_cgroup_pids(struct cell_cgroup *cg, pid_t **pids, size_t *n, struct cel
 	struct cgroup_hier *h = cgroup_procs_hier(cg);
 
 	if (!h)
-		return cell_err(err, ENOENT, "cgroup %s: no hierarchy to list processes", cg->saved);
+		return cell_err(err, ENOENT, "cgroup %s: no hierarchy to list processes",
+				cg->saved);
 	return cg_collect_pids(h->dir, pids, n, err);
 }
 
@@ -580,7 +584,7 @@ int cell_cgroup_destroy(struct cell_cgroup *cg, struct cell_error *err)
 	int ret = 0;
 
 	for (size_t i = 0; i < cg->n_h; i++) {
-		struct cell_error e = { 0 };
+		struct cell_error e = {0};
 		if (cg->h[i].skipped || cg_remove(&cg->h[i], &e) == 0)
 			continue;
 		if (ret == 0) { /* report the first failure, still try the others */
@@ -682,21 +686,24 @@ int cell_cgroup_memory_current(struct cell_cgroup *cg, unsigned long long *bytes
 
 /* ---- device rules ---- */
 
-#define DEV_RWM(t, maj, min) { .allow = true, .type = t, .major = maj, .minor = min, .access = "rwm" }
+#define DEV_RWM(t, maj, min)                                                                       \
+	{                                                                                          \
+		.allow = true, .type = (t), .major = (maj), .minor = (min), .access = "rwm"        \
+	}
 
 /* runc's default allow list (libcontainer/specconv AllowedDevices) */
 static const struct cell_device_rule default_rules[] = {
-	DEV_RWM('c', 1, 3),  /* /dev/null */
-	DEV_RWM('c', 1, 5),  /* /dev/zero */
-	DEV_RWM('c', 1, 7),  /* /dev/full */
-	DEV_RWM('c', 1, 8),  /* /dev/random */
-	DEV_RWM('c', 1, 9),  /* /dev/urandom */
-	DEV_RWM('c', 5, 0),  /* /dev/tty */
-	DEV_RWM('c', 5, 1),  /* /dev/console */
-	DEV_RWM('c', 5, 2),  /* /dev/ptmx */
-	DEV_RWM('c', 136, -1), /* /dev/pts/N */
-	{ .allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m" },
-	{ .allow = true, .type = 'b', .major = -1, .minor = -1, .access = "m" },
+    DEV_RWM('c', 1, 3),	   /* /dev/null */
+    DEV_RWM('c', 1, 5),	   /* /dev/zero */
+    DEV_RWM('c', 1, 7),	   /* /dev/full */
+    DEV_RWM('c', 1, 8),	   /* /dev/random */
+    DEV_RWM('c', 1, 9),	   /* /dev/urandom */
+    DEV_RWM('c', 5, 0),	   /* /dev/tty */
+    DEV_RWM('c', 5, 1),	   /* /dev/console */
+    DEV_RWM('c', 5, 2),	   /* /dev/ptmx */
+    DEV_RWM('c', 136, -1), /* /dev/pts/N */
+    {.allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m"},
+    {.allow = true, .type = 'b', .major = -1, .minor = -1, .access = "m"},
 };
 
 int cell_cgroup_default_device_rules(struct cell_device_rule **out, size_t *n)
@@ -737,7 +744,8 @@ void cgroup_device_line(const struct cell_device_rule *d, char *buf, size_t len)
 	}
 	dev_number(maj, sizeof(maj), d->major);
 	dev_number(min, sizeof(min), d->minor);
-	(void)snprintf(buf, len, "%c %s:%s %s", d->type, maj, min, d->access[0] ? d->access : "rwm");
+	(void)snprintf(buf, len, "%c %s:%s %s", d->type, maj, min,
+		       d->access[0] ? d->access : "rwm");
 }
 
 unsigned cgroup_device_access(const char *access)
@@ -745,8 +753,9 @@ unsigned cgroup_device_access(const char *access)
 	unsigned mask = 0;
 
 	for (const char *c = access; *c; c++)
-		mask |= *c == 'r' ? BPF_DEVCG_ACC_READ
+		mask |= *c == 'r'   ? BPF_DEVCG_ACC_READ
 			: *c == 'w' ? BPF_DEVCG_ACC_WRITE
-			: *c == 'm' ? BPF_DEVCG_ACC_MKNOD : 0;
+			: *c == 'm' ? BPF_DEVCG_ACC_MKNOD
+				    : 0;
 	return mask ? mask : BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE | BPF_DEVCG_ACC_MKNOD;
 }

@@ -38,7 +38,7 @@ static struct limit_text limit_text(uint64_t v)
 
 static int rlimit_apply(const struct cell_rlimit *l, struct cell_error *err)
 {
-	const struct rlimit rl = { .rlim_cur = l->soft, .rlim_max = l->hard };
+	const struct rlimit rl = {.rlim_cur = l->soft, .rlim_max = l->hard};
 
 	if (setrlimit((__rlimit_resource_t)l->resource, &rl) == 0)
 		return 0;
@@ -52,10 +52,13 @@ static int rlimit_apply(const struct cell_rlimit *l, struct cell_error *err)
 static const char *sched_policy_name(int policy)
 {
 	static const char *const names[] = {
-		[SCHED_OTHER] = "SCHED_OTHER", [SCHED_FIFO] = "SCHED_FIFO",
-		[SCHED_RR] = "SCHED_RR",       [SCHED_BATCH] = "SCHED_BATCH",
-		[4] = "SCHED_ISO",             [SCHED_IDLE] = "SCHED_IDLE",
-		[SCHED_DEADLINE] = "SCHED_DEADLINE",
+	    [SCHED_OTHER] = "SCHED_OTHER",
+	    [SCHED_FIFO] = "SCHED_FIFO",
+	    [SCHED_RR] = "SCHED_RR",
+	    [SCHED_BATCH] = "SCHED_BATCH",
+	    [4] = "SCHED_ISO",
+	    [SCHED_IDLE] = "SCHED_IDLE",
+	    [SCHED_DEADLINE] = "SCHED_DEADLINE",
 	};
 
 	if (policy < 0 || (size_t)policy >= ARRAY_SIZE(names))
@@ -66,14 +69,14 @@ static const char *sched_policy_name(int policy)
 static int scheduler_apply(const struct cell_scheduler *s, struct cell_error *err)
 {
 	struct cell_sched_attr a = {
-		.size = sizeof(a),
-		.sched_policy = (uint32_t)s->policy,
-		.sched_flags = s->flags,
-		.sched_nice = s->nice,
-		.sched_priority = (uint32_t)s->priority,
-		.sched_runtime = s->runtime,
-		.sched_deadline = s->deadline,
-		.sched_period = s->period,
+	    .size = sizeof(a),
+	    .sched_policy = (uint32_t)s->policy,
+	    .sched_flags = s->flags,
+	    .sched_nice = s->nice,
+	    .sched_priority = (uint32_t)s->priority,
+	    .sched_runtime = s->runtime,
+	    .sched_deadline = s->deadline,
+	    .sched_period = s->period,
 	};
 
 	if (!s->set || cell_sys_sched_setattr(0, &a, 0) == 0)
@@ -84,8 +87,8 @@ static int scheduler_apply(const struct cell_scheduler *s, struct cell_error *er
 
 static int io_priority_apply(const struct cell_io_priority *io, struct cell_error *err)
 {
-	if (!io->set ||
-	    cell_sys_ioprio_set(IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(io->klass, io->priority)) == 0)
+	if (!io->set || cell_sys_ioprio_set(IOPRIO_WHO_PROCESS, 0,
+					    IOPRIO_PRIO_VALUE(io->klass, io->priority)) == 0)
 		return 0;
 	return cell_err(err, errno, "ioprio_set class %d priority %d", io->klass, io->priority);
 }
@@ -184,13 +187,13 @@ int cell_cpulist_parse(const char *s, cpu_set_t *set)
 {
 	cpu_set_t tmp;
 	unsigned long lo, hi;
-	int r;
 
 	if (!s || !*s)
 		return -EINVAL;
 	CPU_ZERO(&tmp);
 	for (;;) {
-		if ((r = cpu_number(&s, &lo)) < 0)
+		int r = cpu_number(&s, &lo);
+		if (r < 0)
 			return r;
 		hi = lo;
 		if (*s == '-') {

@@ -39,7 +39,7 @@ static void cap_tp_freep(cap_t *c)
 /* "CAP_SYS_ADMIN" for messages (libcap answers in lower case). */
 static struct cap_name cap_name(int cap)
 {
-	struct cap_name n = { "" };
+	struct cap_name n = {""};
 	char *s = cap_to_name((cap_value_t)cap);
 	size_t i;
 
@@ -115,10 +115,8 @@ static int groups_apply(const struct cell_user *u, struct cell_error *err)
 
 static int ids_apply(const struct cell_user *u, bool setgroups_allowed, struct cell_error *err)
 {
-	int r;
-
 	if (setgroups_allowed) {
-		r = groups_apply(u, err);
+		int r = groups_apply(u, err);
 		if (r < 0)
 			return r;
 	}
@@ -131,8 +129,8 @@ static int ids_apply(const struct cell_user *u, bool setgroups_allowed, struct c
 
 static int cap_sets_fill(cap_t c, const struct cell_caps *want, int last)
 {
-	static const cap_flag_t flags[] = { CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE };
-	const uint64_t masks[] = { want->effective, want->permitted, want->inheritable };
+	static const cap_flag_t flags[] = {CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE};
+	const uint64_t masks[] = {want->effective, want->permitted, want->inheritable};
 
 	for (size_t f = 0; f < ARRAY_SIZE(flags); f++)
 		for (cap_value_t cap = 0; cap <= last; cap++)
@@ -143,8 +141,7 @@ static int cap_sets_fill(cap_t c, const struct cell_caps *want, int last)
 }
 
 /* After a failed capset, name the first capability the kernel must have refused. */
-static int capset_explain(const struct cell_caps *want, int last, int code,
-			  struct cell_error *err)
+static int capset_explain(const struct cell_caps *want, int last, int code, struct cell_error *err)
 {
 	_cleanup_cap_ cap_t cur = cap_get_proc();
 	cap_flag_value_t v = CAP_CLEAR;
@@ -156,7 +153,8 @@ static int capset_explain(const struct cell_caps *want, int last, int code,
 		if (!has_cap(want->permitted | want->inheritable, cap))
 			continue;
 		if (cap_get_flag(cur, cap, CAP_PERMITTED, &v) == 0 && v == CAP_CLEAR)
-			return cell_err(err, code, "capset: %s is not in the runtime's permitted set",
+			return cell_err(err, code,
+					"capset: %s is not in the runtime's permitted set",
 					cap_name(cap).s);
 	}
 	return cell_err(err, code, "capset effective=%#llx permitted=%#llx inheritable=%#llx",
@@ -199,14 +197,14 @@ static int ambient_apply(const struct cell_caps *want, int last, struct cell_err
  * for a non-root user, the bounding set untouched. */
 static struct cell_caps caps_wanted(const struct cell_process *p, int last)
 {
-	struct cell_caps c = { .set = true, .bounding = caps_all(last) };
+	struct cell_caps c = {.set = true, .bounding = caps_all(last)};
 	uint64_t unknown;
 
 	if (!p->caps.set)
 		return c;
 	c = p->caps;
-	unknown = (c.bounding | c.effective | c.permitted | c.inheritable | c.ambient) &
-		  ~caps_all(last);
+	unknown =
+	    (c.bounding | c.effective | c.permitted | c.inheritable | c.ambient) & ~caps_all(last);
 	if (unknown)
 		cell_debug("capabilities %#llx unknown to this kernel: ignored",
 			   (unsigned long long)unknown);
@@ -224,8 +222,8 @@ int cell_identity_apply(const struct cell_process *p, bool setgroups_allowed,
 
 	if (manage && (r = bounding_drop(want.bounding, last, err)) < 0)
 		return r;
-	if ((r = keepcaps_set(1, err)) < 0 || (r = ids_apply(&p->user, setgroups_allowed, err)) < 0 ||
-	    (r = keepcaps_set(0, err)) < 0)
+	if ((r = keepcaps_set(1, err)) < 0 ||
+	    (r = ids_apply(&p->user, setgroups_allowed, err)) < 0 || (r = keepcaps_set(0, err)) < 0)
 		return r;
 	if (!manage)
 		return 0;

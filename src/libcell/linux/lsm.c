@@ -62,7 +62,8 @@ static int apparmor_apply(const char *profile, struct cell_error *err)
 	int r;
 
 	if (!apparmor_enabled())
-		return cell_err(err, 0, "apparmorProfile \"%s\": AppArmor is not enabled on this host",
+		return cell_err(err, 0,
+				"apparmorProfile \"%s\": AppArmor is not enabled on this host",
 				profile);
 	cmd = xasprintf("exec %s", profile);
 	/* the per-LSM file exists with LSM stacking; older kernels only have attr/exec */
@@ -103,7 +104,7 @@ int cell_lsm_apply(const struct cell_process *p, struct cell_error *err)
 int cell_lsm_mount_label_check(const char *label, struct cell_error *err)
 {
 	if (label && *label && !selinux_enabled())
-		return cell_err(err, 0, "linux.mountLabel \"%s\": SELinux is not enabled on this host",
-				label);
+		return cell_err(
+		    err, 0, "linux.mountLabel \"%s\": SELinux is not enabled on this host", label);
 	return 0;
 }

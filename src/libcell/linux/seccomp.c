@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <seccomp.h>
 #include <stdint.h>
 #include <string.h>
@@ -31,33 +32,36 @@ static const struct {
 	uint32_t act;
 	bool with_errno; /* errnoRet goes in the low 16 bits (EPERM when unset) */
 } actions[] = {
-	[CELL_SCMP_KILL] = { SCMP_ACT_KILL_THREAD, false },
-	[CELL_SCMP_KILL_PROCESS] = { SCMP_ACT_KILL_PROCESS, false },
-	[CELL_SCMP_KILL_THREAD] = { SCMP_ACT_KILL_THREAD, false },
-	[CELL_SCMP_TRAP] = { SCMP_ACT_TRAP, false },
-	[CELL_SCMP_ERRNO] = { SCMP_ACT_ERRNO(0), true },
-	[CELL_SCMP_TRACE] = { SCMP_ACT_TRACE(0), true },
-	[CELL_SCMP_ALLOW] = { SCMP_ACT_ALLOW, false },
-	[CELL_SCMP_LOG] = { SCMP_ACT_LOG, false },
-	[CELL_SCMP_NOTIFY] = { SCMP_ACT_NOTIFY, false },
+    [CELL_SCMP_KILL] = {SCMP_ACT_KILL_THREAD, false},
+    [CELL_SCMP_KILL_PROCESS] = {SCMP_ACT_KILL_PROCESS, false},
+    [CELL_SCMP_KILL_THREAD] = {SCMP_ACT_KILL_THREAD, false},
+    [CELL_SCMP_TRAP] = {SCMP_ACT_TRAP, false},
+    [CELL_SCMP_ERRNO] = {SCMP_ACT_ERRNO(0), true},
+    [CELL_SCMP_TRACE] = {SCMP_ACT_TRACE(0), true},
+    [CELL_SCMP_ALLOW] = {SCMP_ACT_ALLOW, false},
+    [CELL_SCMP_LOG] = {SCMP_ACT_LOG, false},
+    [CELL_SCMP_NOTIFY] = {SCMP_ACT_NOTIFY, false},
 };
 
 static const enum scmp_compare ops[] = {
-	[CELL_SCMP_CMP_NE] = SCMP_CMP_NE, [CELL_SCMP_CMP_LT] = SCMP_CMP_LT,
-	[CELL_SCMP_CMP_LE] = SCMP_CMP_LE, [CELL_SCMP_CMP_EQ] = SCMP_CMP_EQ,
-	[CELL_SCMP_CMP_GE] = SCMP_CMP_GE, [CELL_SCMP_CMP_GT] = SCMP_CMP_GT,
-	[CELL_SCMP_CMP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
+    [CELL_SCMP_CMP_NE] = SCMP_CMP_NE,
+    [CELL_SCMP_CMP_LT] = SCMP_CMP_LT,
+    [CELL_SCMP_CMP_LE] = SCMP_CMP_LE,
+    [CELL_SCMP_CMP_EQ] = SCMP_CMP_EQ,
+    [CELL_SCMP_CMP_GE] = SCMP_CMP_GE,
+    [CELL_SCMP_CMP_GT] = SCMP_CMP_GT,
+    [CELL_SCMP_CMP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
 };
 
 static const struct {
 	const char *name;
 	enum scmp_filter_attr attr;
 } filter_flags[] = {
-	{ "SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC },
-	{ "SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG },
-	{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB },
+    {"SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC},
+    {"SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB},
 #if LIBSECCOMP_HAS_WAITKILL
-	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SCMP_FLTATR_CTL_WAITKILL },
+    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SCMP_FLTATR_CTL_WAITKILL},
 #endif
 };
 
@@ -87,26 +91,42 @@ static uint32_t arch_token(const char *name)
 	return seccomp_arch_resolve_name(lower);
 }
 
-/* The native arch stays in the filter only when the profile lists it. */
+static bool archs_have_native(char *const *archs)
+{
+	for (size_t i = 0; archs[i]; i++)
+		if (arch_token(archs[i]) == seccomp_arch_native())
+			return true;
+	return false;
+}
+
+/* The native arch stays in the filter only when the profile lists it.  It
+ * goes first: libseccomp refuses to mix endiannesses (EDOM), so a list of
+ * big-endian arches could not be added next to a little-endian native. */
 static int archs_apply(scmp_filter_ctx ctx, char *const *archs, struct cell_error *err)
 {
-	uint32_t native = seccomp_arch_native();
-	bool has_native = false;
 	int r;
 
-	for (size_t i = 0; archs && archs[i]; i++) {
+	if (!archs || !archs[0])
+		return 0;
+	if (!archs_have_native(archs) && (r = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE)) < 0)
+		return cell_err(err, -r, "linux.seccomp: remove the native architecture");
+	for (size_t i = 0; archs[i]; i++) {
 		uint32_t a = arch_token(archs[i]);
 		if (a == 0)
-			return cell_err(err, 0, "linux.seccomp.architectures[%zu]: unknown "
-					"architecture \"%s\"", i, archs[i]);
-		has_native |= a == native;
+			return cell_err(err, 0,
+					"linux.seccomp.architectures[%zu]: unknown "
+					"architecture \"%s\"",
+					i, archs[i]);
 		r = seccomp_arch_add(ctx, a);
+		if (r == -EDOM)
+			return cell_err(err, 0,
+					"linux.seccomp.architectures[%zu]: \"%s\" differs "
+					"in endianness from the other architectures",
+					i, archs[i]);
 		if (r < 0 && r != -EEXIST)
 			return cell_err(err, -r, "linux.seccomp.architectures[%zu]: add \"%s\"", i,
 					archs[i]);
 	}
-	if (archs && archs[0] && !has_native && (r = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE)) < 0)
-		return cell_err(err, -r, "linux.seccomp: remove the native architecture");
 	return 0;
 }
 
@@ -123,8 +143,10 @@ static int flag_apply(scmp_filter_ctx ctx, size_t i, const char *flag, struct ce
 		return 0;
 	}
 	if (streq(flag, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"))
-		return cell_err(err, 0, "linux.seccomp.flags[%zu]: %s is not supported by "
-				"libseccomp %d.%d", i, flag, SCMP_VER_MAJOR, SCMP_VER_MINOR);
+		return cell_err(err, 0,
+				"linux.seccomp.flags[%zu]: %s is not supported by "
+				"libseccomp %d.%d",
+				i, flag, SCMP_VER_MAJOR, SCMP_VER_MINOR);
 	return cell_err(err, 0, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i, flag);
 }
 
@@ -158,11 +180,15 @@ static int args_convert(const struct cell_seccomp_syscall *s, size_t n, struct s
 	for (size_t k = 0; k < s->n_args; k++) {
 		const struct cell_seccomp_arg *a = &s->args[k];
 		if (a->index > 5 || (size_t)a->op >= ARRAY_SIZE(ops))
-			return cell_err(err, 0, "linux.seccomp.syscalls[%zu].args[%zu]: invalid "
-					"index %u or operator", n, k, a->index);
+			return cell_err(err, 0,
+					"linux.seccomp.syscalls[%zu].args[%zu]: invalid "
+					"index %u or operator",
+					n, k, a->index);
 		/* for MASKED_EQ datum_a is the mask and datum_b the value, as in the spec */
-		cmp[k] = (struct scmp_arg_cmp){ .arg = a->index, .op = ops[a->op],
-						.datum_a = a->value, .datum_b = a->value_two };
+		cmp[k] = (struct scmp_arg_cmp){.arg = a->index,
+					       .op = ops[a->op],
+					       .datum_a = a->value,
+					       .datum_b = a->value_two};
 	}
 	return 0;
 }
@@ -173,13 +199,13 @@ static int args_convert(const struct cell_seccomp_syscall *s, size_t n, struct s
 static int rule_add(scmp_filter_ctx ctx, uint32_t act, int nr, const struct cell_seccomp_syscall *s,
 		    const struct scmp_arg_cmp *cmp)
 {
-	int r;
-
 	if (!args_share_index(s))
 		return seccomp_rule_add_array(ctx, act, nr, (unsigned int)s->n_args, cmp);
-	for (size_t k = 0; k < s->n_args; k++)
-		if ((r = seccomp_rule_add_array(ctx, act, nr, 1, &cmp[k])) < 0)
+	for (size_t k = 0; k < s->n_args; k++) {
+		int r = seccomp_rule_add_array(ctx, act, nr, 1, &cmp[k]);
+		if (r < 0)
 			return r;
+	}
 	return 0;
 }
 
@@ -194,17 +220,28 @@ static int syscall_apply(struct cell_seccomp_filter *f, uint32_t def, size_t n,
 		return cell_err(err, 0, "linux.seccomp.syscalls[%zu]: unknown action", n);
 	if ((r = args_convert(s, n, cmp, err)) < 0)
 		return r;
+	size_t known = 0, first_unknown = SIZE_MAX;
 	for (size_t j = 0; s->names && s->names[j]; j++) {
 		int nr = seccomp_syscall_resolve_name(s->names[j]);
-		if (nr == __NR_SCMP_ERROR)
-			return cell_err(err, 0, "linux.seccomp.syscalls[%zu].names[%zu]: unknown "
-					"syscall \"%s\"", n, j, s->names[j]);
+		/* Profiles (podman's, Docker's) list syscalls newer than this
+		 * libseccomp: skip those, as runc and crun do; a rule that names
+		 * nothing known is a mistake and is refused. */
+		if (nr == __NR_SCMP_ERROR) {
+			cell_debug("seccomp: skipping syscall unknown to libseccomp: %s", s->names[j]);
+			if (first_unknown == SIZE_MAX)
+				first_unknown = j;
+			continue;
+		}
+		known++;
 		if (act == def) /* libseccomp refuses rules equal to the default */
 			continue;
 		if ((r = rule_add(f->ctx, act, nr, s, cmp)) < 0)
 			return cell_err(err, -r, "linux.seccomp.syscalls[%zu]: add rule for \"%s\"",
 					n, s->names[j]);
 	}
+	if (known == 0 && first_unknown != SIZE_MAX)
+		return cell_err(err, 0, "linux.seccomp.syscalls[%zu].names[%zu]: unknown syscall \"%s\"",
+				n, first_unknown, s->names[first_unknown]);
 	f->notify |= act != def && s->action == CELL_SCMP_NOTIFY;
 	return 0;
 }
@@ -227,7 +264,8 @@ int cell_seccomp_prepare(const struct cell_seccomp *sc, struct cell_seccomp_filt
 	/* the process would block on its own notification before it could
 	 * hand the listener over */
 	if (sc->default_action == CELL_SCMP_NOTIFY)
-		return cell_err(err, 0, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be "
+		return cell_err(err, 0,
+				"linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be "
 				"the default action");
 	f = xzalloc(sizeof(*f));
 	f->ctx = seccomp_init(def);
@@ -262,13 +300,14 @@ void cell_seccomp_free(struct cell_seccomp_filter *f)
 {
 	if (!f)
 		return;
-	seccomp_release(f->ctx);
+	if (f->ctx)
+		seccomp_release(f->ctx);
 	free(f);
 }
 
 static int listener_connect(const char *path, struct cell_error *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	_cleanup_close_ int sock = -1;
 
 	if (strlen(path) >= sizeof(addr.sun_path))
@@ -296,38 +335,63 @@ static int send_all(int sock, const char *buf, size_t len)
 	return 0;
 }
 
-/* The state JSON and the fd travel in one sendmsg (the fd rides on the
- * first byte); a short send of a large state is completed afterwards. */
-int cell_seccomp_send_listener(const char *listener_path, int notify_fd, const char *state_json,
-			       struct cell_error *err)
+/* containerProcessState (runtime-spec config-linux.md#the-container-process-state):
+ * the fd names, the container pid, the metadata and the state. */
+static char *process_state_json(const char *state_json, const char *metadata)
+{
+	json_t *st = json_loads(state_json, 0, NULL);
+	json_t *o = json_pack("{s:s, s:[s], s:O, s:s, s:o}", "ociVersion", "1.2.0", "fds",
+			      "seccompFd", "pid", st ? json_object_get(st, "pid") : json_integer(0),
+			      "metadata", metadata ? metadata : "", "state",
+			      st ? st : json_object());
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return text ? text : xstrdup(state_json);
+}
+
+/* The JSON and the fd travel in one sendmsg (the fd rides on the first
+ * byte); a short send of a large state is completed afterwards. */
+int cell_seccomp_send_listener_fd(int sock, int notify_fd, const char *state_json,
+				  const char *metadata, struct cell_error *err)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
-	} ctl = { 0 };
-	size_t len = strlen(state_json);
-	struct iovec iov = { .iov_base = (void *)state_json, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			      .msg_controllen = sizeof(ctl.buf) };
+	} ctl = {0};
+	_cleanup_free_ char *text = process_state_json(state_json, metadata);
+	size_t len = strlen(text);
+	struct iovec iov = {.iov_base = text, .iov_len = len};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	_cleanup_close_ int sock = -1;
 	ssize_t n;
 
-	if (len == 0)
-		return cell_err(err, 0, "seccomp listener %s: empty state", listener_path);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &notify_fd, sizeof(int));
-	if ((sock = listener_connect(listener_path, err)) < 0)
-		return sock;
 	do
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return cell_err(err, errno, "seccomp listener %s: sendmsg", listener_path);
-	n = send_all(sock, state_json + n, len - (size_t)n);
+		return cell_err(err, errno, "seccomp listener: sendmsg");
+	n = send_all(sock, text + n, len - (size_t)n);
 	if (n < 0)
-		return cell_err(err, (int)-n, "seccomp listener %s: send", listener_path);
+		return cell_err(err, (int)-n, "seccomp listener: send");
 	return 0;
+}
+
+int cell_seccomp_send_listener(const char *listener_path, int notify_fd, const char *state_json,
+			       struct cell_error *err)
+{
+	_cleanup_close_ int sock = -1;
+
+	if (!state_json || !*state_json)
+		return cell_err(err, 0, "seccomp listener %s: empty state", listener_path);
+	if ((sock = listener_connect(listener_path, err)) < 0)
+		return sock;
+	int r = cell_seccomp_send_listener_fd(sock, notify_fd, state_json, NULL, err);
+	return r < 0 ? cell_err_prefix(err, "%s", listener_path) : 0;
 }

@@ -14,6 +14,9 @@ int cell_seccomp_prepare(const struct cell_seccomp *sc, struct cell_seccomp_filt
 			 struct cell_error *err);
 /* Load it; *notify_fd gets the listener fd when an action is SCMP_ACT_NOTIFY, else -1. */
 int cell_seccomp_load(struct cell_seccomp_filter *f, int *notify_fd, struct cell_error *err);
+/* The same over an already connected socket, with listenerMetadata. */
+int cell_seccomp_send_listener_fd(int sock, int notify_fd, const char *state_json,
+				  const char *metadata, struct cell_error *err);
 void cell_seccomp_free(struct cell_seccomp_filter *f);
 /* Send the notify fd and state (spec: containerProcessState JSON) to listenerPath. */
 int cell_seccomp_send_listener(const char *listener_path, int notify_fd, const char *state_json,

@@ -21,7 +21,7 @@
 /* Every component between `sep` is non-empty and neither "." nor "..". */
 static bool key_components_valid(const char *key, char sep)
 {
-	const char seps[] = { sep, '\0' };
+	const char seps[] = {sep, '\0'};
 	const char *c = key;
 
 	for (;;) {
@@ -58,8 +58,8 @@ int cell_sysctl_path(const char *key, char *buf, size_t len)
 static int sysctl_open(const char *path, struct cell_error *err)
 {
 	struct open_how how = {
-		.flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	    .flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	_cleanup_close_ int fd = cell_sys_openat2(AT_FDCWD, path, &how);
 	struct statfs sfs;

@@ -76,12 +76,14 @@ static enum cell_mount_kind kind_at(const struct cell_spec *s, const char *dest,
 	return p.kind;
 }
 
-bool cell_spec_fills_dev(const struct cell_spec *s)
+enum cell_dev_setup cell_spec_dev_setup(const struct cell_spec *s)
 {
 	bool found;
 	enum cell_mount_kind k = kind_at(s, "/dev", &found);
 
-	return found && k != CELL_MOUNT_BIND;
+	if (!found)
+		return CELL_DEV_ROOTFS;
+	return k == CELL_MOUNT_BIND ? CELL_DEV_HOST : CELL_DEV_FILL;
 }
 
 bool cell_spec_has_devpts(const struct cell_spec *s)

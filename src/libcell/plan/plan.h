@@ -89,7 +89,11 @@ extern const struct cell_dev_link cell_dev_ptmx_link;
 /* mknod mode of a linux.devices entry: type bits from d->type, permissions from
  * fileMode (0666 when absent).  -EINVAL for an unknown type. */
 int cell_device_mode(const struct cell_device *d, mode_t *mode);
-/* The spec mounts a fresh filesystem (not a bind) on /dev: cell fills it. */
-bool cell_spec_fills_dev(const struct cell_spec *s);
+enum cell_dev_setup {
+	CELL_DEV_ROOTFS, /* no /dev mount: the rootfs's own /dev gets linux.devices only */
+	CELL_DEV_FILL,   /* a fresh /dev (tmpfs...): default nodes, linux.devices, links */
+	CELL_DEV_HOST,   /* /dev is a bind mount (of the host's): never written to */
+};
+enum cell_dev_setup cell_spec_dev_setup(const struct cell_spec *s);
 /* The spec mounts a devpts on /dev/pts: /dev/ptmx becomes a link to it. */
 bool cell_spec_has_devpts(const struct cell_spec *s);

@@ -136,31 +136,49 @@ int cell_fds_prepare_exec(int preserve_fds, struct cell_error *err)
 	return 0;
 }
 
+static int load_seccomp(struct cell_seccomp_filter *sc, const struct cell_linux *l, int listener_fd,
+			const char *state_json, struct cell_error *err)
+{
+	int r, notify_fd = -1;
+
+	if (!sc)
+		return 0;
+	if ((r = cell_seccomp_load(sc, &notify_fd, err)) < 0)
+		return r;
+	if (notify_fd < 0)
+		return 0;
+	r = listener_fd >= 0 ? cell_seccomp_send_listener_fd(listener_fd, notify_fd, state_json,
+							       l->seccomp.listener_metadata, err)
+			     : cell_seccomp_send_listener(l->seccomp.listener_path, notify_fd,
+							  state_json, err);
+	(void)close(notify_fd);
+	return r;
+}
+
 int cell_process_finish(const struct cell_process *p, const struct cell_linux *l,
 			struct cell_seccomp_filter *sc, int listener_fd, const char *state_json,
 			bool setgroups_allowed, struct cell_error *err)
 {
-	int r, notify_fd = -1;
+	int r;
 
 	if (p->cwd && chdir(p->cwd) < 0)
 		return cell_err(err, errno, "chdir to process.cwd %s", p->cwd);
-	if ((r = cell_lsm_apply(p, err)) < 0 || (r = cell_process_attrs_apply(p, err)) < 0 ||
-	    (r = cell_identity_apply(p, setgroups_allowed, err)) < 0)
+	if ((r = cell_lsm_apply(p, err)) < 0 || (r = cell_process_attrs_apply(p, err)) < 0)
+		return r;
+	/* Without no_new_privs only a privileged process may load a filter: load it
+	 * while we still hold CAP_SYS_ADMIN (the profile must allow what follows). */
+	if (!p->no_new_privileges && (r = load_seccomp(sc, l, listener_fd, state_json, err)) < 0)
+		return r;
+	if ((r = cell_identity_apply(p, setgroups_allowed, err)) < 0)
 		return r;
 	/* cwd may be reachable only for the new uid */
 	if (p->cwd && chdir(p->cwd) < 0)
 		return cell_err(err, errno, "chdir to process.cwd %s", p->cwd);
 	if ((r = cell_personality_apply(&l->personality, err)) < 0)
 		return r;
-	if ((r = cell_no_new_privs_apply(p, err)) < 0)
-		return r;
-	if (sc && (r = cell_seccomp_load(sc, &notify_fd, err)) < 0)
-		return r;
-	if (notify_fd >= 0) {
-		r = cell_seccomp_send_listener(l->seccomp.listener_path, notify_fd, state_json,
-					       err);
-		(void)close(notify_fd);
-		if (r < 0)
+	if (p->no_new_privileges) {
+		if ((r = cell_no_new_privs_apply(p, err)) < 0 ||
+		    (r = load_seccomp(sc, l, listener_fd, state_json, err)) < 0)
 			return r;
 	}
 	if (listener_fd >= 0)
@@ -390,6 +408,10 @@ int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_syn
 				s->clone_flags);
 	if (pid == 0) {
 		(void)close(parent_sync);
+		/* the flock lives in the open file description: a copy here would
+		 * hold the container's lock until exec */
+		if (s->state_dirfd >= 0)
+			(void)close(s->state_dirfd);
 		if (s->intermediate)
 			intermediate_main(s);
 		child_main(s);

@@ -24,6 +24,7 @@ struct cell_spawn {
 	int clone_flags;           /* CLONE_NEW* to create */
 	bool intermediate;         /* join/unshare in a first child, then fork init */
 	int sync_fd;               /* the child's end */
+	int state_dirfd;           /* locked by the parent: the child must not keep it */
 	int exec_listen_fd;        /* start connects here */
 	int console_fd;            /* console socket (connected) or -1 */
 	int listener_fd;           /* seccomp notify agent (connected) or -1 */

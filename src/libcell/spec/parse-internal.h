@@ -121,6 +121,9 @@ struct spec_obj {
 
 int spec_parse_object(struct pctx *c, const struct jp *at, json_t *v, const struct spec_obj *d,
 		      void *base);
+/* One field's value (v present), stored at base + f->off. */
+int spec_parse_value(struct pctx *c, const struct jp *at, json_t *v, const struct spec_field *f,
+		     void *base);
 /* An F_ARRAY by hand: *arr and *n are set before the elements are parsed,
  * so spec_release() frees a half-parsed array too. */
 int spec_parse_array(struct pctx *c, const struct jp *at, json_t *v, const struct spec_obj *d,
@@ -142,3 +145,9 @@ extern const struct spec_obj spec_idmap_obj; /* struct cell_idmap */
 
 /* Rules across sections (validate.c). */
 int spec_validate(struct pctx *c, const struct cell_spec *s);
+
+/* JSON output helpers (default.c). */
+json_t *spec_json_strv(const char *const *v);
+/* Pretty-printed (2 spaces) with a final newline; consumes root.  Aborts
+ * on allocation failure like the x* allocators. */
+char *spec_json_dump(json_t *root);

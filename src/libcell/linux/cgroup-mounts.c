@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A "cgroup"/"cgroup2" spec mount: the container's own cgroups, one mount per
+ * host hierarchy.  With a cgroup namespace each hierarchy is a fresh mount
+ * (its root is the container's cgroup); without one, the container's cgroup
+ * directory on the host is bound.  v1 and hybrid hosts get a tmpfs holding a
+ * directory per hierarchy, as /sys/fs/cgroup looks on such hosts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../base/util.h"
+#include "rootfs-internal.h"
+
+static int hierarchy_mount(const struct cell_rootfs_ctx *c, const struct cell_cgroup_mount *h,
+			   const struct cell_mount_plan *p, const char *path, struct cell_error *err)
+{
+	struct cell_mount_plan fp = { .flags = p->flags, .data = h->options };
+	uint64_t set, clr;
+	struct statvfs sv;
+	int mnt, r;
+
+	if (c->cgroupns)
+		return cell_mnt_fresh(h->fstype, "cgroup", &fp, path, err);
+	mnt = open_tree(AT_FDCWD, h->host_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (mnt < 0)
+		return cell_err(err, errno, "open cgroup %s", h->host_path);
+	cell_mount_plan_attr(p, &set, &clr);
+	if (c->in_userns && fstatvfs(mnt, &sv) == 0)
+		cell_mount_attr_keep_locked(sv.f_flag, &set, &clr);
+	if ((r = cell_mnt_setattr(mnt, false, set, clr, 0)) < 0) {
+		(void)close(mnt);
+		return cell_err(err, r, "set mount flags of %s", h->host_path);
+	}
+	return mnt;
+}
+
+static int place_hierarchy(const struct cell_rootfs_ctx *c, int rootfd,
+			   const struct cell_cgroup_mount *h, const struct cell_mount_plan *p,
+			   const char *path, struct cell_error *err)
+{
+	_cleanup_close_ int mnt = hierarchy_mount(c, h, p, path, err);
+
+	if (mnt < 0)
+		return mnt;
+	return cell_mnt_place(mnt, rootfd, path, false, err);
+}
+
+/* Co-mounted controllers ("cpu,cpuacct") are also reachable by each name, as on the host. */
+static int comount_links(int dirfd, const char *name, struct cell_error *err)
+{
+	_cleanup_free_ char *names = xstrdup(name);
+
+	if (!strchr(name, ','))
+		return 0;
+	for (char *s = names, *next; s; s = next) {
+		next = strchr(s, ',');
+		if (next)
+			*next++ = '\0';
+		if (symlinkat(name, dirfd, s) < 0 && errno != EEXIST)
+			return cell_err(err, errno, "link %s to %s", s, name);
+	}
+	return 0;
+}
+
+static int mount_v1(const struct cell_rootfs_ctx *c, int rootfd, const char *dest,
+		    const struct cell_mount_plan *p, struct cell_error *err)
+{
+	struct cell_mount_plan tp = { .flags = MS_NOSUID | MS_NODEV | MS_NOEXEC, .data = "mode=755" };
+	_cleanup_close_ int tmp = cell_mnt_fresh("tmpfs", "tmpfs", &tp, dest, err);
+	int r;
+
+	if (tmp < 0)
+		return tmp;
+	if ((r = cell_mnt_place(tmp, rootfd, dest, false, err)) < 0)
+		return r;
+	for (size_t i = 0; i < c->n_cgroup_mounts; i++) {
+		const struct cell_cgroup_mount *h = &c->cgroup_mounts[i];
+		_cleanup_free_ char *path = xasprintf("%s/%s", dest, h->name);
+		if ((r = place_hierarchy(c, rootfd, h, p, path, err)) < 0)
+			return r;
+		if ((r = comount_links(tmp, h->name, err)) < 0)
+			return r;
+	}
+	/* read-only only now that the directories are made */
+	r = cell_mnt_setattr(tmp, false, p->flags & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0, 0, 0);
+	return r < 0 ? cell_err(err, r, "make %s read-only", dest) : 0;
+}
+
+int cell_rootfs_mount_cgroup(const struct cell_rootfs_ctx *c, int rootfd,
+			     const struct cell_mount *m, const struct cell_mount_plan *p,
+			     struct cell_error *err)
+{
+	_cleanup_free_ char *dest = cell_path_clean(m->destination);
+	const struct cell_cgroup_mount *h = &c->cgroup_mounts[0];
+
+	if (c->n_cgroup_mounts == 1 && streq(h->fstype, "cgroup2"))
+		return place_hierarchy(c, rootfd, h, p, dest, err); /* a v2 host: one hierarchy */
+	return mount_v1(c, rootfd, dest, p, err);
+}

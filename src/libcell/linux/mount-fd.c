@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Mounting by fd: targets opened inside the rootfs, detached mounts shaped
+ * with mount_setattr(2) and moved into place with move_mount(2).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../base/util.h"
+#include "../sys/syscalls.h"
+#include "rootfs-internal.h"
+
+#define MAX_SYMLINKS 40 /* as the kernel's path walk */
+
+static int mkpath_at(int rootfd, const char *path, bool file, int depth, struct cell_error *err);
+
+/* Create `name` in the directory `prefix` resolves to.  When it exists without resolving,
+ * it is a dangling symlink: create its target instead (inside the root as well). */
+static int create_component(int rootfd, const char *prefix, const char *name, bool file,
+			    int depth, struct cell_error *err)
+{
+	_cleanup_close_ int parent = cell_open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, 0);
+	char target[PATH_MAX];
+	int fd;
+
+	if (parent < 0)
+		return cell_err(err, errno, "open %s", prefix);
+	if (file)
+		fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	else
+		fd = mkdirat(parent, name, 0755);
+	if (fd >= 0) {
+		if (file)
+			(void)close(fd);
+		return 0;
+	}
+	if (errno != EEXIST)
+		return cell_err(err, errno, "create %s in %s", name, prefix);
+	ssize_t n = readlinkat(parent, name, target, sizeof(target) - 1);
+	if (n < 0)
+		return errno == EINVAL ? 0 : cell_err(err, errno, "readlink %s in %s", name, prefix);
+	if (depth >= MAX_SYMLINKS)
+		return cell_err(err, ELOOP, "create %s in %s", name, prefix);
+	target[n] = '\0';
+	_cleanup_free_ char *next = target[0] == '/' ? xstrdup(target)
+						     : xasprintf("%s/%s", prefix, target);
+	fd = mkpath_at(rootfd, next, file, depth + 1, err);
+	if (fd < 0)
+		return fd;
+	(void)close(fd);
+	return 0;
+}
+
+static int mkpath_at(int rootfd, const char *path, bool file, int depth, struct cell_error *err)
+{
+	_cleanup_free_ char *prefix = xstrdup("/");
+	const char *p = path;
+	int r;
+
+	while (*(p += strspn(p, "/"))) {
+		size_t len = strcspn(p, "/");
+		_cleanup_free_ char *name = xstrndup(p, len);
+		_cleanup_free_ char *next = xasprintf("%s/%s", streq(prefix, "/") ? "" : prefix, name);
+		p += len;
+		_cleanup_close_ int fd = cell_open_in_root(rootfd, next, O_PATH, 0);
+		if (fd < 0 && errno != ENOENT)
+			return cell_err(err, errno, "open %s", next);
+		bool last = !p[strspn(p, "/")];
+		if (fd < 0 && (r = create_component(rootfd, prefix, name, file && last, depth, err)) < 0)
+			return r;
+		free(prefix);
+		prefix = TAKE_PTR(next);
+	}
+	int fd = cell_open_in_root(rootfd, path, O_PATH, 0);
+	return fd < 0 ? cell_err(err, errno, "open %s", path) : fd;
+}
+
+int cell_rootfs_mkpath(int rootfd, const char *path, bool file, struct cell_error *err)
+{
+	return mkpath_at(rootfd, path, file, 0, err);
+}
+
+/* The kernel's own words for a failed fsconfig() (fsopen(2): "e <message>"), or "". */
+static void fs_log(int fs, char *buf, size_t len)
+{
+	ssize_t n = read(fs, buf, len - 1);
+
+	buf[n > 2 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (n > 2 && buf[1] == ' ')
+		memmove(buf, buf + 2, strlen(buf + 2) + 1);
+}
+
+static int fresh_fail(int fs, int code, const char *type, const char *dest, struct cell_error *err)
+{
+	char why[200];
+
+	fs_log(fs, why, sizeof(why));
+	if (why[0])
+		return cell_err(err, code, "mount %s on %s (%s)", type, dest, why);
+	return cell_err(err, code, "mount %s on %s", type, dest);
+}
+
+/* Every data option as one fsconfig() key: "k=v" a string, "k" a flag. */
+static int fs_set_data(int fs, const char *data)
+{
+	_cleanup_free_ char *copy = xstrdup(data ? data : "");
+
+	for (char *o = copy, *next; o; o = next) {
+		next = strchr(o, ',');
+		if (next)
+			*next++ = '\0';
+		if (!*o)
+			continue;
+		char *v = strchr(o, '=');
+		if (v)
+			*v++ = '\0';
+		if (fsconfig(fs, v ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, o, v, 0) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static int fs_configure(int fs, const char *source, const struct cell_mount_plan *p)
+{
+	const char *sb[8];
+	size_t n = cell_mount_sb_flag_names(p->flags, sb, ARRAY_SIZE(sb));
+
+	if (source && fsconfig(fs, FSCONFIG_SET_STRING, "source", source, 0) < 0)
+		return -errno;
+	for (size_t i = 0; i < n; i++)
+		if (fsconfig(fs, FSCONFIG_SET_FLAG, sb[i], NULL, 0) < 0)
+			return -errno;
+	int r = fs_set_data(fs, p->data);
+	if (r < 0)
+		return r;
+	return fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ? -errno : 0;
+}
+
+int cell_mnt_fresh(const char *type, const char *source, const struct cell_mount_plan *p,
+		   const char *dest, struct cell_error *err)
+{
+	_cleanup_close_ int fs = fsopen(type, FSOPEN_CLOEXEC);
+	uint64_t set, clr;
+	int r, mnt;
+
+	if (fs < 0)
+		return cell_err(err, errno, "mount %s on %s", type, dest);
+	if ((r = fs_configure(fs, source, p)) < 0)
+		return fresh_fail(fs, r, type, dest, err);
+	cell_mount_plan_attr(p, &set, &clr);
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, (unsigned int)set);
+	if (mnt < 0)
+		return fresh_fail(fs, errno, type, dest, err);
+	return mnt;
+}
+
+int cell_mnt_setattr(int mntfd, bool recursive, uint64_t set, uint64_t clr, unsigned long prop)
+{
+	struct mount_attr a = { .attr_set = set, .attr_clr = clr, .propagation = prop };
+	unsigned int flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+
+	if (!set && !clr && !prop)
+		return 0;
+	return mount_setattr(mntfd, "", flags, &a, sizeof(a)) < 0 ? -errno : 0;
+}
+
+static int mnt_id(int fd, uint64_t *id)
+{
+	struct statx st;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &st) < 0)
+		return -errno;
+	if (!(st.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP;
+	*id = st.stx_mnt_id;
+	return 0;
+}
+
+int cell_mnt_attach(int mntfd, int rootfd, int targetfd, const char *path,
+		    struct cell_error *err)
+{
+	const unsigned int flags = MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH;
+	uint64_t want = 0, got = 1;
+
+	if (move_mount(mntfd, "", targetfd, "", flags) < 0)
+		return cell_err(err, errno, "attach the mount on %s", path);
+	_cleanup_close_ int now = cell_open_in_root(rootfd, path, O_PATH, 0);
+	if (now < 0)
+		return cell_err(err, errno, "reopen %s after mounting", path);
+	int r = mnt_id(mntfd, &want);
+	if (r == 0)
+		r = mnt_id(now, &got);
+	if (r < 0)
+		return cell_err(err, r, "mount id of %s", path);
+	if (want != got)
+		return cell_err(err, EXDEV, "%s changed while it was mounted on", path);
+	return 0;
+}
+
+int cell_mnt_place(int mntfd, int rootfd, const char *path, bool file, struct cell_error *err)
+{
+	_cleanup_close_ int target = cell_rootfs_mkpath(rootfd, path, file, err);
+
+	if (target < 0)
+		return target;
+	return cell_mnt_attach(mntfd, rootfd, target, path, err);
+}

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""linux.resources read back from inside (/sys/fs/cgroup/<controller>/...) and
+from the host cgroup at /sys/fs/cgroup/<controller>/celltest-<pid>/<id>."""
+import os
+
+import pytest
+
+MiB = 1024 * 1024
+
+
+def resources(bundle):
+    return bundle.linux.setdefault("resources", {})
+
+
+def read_inside(runtime, bundle, *rel):
+    bundle.sh("; ".join(f"cat /sys/fs/cgroup/{p}" for p in rel))
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    return r.out.split()
+
+
+def run_detached(runtime, bundle):
+    bundle.args("sleep", "1001")
+    runtime.run(bundle, detach=True).ok()
+
+
+def host_file(session, bundle, controller, name):
+    return os.path.join(session.host_cgroup(controller, bundle.id), name)
+
+
+def read_host(session, bundle, controller, name):
+    with open(host_file(session, bundle, controller, name)) as f:
+        return f.read().strip()
+
+
+def test_memory_limit(runtime, bundle, session):
+    resources(bundle)["memory"] = {"limit": 64 * MiB, "reservation": 32 * MiB}
+    out = read_inside(runtime, bundle, "memory/memory.limit_in_bytes",
+                      "memory/memory.soft_limit_in_bytes")
+    assert out == [str(64 * MiB), str(32 * MiB)]
+
+
+def test_memory_swap(runtime, bundle, session):
+    if not os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"):
+        pytest.skip("no memsw accounting on this kernel")
+    resources(bundle)["memory"] = {"limit": 64 * MiB, "swap": 96 * MiB}
+    out = read_inside(runtime, bundle, "memory/memory.memsw.limit_in_bytes")
+    assert out == [str(96 * MiB)]
+
+
+def test_memory_limit_host_path(runtime, bundle, session):
+    resources(bundle)["memory"] = {"limit": 40 * MiB}
+    run_detached(runtime, bundle)
+    assert read_host(session, bundle, "memory", "memory.limit_in_bytes") == str(40 * MiB)
+    with open(host_file(session, bundle, "memory", "cgroup.procs")) as f:
+        assert str(runtime.state(bundle.id)["pid"]) in f.read().split()
+
+
+def test_pids_limit(runtime, bundle):
+    resources(bundle)["pids"] = {"limit": 42}
+    assert read_inside(runtime, bundle, "pids/pids.max") == ["42"]
+
+
+def test_pids_limit_enforced(runtime, bundle):
+    resources(bundle)["pids"] = {"limit": 2}
+    bundle.sh("usleep 200000 & usleep 200000 & wait")
+    r = runtime.run(bundle)
+    assert "can't fork" in r.err, r
+
+
+def test_cpu_quota_shares(runtime, bundle):
+    resources(bundle)["cpu"] = {"quota": 20000, "period": 100000, "shares": 256}
+    out = read_inside(runtime, bundle, "cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us",
+                      "cpu/cpu.shares")
+    assert out == ["20000", "100000", "256"]
+
+
+def test_cpuset(runtime, bundle):
+    resources(bundle)["cpu"] = {"cpus": "0", "mems": "0"}
+    bundle.sh("cat /sys/fs/cgroup/cpuset/cpuset.cpus /sys/fs/cgroup/cpuset/cpuset.mems; "
+              "grep Cpus_allowed_list /proc/self/status")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    assert r.out.split() == ["0", "0", "Cpus_allowed_list:", "0"]
+
+
+def test_blkio_weight(runtime, bundle, session):
+    resources(bundle)["blockIO"] = {"weight": 321}
+    run_detached(runtime, bundle)
+    names = [n for n in ("blkio.weight", "blkio.bfq.weight")
+             if os.path.exists(host_file(session, bundle, "blkio", n))]
+    if not names:
+        pytest.skip("neither blkio.weight nor blkio.bfq.weight exists on this host")
+    r = runtime.exec(bundle.id, "cat", f"/sys/fs/cgroup/blkio/{names[0]}").ok()
+    # blkio.bfq.weight reads "default 321"
+    assert r.out.split()[-1] == "321", r
+
+
+def test_hugepage_limit_unified(runtime, bundle, session):
+    """On this hybrid host hugetlb lives only in the cgroup2 hierarchy."""
+    if not os.path.exists("/sys/kernel/mm/hugepages/hugepages-2048kB"):
+        pytest.skip("no 2MB huge pages")
+    with open("/proc/cgroups") as f:
+        v1 = {ln.split()[0]: ln.split()[1] for ln in f if not ln.startswith("#")}
+    if v1.get("hugetlb") != "0":
+        pytest.skip("hugetlb is a v1 controller here")
+    session.needs("hugetlb-unified")
+    resources(bundle)["hugepageLimits"] = [{"pageSize": "2MB", "limit": 4 * MiB}]
+    run_detached(runtime, bundle)
+    path = host_file(session, bundle, "unified", "hugetlb.2MB.max")
+    with open(path) as f:
+        assert f.read().strip() == str(4 * MiB)
+
+
+def test_unified_hierarchy_joined(runtime, bundle, session):
+    """On a hybrid host the container also sits in the cgroup2 tree."""
+    run_detached(runtime, bundle)
+    pid = runtime.state(bundle.id)["pid"]
+    with open(f"/proc/{pid}/cgroup") as f:
+        lines = f.read().splitlines()
+    unified = [ln for ln in lines if ln.startswith("0::")]
+    assert unified == [f"0::{session.cgroups_path(bundle.id)}"]
+
+
+def test_freezer_and_devices_cgroups_used(runtime, bundle, session):
+    run_detached(runtime, bundle)
+    pid = str(runtime.state(bundle.id)["pid"])
+    for ctrl in ("freezer", "devices", "memory", "pids", "cpu", "blkio", "cpuset"):
+        with open(host_file(session, bundle, ctrl, "cgroup.procs")) as f:
+            assert pid in f.read().split(), ctrl
+
+
+def test_cgroup_removed_after_delete(runtime, bundle, session):
+    run_detached(runtime, bundle)
+    assert os.path.isdir(session.host_cgroup("memory", bundle.id))
+    runtime.delete(bundle.id, force=True).ok()
+    assert session.leaked_cgroups(bundle.id) == []

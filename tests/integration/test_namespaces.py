@@ -1,0 +1,251 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""linux.namespaces (new, absent, joined by path), user namespace id maps,
+time namespace offsets, sysctl inside namespaces."""
+import os
+import subprocess
+
+import pytest
+
+from celltest import wait_for
+
+# spec name -> /proc/self/ns entry
+NS_FILE = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt",
+           "cgroup": "cgroup", "time": "time", "user": "user"}
+USER_MAP = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+
+
+def host_ino(ns):
+    return os.stat(f"/proc/self/ns/{NS_FILE[ns]}").st_ino
+
+
+def ns_inodes_inside(runtime, bundle, **kw):
+    files = " ".join(f"/proc/self/ns/{f}" for f in NS_FILE.values())
+    bundle.sh(f"for f in {files}; do echo $(basename $f) $(stat -L -c %i $f); done")
+    r = runtime.run(bundle, **kw)
+    assert r.rc == 0, r
+    return {k: int(v) for k, v in (ln.split() for ln in r.out.splitlines())}
+
+
+def enable_userns(bundle):
+    bundle.set_namespace("user")
+    bundle.linux["uidMappings"] = USER_MAP
+    bundle.linux["gidMappings"] = USER_MAP
+
+
+@pytest.mark.parametrize("ns", list(NS_FILE))
+def test_new_namespace(runtime, bundle, session, ns):
+    if ns == "time":
+        session.needs("time-namespace")
+    if ns == "user":
+        enable_userns(bundle)
+    bundle.set_namespace(ns)
+    inside = ns_inodes_inside(runtime, bundle)
+    assert inside[NS_FILE[ns]] != host_ino(ns), f"{ns} namespace is the host's"
+
+
+@pytest.mark.parametrize("ns", ["ipc", "network", "cgroup", "pid", "uts"])
+def test_absent_namespace_is_hosts(runtime, bundle, ns):
+    bundle.set_namespace(ns, present=False)
+    if ns == "uts":
+        bundle.config.pop("hostname", None)
+        bundle.config.pop("domainname", None)
+    # no guard: the container must share exactly the runtime's (= our) namespace
+    inside = ns_inodes_inside(runtime, bundle, guard=False)
+    assert inside[NS_FILE[ns]] == host_ino(ns), f"{ns} namespace is not the host's"
+
+
+def test_default_namespaces_not_hosts(runtime, bundle):
+    inside = ns_inodes_inside(runtime, bundle)
+    for ns in bundle.namespaces():
+        assert inside[NS_FILE[ns]] != host_ino(ns), ns
+
+
+@pytest.fixture
+def netns(session):
+    name = f"{session.new_id('netns')}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    session.netns.add(name)
+    yield f"/run/netns/{name}"
+    session.cleanup_netns()     # ip netns del, and /run/netns itself if we made it
+
+
+def test_join_netns_by_path(runtime, bundle, netns):
+    bundle.set_namespace("network", path=netns)
+    inside = ns_inodes_inside(runtime, bundle)
+    assert inside["net"] == os.stat(netns).st_ino
+
+
+def test_join_other_containers_namespaces(runtime, make_bundle):
+    a, b = make_bundle("nsa"), make_bundle("nsb")
+    a.args("sleep", "1001")
+    runtime.run(a, detach=True).ok()
+    pid = runtime.state(a.id)["pid"]
+    for ns in ("ipc", "uts", "network"):
+        b.set_namespace(ns, path=f"/proc/{pid}/ns/{NS_FILE[ns]}")
+    b.config.pop("hostname", None)
+    inside_b = ns_inodes_inside(runtime, b)
+    for ns in ("ipc", "uts", "network"):
+        assert inside_b[NS_FILE[ns]] == os.stat(f"/proc/{pid}/ns/{NS_FILE[ns]}").st_ino, ns
+    assert inside_b["pid"] != os.stat(f"/proc/{pid}/ns/pid").st_ino
+
+
+def test_join_pid_namespace_sees_other_init(runtime, make_bundle):
+    a, b = make_bundle("pida"), make_bundle("pidb")
+    a.args("sleep", "1001")
+    runtime.run(a, detach=True).ok()
+    pid = runtime.state(a.id)["pid"]
+    b.set_namespace("pid", path=f"/proc/{pid}/ns/pid")
+    b.sh("cat /proc/1/cmdline | tr '\\0' ' '")
+    r = runtime.run(b)
+    assert r.rc == 0, r
+    assert r.out.strip() == "sleep 1001"
+
+
+def test_user_namespace_mappings(runtime, bundle):
+    enable_userns(bundle)
+    bundle.sh("cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c %u /bin/busybox")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    lines = [ln.split() for ln in r.out.splitlines()]
+    assert lines[0] == ["0", "100000", "65536"]
+    assert lines[1] == ["0", "100000", "65536"]
+    assert lines[2] == ["0"]
+    assert lines[3] == ["65534"], "host root's files must look unmapped (nobody)"
+
+
+def test_user_namespace_host_view(runtime, bundle):
+    enable_userns(bundle)
+    bundle.process["user"] = {"uid": 1000, "gid": 1000}
+    bundle.args("sleep", "1001")
+    runtime.run(bundle, detach=True).ok()
+    pid = runtime.state(bundle.id)["pid"]
+    with open(f"/proc/{pid}/status") as f:
+        st = dict(ln.split(":", 1) for ln in f.read().splitlines())
+    assert st["Uid"].split()[0] == "101000"
+    assert st["Gid"].split()[0] == "101000"
+
+
+def test_user_namespace_multiple_ranges(runtime, bundle):
+    bundle.set_namespace("user")
+    bundle.linux["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 1000},
+                                   {"containerID": 1000, "hostID": 300000, "size": 10}]
+    bundle.linux["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 2000}]
+    bundle.sh("cat /proc/self/uid_map; echo --; cat /proc/self/gid_map")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    uid, gid = r.out.split("--\n")
+    assert [ln.split() for ln in uid.splitlines()] == [["0", "200000", "1000"],
+                                                      ["1000", "300000", "10"]]
+    assert [ln.split() for ln in gid.splitlines()] == [["0", "200000", "2000"]]
+
+
+def test_cgroup_namespace_root(runtime, bundle, session):
+    bundle.set_namespace("cgroup")
+    bundle.sh("cat /proc/self/cgroup")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    for line in r.out.splitlines():
+        assert line.split(":", 2)[2] == "/", line
+
+
+def test_no_cgroup_namespace_shows_cgroups_path(runtime, bundle, session):
+    bundle.set_namespace("cgroup", present=False)
+    bundle.sh("cat /proc/self/cgroup")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    paths = {ln.split(":", 2)[1]: ln.split(":", 2)[2] for ln in r.out.splitlines()}
+    assert paths["memory"] == session.cgroups_path(bundle.id)
+    assert paths["pids"] == session.cgroups_path(bundle.id)
+
+
+def test_time_namespace_offsets(runtime, bundle, session):
+    session.needs("time-namespace")
+    year = 365 * 24 * 3600
+    bundle.set_namespace("time")
+    bundle.linux["timeOffsets"] = {"boottime": {"secs": year, "nanosecs": 0},
+                                   "monotonic": {"secs": 3600, "nanosecs": 500}}
+    bundle.sh("cat /proc/self/timens_offsets; cat /proc/uptime")
+    with open("/proc/uptime") as f:
+        host_up = float(f.read().split()[0])
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    lines = r.out.splitlines()
+    offs = {ln.split()[0]: ln.split()[1:] for ln in lines[:2]}
+    assert offs["monotonic"] == ["3600", "500"]
+    assert offs["boottime"] == [str(year), "0"]
+    inside_up = float(lines[2].split()[0])
+    assert host_up + year - 1 <= inside_up <= host_up + year + 30
+
+
+def test_time_namespace_without_offsets(runtime, bundle, session):
+    session.needs("time-namespace")
+    bundle.set_namespace("time")
+    bundle.sh("cat /proc/self/timens_offsets")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    assert [ln.split()[1:] for ln in r.out.splitlines()] == [["0", "0"], ["0", "0"]]
+
+
+def read_host(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def test_sysctl_ip_forward(runtime, bundle):
+    before = read_host("/proc/sys/net/ipv4/ip_forward")
+    bundle.linux["sysctl"] = {"net.ipv4.ip_forward": "1"}
+    bundle.sh("cat /proc/sys/net/ipv4/ip_forward")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    assert r.out.strip() == "1"
+    assert read_host("/proc/sys/net/ipv4/ip_forward") == before
+
+
+def test_sysctl_ipc_and_uts(runtime, bundle):
+    before = read_host("/proc/sys/kernel/msgmax")
+    bundle.linux["sysctl"] = {"kernel.msgmax": "4321", "kernel.domainname": "sysctl.example"}
+    bundle.sh("cat /proc/sys/kernel/msgmax /proc/sys/kernel/domainname")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    assert r.out.split() == ["4321", "sysctl.example"]
+    assert read_host("/proc/sys/kernel/msgmax") == before
+
+
+def test_ipc_namespace_isolates_mqueue(runtime, make_bundle):
+    """A POSIX message queue made in one container is invisible in another."""
+    a, b = make_bundle("ipca"), make_bundle("ipcb")
+    a.sh("ls /dev/mqueue > /out/before; echo hi > /dev/mqueue/celltest-q 2>/dev/null; "
+         "ls /dev/mqueue > /out/after; sleep 1001")
+    runtime.run(a, detach=True).ok()
+    wait_for(lambda: os.path.exists(os.path.join(a.out, "after")), what="queue")
+    assert a.read_out("after").split() == ["celltest-q"]
+    b.sh("ls /dev/mqueue | wc -l")
+    r = runtime.run(b)
+    assert r.rc == 0, r
+    assert r.out.strip() == "0"
+
+
+def test_uts_namespace_hostname_isolated(runtime, make_bundle):
+    a, b = make_bundle("utsa"), make_bundle("utsb")
+    a.config["hostname"] = "celltest-a"
+    b.config["hostname"] = "celltest-b"
+    a.args("sleep", "1001")
+    runtime.run(a, detach=True).ok()
+    b.sh("hostname")
+    r = runtime.run(b)
+    assert r.out.strip() == "celltest-b"
+    assert runtime.exec(a.id, "hostname").ok().out.strip() == "celltest-a"
+
+
+def test_network_namespace_only_loopback(runtime, bundle):
+    bundle.sh("ls /sys/class/net; ip link show lo | head -1")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    lines = r.out.splitlines()
+    assert lines[0].split() == ["lo"]
+
+
+def test_pid_namespace_init_reaps(runtime, bundle):
+    bundle.sh("sleep 0.1 & wait; echo $$")
+    r = runtime.run(bundle)
+    assert r.out.strip() == "1"

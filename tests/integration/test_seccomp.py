@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""linux.seccomp: errnoRet, argument filters, default actions, kill actions."""
+import pytest
+
+from celltest import parse_status
+
+ARCHES = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+
+
+def seccomp(bundle, syscalls, default="SCMP_ACT_ALLOW", **extra):
+    bundle.linux["seccomp"] = {"defaultAction": default, "architectures": ARCHES,
+                               "syscalls": syscalls, **extra}
+
+
+def run(runtime, bundle, script):
+    bundle.sh(script)
+    return runtime.run(bundle)
+
+
+def test_errno_ret_42(runtime, bundle):
+    seccomp(bundle, [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                      "errnoRet": 42}])
+    r = run(runtime, bundle, "mkdir /tmp/d; echo rc=$?; touch /tmp/f && echo touch-ok")
+    assert r.rc == 0, r
+    assert r.out.split() == ["rc=1", "touch-ok"]
+    assert "mkdir: can't create directory '/tmp/d': No message of desired type" in r.err
+
+
+def test_errno_default_is_eperm(runtime, bundle):
+    seccomp(bundle, [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}])
+    r = run(runtime, bundle, "mkdir /tmp/d")
+    assert r.rc == 1
+    assert "Operation not permitted" in r.err
+
+
+def test_default_allow_empty(runtime, bundle):
+    seccomp(bundle, [])
+    r = run(runtime, bundle, "mkdir /tmp/d && echo ok; grep Seccomp: /proc/self/status")
+    assert r.rc == 0, r
+    lines = r.out.splitlines()
+    assert lines[0] == "ok"
+
+
+def test_filter_mode_in_status(runtime, bundle):
+    seccomp(bundle, [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}])
+    r = run(runtime, bundle, "cat /proc/self/status")
+    assert r.rc == 0, r
+    assert parse_status(r.out)["Seccomp"] == "2"
+
+
+def test_args_filter(runtime, bundle):
+    """chmod is refused only when the mode argument equals 0700."""
+    seccomp(bundle, [
+        {"names": ["chmod"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+         "args": [{"index": 1, "value": 0o700, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["fchmodat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+         "args": [{"index": 2, "value": 0o700, "op": "SCMP_CMP_EQ"}]},
+    ])
+    r = run(runtime, bundle, "touch /tmp/f; chmod 755 /tmp/f && echo 755-ok; "
+                             "chmod 700 /tmp/f; echo rc=$?; stat -c %a /tmp/f")
+    assert r.rc == 0, r
+    assert r.out.split() == ["755-ok", "rc=1", "755"]
+    assert "Permission denied" in r.err
+
+
+def test_args_filter_masked_eq(runtime, bundle):
+    """kill(2) is refused when bit 8 of the signal number is set (signals 8-15)."""
+    seccomp(bundle, [
+        {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42,
+         "args": [{"index": 1, "value": 8, "valueTwo": 8, "op": "SCMP_CMP_MASKED_EQ"}]},
+    ])
+    r = run(runtime, bundle, "sleep 5 & p=$!; kill -USR2 $p; echo rc=$?; "
+                             "kill -HUP $p; echo rc=$?; wait $p; echo st=$?")
+    assert r.out.split() == ["rc=1", "rc=0", "st=129"], r
+    assert "No message of desired type" in r.err
+
+
+UNISTD = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h"
+
+
+def x86_64_syscalls(max_nr=441):
+    """Syscall names from the kernel headers, up to one libseccomp 2.5 knows."""
+    import os
+    import re
+    if not os.path.exists(UNISTD):
+        pytest.skip(f"{UNISTD} missing (linux-libc-dev)")
+    with open(UNISTD) as f:
+        return [m.group(1) for m in re.finditer(r"#define __NR_(\w+) (\d+)", f.read())
+                if int(m.group(2)) <= max_nr]
+
+
+def test_default_errno_with_allowlist(runtime, bundle):
+    """defaultAction ERRNO with defaultErrnoRet: everything is allowed by name
+    except mkdir/mkdirat, which fall through to the default."""
+    allow = [n for n in x86_64_syscalls() if n not in ("mkdir", "mkdirat")]
+    seccomp(bundle, [{"names": allow, "action": "SCMP_ACT_ALLOW"}],
+            default="SCMP_ACT_ERRNO", defaultErrnoRet=38)
+    r = run(runtime, bundle, "mkdir /tmp/d; echo rc=$?; touch /tmp/f && echo touch-ok")
+    assert r.rc == 0, r
+    assert r.out.split() == ["rc=1", "touch-ok"]
+    assert "Function not implemented" in r.err, r
+
+
+def test_kill_process_action(runtime, bundle):
+    # ioprio_get: `ionice -p`; (static glibc calls uname at startup, so not that)
+    seccomp(bundle, [{"names": ["ioprio_get"], "action": "SCMP_ACT_KILL_PROCESS"}])
+    # a subshell: busybox may run an applet inside the shell's own process
+    r = run(runtime, bundle, "(ionice -p $$); echo rc=$?")
+    assert r.rc == 0, r
+    assert r.out.strip() == "rc=159"   # 128 + SIGSYS
+
+
+def test_seccomp_applies_to_exec(runtime, bundle):
+    seccomp(bundle, [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                      "errnoRet": 42}])
+    bundle.args("sleep", "1001")
+    runtime.run(bundle, detach=True).ok()
+    r = runtime.exec(bundle.id, "mkdir", "/tmp/x")
+    assert r.rc == 1
+    assert "No message of desired type" in r.err
+
+
+def test_seccomp_without_nnp_as_root(runtime, bundle):
+    bundle.process["noNewPrivileges"] = False
+    seccomp(bundle, [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                      "errnoRet": 42}])
+    r = run(runtime, bundle, "mkdir /tmp/d")
+    assert r.rc == 1 and "No message of desired type" in r.err, r
+
+
+@pytest.mark.parametrize("uid", [1000])
+def test_seccomp_without_nnp_non_root(runtime, bundle, uid):
+    """Loading a filter needs NNP or CAP_SYS_ADMIN; the runtime must load it
+    before dropping privileges."""
+    bundle.process["noNewPrivileges"] = False
+    bundle.process["user"] = {"uid": uid, "gid": uid}
+    seccomp(bundle, [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                      "errnoRet": 42}])
+    r = run(runtime, bundle, "mkdir /tmp/d; grep NoNewPrivs /proc/self/status")
+    assert "No message of desired type" in r.err, r
+    assert r.out.split() == ["NoNewPrivs:", "0"]
