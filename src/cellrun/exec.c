@@ -14,6 +14,8 @@
 struct exec_args {
 	const char *process_file, *cwd, *user;
 	char **env, **caps;
+	uint32_t *gids;
+	size_t n_gids;
 	bool tty, no_new_privs;
 	struct cell_exec_opts o;
 };
@@ -27,6 +29,7 @@ static void exec_usage(void)
 	       "      --cwd DIR           working directory\n"
 	       "  -e, --env K=V           add an environment variable\n"
 	       "  -u, --user UID[:GID]    run as this user\n"
+	       "  -g, --additional-gids G add a supplementary group (repeatable)\n"
 	       "      --cap CAP           add a capability\n"
 	       "      --no-new-privs      set no_new_privs\n"
 	       "      --pid-file P        write the process's pid here\n"
@@ -44,17 +47,18 @@ static int parse_exec(struct cli *c, struct exec_args *a, struct cell_error *err
 		{ "console-socket", required_argument, NULL, 'S' },
 		{ "preserve-fds", required_argument, NULL, 'F' },
 		{ "no-new-privs", no_argument, NULL, 'n' },
+		{ "additional-gids", required_argument, NULL, 'g' },
 		{ "ignore-paused", no_argument, NULL, 'i' },
 		{ "apparmor", required_argument, NULL, 'a' },
 		{ "process-label", required_argument, NULL, 'l' },
-		{ "cgroup", required_argument, NULL, 'g' },
+		{ "cgroup", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	long long n;
 	int o;
 
-	while ((o = getopt_long(c->argc, c->argv, "+p:tdw:e:u:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(c->argc, c->argv, "+p:tdw:e:u:g:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'p': a->process_file = optarg; break;
 		case 't': a->tty = true; break;
@@ -71,7 +75,13 @@ static int parse_exec(struct cli *c, struct exec_args *a, struct cell_error *err
 				return cell_err(err, EINVAL, "--preserve-fds %s: want a count", optarg);
 			a->o.preserve_fds = (int)n;
 			break;
-		case 'i': case 'a': case 'l': case 'g': break;
+		case 'g':
+			if (cell_parse_long(optarg, &n) < 0 || n < 0 || n > UINT32_MAX)
+				return cell_err(err, EINVAL, "--additional-gids %s: want a gid", optarg);
+			a->gids = xrealloc(a->gids, (a->n_gids + 1) * sizeof(uint32_t));
+			a->gids[a->n_gids++] = (uint32_t)n;
+			break;
+		case 'i': case 'a': case 'l': case 'G': break;
 		case 'h': exec_usage(); return 1;
 		default: return cell_err(err, EINVAL, "exec: unknown option (see --help)");
 		}
@@ -139,6 +149,11 @@ static int build_from_args(struct cli *c, struct exec_args *a, struct cell_proce
 		p->no_new_privileges = true;
 	if (a->user && (r = apply_user(p, a->user, err)) < 0)
 		return r;
+	if (a->n_gids) {
+		free(p->user.additional_gids);
+		p->user.additional_gids = TAKE_PTR(a->gids);
+		p->user.n_additional_gids = a->n_gids;
+	}
 	return apply_caps(p, a->caps, err);
 }
 
@@ -180,5 +195,6 @@ int cmd_exec(struct cli *c, struct cell_error *err)
 		r = cell_container_exec(&c->rt, c->argv[optind], p, &a.o, &c->exit_status, err);
 	cell_strv_free(a.env);
 	cell_strv_free(a.caps);
+	free(a.gids);
 	return r < 0 ? r : 0;
 }

@@ -43,6 +43,8 @@ static void update_usage(void)
 	       "  --cpuset-cpus LIST, --cpuset-mems LIST, --pids-limit N, --blkio-weight N\n");
 }
 
+#define EMPTY_CONFIG "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"/\"}}"
+
 static void spec_freep(struct cell_spec **s)
 {
 	cell_spec_free(*s);
@@ -57,7 +59,8 @@ static int load_resources(const char *file, struct cell_spec **out, struct cell_
 
 	if (r < 0)
 		return cell_err(err, r, "read %s", file);
-	wrapped = xasprintf("{\"ociVersion\":\"1.2.0\",\"linux\":{\"resources\":\n%s\n}}", text);
+	wrapped = xasprintf("{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"/\"},\"linux\":{\"resources\":\n%s\n}}",
+			    text);
 	r = cell_spec_parse(wrapped, strlen(wrapped), out, err);
 	return r < 0 ? cell_err_prefix(err, "resources %s (line numbers count from 2)", file) : 0;
 }
@@ -120,7 +123,7 @@ int cmd_update(struct cli *c, struct cell_error *err)
 	if (file)
 		r = load_resources(file, &spec, err);
 	else
-		r = cell_spec_parse("{\"ociVersion\":\"1.2.0\"}", 22, &spec, err);
+		r = cell_spec_parse(EMPTY_CONFIG, strlen(EMPTY_CONFIG), &spec, err);
 	for (int i = 0; r >= 0 && i < nflags; i++)
 		r = set_value(&spec->linux.resources, flags[i].opt, flags[i].val, err);
 	if (r < 0)

@@ -24,6 +24,7 @@
 
 #include "base/cleanup.h"
 #include "base/util.h"
+#include "linux/identity.h"
 #include "linux/seccomp.h"
 #include "linux/userns.h"
 #include "process/spawn.h"
@@ -73,6 +74,11 @@ static void __attribute__((noreturn)) exec_helper(struct exec_ctx *x)
 
 	if (cell_sync_expect(x->sync[1], CELL_SYNC_GO, &m, NULL, 0, &err) < 0)
 		_exit(1);
+	/* still in the host's /proc: the process inherits it */
+	if (cell_process_oom_score_apply(getpid(), x->p, &err) < 0) {
+		cell_sync_send_error(x->sync[1], &err);
+		_exit(1);
+	}
 	if (setns(x->pidfd, x->ns_flags) < 0) {
 		cell_err(&err, errno, "join the namespaces of container process %d", (int)x->st->pid);
 		cell_sync_send_error(x->sync[1], &err);
@@ -239,6 +245,8 @@ int cell_container_exec(const struct cell_runtime *rt, const char *id,
 	r = exec_prepare(rt, id, &x, o, &cg, err);
 	if (r >= 0)
 		r = exec_launch(&x, cg, &pid, err);
+	if (r >= 0)
+		r = cell_process_final_affinity_apply(pid, p, err);
 	if (r >= 0 && x.console_pair[0] >= 0)
 		r = cell_console_recv_master(x.console_pair[0], &master, err);
 	if (r >= 0 && o->pid_file) {

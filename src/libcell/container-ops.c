@@ -265,6 +265,24 @@ int cell_container_pause(const struct cell_runtime *rt, const char *id, bool pau
 	return r < 0 ? cell_err_prefix(err, "%s %s", verb, id) : 0;
 }
 
+/* apply() writes only the values that are set, but always rewrites the
+ * device rules: an update that names no devices keeps the container's own. */
+static int update_apply(const struct cell_runtime *rt, const char *id, struct cell_cgroup *cg,
+			const struct cell_resources *res, struct cell_error *err)
+{
+	_cleanup_(cell_spec_freep) struct cell_spec *spec = NULL;
+	struct cell_resources merged = *res;
+	int r;
+
+	if (res->n_devices == 0) {
+		if ((r = cell_container_config(rt, id, &spec, err)) < 0)
+			return r;
+		merged.devices = spec->linux.resources.devices;
+		merged.n_devices = spec->linux.resources.n_devices;
+	}
+	return cell_cgroup_apply(cg, &merged, err);
+}
+
 int cell_container_update(const struct cell_runtime *rt, const char *id,
 			  const struct cell_resources *res, struct cell_error *err)
 {
@@ -277,7 +295,7 @@ int cell_container_update(const struct cell_runtime *rt, const char *id,
 	if (r >= 0 && s == CELL_STOPPED)
 		r = cell_err(err, 0, "container is stopped");
 	if (r >= 0 && (r = open_cg(rt, st, &cg, err)) >= 0)
-		r = cell_cgroup_apply(cg, res, err);
+		r = update_apply(rt, id, cg, res, err);
 	return r < 0 ? cell_err_prefix(err, "update %s", id) : 0;
 }
 

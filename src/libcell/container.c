@@ -109,21 +109,12 @@ struct create_ctx {
 	pid_t pid;
 	int sync[2];
 	int console_pair[2]; /* foreground terminal without --console-socket */
-	int *hook_fds[2];
 	bool foreground;
 	int master; /* foreground terminal */
 };
 
 static void ctx_close_child_fds(struct create_ctx *c)
 {
-	for (size_t k = 0; k < 2; k++) {
-		enum cell_hook_kind kind = k ? CELL_HOOK_START_CONTAINER : CELL_HOOK_CREATE_CONTAINER;
-		for (size_t i = 0; c->hook_fds[k] && i < c->spec->hooks[kind].n; i++)
-			if (c->hook_fds[k][i] >= 0)
-				(void)close(c->hook_fds[k][i]);
-		free(c->hook_fds[k]);
-		c->hook_fds[k] = NULL;
-	}
 	int *fds[] = { &c->sync[1], &c->sp.exec_listen_fd, &c->sp.console_fd, &c->sp.listener_fd,
 		       &c->console_pair[1] };
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
@@ -219,24 +210,6 @@ static int listen_exec_socket(struct create_ctx *c, struct cell_error *err)
 	return 0;
 }
 
-static int open_hooks(struct create_ctx *c, struct cell_error *err)
-{
-	enum cell_hook_kind kinds[2] = { CELL_HOOK_CREATE_CONTAINER, CELL_HOOK_START_CONTAINER };
-	int r;
-
-	for (size_t k = 0; k < 2; k++) {
-		size_t n = c->spec->hooks[kinds[k]].n;
-		c->hook_fds[k] = xcalloc(n + 1, sizeof(int));
-		for (size_t i = 0; i < n; i++)
-			c->hook_fds[k][i] = -1;
-		if ((r = cell_hooks_open(&c->spec->hooks[kinds[k]], kinds[k], c->hook_fds[k], err)) < 0)
-			return r;
-	}
-	c->sp.create_hook_fds = c->hook_fds[0];
-	c->sp.start_hook_fds = c->hook_fds[1];
-	return 0;
-}
-
 static int setup_terminal(struct create_ctx *c, struct cell_error *err)
 {
 	if (!c->spec->process.terminal) {
@@ -297,7 +270,7 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 	int r;
 
 	if ((r = open_namespaces(c, err)) < 0 || (r = setup_terminal(c, err)) < 0 ||
-	    (r = setup_listener(c, err)) < 0 || (r = open_hooks(c, err)) < 0)
+	    (r = setup_listener(c, err)) < 0)
 		return r;
 	if (c->spec->linux.seccomp.set &&
 	    (r = cell_seccomp_prepare(&c->spec->linux.seccomp, &c->sp.seccomp, err)) < 0)

@@ -20,7 +20,7 @@ import pytest
 
 CGROUP_FS = "/sys/fs/cgroup"
 BUSYBOX = "/bin/busybox"
-DEFAULT_TIMEOUT = 30
+DEFAULT_TIMEOUT = int(os.environ.get("CELLTEST_TIMEOUT", "30"))   # seconds per CLI call
 
 PASSWD = """root:x:0:0:root:/root:/bin/sh
 user:x:1000:1000:user:/home/user:/bin/sh

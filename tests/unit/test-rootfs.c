@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -83,7 +84,8 @@ static void check_fs(const char *path, long magic)
 	struct statfs sf;
 
 	if (check(statfs(path, &sf) == 0, "statfs %s: %m", path))
-		check(sf.f_type == magic, "%s: fs type %#lx, want %#lx", path, (long)sf.f_type, magic);
+		check(sf.f_type == magic, "%s: fs type %#lx, want %#lx", path, (long)sf.f_type,
+		      magic);
 }
 
 static bool is_ro(const char *path)
@@ -143,7 +145,7 @@ static int run_busybox(const char *script)
 /* prepare, pivot, finalize; false (with the error as the failure) when one fails. */
 static bool setup_root(struct cell_rootfs_ctx *c)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 	char text[600];
 
 	if (cell_rootfs_prepare(c, &err) < 0 || cell_rootfs_pivot(c, &err) < 0 ||
@@ -156,10 +158,11 @@ static bool setup_root(struct cell_rootfs_ctx *c)
 
 enum ns_mode { PLAIN, WITH_CGROUPNS, WITH_USERNS };
 
-static void child_enter(enum ns_mode mode, int ready, int go)
+static void child_enter(enum ns_mode mode, int ready, int go, int go_parent_end)
 {
 	char c = 0;
 
+	(void)close(go_parent_end);
 	if (mode == WITH_USERNS) {
 		/* the parent writes our maps before we go on */
 		if (unshare(CLONE_NEWUSER) < 0 || write(ready, &c, 1) != 1 || read(go, &c, 1) != 1)
@@ -194,7 +197,7 @@ static void in_child(void (*scenario)(void *), void *arg, enum ns_mode mode)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		child_enter(mode, ready[1], go[0]);
+		child_enter(mode, ready[1], go[0], go[1]);
 		scenario(arg);
 		size_t n = strlen(failure);
 		_exit(n && write(report[1], failure, n) > 0 ? 1 : n ? 2 : 0);
@@ -203,10 +206,12 @@ static void in_child(void (*scenario)(void *), void *arg, enum ns_mode mode)
 	(void)close(ready[1]);
 	(void)close(go[0]);
 	char c;
-	if (mode == WITH_USERNS && read(ready[0], &c, 1) == 1)
+	if (mode == WITH_USERNS && read(ready[0], &c, 1) == 1) {
 		write_maps(pid);
+		assert_int_equal(write(go[1], &c, 1), 1);
+	}
 	(void)close(go[1]);
-	struct pollfd pfd = { .fd = report[0], .events = POLLIN };
+	struct pollfd pfd = {.fd = report[0], .events = POLLIN};
 	if (poll(&pfd, 1, 60000) == 0) {
 		(void)kill(pid, SIGKILL); /* a hang is a failure, not a stuck test run */
 		(void)snprintf(msg, sizeof(msg), "timed out");
@@ -292,11 +297,11 @@ static void skip_unless_ready(void)
 		skip(); /* no /bin/busybox: apt-get install busybox-static */
 }
 
-#define OPTS(...) ((char *[]){ __VA_ARGS__, NULL })
+#define OPTS(...) ((char *[]){__VA_ARGS__, NULL})
 
 static struct cell_rootfs_ctx ctx_for(struct cell_spec *s)
 {
-	return (struct cell_rootfs_ctx){ .spec = s, .rootfs = rootfs, .bundle = bundle };
+	return (struct cell_rootfs_ctx){.spec = s, .rootfs = rootfs, .bundle = bundle};
 }
 
 /* ---- scenarios ---- */
@@ -304,35 +309,52 @@ static struct cell_rootfs_ctx ctx_for(struct cell_spec *s)
 static void full_scenario(void *arg)
 {
 	struct cell_mount mounts[] = {
-		{ .destination = "/proc", .type = "proc", .source = "proc" },
-		{ .destination = "/sys", .type = "sysfs", .source = "sysfs",
-		  .options = OPTS("nosuid", "noexec", "nodev", "ro") },
-		{ .destination = "/dev", .type = "tmpfs", .source = "tmpfs",
-		  .options = OPTS("nosuid", "strictatime", "mode=755", "size=65536k") },
-		{ .destination = "/dev/pts", .type = "devpts", .source = "devpts",
-		  .options = OPTS("nosuid", "noexec", "gid=5", "mode=620") },
-		{ .destination = "/tmp", .type = "tmpfs", .options = OPTS("nodev", "size=1m") },
-		{ .destination = "/data", .type = "none", .source = "src-dir",
-		  .options = OPTS("rbind", "ro", "nosuid") },
-		{ .destination = "/etc/bound-file", .type = "bind", .source = "src-file" },
-		{ .destination = "/opt/data", .type = "tmpfs", .options = OPTS("tmpcopyup") },
-		{ .destination = "/mnt/link", .type = "tmpfs", .options = OPTS("size=1m") },
+	    {.destination = "/proc", .type = "proc", .source = "proc"},
+	    {.destination = "/sys",
+	     .type = "sysfs",
+	     .source = "sysfs",
+	     .options = OPTS("nosuid", "noexec", "nodev", "ro")},
+	    {.destination = "/dev",
+	     .type = "tmpfs",
+	     .source = "tmpfs",
+	     .options = OPTS("nosuid", "strictatime", "mode=755", "size=65536k")},
+	    {.destination = "/dev/pts",
+	     .type = "devpts",
+	     .source = "devpts",
+	     .options = OPTS("nosuid", "noexec", "gid=5", "mode=620")},
+	    {.destination = "/tmp", .type = "tmpfs", .options = OPTS("nodev", "size=1m")},
+	    {.destination = "/data",
+	     .type = "none",
+	     .source = "src-dir",
+	     .options = OPTS("rbind", "ro", "nosuid")},
+	    {.destination = "/etc/bound-file", .type = "bind", .source = "src-file"},
+	    {.destination = "/opt/data", .type = "tmpfs", .options = OPTS("tmpcopyup")},
+	    {.destination = "/mnt/link", .type = "tmpfs", .options = OPTS("size=1m")},
 	};
 	struct cell_device devices[] = {
-		{ .path = "/dev/mydev", .type = 'c', .major = 1, .minor = 5, .file_mode_set = true,
-		  .file_mode = 0600, .uid_set = true, .uid = 1, .gid_set = true, .gid = 2 },
-		{ .path = "/dev/sub/fifo", .type = 'p' },
+	    {.path = "/dev/mydev",
+	     .type = 'c',
+	     .major = 1,
+	     .minor = 5,
+	     .file_mode_set = true,
+	     .file_mode = 0600,
+	     .uid_set = true,
+	     .uid = 1,
+	     .gid_set = true,
+	     .gid = 2},
+	    {.path = "/dev/sub/fifo", .type = 'p'},
 	};
-	struct cell_spec s = { .mounts = mounts, .n_mounts = ARRAY_SIZE(mounts) };
+	struct cell_spec s = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts)};
 	struct cell_rootfs_ctx c = ctx_for(&s);
 	struct stat st;
 
 	s.root.readonly = true;
 	s.linux.devices = devices;
 	s.linux.n_devices = ARRAY_SIZE(devices);
-	s.linux.masked_paths = OPTS("/proc/kcore", "/sys/firmware", "/proc/no-such", "/etc/secret");
-	s.linux.readonly_paths = OPTS("/proc/sys", "/proc/sysrq-trigger");
-	s.linux.rootfs_propagation = "rprivate";
+	s.linux.masked_paths =
+	    OPTS("/proc/kcore", "/proc/keys", "/sys/firmware", "/proc/no-such", "/etc/secret");
+	s.linux.readonly_paths = OPTS("/proc/sys", "/proc/sysrq-trigger", "/proc/uptime");
+	s.linux.rootfs_propagation = "private"; /* not recursive: /data stays shared */
 	if (!setup_root(&c))
 		return;
 	check_file("/marker", "rootfs\n");
@@ -345,6 +367,7 @@ static void full_scenario(void *arg)
 	check_mount("/dev/pts", "devpts", "ptmxmode=666");
 	check_mount("/tmp", "tmpfs", "size=1024k");
 	check_mount("/data", "ext4", " ro,nosuid");
+	check_mount("/data", "ext4", " shared:");
 	check_file("/data/hello", "hello\n");
 	check_file("/etc/bound-file", "file\n");
 	/* tmpcopyup */
@@ -361,22 +384,24 @@ static void full_scenario(void *arg)
 	check_node("/dev/tty", S_IFCHR | 0666, 5, 0);
 	check_node("/dev/urandom", S_IFCHR | 0666, 1, 9);
 	check_node("/dev/mydev", S_IFCHR | 0600, 1, 5);
-	check(lstat("/dev/mydev", &st) == 0 && st.st_uid == 1 && st.st_gid == 2, "/dev/mydev owner");
+	check(lstat("/dev/mydev", &st) == 0 && st.st_uid == 1 && st.st_gid == 2,
+	      "/dev/mydev owner");
 	check(lstat("/dev/sub/fifo", &st) == 0 && S_ISFIFO(st.st_mode), "/dev/sub/fifo");
 	check_link("/dev/fd", "/proc/self/fd");
 	check_link("/dev/stderr", "/proc/self/fd/2");
 	check_link("/dev/ptmx", "pts/ptmx");
 	/* finalize */
-	check_node("/proc/kcore", S_IFCHR | 0666, 1, 3);
+	check_node("/proc/keys", S_IFCHR | 0666, 1, 3);
 	check_node("/etc/secret", S_IFCHR | 0666, 1, 3);
 	check_mount("/sys/firmware", "tmpfs", " ro");
 	check(is_ro("/proc/sys"), "/proc/sys is writable");
-	check(is_ro("/proc/sysrq-trigger"), "/proc/sysrq-trigger is writable");
+	check(is_ro("/proc/uptime"), "/proc/uptime is writable");
 	char line[4096];
 	if (mountinfo("/", line, sizeof(line)))
-		check(!strstr(line, "shared:") && !strstr(line, "master:"), "/ not private: %s", line);
+		check(!strstr(line, "shared:") && !strstr(line, "master:"), "/ not private: %s",
+		      line);
 	check(run_busybox("test -c /dev/null && test -L /dev/fd && test \"$(cat /data/hello)\" = "
-			  "hello && ! touch /new") == 0,
+			  "hello && ! touch /new 2>/dev/null") == 0,
 	      "busybox checks inside failed");
 }
 
@@ -397,10 +422,10 @@ static void test_full(void **state)
 static void escape_scenario(void *arg)
 {
 	struct cell_mount mounts[] = {
-		{ .destination = "/proc", .type = "proc" },
-		{ .destination = "/mnt/link/deeper", .type = "tmpfs" },
+	    {.destination = "/proc", .type = "proc"},
+	    {.destination = "/mnt/link/deeper", .type = "tmpfs"},
 	};
-	struct cell_spec s = { .mounts = mounts, .n_mounts = ARRAY_SIZE(mounts) };
+	struct cell_spec s = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts)};
 	struct cell_rootfs_ctx c = ctx_for(&s);
 
 	if (setup_root(&c))
@@ -431,9 +456,9 @@ struct error_case {
 static void error_scenario(void *arg)
 {
 	struct error_case *e = arg;
-	struct cell_spec s = { .mounts = &e->mount, .n_mounts = 1 };
+	struct cell_spec s = {.mounts = &e->mount, .n_mounts = 1};
 	struct cell_rootfs_ctx c = ctx_for(&s);
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 
 	int r = cell_rootfs_prepare(&c, &err);
 	check(r < 0, "prepare succeeded");
@@ -444,18 +469,24 @@ static void error_scenario(void *arg)
 
 static void test_errors(void **state)
 {
-	_cleanup_free_ char *missing = xasprintf("mounts[0] (/data): open source %s/missing", bundle);
+	_cleanup_free_ char *missing =
+	    xasprintf("mounts[0] (/data): open source %s/missing", bundle);
 	struct error_case cases[] = {
-		{ { .destination = "/../../etc", .type = "tmpfs" },
-		  "mounts[0].destination \"/../../etc\": escapes the rootfs", 0 },
-		{ { .destination = "/data", .source = "missing", .options = OPTS("rbind") },
-		  missing, ENOENT },
-		{ { .destination = "/x", .type = "tmpfs", .options = OPTS("size=bogus") },
-		  "mounts[0] (/x): mount tmpfs on /x", EINVAL },
-		{ { .destination = "/x", .source = "x" },
-		  "mounts[0] (/x): no type, and no bind or rbind option", 0 },
-		{ { .destination = "/", .type = "tmpfs" },
-		  "mounts[0].destination \"/\": cannot cover the rootfs", 0 },
+	    {{.destination = "/../../etc", .type = "tmpfs"},
+	     "mounts[0].destination \"/../../etc\": escapes the rootfs",
+	     0},
+	    {{.destination = "/data", .source = "missing", .options = OPTS("rbind")},
+	     missing,
+	     ENOENT},
+	    {{.destination = "/x", .type = "tmpfs", .options = OPTS("size=bogus")},
+	     "mounts[0] (/x): mount tmpfs on /x",
+	     EINVAL},
+	    {{.destination = "/x", .source = "x"},
+	     "mounts[0] (/x): no type, and no bind or rbind option",
+	     0},
+	    {{.destination = "/", .type = "tmpfs"},
+	     "mounts[0].destination \"/\": cannot cover the rootfs",
+	     0},
 	};
 
 	skip_unless_ready();
@@ -465,8 +496,8 @@ static void test_errors(void **state)
 
 static void no_pivot_scenario(void *arg)
 {
-	struct cell_mount mounts[] = { { .destination = "/proc", .type = "proc" } };
-	struct cell_spec s = { .mounts = mounts, .n_mounts = 1 };
+	struct cell_mount mounts[] = {{.destination = "/proc", .type = "proc"}};
+	struct cell_spec s = {.mounts = mounts, .n_mounts = 1};
 	struct cell_rootfs_ctx c = ctx_for(&s);
 
 	c.no_pivot = true;
@@ -485,14 +516,18 @@ static void test_no_pivot(void **state)
 
 static void idmap_scenario(void *arg)
 {
-	struct cell_idmap map = { .container_id = 0, .host_id = 1000, .size = 1 };
+	struct cell_idmap map = {.container_id = 0, .host_id = 1000, .size = 1};
 	struct cell_mount mounts[] = {
-		{ .destination = "/proc", .type = "proc" },
-		{ .destination = "/idm", .source = "idsrc", .options = OPTS("bind", "idmap"),
-		  .uid_mappings = &map, .n_uid_mappings = 1, .gid_mappings = &map,
-		  .n_gid_mappings = 1 },
+	    {.destination = "/proc", .type = "proc"},
+	    {.destination = "/idm",
+	     .source = "idsrc",
+	     .options = OPTS("bind", "idmap"),
+	     .uid_mappings = &map,
+	     .n_uid_mappings = 1,
+	     .gid_mappings = &map,
+	     .n_gid_mappings = 1},
 	};
-	struct cell_spec s = { .mounts = mounts, .n_mounts = ARRAY_SIZE(mounts) };
+	struct cell_spec s = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts)};
 	struct cell_rootfs_ctx c = ctx_for(&s);
 	struct stat st;
 
@@ -513,13 +548,14 @@ static struct cell_cgroup_mount *fake_hierarchies(size_t *n)
 {
 	static struct cell_cgroup_mount h[3];
 	static char paths[3][300];
-	const char *names[] = { "memory", "cpu,cpuacct", "unified" };
+	const char *names[] = {"memory", "cpu,cpuacct", "unified"};
 
 	for (size_t i = 0; i < 3; i++) {
 		(void)snprintf(paths[i], sizeof(paths[i]), "%s/cg/%s", tmpdir, names[i]);
-		h[i] = (struct cell_cgroup_mount){ .name = (char *)names[i],
-						   .fstype = i == 2 ? "cgroup2" : "cgroup",
-						   .options = "", .host_path = paths[i] };
+		h[i] = (struct cell_cgroup_mount){.name = (char *)names[i],
+						  .fstype = i == 2 ? "cgroup2" : "cgroup",
+						  .options = "",
+						  .host_path = paths[i]};
 	}
 	*n = 3;
 	return h;
@@ -528,11 +564,13 @@ static struct cell_cgroup_mount *fake_hierarchies(size_t *n)
 static void cgroup_bind_scenario(void *arg)
 {
 	struct cell_mount mounts[] = {
-		{ .destination = "/proc", .type = "proc" },
-		{ .destination = "/sys/fs/cgroup", .type = "cgroup", .source = "cgroup",
-		  .options = OPTS("nosuid", "noexec", "nodev", "relatime", "ro") },
+	    {.destination = "/proc", .type = "proc"},
+	    {.destination = "/sys/fs/cgroup",
+	     .type = "cgroup",
+	     .source = "cgroup",
+	     .options = OPTS("nosuid", "noexec", "nodev", "relatime", "ro")},
 	};
-	struct cell_spec s = { .mounts = mounts, .n_mounts = ARRAY_SIZE(mounts) };
+	struct cell_spec s = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts)};
 	struct cell_rootfs_ctx c = ctx_for(&s);
 
 	c.cgroup_mounts = fake_hierarchies(&c.n_cgroup_mounts);
@@ -557,18 +595,21 @@ static void cgroupns_scenario(void *arg)
 {
 	bool v2 = *(bool *)arg;
 	struct cell_mount mounts[] = {
-		{ .destination = "/proc", .type = "proc" },
-		{ .destination = "/cg", .type = v2 ? "cgroup2" : "cgroup",
-		  .options = OPTS("nosuid", "noexec", "nodev", "ro") },
+	    {.destination = "/proc", .type = "proc"},
+	    {.destination = "/cg",
+	     .type = v2 ? "cgroup2" : "cgroup",
+	     .options = OPTS("nosuid", "noexec", "nodev", "ro")},
 	};
 	struct cell_cgroup_mount v1h[] = {
-		{ .name = "memory", .fstype = "cgroup", .options = "memory", .host_path = "-" },
-		{ .name = "systemd", .fstype = "cgroup", .options = "none,name=systemd",
-		  .host_path = "-" },
+	    {.name = "memory", .fstype = "cgroup", .options = "memory", .host_path = "-"},
+	    {.name = "systemd",
+	     .fstype = "cgroup",
+	     .options = "none,name=systemd",
+	     .host_path = "-"},
 	};
-	struct cell_cgroup_mount v2h = { .name = "", .fstype = "cgroup2", .options = "",
-					  .host_path = "-" };
-	struct cell_spec s = { .mounts = mounts, .n_mounts = ARRAY_SIZE(mounts) };
+	struct cell_cgroup_mount v2h = {
+	    .name = "", .fstype = "cgroup2", .options = "", .host_path = "-"};
+	struct cell_spec s = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts)};
 	struct cell_rootfs_ctx c = ctx_for(&s);
 
 	c.cgroupns = true;
@@ -591,7 +632,8 @@ static void test_cgroupns(void **state)
 	bool v2 = false;
 
 	skip_unless_ready();
-	if (access("/sys/fs/cgroup/memory", F_OK) == 0 && access("/sys/fs/cgroup/systemd", F_OK) == 0)
+	if (access("/sys/fs/cgroup/memory", F_OK) == 0 &&
+	    access("/sys/fs/cgroup/systemd", F_OK) == 0)
 		in_child(cgroupns_scenario, &v2, WITH_CGROUPNS);
 	v2 = true;
 	in_child(cgroupns_scenario, &v2, WITH_CGROUPNS);
@@ -602,16 +644,17 @@ static void test_cgroupns(void **state)
 static void userns_scenario(void *arg)
 {
 	struct cell_mount mounts[] = {
-		/* proc belongs to the pid namespace's owner: the host's, bound */
-		{ .destination = "/proc", .source = "/proc", .options = OPTS("rbind") },
-		{ .destination = "/dev", .type = "tmpfs", .options = OPTS("nosuid", "mode=755") },
-		{ .destination = "/sys", .type = "sysfs", .options = OPTS("nosuid", "ro") },
-		{ .destination = "/data", .source = "src-dir",
-		  .options = OPTS("rbind", "ro", "noatime", "dev") },
+	    /* proc belongs to the pid namespace's owner: the host's, bound */
+	    {.destination = "/proc", .source = "/proc", .options = OPTS("rbind")},
+	    {.destination = "/dev", .type = "tmpfs", .options = OPTS("nosuid", "mode=755")},
+	    {.destination = "/sys", .type = "sysfs", .options = OPTS("nosuid", "ro")},
+	    {.destination = "/data",
+	     .source = "src-dir",
+	     .options = OPTS("rbind", "ro", "noatime", "dev")},
 	};
-	struct cell_device devices[] = { { .path = "/dev/kmsg", .type = 'c', .major = 1,
-					   .minor = 11 } };
-	struct cell_spec s = { .mounts = mounts, .n_mounts = ARRAY_SIZE(mounts) };
+	struct cell_device devices[] = {
+	    {.path = "/dev/kmsg", .type = 'c', .major = 1, .minor = 11}};
+	struct cell_spec s = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts)};
 	struct cell_rootfs_ctx c = ctx_for(&s);
 
 	c.in_userns = true;
@@ -641,10 +684,12 @@ static void test_userns(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full),	 cmocka_unit_test(test_symlink_escape),
-		cmocka_unit_test(test_errors),	 cmocka_unit_test(test_no_pivot),
-		cmocka_unit_test(test_idmap),	 cmocka_unit_test(test_cgroup_bind),
-		cmocka_unit_test(test_cgroupns), cmocka_unit_test(test_userns),
+	    cmocka_unit_test(test_full),     cmocka_unit_test(test_symlink_escape),
+	    cmocka_unit_test(test_errors),   cmocka_unit_test(test_no_pivot),
+	    cmocka_unit_test(test_idmap),    cmocka_unit_test(test_cgroup_bind),
+	    cmocka_unit_test(test_cgroupns), cmocka_unit_test(test_userns),
 	};
+	if (getenv("CELL_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("CELL_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

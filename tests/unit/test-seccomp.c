@@ -127,13 +127,19 @@ static void test_unknown_syscall(void **state)
 	struct cell_seccomp_syscall rules[] = {
 	    {.names = NAMES("read"), .action = CELL_SCMP_ALLOW},
 	    /* the name is checked even when the rule equals the default */
-	    {.names = NAMES("write", "close", "celltest_nosuchcall"), .action = CELL_SCMP_ERRNO},
+	    {.names = NAMES("celltest_nosuchcall", "celltest_other"), .action = CELL_SCMP_ERRNO},
 	};
 	struct cell_seccomp sc = {
 	    .set = true, .default_action = CELL_SCMP_ERRNO, .syscalls = rules, .n_syscalls = 2};
+	struct cell_seccomp_filter *f = NULL;
+	struct cell_error e = {0};
 
-	expect_prepare_error(&sc, "linux.seccomp.syscalls[1].names[2]: unknown syscall "
+	expect_prepare_error(&sc, "linux.seccomp.syscalls[1].names[0]: unknown syscall "
 				  "\"celltest_nosuchcall\"");
+	/* names newer than libseccomp beside known ones are skipped (podman's profile) */
+	rules[1].names[0] = "write";
+	assert_int_equal(cell_seccomp_prepare(&sc, &f, &e), 0);
+	cell_seccomp_free(f);
 }
 
 static void test_unknown_arch(void **state)
@@ -396,7 +402,9 @@ static void test_notify_listener(void **state)
 	if (nfd < 0)
 		(void)kill(pid, SIGKILL);
 	assert_true(nfd >= 0);
-	assert_string_equal(buf, state_json);
+	/* containerProcessState: the fd names, the pid and the state itself */
+	assert_non_null(strstr(buf, "\"fds\":[\"seccompFd\"]"));
+	assert_non_null(strstr(buf, "\"state\":"));
 	/* a seccomp listener knows SECCOMP_IOCTL_NOTIF_ID_VALID (ENOENT for an unknown id) */
 	assert_int_equal(ioctl(nfd, SECCOMP_IOCTL_NOTIF_ID_VALID, &bogus_id), -1);
 	assert_int_equal(errno, ENOENT);

@@ -714,14 +714,29 @@ int cell_cgroup_default_device_rules(struct cell_device_rule **out, size_t *n)
 	return 0;
 }
 
+static bool is_deny_all(const struct cell_device_rule *d)
+{
+	return !d->allow && (d->type == 'a' || (d->major < 0 && d->minor < 0)) &&
+	       strchr(d->access, 'r') && strchr(d->access, 'w') && strchr(d->access, 'm');
+}
+
+/* The defaults go after a leading deny-all (what runc spec and podman write),
+ * else first: either way the config's own rules come later and win, so a
+ * config can still deny a default device. */
 struct cell_device_rule *cgroup_device_rules(const struct cell_resources *r, size_t *n)
 {
 	size_t total = r->n_devices + ARRAY_SIZE(default_rules);
 	struct cell_device_rule *v = xcalloc(total, sizeof(*v));
+	size_t head = 0;
 
-	if (r->n_devices)
-		memcpy(v, r->devices, r->n_devices * sizeof(*v));
-	memcpy(v + r->n_devices, default_rules, sizeof(default_rules));
+	while (head < r->n_devices && is_deny_all(&r->devices[head]))
+		head++;
+	if (head)
+		memcpy(v, r->devices, head * sizeof(*v));
+	memcpy(v + head, default_rules, sizeof(default_rules));
+	if (r->n_devices > head)
+		memcpy(v + head + ARRAY_SIZE(default_rules), r->devices + head,
+		       (r->n_devices - head) * sizeof(*v));
 	*n = total;
 	return v;
 }

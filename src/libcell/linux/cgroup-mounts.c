@@ -18,9 +18,10 @@
 #include "rootfs-internal.h"
 
 static int hierarchy_mount(const struct cell_rootfs_ctx *c, const struct cell_cgroup_mount *h,
-			   const struct cell_mount_plan *p, const char *path, struct cell_error *err)
+			   const struct cell_mount_plan *p, const char *path,
+			   struct cell_error *err)
 {
-	struct cell_mount_plan fp = { .flags = p->flags, .data = h->options };
+	struct cell_mount_plan fp = {.flags = p->flags, .data = h->options};
 	uint64_t set, clr;
 	struct statvfs sv;
 	int mnt, r;
@@ -71,7 +72,7 @@ static int comount_links(int dirfd, const char *name, struct cell_error *err)
 static int mount_v1(const struct cell_rootfs_ctx *c, int rootfd, const char *dest,
 		    const struct cell_mount_plan *p, struct cell_error *err)
 {
-	struct cell_mount_plan tp = { .flags = MS_NOSUID | MS_NODEV | MS_NOEXEC, .data = "mode=755" };
+	struct cell_mount_plan tp = {.flags = MS_NOSUID | MS_NODEV | MS_NOEXEC, .data = "mode=755"};
 	_cleanup_close_ int tmp = cell_mnt_fresh("tmpfs", "tmpfs", &tp, dest, err);
 	int r;
 
@@ -88,7 +89,7 @@ static int mount_v1(const struct cell_rootfs_ctx *c, int rootfd, const char *des
 			return r;
 	}
 	/* read-only only now that the directories are made */
-	r = cell_mnt_setattr(tmp, false, p->flags & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0, 0, 0);
+	r = cell_mnt_setattr(tmp, false, (p->flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0, 0, 0);
 	return r < 0 ? cell_err(err, r, "make %s read-only", dest) : 0;
 }
 

@@ -91,7 +91,8 @@ static int make_defaults(const struct cell_rootfs_ctx *c, int rootfd, struct cel
 	for (size_t i = 0; i < cell_n_default_devices; i++) {
 		const struct cell_dev_node *d = &cell_default_devices[i];
 		_cleanup_free_ char *path = xasprintf("/dev/%s", d->name);
-		struct node n = { .path = path, .mode = d->mode, .rdev = makedev(d->major, d->minor) };
+		struct node n = {
+		    .path = path, .mode = d->mode, .rdev = makedev(d->major, d->minor)};
 		if (in_spec_devices(c->spec, path))
 			continue;
 		int r = make_node(c, rootfd, &n, err);
@@ -106,12 +107,15 @@ static int make_spec_device(const struct cell_rootfs_ctx *c, int rootfd, size_t 
 {
 	const struct cell_device *d = &c->spec->linux.devices[i];
 	_cleanup_free_ char *path = cell_path_clean(d->path);
-	struct node n = { .path = path, .uid_set = d->uid_set, .gid_set = d->gid_set,
-			  .uid = d->uid, .gid = d->gid };
+	struct node n = {.path = path,
+			 .uid_set = d->uid_set,
+			 .gid_set = d->gid_set,
+			 .uid = d->uid,
+			 .gid = d->gid};
 
 	if (cell_path_escapes_root(d->path) || streq(path, "/"))
-		return cell_err(err, 0, "linux.devices[%zu].path \"%s\": not a path in the rootfs", i,
-				d->path);
+		return cell_err(err, 0, "linux.devices[%zu].path \"%s\": not a path in the rootfs",
+				i, d->path);
 	if (cell_device_mode(d, &n.mode) < 0)
 		return cell_err(err, 0, "linux.devices[%zu].type '%c': unknown", i, d->type);
 	n.rdev = makedev((unsigned int)d->major, (unsigned int)d->minor);
@@ -120,8 +124,7 @@ static int make_spec_device(const struct cell_rootfs_ctx *c, int rootfd, size_t 
 	return 0;
 }
 
-static int make_link(int devfd, const struct cell_dev_link *l, bool replace,
-		     struct cell_error *err)
+static int make_link(int devfd, const struct cell_dev_link *l, bool replace, struct cell_error *err)
 {
 	if (replace && unlinkat(devfd, l->name, 0) < 0 && errno != ENOENT)
 		return cell_err(err, errno, "replace /dev/%s", l->name);

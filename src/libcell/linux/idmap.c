@@ -41,7 +41,7 @@ static void __attribute__((noreturn)) hold_userns(int report, int go, int go_par
 static int pick_maps(const struct cell_spec *s, const struct cell_mount *m, struct cell_linux *l,
 		     struct cell_error *err)
 {
-	*l = (struct cell_linux){ 0 };
+	*l = (struct cell_linux){0};
 	if (m->n_uid_mappings || m->n_gid_mappings) {
 		l->uid_mappings = m->uid_mappings;
 		l->n_uid_mappings = m->n_uid_mappings;
@@ -54,13 +54,13 @@ static int pick_maps(const struct cell_spec *s, const struct cell_mount *m, stru
 		l->n_gid_mappings = s->linux.n_gid_mappings;
 	}
 	if (!l->n_uid_mappings || !l->n_gid_mappings)
-		return cell_err(err, 0, "idmap needs uidMappings and gidMappings, on the mount or "
-					"for the container's user namespace");
+		return cell_err(err, 0,
+				"idmap needs uidMappings and gidMappings, on the mount or "
+				"for the container's user namespace");
 	return 0;
 }
 
-static int open_userns(pid_t child, int report, const struct cell_linux *l,
-		       struct cell_error *err)
+static int open_userns(pid_t child, int report, const struct cell_linux *l, struct cell_error *err)
 {
 	char buf[32], path[64];
 	ssize_t n = read(report, buf, sizeof(buf) - 1);
@@ -93,7 +93,7 @@ static int pipe_pair(int *rd, int *wr)
 int cell_idmap_userns_fd(const struct cell_spec *s, const struct cell_mount *m,
 			 struct cell_error *err)
 {
-	struct clone_args args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+	struct clone_args args = {.flags = CLONE_NEWUSER, .exit_signal = SIGCHLD};
 	_cleanup_close_ int report_r = -1, report_w = -1, go_r = -1, go_w = -1;
 	struct cell_linux l;
 	int fd, status;

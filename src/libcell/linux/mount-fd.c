@@ -23,8 +23,8 @@ static int mkpath_at(int rootfd, const char *path, bool file, int depth, struct 
 
 /* Create `name` in the directory `prefix` resolves to.  When it exists without resolving,
  * it is a dangling symlink: create its target instead (inside the root as well). */
-static int create_component(int rootfd, const char *prefix, const char *name, bool file,
-			    int depth, struct cell_error *err)
+static int create_component(int rootfd, const char *prefix, const char *name, bool file, int depth,
+			    struct cell_error *err)
 {
 	_cleanup_close_ int parent = cell_open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, 0);
 	char target[PATH_MAX];
@@ -33,7 +33,8 @@ static int create_component(int rootfd, const char *prefix, const char *name, bo
 	if (parent < 0)
 		return cell_err(err, errno, "open %s", prefix);
 	if (file)
-		fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0644);
 	else
 		fd = mkdirat(parent, name, 0755);
 	if (fd >= 0) {
@@ -45,12 +46,13 @@ static int create_component(int rootfd, const char *prefix, const char *name, bo
 		return cell_err(err, errno, "create %s in %s", name, prefix);
 	ssize_t n = readlinkat(parent, name, target, sizeof(target) - 1);
 	if (n < 0)
-		return errno == EINVAL ? 0 : cell_err(err, errno, "readlink %s in %s", name, prefix);
+		return errno == EINVAL ? 0
+				       : cell_err(err, errno, "readlink %s in %s", name, prefix);
 	if (depth >= MAX_SYMLINKS)
 		return cell_err(err, ELOOP, "create %s in %s", name, prefix);
 	target[n] = '\0';
-	_cleanup_free_ char *next = target[0] == '/' ? xstrdup(target)
-						     : xasprintf("%s/%s", prefix, target);
+	_cleanup_free_ char *next =
+	    target[0] == '/' ? xstrdup(target) : xasprintf("%s/%s", prefix, target);
 	fd = mkpath_at(rootfd, next, file, depth + 1, err);
 	if (fd < 0)
 		return fd;
@@ -67,13 +69,15 @@ static int mkpath_at(int rootfd, const char *path, bool file, int depth, struct 
 	while (*(p += strspn(p, "/"))) {
 		size_t len = strcspn(p, "/");
 		_cleanup_free_ char *name = xstrndup(p, len);
-		_cleanup_free_ char *next = xasprintf("%s/%s", streq(prefix, "/") ? "" : prefix, name);
+		_cleanup_free_ char *next =
+		    xasprintf("%s/%s", streq(prefix, "/") ? "" : prefix, name);
 		p += len;
 		_cleanup_close_ int fd = cell_open_in_root(rootfd, next, O_PATH, 0);
 		if (fd < 0 && errno != ENOENT)
 			return cell_err(err, errno, "open %s", next);
 		bool last = !p[strspn(p, "/")];
-		if (fd < 0 && (r = create_component(rootfd, prefix, name, file && last, depth, err)) < 0)
+		if (fd < 0 &&
+		    (r = create_component(rootfd, prefix, name, file && last, depth, err)) < 0)
 			return r;
 		free(prefix);
 		prefix = TAKE_PTR(next);
@@ -164,7 +168,7 @@ int cell_mnt_fresh(const char *type, const char *source, const struct cell_mount
 
 int cell_mnt_setattr(int mntfd, bool recursive, uint64_t set, uint64_t clr, unsigned long prop)
 {
-	struct mount_attr a = { .attr_set = set, .attr_clr = clr, .propagation = prop };
+	struct mount_attr a = {.attr_set = set, .attr_clr = clr, .propagation = prop};
 	unsigned int flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
 
 	if (!set && !clr && !prop)
@@ -184,8 +188,7 @@ static int mnt_id(int fd, uint64_t *id)
 	return 0;
 }
 
-int cell_mnt_attach(int mntfd, int rootfd, int targetfd, const char *path,
-		    struct cell_error *err)
+int cell_mnt_attach(int mntfd, int rootfd, int targetfd, const char *path, struct cell_error *err)
 {
 	const unsigned int flags = MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH;
 	uint64_t want = 0, got = 1;

@@ -38,7 +38,7 @@ static int apply_idmap(const struct job *j, int mnt, struct cell_error *err)
 	ns = cell_idmap_userns_fd(j->c->spec, j->m, err);
 	if (ns < 0)
 		return ns;
-	struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns };
+	struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)ns};
 	if (mount_setattr(mnt, "", flags, &a, sizeof(a)) < 0)
 		return cell_err(err, errno, "idmap the mount");
 	return 0;
@@ -158,17 +158,17 @@ static int mount_other(const struct job *j, struct cell_error *err)
 typedef int (*mount_fn)(const struct job *j, struct cell_error *err);
 
 static const mount_fn mounters[] = {
-	[CELL_MOUNT_BIND] = mount_bind,	    [CELL_MOUNT_TMPFS] = mount_fresh,
-	[CELL_MOUNT_PROC] = mount_fresh,    [CELL_MOUNT_SYSFS] = mount_sysfs,
-	[CELL_MOUNT_DEVPTS] = mount_fresh,  [CELL_MOUNT_MQUEUE] = mount_fresh,
-	[CELL_MOUNT_CGROUP] = mount_cgroup, [CELL_MOUNT_OTHER] = mount_other,
+    [CELL_MOUNT_BIND] = mount_bind,	[CELL_MOUNT_TMPFS] = mount_fresh,
+    [CELL_MOUNT_PROC] = mount_fresh,	[CELL_MOUNT_SYSFS] = mount_sysfs,
+    [CELL_MOUNT_DEVPTS] = mount_fresh,	[CELL_MOUNT_MQUEUE] = mount_fresh,
+    [CELL_MOUNT_CGROUP] = mount_cgroup, [CELL_MOUNT_OTHER] = mount_other,
 };
 
 int cell_rootfs_mount_entry(const struct cell_rootfs_ctx *c, int rootfd, size_t i,
 			    struct cell_error *err)
 {
 	const struct cell_mount *m = &c->spec->mounts[i];
-	_cleanup_(cell_mount_plan_free) struct cell_mount_plan p = { 0 };
+	_cleanup_(cell_mount_plan_free) struct cell_mount_plan p = {0};
 	_cleanup_free_ char *dest = NULL;
 	int r;
 
@@ -177,10 +177,10 @@ int cell_rootfs_mount_entry(const struct cell_rootfs_ctx *c, int rootfd, size_t 
 				m->destination);
 	dest = cell_path_clean(m->destination);
 	if (streq(dest, "/"))
-		return cell_err(err, 0, "mounts[%zu].destination \"%s\": cannot cover the rootfs", i,
-				m->destination);
+		return cell_err(err, 0, "mounts[%zu].destination \"%s\": cannot cover the rootfs",
+				i, m->destination);
 	cell_mount_plan_build(m, &p);
-	struct job j = { c, rootfd, m, &p, dest };
+	struct job j = {c, rootfd, m, &p, dest};
 	if ((r = mounters[p.kind](&j, err)) < 0)
 		cell_err_prefix(err, "mounts[%zu] (%s)", i, m->destination);
 	return r;

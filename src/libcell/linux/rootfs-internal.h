@@ -30,8 +30,7 @@ int cell_mnt_fresh(const char *type, const char *source, const struct cell_mount
 int cell_mnt_setattr(int mntfd, bool recursive, uint64_t set, uint64_t clr, unsigned long prop);
 /* Move detached mntfd onto targetfd, then check that `path` inside rootfd now resolves to
  * that very mount (the target was not swapped meanwhile). */
-int cell_mnt_attach(int mntfd, int rootfd, int targetfd, const char *path,
-		    struct cell_error *err);
+int cell_mnt_attach(int mntfd, int rootfd, int targetfd, const char *path, struct cell_error *err);
 /* Make it, then attach it on path in rootfd (created as a dir, or a file with `file`). */
 int cell_mnt_place(int mntfd, int rootfd, const char *path, bool file, struct cell_error *err);
 

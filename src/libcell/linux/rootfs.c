@@ -178,17 +178,17 @@ static const struct {
 	const char *dir;
 	unsigned long magic;
 } kernel_fs[] = {
-	{ "/proc", PROC_SUPER_MAGIC },	  { "/proc", BINFMTFS_MAGIC },	{ "/sys", SYSFS_MAGIC },
-	{ "/sys", CGROUP_SUPER_MAGIC },	  { "/sys", CGROUP2_SUPER_MAGIC }, { "/sys", SECURITYFS_MAGIC },
-	{ "/sys", DEBUGFS_MAGIC },	  { "/sys", TRACEFS_MAGIC },	{ "/sys", BPF_FS_MAGIC },
-	{ "/sys", PSTOREFS_MAGIC },	  { "/sys", EFIVARFS_MAGIC },
+    {"/proc", PROC_SUPER_MAGIC},  {"/proc", BINFMTFS_MAGIC},	 {"/sys", SYSFS_MAGIC},
+    {"/sys", CGROUP_SUPER_MAGIC}, {"/sys", CGROUP2_SUPER_MAGIC}, {"/sys", SECURITYFS_MAGIC},
+    {"/sys", DEBUGFS_MAGIC},	  {"/sys", TRACEFS_MAGIC},	 {"/sys", BPF_FS_MAGIC},
+    {"/sys", PSTOREFS_MAGIC},	  {"/sys", EFIVARFS_MAGIC},
 };
 
 /* Under /proc and /sys the path must be on the kernel's own filesystems: a tmpfs or the
  * rootfs's files there would mean the mask covers something else than intended. */
 static int check_kernel_fs(int fd, const char *path, const char *what, struct cell_error *err)
 {
-	const char *dir = cell_path_under(path, "/proc") ? "/proc"
+	const char *dir = cell_path_under(path, "/proc")  ? "/proc"
 			  : cell_path_under(path, "/sys") ? "/sys"
 							  : NULL;
 	struct statfs sf;
@@ -250,12 +250,13 @@ static int open_dev_null(int rootfd, struct cell_error *err)
 	return TAKE_FD(fd);
 }
 
-/* Directories get an empty read-only tmpfs, files /dev/null (runtime-spec config-linux.md#masked-paths). */
+/* Directories get an empty read-only tmpfs, files /dev/null (runtime-spec
+ * config-linux.md#masked-paths). */
 static int mask_path(int rootfd, int *devnull, const char *listed, struct cell_error *err)
 {
 	_cleanup_free_ char *path = cell_path_clean(listed);
 	_cleanup_close_ int fd = -1, mnt = -1;
-	struct cell_mount_plan ro = { .flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC };
+	struct cell_mount_plan ro = {.flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC};
 	struct stat st;
 	int r = open_listed(rootfd, path, "masked path", &fd, err);
 
@@ -300,7 +301,8 @@ int cell_rootfs_finalize(const struct cell_rootfs_ctx *c, struct cell_error *err
 	if ((r = listed_paths(rootfd, &c->spec->linux, err)) < 0)
 		return r;
 	/* only the root mount: mounts below keep their own flags (runc does the same) */
-	if (c->spec->root.readonly && (r = cell_mnt_setattr(rootfd, false, MOUNT_ATTR_RDONLY, 0, 0)) < 0)
+	if (c->spec->root.readonly &&
+	    (r = cell_mnt_setattr(rootfd, false, MOUNT_ATTR_RDONLY, 0, 0)) < 0)
 		return cell_err(err, r, "make / read-only");
 	if ((r = rootfs_propagation(c->spec, &prop, err)) < 0)
 		return r;

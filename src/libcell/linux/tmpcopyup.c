@@ -60,7 +60,7 @@ static int copy_link(int sdir, int ddir, const char *name)
 /* Owner, mode (umask applied at creation) and times as in the source. */
 static int copy_meta(int ddir, const char *name, const struct stat *st)
 {
-	const struct timespec times[2] = { st->st_atim, st->st_mtim };
+	const struct timespec times[2] = {st->st_atim, st->st_mtim};
 
 	if (fchownat(ddir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;

@@ -11,22 +11,22 @@
 
 /* runtime-spec config-linux.md#default-devices */
 const struct cell_dev_node cell_default_devices[] = {
-	{ "null", S_IFCHR | 0666, 1, 3 },    { "zero", S_IFCHR | 0666, 1, 5 },
-	{ "full", S_IFCHR | 0666, 1, 7 },    { "random", S_IFCHR | 0666, 1, 8 },
-	{ "urandom", S_IFCHR | 0666, 1, 9 }, { "tty", S_IFCHR | 0666, 5, 0 },
+    {"null", S_IFCHR | 0666, 1, 3},    {"zero", S_IFCHR | 0666, 1, 5},
+    {"full", S_IFCHR | 0666, 1, 7},    {"random", S_IFCHR | 0666, 1, 8},
+    {"urandom", S_IFCHR | 0666, 1, 9}, {"tty", S_IFCHR | 0666, 5, 0},
 };
 const size_t cell_n_default_devices = ARRAY_SIZE(cell_default_devices);
 
 /* runtime-spec runtime-linux.md#dev-symbolic-links */
 const struct cell_dev_link cell_default_dev_links[] = {
-	{ "fd", "/proc/self/fd" },
-	{ "stdin", "/proc/self/fd/0" },
-	{ "stdout", "/proc/self/fd/1" },
-	{ "stderr", "/proc/self/fd/2" },
+    {"fd", "/proc/self/fd"},
+    {"stdin", "/proc/self/fd/0"},
+    {"stdout", "/proc/self/fd/1"},
+    {"stderr", "/proc/self/fd/2"},
 };
 const size_t cell_n_default_dev_links = ARRAY_SIZE(cell_default_dev_links);
 
-const struct cell_dev_link cell_dev_ptmx_link = { "ptmx", "pts/ptmx" };
+const struct cell_dev_link cell_dev_ptmx_link = {"ptmx", "pts/ptmx"};
 
 int cell_device_mode(const struct cell_device *d, mode_t *mode)
 {

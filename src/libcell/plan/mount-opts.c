@@ -21,23 +21,39 @@ struct ms_opt {
 };
 
 static const struct ms_opt ms_opts[] = {
-	{ "defaults", false, 0 },
-	{ "ro", false, MS_RDONLY },		{ "rw", true, MS_RDONLY },
-	{ "nosuid", false, MS_NOSUID },		{ "suid", true, MS_NOSUID },
-	{ "nodev", false, MS_NODEV },		{ "dev", true, MS_NODEV },
-	{ "noexec", false, MS_NOEXEC },		{ "exec", true, MS_NOEXEC },
-	{ "sync", false, MS_SYNCHRONOUS },	{ "async", true, MS_SYNCHRONOUS },
-	{ "dirsync", false, MS_DIRSYNC },	{ "remount", false, MS_REMOUNT },
-	{ "mand", false, MS_MANDLOCK },		{ "nomand", true, MS_MANDLOCK },
-	{ "noatime", false, MS_NOATIME },	{ "atime", true, MS_NOATIME },
-	{ "nodiratime", false, MS_NODIRATIME }, { "diratime", true, MS_NODIRATIME },
-	{ "relatime", false, MS_RELATIME },	{ "norelatime", true, MS_RELATIME },
-	{ "strictatime", false, MS_STRICTATIME }, { "nostrictatime", true, MS_STRICTATIME },
-	{ "lazytime", false, MS_LAZYTIME },	{ "nolazytime", true, MS_LAZYTIME },
-	{ "silent", false, MS_SILENT },		{ "loud", true, MS_SILENT },
-	{ "iversion", false, MS_I_VERSION },	{ "noiversion", true, MS_I_VERSION },
-	{ "nosymfollow", false, MS_NOSYMFOLLOW }, { "symfollow", true, MS_NOSYMFOLLOW },
-	{ "bind", false, MS_BIND },		{ "rbind", false, MS_BIND | MS_REC },
+    {"defaults", false, 0},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},
+    {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},
+    {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},
+    {"exec", true, MS_NOEXEC},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"async", true, MS_SYNCHRONOUS},
+    {"dirsync", false, MS_DIRSYNC},
+    {"remount", false, MS_REMOUNT},
+    {"mand", false, MS_MANDLOCK},
+    {"nomand", true, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},
+    {"atime", true, MS_NOATIME},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"diratime", true, MS_NODIRATIME},
+    {"relatime", false, MS_RELATIME},
+    {"norelatime", true, MS_RELATIME},
+    {"strictatime", false, MS_STRICTATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"lazytime", false, MS_LAZYTIME},
+    {"nolazytime", true, MS_LAZYTIME},
+    {"silent", false, MS_SILENT},
+    {"loud", true, MS_SILENT},
+    {"iversion", false, MS_I_VERSION},
+    {"noiversion", true, MS_I_VERSION},
+    {"nosymfollow", false, MS_NOSYMFOLLOW},
+    {"symfollow", true, MS_NOSYMFOLLOW},
+    {"bind", false, MS_BIND},
+    {"rbind", false, MS_BIND | MS_REC},
 };
 
 /* The atime modes exclude each other: setting one drops the others. */
@@ -47,10 +63,10 @@ static const struct {
 	const char *name;
 	unsigned long flags;
 } propagations[] = {
-	{ "shared", MS_SHARED },	   { "rshared", MS_SHARED | MS_REC },
-	{ "slave", MS_SLAVE },		   { "rslave", MS_SLAVE | MS_REC },
-	{ "private", MS_PRIVATE },	   { "rprivate", MS_PRIVATE | MS_REC },
-	{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
+    {"shared", MS_SHARED},	   {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},	   {"rslave", MS_SLAVE | MS_REC},
+    {"private", MS_PRIVATE},	   {"rprivate", MS_PRIVATE | MS_REC},
+    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
 /* Recursive attributes.  An atime entry sets the mode (all of MOUNT_ATTR__ATIME is cleared,
@@ -63,24 +79,24 @@ struct rec_opt {
 };
 
 static const struct rec_opt rec_opts[] = {
-	{ "rro", false, MOUNT_ATTR_RDONLY, false },
-	{ "rrw", true, MOUNT_ATTR_RDONLY, false },
-	{ "rnosuid", false, MOUNT_ATTR_NOSUID, false },
-	{ "rsuid", true, MOUNT_ATTR_NOSUID, false },
-	{ "rnodev", false, MOUNT_ATTR_NODEV, false },
-	{ "rdev", true, MOUNT_ATTR_NODEV, false },
-	{ "rnoexec", false, MOUNT_ATTR_NOEXEC, false },
-	{ "rexec", true, MOUNT_ATTR_NOEXEC, false },
-	{ "rnodiratime", false, MOUNT_ATTR_NODIRATIME, false },
-	{ "rdiratime", true, MOUNT_ATTR_NODIRATIME, false },
-	{ "rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW, false },
-	{ "rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW, false },
-	{ "rnoatime", false, MOUNT_ATTR_NOATIME, true },
-	{ "ratime", true, MOUNT_ATTR_NOATIME, true },
-	{ "rstrictatime", false, MOUNT_ATTR_STRICTATIME, true },
-	{ "rnostrictatime", true, MOUNT_ATTR_STRICTATIME, true },
-	{ "rrelatime", false, MOUNT_ATTR_RELATIME, true },
-	{ "rnorelatime", true, MOUNT_ATTR_RELATIME, true },
+    {"rro", false, MOUNT_ATTR_RDONLY, false},
+    {"rrw", true, MOUNT_ATTR_RDONLY, false},
+    {"rnosuid", false, MOUNT_ATTR_NOSUID, false},
+    {"rsuid", true, MOUNT_ATTR_NOSUID, false},
+    {"rnodev", false, MOUNT_ATTR_NODEV, false},
+    {"rdev", true, MOUNT_ATTR_NODEV, false},
+    {"rnoexec", false, MOUNT_ATTR_NOEXEC, false},
+    {"rexec", true, MOUNT_ATTR_NOEXEC, false},
+    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME, false},
+    {"rdiratime", true, MOUNT_ATTR_NODIRATIME, false},
+    {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW, false},
+    {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW, false},
+    {"rnoatime", false, MOUNT_ATTR_NOATIME, true},
+    {"ratime", true, MOUNT_ATTR_NOATIME, true},
+    {"rstrictatime", false, MOUNT_ATTR_STRICTATIME, true},
+    {"rnostrictatime", true, MOUNT_ATTR_STRICTATIME, true},
+    {"rrelatime", false, MOUNT_ATTR_RELATIME, true},
+    {"rnorelatime", true, MOUNT_ATTR_RELATIME, true},
 };
 
 static bool parse_ms(const char *o, struct cell_mount_plan *p)
@@ -183,11 +199,9 @@ static const struct {
 	const char *type;
 	enum cell_mount_kind kind;
 } kinds[] = {
-	{ "bind", CELL_MOUNT_BIND },	 { "rbind", CELL_MOUNT_BIND },
-	{ "tmpfs", CELL_MOUNT_TMPFS },	 { "proc", CELL_MOUNT_PROC },
-	{ "sysfs", CELL_MOUNT_SYSFS },	 { "devpts", CELL_MOUNT_DEVPTS },
-	{ "mqueue", CELL_MOUNT_MQUEUE }, { "cgroup", CELL_MOUNT_CGROUP },
-	{ "cgroup2", CELL_MOUNT_CGROUP },
+    {"bind", CELL_MOUNT_BIND},	   {"rbind", CELL_MOUNT_BIND},	  {"tmpfs", CELL_MOUNT_TMPFS},
+    {"proc", CELL_MOUNT_PROC},	   {"sysfs", CELL_MOUNT_SYSFS},	  {"devpts", CELL_MOUNT_DEVPTS},
+    {"mqueue", CELL_MOUNT_MQUEUE}, {"cgroup", CELL_MOUNT_CGROUP}, {"cgroup2", CELL_MOUNT_CGROUP},
 };
 
 static enum cell_mount_kind kind_of(const char *type)
@@ -200,7 +214,7 @@ static enum cell_mount_kind kind_of(const char *type)
 
 void cell_mount_plan_build(const struct cell_mount *m, struct cell_mount_plan *p)
 {
-	*p = (struct cell_mount_plan){ 0 };
+	*p = (struct cell_mount_plan){0};
 	cell_mount_opts_parse(m->options, p);
 	p->kind = kind_of(m->type);
 	/* "type": "bind" without a bind option still means a bind (runc compatible) */
@@ -227,10 +241,10 @@ static const struct {
 	unsigned long ms;
 	uint64_t attr;
 } ms_attrs[] = {
-	{ MS_RDONLY, MOUNT_ATTR_RDONLY },	  { MS_NOSUID, MOUNT_ATTR_NOSUID },
-	{ MS_NODEV, MOUNT_ATTR_NODEV },		  { MS_NOEXEC, MOUNT_ATTR_NOEXEC },
-	{ MS_NODIRATIME, MOUNT_ATTR_NODIRATIME }, { MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW },
-	{ MS_NOATIME, MOUNT_ATTR_NOATIME },	  { MS_STRICTATIME, MOUNT_ATTR_STRICTATIME },
+    {MS_RDONLY, MOUNT_ATTR_RDONLY},	    {MS_NOSUID, MOUNT_ATTR_NOSUID},
+    {MS_NODEV, MOUNT_ATTR_NODEV},	    {MS_NOEXEC, MOUNT_ATTR_NOEXEC},
+    {MS_NODIRATIME, MOUNT_ATTR_NODIRATIME}, {MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW},
+    {MS_NOATIME, MOUNT_ATTR_NOATIME},	    {MS_STRICTATIME, MOUNT_ATTR_STRICTATIME},
 };
 
 void cell_mount_plan_attr(const struct cell_mount_plan *p, uint64_t *set, uint64_t *clr)
@@ -255,10 +269,10 @@ void cell_mount_attr_keep_locked(unsigned long st_flags, uint64_t *set, uint64_t
 		unsigned long st;
 		uint64_t attr;
 	} locked[] = {
-		{ ST_RDONLY, MOUNT_ATTR_RDONLY },
-		{ ST_NOSUID, MOUNT_ATTR_NOSUID },
-		{ ST_NODEV, MOUNT_ATTR_NODEV },
-		{ ST_NOEXEC, MOUNT_ATTR_NOEXEC },
+	    {ST_RDONLY, MOUNT_ATTR_RDONLY},
+	    {ST_NOSUID, MOUNT_ATTR_NOSUID},
+	    {ST_NODEV, MOUNT_ATTR_NODEV},
+	    {ST_NOEXEC, MOUNT_ATTR_NOEXEC},
 	};
 	const uint64_t atime = MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME;
 
@@ -275,8 +289,8 @@ size_t cell_mount_sb_flag_names(unsigned long ms_flags, const char **out, size_t
 		unsigned long ms;
 		const char *name;
 	} sb[] = {
-		{ MS_RDONLY, "ro" },	   { MS_SYNCHRONOUS, "sync" }, { MS_DIRSYNC, "dirsync" },
-		{ MS_LAZYTIME, "lazytime" }, { MS_MANDLOCK, "mand" },
+	    {MS_RDONLY, "ro"},	       {MS_SYNCHRONOUS, "sync"}, {MS_DIRSYNC, "dirsync"},
+	    {MS_LAZYTIME, "lazytime"}, {MS_MANDLOCK, "mand"},
 	};
 	size_t n = 0;
 

@@ -27,13 +27,15 @@ enum cell_mount_kind {
 /* One spec mount, its "options" sorted by who consumes them. */
 struct cell_mount_plan {
 	enum cell_mount_kind kind;
-	unsigned long flags;       /* MS_* to set; MS_BIND (|MS_REC for rbind) marks a bind */
-	unsigned long clear;       /* MS_* explicitly cleared: "rw", "suid", "dev", "exec", ... */
-	unsigned long propagation; /* MS_SHARED/SLAVE/PRIVATE/UNBINDABLE, |MS_REC for r-forms; 0: none */
-	uint64_t rec_set, rec_clr; /* MOUNT_ATTR_* for mount_setattr(AT_RECURSIVE): "rro", "rnoexec"... */
-	bool tmpcopyup;            /* tmpfs: copy what was at the destination in */
-	bool idmap, ridmap;        /* idmapped mount (ridmap: the whole tree) */
-	char *data;                /* the other options joined with ",", NULL when none */
+	unsigned long flags; /* MS_* to set; MS_BIND (|MS_REC for rbind) marks a bind */
+	unsigned long clear; /* MS_* explicitly cleared: "rw", "suid", "dev", "exec", ... */
+	unsigned long
+	    propagation; /* MS_SHARED/SLAVE/PRIVATE/UNBINDABLE, |MS_REC for r-forms; 0: none */
+	uint64_t rec_set,
+	    rec_clr;	    /* MOUNT_ATTR_* for mount_setattr(AT_RECURSIVE): "rro", "rnoexec"... */
+	bool tmpcopyup;	    /* tmpfs: copy what was at the destination in */
+	bool idmap, ridmap; /* idmapped mount (ridmap: the whole tree) */
+	char *data;	    /* the other options joined with ",", NULL when none */
 };
 
 /* Sort options into p (kind untouched).  Unknown names go to p->data; a later option wins
@@ -70,14 +72,15 @@ bool cell_path_under(const char *p, const char *dir);
 
 struct cell_dev_node {
 	const char *name; /* below /dev */
-	mode_t mode;      /* type and permission bits */
+	mode_t mode;	  /* type and permission bits */
 	unsigned int major, minor;
 };
 struct cell_dev_link {
 	const char *name; /* below /dev */
 	const char *target;
 };
-/* null, zero, full, random, urandom, tty: char devices, 0666 (runtime-spec config-linux.md#default-devices). */
+/* null, zero, full, random, urandom, tty: char devices, 0666 (runtime-spec
+ * config-linux.md#default-devices). */
 extern const struct cell_dev_node cell_default_devices[];
 extern const size_t cell_n_default_devices;
 /* fd, stdin, stdout, stderr -> /proc/self/fd... */
@@ -91,8 +94,8 @@ extern const struct cell_dev_link cell_dev_ptmx_link;
 int cell_device_mode(const struct cell_device *d, mode_t *mode);
 enum cell_dev_setup {
 	CELL_DEV_ROOTFS, /* no /dev mount: the rootfs's own /dev gets linux.devices only */
-	CELL_DEV_FILL,   /* a fresh /dev (tmpfs...): default nodes, linux.devices, links */
-	CELL_DEV_HOST,   /* /dev is a bind mount (of the host's): never written to */
+	CELL_DEV_FILL,	 /* a fresh /dev (tmpfs...): default nodes, linux.devices, links */
+	CELL_DEV_HOST,	 /* /dev is a bind mount (of the host's): never written to */
 };
 enum cell_dev_setup cell_spec_dev_setup(const struct cell_spec *s);
 /* The spec mounts a devpts on /dev/pts: /dev/ptmx becomes a link to it. */

@@ -106,18 +106,3 @@ int cell_hooks_run(const struct cell_hook_list *l, enum cell_hook_kind kind, con
 	}
 	return 0;
 }
-
-int cell_hooks_open(const struct cell_hook_list *l, enum cell_hook_kind kind, int *fds,
-		    struct cell_error *err)
-{
-	for (size_t i = 0; i < l->n; i++)
-		fds[i] = -1;
-	for (size_t i = 0; i < l->n; i++) {
-		/* not O_CLOEXEC: a #! script is executed through /dev/fd/N */
-		fds[i] = open(l->hooks[i].path, O_PATH);
-		if (fds[i] < 0)
-			return cell_err(err, errno, "%s hook %zu: open %s", cell_hook_kind_name(kind),
-					i, l->hooks[i].path);
-	}
-	return 0;
-}

@@ -15,6 +15,3 @@ int cell_hook_run(const struct cell_hook *h, int exec_fd, const char *state_json
 /* Run a list in order; stops at the first failure, error names kind and index. */
 int cell_hooks_run(const struct cell_hook_list *l, enum cell_hook_kind kind, const int *exec_fds,
 		   const char *state_json, struct cell_error *err);
-/* Open every hook of a list O_PATH (not CLOEXEC); fds[] sized l->n. */
-int cell_hooks_open(const struct cell_hook_list *l, enum cell_hook_kind kind, int *fds,
-		    struct cell_error *err);

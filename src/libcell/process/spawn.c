@@ -13,9 +13,9 @@
  *                                        4. rootfs prepare (mounts, /dev)
  *  5. run prestart + createRuntime   ← ... PREPARED (only when such hooks exist)
  *     hooks, send HOOKS_DONE ......... →
- *                                        6. pivot_root, sysctl, terminal,
- *                                           masked/readonly paths
- *                                        7. createContainer hooks
+ *                                        6. createContainer hooks, pivot_root,
+ *                                           sysctl, terminal, masked/readonly
+ *                                           paths
  *  8. record state "created" ......... ← CREATED
  *                                        9. accept() on exec.sock: `start`
  *                                       10. startContainer hooks, cwd, LSM,
@@ -214,10 +214,24 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 		if ((r = cell_sync_expect(s->sync_fd, CELL_SYNC_HOOKS_DONE, &m, NULL, 0, err)) < 0)
 			return r;
 	}
+	/* createContainer: in the container's namespaces, but before pivot_root
+	 * so that the path (and a dynamic binary's loader) resolve in the
+	 * runtime's filesystem view, as runc does. */
+	if (sp->hooks[CELL_HOOK_CREATE_CONTAINER].n) {
+		/* hooks in the container namespace see the pid as the container does */
+		_cleanup_free_ char *st = cell_spawn_state_json(s, getpid(), "creating");
+		r = cell_hooks_run(&sp->hooks[CELL_HOOK_CREATE_CONTAINER],
+				   CELL_HOOK_CREATE_CONTAINER, NULL, st, err);
+		if (r < 0)
+			return r;
+	}
 	if ((r = cell_rootfs_pivot(&s->rootfs_ctx, err)) < 0)
 		return r;
 	if ((r = cell_sysctl_apply(sp->linux.sysctl, sp->linux.n_sysctl, err)) < 0)
 		return r;
+	/* a missing cwd is created, as runc does, before the root may turn read-only */
+	if (sp->process.cwd && (r = cell_mkdir_p(sp->process.cwd, 0755)) < 0)
+		return cell_err(err, r, "create process.cwd %s", sp->process.cwd);
 	if (sp->process.terminal && s->console_fd >= 0) {
 		r = cell_terminal_setup(s->console_fd, &sp->process, true, err);
 		(void)close(s->console_fd);
@@ -227,21 +241,7 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	}
 	if ((r = cell_rootfs_finalize(&s->rootfs_ctx, err)) < 0)
 		return r;
-	if (sp->hooks[CELL_HOOK_CREATE_CONTAINER].n) {
-		_cleanup_free_ char *st = cell_spawn_state_json(s, host_pid, "creating");
-		r = cell_hooks_run(&sp->hooks[CELL_HOOK_CREATE_CONTAINER],
-				   CELL_HOOK_CREATE_CONTAINER, s->create_hook_fds, st, err);
-		if (r < 0)
-			return r;
-	}
 	return 0;
-}
-
-static void close_hook_fds(int *fds, size_t n)
-{
-	for (size_t i = 0; fds && i < n; i++)
-		if (fds[i] >= 0)
-			(void)close(fds[i]);
 }
 
 /* Steps 9-10: wait for `start`, then become the container process. */
@@ -260,15 +260,18 @@ static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid
 	(void)close(s->exec_listen_fd);
 	if (read(conn, &go, 1) != 1)
 		_exit(1); /* `start` went away: it reports the failure itself */
-	_cleanup_free_ char *state = cell_spawn_state_json(s, host_pid, "created");
+	_cleanup_free_ char *state = cell_spawn_state_json(s, getpid(), "created");
+	/* startContainer: path and execution in the container (config.md) */
 	int r = cell_hooks_run(&sp->hooks[CELL_HOOK_START_CONTAINER], CELL_HOOK_START_CONTAINER,
-			       s->start_hook_fds, state, &err);
-	close_hook_fds(s->start_hook_fds, sp->hooks[CELL_HOOK_START_CONTAINER].n);
+			       NULL, state, &err);
 	if (r >= 0)
 		r = cell_fds_prepare_exec(s->preserve_fds, &err);
+	/* execCPUAffinity is for exec'd processes, not init (config.md) */
+	struct cell_process init = sp->process;
+	init.exec_cpu_affinity_initial = init.exec_cpu_affinity_final = NULL;
 	if (r >= 0)
-		(void)cell_process_finish(&sp->process, &sp->linux, s->seccomp, s->listener_fd,
-					  state, cell_userns_setgroups_allowed(&sp->linux), &err);
+		(void)cell_process_finish(&init, &sp->linux, s->seccomp, s->listener_fd, state,
+					  cell_userns_setgroups_allowed(&sp->linux), &err);
 	cell_sync_send_error(conn, &err);
 	_exit(127);
 }
@@ -287,7 +290,6 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 		_exit(1);
 	if (child_setup(s, (pid_t)m.value, &err) < 0)
 		child_fail(s->sync_fd, &err);
-	close_hook_fds(s->create_hook_fds, s->spec->hooks[CELL_HOOK_CREATE_CONTAINER].n);
 	if (cell_sync_send(s->sync_fd, CELL_SYNC_CREATED, 0, NULL, 0) < 0)
 		_exit(1);
 	(void)close(s->sync_fd);

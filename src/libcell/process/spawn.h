@@ -30,8 +30,6 @@ struct cell_spawn {
 	int listener_fd;           /* seccomp notify agent (connected) or -1 */
 	int preserve_fds;
 	bool no_new_keyring;
-	int *create_hook_fds;      /* createContainer hooks, opened before pivot */
-	int *start_hook_fds;       /* startContainer hooks */
 };
 
 /* Clone the child (and, when needed, the intermediate).  Returns the host

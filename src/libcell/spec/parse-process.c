@@ -101,7 +101,8 @@ static int rlimit_post(struct pctx *c, const struct jp *at, json_t *obj, void *b
 
 	/* setrlimit(2) refuses soft > hard with EINVAL; say which entry. */
 	if (rl->soft > rl->hard)
-		return jp_fail(c, JP_KEY(at, "soft"), "must not exceed hard (%llu)",
+		return jp_fail(c, JP_KEY(at, "soft"), "%s soft limit %llu must not exceed hard (%llu)",
+			       rl->type ? rl->type : "rlimit", (unsigned long long)rl->soft,
 			       (unsigned long long)rl->hard);
 	return 0;
 }
