@@ -844,10 +844,26 @@ static void test_device_rules(void **state)
 	cgroup_device_line(&d[10], line, sizeof(line));
 	assert_string_equal(line, "b *:* m");
 	free(d);
+	/* without a leading deny-all the defaults come first, the config's rules last */
 	d = cgroup_device_rules(&r, &n);
 	assert_int_equal(n, 12);
-	cgroup_device_line(&d[0], line, sizeof(line));
+	cgroup_device_line(&d[11], line, sizeof(line));
 	assert_string_equal(line, "c 10:200 rw");
+	free(d);
+	/* after a leading deny-all: deny, defaults, then the rest */
+	struct cell_device_rule two[] = {
+		{ .allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm" },
+		{ .allow = false, .type = 'c', .major = 1, .minor = 9, .access = "rwm" },
+	};
+	struct cell_resources r2 = { .devices = two, .n_devices = 2 };
+	d = cgroup_device_rules(&r2, &n);
+	assert_int_equal(n, 13);
+	cgroup_device_line(&d[0], line, sizeof(line));
+	assert_string_equal(line, "a");
+	cgroup_device_line(&d[1], line, sizeof(line));
+	assert_string_equal(line, "c 1:3 rwm");
+	assert_false(d[12].allow);
+	assert_int_equal(d[12].minor, 9);
 	free(d);
 	assert_int_equal(cgroup_device_access(""), 7);
 	assert_int_equal(cgroup_device_access("m"), BPF_DEVCG_ACC_MKNOD);

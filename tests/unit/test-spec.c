@@ -382,7 +382,7 @@ static const struct {
 	  "process.rlimits[0].hard: is required" },
 	{ "'process': {'cwd': '/', 'args': ['sh'], 'rlimits': [{'type': 'RLIMIT_CPU', "
 	  "'soft': 3, 'hard': 2}]}}",
-	  "process.rlimits[0].soft: must not exceed hard (2)" },
+	  "process.rlimits[0].soft: RLIMIT_CPU soft limit 3 must not exceed hard (2)" },
 	{ "'process': {'cwd': '/', 'args': ['sh'], 'rlimits': [{'type': 'RLIMIT_CPU', "
 	  "'soft': -1, 'hard': 2}]}}",
 	  "process.rlimits[0].soft: must be between 0 and 18446744073709551615" },

@@ -141,18 +141,24 @@ static int move_root(const char *rootfs, struct cell_error *err)
 	return 0;
 }
 
-/* pivot_root(".", ".") stacks the old root on the new one; detaching it leaves the new. */
+/* pivot_root(".", ".") stacks the old root on the new one; detaching it leaves the new.
+ * The old root is reached by an fd from before: "." would name the new root for mount(2). */
 static int pivot(const char *rootfs, struct cell_error *err)
 {
+	_cleanup_close_ int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (oldroot < 0)
+		return cell_err(err, errno, "open the old root");
 	/* pivot_root(2) refuses a shared current root; it is detached right after anyway */
 	if (mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
 		return cell_err(err, errno, "make the old root private");
 	if (cell_sys_pivot_root(".", ".") < 0)
 		return cell_err(err, errno, "pivot_root into %s", rootfs);
 	/* slave first, so that detaching the old root unmounts nothing elsewhere */
-	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-		return cell_err(err, errno, "make the old root a slave");
-	if (umount2(".", MNT_DETACH) < 0)
+	if ((r = cell_mnt_setattr(oldroot, true, 0, 0, MS_SLAVE)) < 0)
+		return cell_err(err, r, "make the old root a slave");
+	if (fchdir(oldroot) < 0 || umount2(".", MNT_DETACH) < 0)
 		return cell_err(err, errno, "detach the old root");
 	return 0;
 }
