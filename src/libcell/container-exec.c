@@ -245,8 +245,6 @@ int cell_container_exec(const struct cell_runtime *rt, const char *id,
 	r = exec_prepare(rt, id, &x, o, &cg, err);
 	if (r >= 0)
 		r = exec_launch(&x, cg, &pid, err);
-	if (r >= 0)
-		r = cell_process_final_affinity_apply(pid, p, err);
 	if (r >= 0 && x.console_pair[0] >= 0)
 		r = cell_console_recv_master(x.console_pair[0], &master, err);
 	if (r >= 0 && o->pid_file) {

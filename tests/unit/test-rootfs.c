@@ -52,17 +52,17 @@ static bool check(bool ok, const char *fmt, ...)
 	return ok;
 }
 
-/* The mountinfo line whose mount point is `point` (the last, i.e. the top one). */
-static bool mountinfo(const char *point, char *line, size_t len)
+/* The mountinfo line whose mount point is `point` (the last, i.e. the top one); how many. */
+static int mountinfo(const char *point, char *line, size_t len)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
 	char buf[4096], mp[4096];
-	bool found = false;
+	int found = 0;
 
 	while (f && fgets(buf, sizeof(buf), f))
 		if (sscanf(buf, "%*s %*s %*s %*s %4095s", mp) == 1 && streq(mp, point)) {
 			(void)snprintf(line, len, "%s", buf);
-			found = true;
+			found++;
 		}
 	return found;
 }
@@ -326,7 +326,7 @@ static void full_scenario(void *arg)
 	    {.destination = "/data",
 	     .type = "none",
 	     .source = "src-dir",
-	     .options = OPTS("rbind", "ro", "nosuid")},
+	     .options = OPTS("rbind", "ro", "nosuid", "shared")},
 	    {.destination = "/etc/bound-file", .type = "bind", .source = "src-file"},
 	    {.destination = "/opt/data", .type = "tmpfs", .options = OPTS("tmpcopyup")},
 	    {.destination = "/mnt/link", .type = "tmpfs", .options = OPTS("size=1m")},
@@ -397,6 +397,7 @@ static void full_scenario(void *arg)
 	check(is_ro("/proc/sys"), "/proc/sys is writable");
 	check(is_ro("/proc/uptime"), "/proc/uptime is writable");
 	char line[4096];
+	check(mountinfo("/", line, sizeof(line)) == 1, "the old root is still mounted");
 	if (mountinfo("/", line, sizeof(line)))
 		check(!strstr(line, "shared:") && !strstr(line, "master:"), "/ not private: %s",
 		      line);

@@ -21,43 +21,54 @@
 
 static int mkpath_at(int rootfd, const char *path, bool file, int depth, struct cell_error *err);
 
-/* Create `name` in the directory `prefix` resolves to.  When it exists without resolving,
- * it is a dangling symlink: create its target instead (inside the root as well). */
-static int create_component(int rootfd, const char *prefix, const char *name, bool file, int depth,
-			    struct cell_error *err)
+/* mkdir, or with `file` an empty file; -errno. */
+static int create_entry(int parent, const char *name, bool file)
 {
-	_cleanup_close_ int parent = cell_open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, 0);
-	char target[PATH_MAX];
 	int fd;
 
-	if (parent < 0)
-		return cell_err(err, errno, "open %s", prefix);
-	if (file)
-		fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			    0644);
-	else
-		fd = mkdirat(parent, name, 0755);
-	if (fd >= 0) {
-		if (file)
-			(void)close(fd);
-		return 0;
-	}
-	if (errno != EEXIST)
-		return cell_err(err, errno, "create %s in %s", name, prefix);
+	if (!file)
+		return mkdirat(parent, name, 0755) < 0 ? -errno : 0;
+	fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	(void)close(fd);
+	return 0;
+}
+
+/* `name` exists in `prefix` without resolving: a dangling symlink.  Its target is created
+ * instead, inside the root as well. */
+static int create_link_target(int rootfd, int parent, const char *prefix, const char *name,
+			      bool file, int depth, struct cell_error *err)
+{
+	char target[PATH_MAX];
 	ssize_t n = readlinkat(parent, name, target, sizeof(target) - 1);
+
+	if (n < 0 && errno == EINVAL)
+		return 0; /* not a link: someone made it meanwhile */
 	if (n < 0)
-		return errno == EINVAL ? 0
-				       : cell_err(err, errno, "readlink %s in %s", name, prefix);
+		return cell_err(err, errno, "readlink %s in %s", name, prefix);
 	if (depth >= MAX_SYMLINKS)
 		return cell_err(err, ELOOP, "create %s in %s", name, prefix);
 	target[n] = '\0';
 	_cleanup_free_ char *next =
 	    target[0] == '/' ? xstrdup(target) : xasprintf("%s/%s", prefix, target);
-	fd = mkpath_at(rootfd, next, file, depth + 1, err);
-	if (fd < 0)
-		return fd;
-	(void)close(fd);
-	return 0;
+	_cleanup_close_ int fd = mkpath_at(rootfd, next, file, depth + 1, err);
+	return fd < 0 ? fd : 0;
+}
+
+/* Create `name` in the directory `prefix` resolves to. */
+static int create_component(int rootfd, const char *prefix, const char *name, bool file, int depth,
+			    struct cell_error *err)
+{
+	_cleanup_close_ int parent = cell_open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, 0);
+	int r;
+
+	if (parent < 0)
+		return cell_err(err, errno, "open %s", prefix);
+	r = create_entry(parent, name, file);
+	if (r == -EEXIST)
+		return create_link_target(rootfd, parent, prefix, name, file, depth, err);
+	return r < 0 ? cell_err(err, r, "create %s in %s", name, prefix) : 0;
 }
 
 static int mkpath_at(int rootfd, const char *path, bool file, int depth, struct cell_error *err)

@@ -25,7 +25,7 @@ struct cell_rootfs_ctx {
 	bool cgroupns;       /* a new cgroup namespace was made */
 };
 
-/* Make / private (or linux.rootfsPropagation), bind the rootfs on itself, perform all
+/* Make / rslave (or linux.rootfsPropagation), bind the rootfs on itself, perform all
  * spec mounts, create /dev (default devices, linux.devices, symlinks, /dev/pts, ptmx). */
 int cell_rootfs_prepare(const struct cell_rootfs_ctx *c, struct cell_error *err);
 /* pivot_root (or move+chroot with no_pivot) into the rootfs; chdir("/"). */

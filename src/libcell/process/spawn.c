@@ -176,6 +176,9 @@ int cell_process_finish(const struct cell_process *p, const struct cell_linux *l
 		return cell_err(err, errno, "chdir to process.cwd %s", p->cwd);
 	if ((r = cell_personality_apply(&l->personality, err)) < 0)
 		return r;
+	/* the cgroup is joined: the final affinity holds from exec on (config.md) */
+	if ((r = cell_process_final_affinity_apply(0, p, err)) < 0)
+		return r;
 	if (p->no_new_privileges) {
 		if ((r = cell_no_new_privs_apply(p, err)) < 0 ||
 		    (r = load_seccomp(sc, l, listener_fd, state_json, err)) < 0)
