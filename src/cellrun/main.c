@@ -42,7 +42,8 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].help);
 	fprintf(f, "\nGlobal options:\n"
-		   "  --root DIR            state directory (default /run/cellrun)\n"
+		   "  --root DIR            state directory (default /run/cellrun; for other users\n"
+		   "                        $XDG_RUNTIME_DIR/cellrun or /tmp/cellrun-UID)\n"
 		   "  --log FILE            write log messages to FILE\n"
 		   "  --log-format FMT      text or json\n"
 		   "  --debug               log debug messages\n"
@@ -50,6 +51,21 @@ static void usage(FILE *f)
 		   "  --rootless MODE       auto, true or false\n"
 		   "  --version, -v         print the version\n"
 		   "  --help, -h            this help; COMMAND --help for a command's options\n");
+}
+
+/* runc's choice: /run for root, the user's runtime dir otherwise */
+static const char *default_root(void)
+{
+	static char buf[256];
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (geteuid() == 0)
+		return "/run/cellrun";
+	if (xdg && *xdg)
+		(void)snprintf(buf, sizeof(buf), "%s/cellrun", xdg);
+	else
+		(void)snprintf(buf, sizeof(buf), "/tmp/cellrun-%u", (unsigned)geteuid());
+	return buf;
 }
 
 static int parse_global(int argc, char **argv, struct cli *c, struct cell_error *err)
@@ -69,7 +85,7 @@ static int parse_global(int argc, char **argv, struct cli *c, struct cell_error 
 	const char *log = NULL, *fmt = "text", *rootless = "auto";
 	int o;
 
-	c->rt.root = "/run/cellrun";
+	c->rt.root = default_root();
 	while ((o = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'r': c->rt.root = optarg; break;

@@ -29,6 +29,7 @@
 #include "container-internal.h"
 #include "linux/identity.h"
 #include "linux/seccomp.h"
+#include "linux/userns.h"
 #include "process/hooks.h"
 #include "process/spawn.h"
 #include "process/sync.h"
@@ -259,6 +260,9 @@ static int prepare_cgroup(struct create_ctx *c, struct cell_error *err)
 			   err);
 	if (r < 0)
 		return r;
+	if (c->rt->rootless && l->resources_set)
+		cell_warn("rootless: resource limits apply only in cgroup hierarchies delegated to "
+			  "uid %u (others are skipped; --debug lists them)", (unsigned)geteuid());
 	r = cell_cgroup_apply(c->cg, l->resources_set ? &l->resources : &none, err);
 	if (r < 0)
 		return cell_err_prefix(err, "linux.resources");
@@ -287,6 +291,7 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 	c->sp.rootfs = c->rootfs;
 	c->sp.preserve_fds = c->o->preserve_fds;
 	c->sp.no_new_keyring = c->o->no_new_keyring;
+	c->sp.setgroups_allowed = cell_userns_setgroups_allowed(&c->spec->linux);
 	c->sp.rootfs_ctx = (struct cell_rootfs_ctx){
 		.spec = c->spec,
 		.rootfs = c->rootfs,

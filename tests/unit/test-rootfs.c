@@ -549,6 +549,7 @@ static struct cell_cgroup_mount *fake_hierarchies(size_t *n)
 {
 	static struct cell_cgroup_mount h[3];
 	static char paths[3][300];
+	static char *aliases[] = {"cpu", "cpuacct", NULL};
 	const char *names[] = {"memory", "cpu,cpuacct", "unified"};
 
 	for (size_t i = 0; i < 3; i++) {
@@ -558,6 +559,7 @@ static struct cell_cgroup_mount *fake_hierarchies(size_t *n)
 						  .options = "",
 						  .host_path = paths[i]};
 	}
+	h[1].aliases = aliases;
 	*n = 3;
 	return h;
 }

@@ -161,7 +161,8 @@ static int make_one(const struct cgroup_ops *ops, struct cgroup_hier *h, const c
 		return 0;
 	}
 	if (h->rootless && is_delegation_errno(errno)) {
-		cell_warn("cgroup: mkdir %s: %s; hierarchy skipped (rootless)", dir,
+		/* container.c says it once when limits were asked for */
+		cell_debug("cgroup: mkdir %s: %s; hierarchy skipped (rootless)", dir,
 			  strerror(errno));
 		h->skipped = true;
 		return 0;

@@ -52,20 +52,12 @@ static int place_hierarchy(const struct cell_rootfs_ctx *c, int rootfd,
 	return cell_mnt_place(mnt, rootfd, path, false, err);
 }
 
-/* Co-mounted controllers ("cpu,cpuacct") are also reachable by each name, as on the host. */
-static int comount_links(int dirfd, const char *name, struct cell_error *err)
+/* The links the host has next to a hierarchy ("cpu" -> "cpu,cpuacct") are made here too. */
+static int alias_links(int dirfd, const struct cell_cgroup_mount *h, struct cell_error *err)
 {
-	_cleanup_free_ char *names = xstrdup(name);
-
-	if (!strchr(name, ','))
-		return 0;
-	for (char *s = names, *next; s; s = next) {
-		next = strchr(s, ',');
-		if (next)
-			*next++ = '\0';
-		if (symlinkat(name, dirfd, s) < 0 && errno != EEXIST)
-			return cell_err(err, errno, "link %s to %s", s, name);
-	}
+	for (size_t i = 0; h->aliases && h->aliases[i]; i++)
+		if (symlinkat(h->name, dirfd, h->aliases[i]) < 0 && errno != EEXIST)
+			return cell_err(err, errno, "link %s to %s", h->aliases[i], h->name);
 	return 0;
 }
 
@@ -85,7 +77,7 @@ static int mount_v1(const struct cell_rootfs_ctx *c, int rootfd, const char *des
 		_cleanup_free_ char *path = xasprintf("%s/%s", dest, h->name);
 		if ((r = place_hierarchy(c, rootfd, h, p, path, err)) < 0)
 			return r;
-		if ((r = comount_links(tmp, h->name, err)) < 0)
+		if ((r = alias_links(tmp, h, err)) < 0)
 			return r;
 	}
 	/* read-only only now that the directories are made */

@@ -274,7 +274,7 @@ static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid
 	init.exec_cpu_affinity_initial = init.exec_cpu_affinity_final = NULL;
 	if (r >= 0)
 		(void)cell_process_finish(&init, &sp->linux, s->seccomp, s->listener_fd, state,
-					  cell_userns_setgroups_allowed(&sp->linux), &err);
+					  s->setgroups_allowed, &err);
 	cell_sync_send_error(conn, &err);
 	_exit(127);
 }

@@ -30,6 +30,7 @@ struct cell_spawn {
 	int listener_fd;           /* seccomp notify agent (connected) or -1 */
 	int preserve_fds;
 	bool no_new_keyring;
+	bool setgroups_allowed;     /* computed by the parent: the child is root in its userns */
 };
 
 /* Clone the child (and, when needed, the intermediate).  Returns the host
