@@ -111,13 +111,14 @@ struct create_ctx {
 	int sync[2];
 	int console_pair[2]; /* foreground terminal without --console-socket */
 	bool foreground;
-	int master; /* foreground terminal */
+	int master;  /* foreground terminal */
+	int tree_fd; /* idmapped rootfs for the child to attach, or -1 */
 };
 
 static void ctx_close_child_fds(struct create_ctx *c)
 {
 	int *fds[] = { &c->sync[1], &c->sp.exec_listen_fd, &c->sp.console_fd, &c->sp.listener_fd,
-		       &c->console_pair[1] };
+		       &c->console_pair[1], &c->tree_fd };
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0)
 			(void)close(TAKE_FD(*fds[i]));
@@ -285,6 +286,9 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 		return cell_err(err, r, "save config.json in the state directory");
 	if ((r = prepare_cgroup(c, err)) < 0 || (r = listen_exec_socket(c, err)) < 0)
 		return r;
+	if ((c->sp.clone_flags & CLONE_NEWUSER) &&
+	    (r = cell_rootfs_shift_prepare(c->spec, c->rootfs, &c->tree_fd, err)) < 0)
+		return r;
 	c->sp.spec = c->spec;
 	c->sp.id = c->o->id;
 	c->sp.bundle = c->bundle;
@@ -301,6 +305,8 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 		.cgroup_mounts = c->cg_mounts,
 		.n_cgroup_mounts = c->n_cg_mounts,
 		.cgroupns = c->spec->linux.ns[CELL_NS_CGROUP].enabled,
+		.attach_tree = c->tree_fd >= 0,
+		.tree_fd = c->tree_fd,
 	};
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0)
 		return cell_err(err, errno, "sync socketpair");
@@ -455,6 +461,7 @@ static void ctx_init(struct create_ctx *c, const struct cell_runtime *rt,
 		c->sp.ns_fds[t] = -1;
 	c->foreground = foreground;
 	c->master = -1;
+	c->tree_fd = -1;
 }
 
 int cell_container_create(const struct cell_runtime *rt, const struct cell_create_opts *o,

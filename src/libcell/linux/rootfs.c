@@ -111,6 +111,11 @@ static int root_mount_point(const struct cell_rootfs_ctx *c, struct cell_error *
 		return cell_err(err, errno, "set the propagation of /");
 	if ((r = parent_private(c->rootfs, err)) < 0)
 		return r;
+	if (c->attach_tree) {
+		if (move_mount(c->tree_fd, "", AT_FDCWD, c->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return cell_err(err, errno, "attach the idmapped rootfs on %s", c->rootfs);
+		return 0;
+	}
 	if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return cell_err(err, errno, "bind %s on itself", c->rootfs);
 	return 0;

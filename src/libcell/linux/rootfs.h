@@ -23,6 +23,8 @@ struct cell_rootfs_ctx {
 	struct cell_cgroup_mount *cgroup_mounts; /* for mounts of type "cgroup" */
 	size_t n_cgroup_mounts;
 	bool cgroupns;       /* a new cgroup namespace was made */
+	bool attach_tree;    /* attach tree_fd (a detached, idmapped rootfs) instead of a bind */
+	int tree_fd;
 };
 
 /* Make / rslave (or linux.rootfsPropagation), bind the rootfs on itself, perform all
@@ -32,3 +34,13 @@ int cell_rootfs_prepare(const struct cell_rootfs_ctx *c, struct cell_error *err)
 int cell_rootfs_pivot(const struct cell_rootfs_ctx *c, struct cell_error *err);
 /* After pivot: maskedPaths, readonlyPaths, root.readonly, rootfsPropagation. */
 int cell_rootfs_finalize(const struct cell_rootfs_ctx *c, struct cell_error *err);
+
+/*
+ * Root that is not root: with a new user namespace made by host root, a
+ * rootfs owned by ids the namespace does not map is shifted.  Preferably an
+ * idmapped clone of the rootfs (*tree_fd, attached by the child); where the
+ * filesystem refuses idmapping, a one-time chown of the tree into the
+ * mapped range (*tree_fd = -1).  Nothing to do: *tree_fd = -1.
+ */
+int cell_rootfs_shift_prepare(const struct cell_spec *s, const char *rootfs, int *tree_fd,
+			      struct cell_error *err);
