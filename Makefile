@@ -1,11 +1,12 @@
 # Thin wrapper over meson.  `make` builds build/cellrun; `make check` builds a
-# sanitizer build in build-test/ and runs unit, fuzz-replay and integration tests.
+# sanitizer build in build-test/ and runs unit, fuzz-replay and integration tests,
+# then a short libFuzzer run (scripts/fuzz, clang build in build-fuzz/).
 MESON ?= meson
 PYTEST ?= /usr/bin/python3 -m pytest
 BUILD ?= build
 TEST_BUILD ?= build-test
 
-.PHONY: all check unit integration demo fuzz bench clean install-deps lint
+.PHONY: all check unit integration demo fuzz fuzz-short bench clean install-deps lint
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -29,13 +30,18 @@ integration: $(TEST_BUILD)/build.ninja
 	ninja -C $(TEST_BUILD)
 	CELLRUN=$(CURDIR)/$(TEST_BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/integration
 
-check: unit integration
+check: unit integration fuzz-short
 
 demo: all
 	scripts/demo
 
 fuzz:
 	scripts/fuzz $(FUZZ_SECONDS)
+
+# every fuzz target for FUZZ_SHORT_SECONDS (in parallel), part of `make check`
+FUZZ_SHORT_SECONDS ?= 10
+fuzz-short:
+	scripts/fuzz $(FUZZ_SHORT_SECONDS)
 
 bench: all
 	bench/run

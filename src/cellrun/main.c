@@ -10,6 +10,7 @@
 #include "libcell/base/cleanup.h"
 #include "libcell/base/log.h"
 #include "libcell/base/util.h"
+#include "libcell/sys/selfexec.h"
 
 #define CELLRUN_VERSION "0.1.0"
 
@@ -128,6 +129,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* verbs that put a runtime process into a container run from a sealed copy */
+	if (r >= 0 && (streq(c.argv[0], "create") || streq(c.argv[0], "run") ||
+		       streq(c.argv[0], "exec")))
+		r = cell_selfexec_sealed(argc, argv, &err);
 	if (r >= 0 && streq(c.argv[0], "help")) {
 		usage(stdout);
 		return 0;

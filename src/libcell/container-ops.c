@@ -299,6 +299,15 @@ int cell_container_update(const struct cell_runtime *rt, const char *id,
 	return r < 0 ? cell_err_prefix(err, "update %s", id) : 0;
 }
 
+int cell_container_memory(const struct cell_runtime *rt, const struct cell_state *st,
+			  unsigned long long *bytes, struct cell_error *err)
+{
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
+	int r = open_cg(rt, st, &cg, err);
+
+	return r < 0 ? r : cell_cgroup_memory_current(cg, bytes, err);
+}
+
 /* ---- foreground run ---- */
 
 static int exit_code(int status)

@@ -59,6 +59,9 @@ struct cell_exec_opts {
 int cell_container_exec(const struct cell_runtime *rt, const char *id,
 			const struct cell_process *p, const struct cell_exec_opts *o, int *status,
 			struct cell_error *err);
+/* Memory the container's cgroup uses, in bytes. */
+int cell_container_memory(const struct cell_runtime *rt, const struct cell_state *st,
+			  unsigned long long *bytes, struct cell_error *err);
 /* The container's saved config (copy taken at create). */
 int cell_container_config(const struct cell_runtime *rt, const char *id, struct cell_spec **out,
 			  struct cell_error *err);

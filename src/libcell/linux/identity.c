@@ -182,11 +182,13 @@ static int ambient_apply(const struct cell_caps *want, int last, struct cell_err
 	for (int cap = 0; cap <= last; cap++) {
 		if (!has_cap(want->ambient, cap))
 			continue;
-		if (!has_cap(want->permitted & want->inheritable, cap))
-			return cell_err(err, 0,
-					"ambient capability %s is not in both the permitted and "
-					"the inheritable sets",
-					cap_name(cap).s);
+		/* `runc spec` lists ambient caps without inheritable ones; the
+		 * kernel cannot raise those, and runc and crun skip them quietly */
+		if (!has_cap(want->permitted & want->inheritable, cap)) {
+			cell_debug("ambient capability %s skipped: not in both the permitted and "
+				   "the inheritable sets", cap_name(cap).s);
+			continue;
+		}
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
 			return cell_err(err, errno, "raise ambient capability %s", cap_name(cap).s);
 	}

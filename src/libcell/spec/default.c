@@ -2,9 +2,11 @@
 /*
  * The config.json `cellrun spec` writes.  Same shape as `runc spec`, but
  * with the default capability set of Docker and containerd rather than
- * runc's three, so that a shell in the bundle behaves as people expect.
+ * runc's three, so that a shell in the bundle behaves as people expect,
+ * and with the default seccomp profile (default-seccomp.c) for that set.
  */
 #include "parse-internal.h"
+#include "default-seccomp.h"
 
 #include <unistd.h>
 
@@ -123,6 +125,18 @@ static json_t *id_mapping_json(unsigned long host_id)
 			 "size", 1);
 }
 
+static uint64_t caps_mask(const char *const *names)
+{
+	uint64_t m = 0;
+
+	for (; *names; names++) {
+		int cap = cell_cap_from_name(*names);
+		if (cap >= 0)
+			m |= UINT64_C(1) << cap;
+	}
+	return m;
+}
+
 static json_t *linux_json(bool rootless)
 {
 	json_t *l = json_object(), *ns = json_array();
@@ -141,6 +155,7 @@ static json_t *linux_json(bool rootless)
 							      "allow", 0, "access", "rwm"));
 	}
 	json_object_set_new(l, "namespaces", ns);
+	json_object_set_new(l, "seccomp", cell_default_seccomp_json(caps_mask(default_caps)));
 	json_object_set_new(l, "maskedPaths", spec_json_strv(masked_paths));
 	json_object_set_new(l, "readonlyPaths", spec_json_strv(readonly_paths));
 	return l;

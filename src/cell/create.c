@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* create, and run (a throw-away app container) */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cell.h"
+#include "libcell/base/cleanup.h"
+#include "libcell/base/util.h"
+
+#define CREATE_USAGE                                                                              \
+	"create NAME [--template busybox|debian[:SUITE]|oci:PATH|dir:PATH]\n"                     \
+	"       [--storage dir|overlay|btrfs|image:SIZE] [--unprivileged] [-m MEM] [--cpus N]\n"  \
+	"       [--pids N] [--hostname H] [--mount SRC:DST[:ro]]... [--env K=V]... [--init PATH]\n" \
+	"       [--net none|host] [--packages P1,P2] [--autostart]"
+
+enum { O_TEMPLATE = 256, O_STORAGE, O_UNPRIV, O_CPUS, O_PIDS, O_HOST, O_MOUNT, O_ENV, O_INIT,
+       O_NET, O_PKGS, O_AUTO, O_RM, O_NAME };
+
+static const struct option create_opts[] = {
+	{ "template", required_argument, NULL, O_TEMPLATE },
+	{ "storage", required_argument, NULL, O_STORAGE },
+	{ "unprivileged", no_argument, NULL, O_UNPRIV },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "cpus", required_argument, NULL, O_CPUS },
+	{ "pids", required_argument, NULL, O_PIDS },
+	{ "hostname", required_argument, NULL, O_HOST },
+	{ "mount", required_argument, NULL, O_MOUNT },
+	{ "env", required_argument, NULL, O_ENV },
+	{ "init", required_argument, NULL, O_INIT },
+	{ "net", required_argument, NULL, O_NET },
+	{ "packages", required_argument, NULL, O_PKGS },
+	{ "autostart", no_argument, NULL, O_AUTO },
+	{ "rm", no_argument, NULL, O_RM },
+	{ "name", required_argument, NULL, O_NAME },
+	{ "interactive", no_argument, NULL, 'i' },
+	{ "tty", no_argument, NULL, 't' },
+	{ "help", no_argument, NULL, 'h' },
+	{},
+};
+
+struct create_args {
+	struct cell_settings *s;
+	char **packages;
+	bool rm, tty, interactive;
+	const char *name;
+};
+
+static int add_bind(struct cell_settings *s, const char *spec, struct cell_error *err)
+{
+	struct cell_bind b;
+	int r = cell_bind_parse(spec, &b, err);
+
+	if (r < 0)
+		return r;
+	s->binds = xrealloc(s->binds, (s->n_binds + 1) * sizeof(*s->binds));
+	s->binds[s->n_binds++] = b;
+	return 0;
+}
+
+static int set_opt(struct create_args *a, int o, const char *v, struct cell_error *err)
+{
+	struct cell_settings *s = a->s;
+
+	switch (o) {
+	case O_TEMPLATE: free(s->template_name); s->template_name = xstrdup(v); return 0;
+	case O_STORAGE: free(s->storage); s->storage = xstrdup(v); return 0;
+	case O_UNPRIV: s->unprivileged = true; return 0;
+	case 'm': return cell_settings_set(s, "memory", v, err);
+	case O_CPUS: return cell_settings_set(s, "cpus", v, err);
+	case O_PIDS: return cell_settings_set(s, "pids", v, err);
+	case O_HOST: return cell_settings_set(s, "hostname", v, err);
+	case O_MOUNT: return add_bind(s, v, err);
+	case O_ENV:
+		if (!strchr(v, '='))
+			return cell_err(err, EINVAL, "--env %s: want KEY=VALUE", v);
+		cell_strv_push(&s->env, xstrdup(v));
+		return 0;
+	case O_INIT: free(s->init); s->init = xstrdup(v); return 0;
+	case O_NET: return cell_settings_set(s, "net", v, err);
+	case O_PKGS:
+		for (const char *p = v; *p;) {
+			size_t n = strcspn(p, ",");
+			if (n)
+				cell_strv_push(&a->packages, xstrndup(p, n));
+			p += n + (p[n] == ',');
+		}
+		return 0;
+	case O_AUTO: s->autostart = true; return 0;
+	case O_RM: a->rm = true; return 0;
+	case O_NAME: a->name = v; return 0;
+	case 't': a->tty = true; return 0;
+	case 'i': a->interactive = true; return 0;
+	default: return cell_err(err, EINVAL, "%s: unknown option (see --help)", "cell");
+	}
+}
+
+static int parse(struct cli *c, struct create_args *a, struct cell_error *err)
+{
+	int o, r;
+
+	a->s = xzalloc(sizeof(*a->s));
+	a->s->env = xcalloc(1, sizeof(char *));
+	while ((o = getopt_long(c->argc, c->argv, "+m:ith", create_opts, NULL)) != -1)
+		if ((r = set_opt(a, o, optarg, err)) < 0)
+			return r;
+	if (!a->s->template_name)
+		a->s->template_name = xstrdup("busybox");
+	if (!a->s->storage)
+		a->s->storage = xstrdup("dir");
+	if (!a->s->net)
+		a->s->net = xstrdup("none");
+	return 0;
+}
+
+static void progress(const char *line, void *arg)
+{
+	(void)arg;
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "\r\033[K%s", line);
+}
+
+static int do_create(struct cli *c, struct create_args *a, struct cell_error *err)
+{
+	struct cell_create_req req = { .s = a->s, .packages = a->packages, .progress = progress };
+	int r = cli_store(c, err);
+
+	if (r >= 0)
+		r = cell_manager_create(&c->st, &req, err);
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "\r\033[K");
+	return r;
+}
+
+int cmd_create(struct cli *c, struct cell_error *err)
+{
+	struct create_args a = { 0 };
+	int r;
+
+	if (cli_help(c, CREATE_USAGE))
+		return 0;
+	r = parse(c, &a, err);
+	if (r >= 0 && (r = cli_positional(c, 1, CREATE_USAGE, err)) >= 0) {
+		a.s->name = xstrdup(c->argv[optind]);
+		if (!cell_name_valid(a.s->name))
+			r = cell_err(err, EINVAL,
+				     "invalid name \"%s\": 1-64 of [A-Za-z0-9_.-], starting with a letter or digit",
+				     a.s->name);
+	}
+	a.s->system = true;
+	if (r >= 0)
+		r = do_create(c, &a, err);
+	cell_settings_free(a.s);
+	cell_strv_free(a.packages);
+	return r;
+}
+
+#define RUN_USAGE "run [--rm] [-it] [--name N] [create options] TEMPLATE [-- CMD ARGS...]"
+
+int cmd_run(struct cli *c, struct cell_error *err)
+{
+	struct create_args a = { 0 };
+	struct cell_error ignored = { 0 };
+	int r;
+
+	if (cli_help(c, RUN_USAGE))
+		return 0;
+	if ((r = parse(c, &a, err)) < 0 || optind >= c->argc) {
+		cell_settings_free(a.s);
+		cell_strv_free(a.packages);
+		return r < 0 ? r : cell_err(err, EINVAL, "usage: cell %s", RUN_USAGE);
+	}
+	free(a.s->template_name);
+	a.s->template_name = xstrdup(c->argv[optind++]);
+	if (optind < c->argc && streq(c->argv[optind], "--"))
+		optind++;
+	if (optind < c->argc)
+		a.s->command = cell_strv_copy(c->argv + optind);
+	a.s->name = a.name ? xstrdup(a.name) : xasprintf("run-%d", (int)getpid());
+	a.s->system = false;
+	if ((r = do_create(c, &a, err)) >= 0) {
+		r = cell_manager_start(&c->st, a.s->name, true, err);
+		if (r >= 0)
+			c->exit_status = r;
+		if (a.rm)
+			(void)cell_manager_destroy(&c->st, a.s->name, true, &ignored);
+	}
+	cell_settings_free(a.s);
+	cell_strv_free(a.packages);
+	return r < 0 ? r : 0;
+}

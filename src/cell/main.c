@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cell.h"
+#include "libcell/base/cleanup.h"
+#include "libcell/base/log.h"
+#include "libcell/base/util.h"
+
+static const struct {
+	const char *name;
+	verb_fn fn;
+	const char *help;
+} verbs[] = {
+	{ "create", cmd_create, "make a container from a template" },
+	{ "start", cmd_start, "boot a container (detached; -a attaches)" },
+	{ "stop", cmd_stop, "power a container off (kill after --timeout)" },
+	{ "restart", cmd_restart, "stop, then start" },
+	{ "kill", cmd_kill, "send a signal to the container's init" },
+	{ "exec", cmd_exec, "run a command inside a running container" },
+	{ "console", cmd_console, "attach to the console (detach: Ctrl-a q)" },
+	{ "logs", cmd_logs, "print the console log" },
+	{ "ls", cmd_ls, "list containers" },
+	{ "info", cmd_info, "show one container" },
+	{ "top", cmd_top, "processes of a container" },
+	{ "run", cmd_run, "a throw-away app container" },
+	{ "clone", cmd_clone, "copy a container (copy-on-write where storage allows)" },
+	{ "snapshot", cmd_snapshot, "snapshot a container's root filesystem" },
+	{ "snapshots", cmd_snapshots, "list snapshots" },
+	{ "rollback", cmd_rollback, "return to a snapshot" },
+	{ "destroy", cmd_destroy, "remove a container and its storage" },
+	{ "config", cmd_config, "read or change persistent settings" },
+	{ "systemd-unit", cmd_systemd_unit, "print a systemd unit for a container" },
+	{ "enable", cmd_enable, "install and enable the systemd unit" },
+	{ "disable", cmd_disable, "disable and remove the systemd unit" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: cell [--root DIR] [--debug] COMMAND [options] [NAME]\n\n"
+		   "cell manages system containers (a whole OS with its init) and throw-away\n"
+		   "app containers, on the same engine as the OCI runtime cellrun.\n\nCommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		fprintf(f, "  %-13s %s\n", verbs[i].name, verbs[i].help);
+	fprintf(f, "\nGlobal options:\n"
+		   "  --root DIR   the store (default /var/lib/cell, or $CELL_ROOT);\n"
+		   "               runtime state lives in /run/cell (or $CELL_RUNTIME_DIR)\n"
+		   "  --json       print data as JSON (ls, info, snapshots, config)\n"
+		   "  --debug      log debug messages\n"
+		   "  --version    print the version\n\n"
+		   "cell COMMAND --help shows a command's options.\n");
+}
+
+int cli_store(struct cli *c, struct cell_error *err)
+{
+	return cell_store_open(&c->st, c->root, err);
+}
+
+bool cli_help(struct cli *c, const char *text)
+{
+	for (int i = 1; i < c->argc; i++) {
+		if (streq(c->argv[i], "--"))
+			break;
+		if (streq(c->argv[i], "--help") || streq(c->argv[i], "-h")) {
+			printf("Usage: cell %s\n", text);
+			return true;
+		}
+	}
+	return false;
+}
+
+int cli_positional(struct cli *c, int n, const char *text, struct cell_error *err)
+{
+	if (c->argc - optind != n)
+		return cell_err(err, EINVAL, "usage: cell %s", text);
+	return 0;
+}
+
+static int parse_global(int argc, char **argv, struct cli *c, struct cell_error *err)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' }, { "json", no_argument, NULL, 'j' },
+		{ "debug", no_argument, NULL, 'd' },      { "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },       {},
+	};
+	int o;
+
+	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'r': c->root = optarg; break;
+		case 'j': c->json = true; break;
+		case 'd': cell_log_set_level(CELL_LOG_DEBUG); break;
+		case 'v': printf("cell version 0.1.0\n"); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: return cell_err(err, EINVAL, "unknown option (see cell --help)");
+		}
+	}
+	c->argc = argc - optind;
+	c->argv = argv + optind;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { 0 };
+	struct cell_error err = { 0 };
+	char buf[CELL_ERROR_MSG + 128];
+	int r = parse_global(argc, argv, &c, &err);
+
+	if (r >= 0 && c.argc == 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (r >= 0 && streq(c.argv[0], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	bool found = false;
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(verbs); i++) {
+		if (!streq(c.argv[0], verbs[i].name))
+			continue;
+		found = true;
+		optind = 0;
+		r = verbs[i].fn(&c, &err);
+		break;
+	}
+	if (r >= 0 && !found)
+		r = cell_err(&err, EINVAL, "unknown command \"%s\" (see cell --help)", c.argv[0]);
+	cell_store_close(&c.st);
+	if (r >= 0)
+		return c.exit_status;
+	fprintf(stderr, "cell: %s\n", cell_err_text(&err, buf, sizeof(buf)));
+	return 1;
+}

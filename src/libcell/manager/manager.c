@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* create / start / stop / kill / destroy / info for `cell`. */
+#include "manager.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../base/log.h"
+#include "../base/util.h"
+#include "../cgroup/cgroup.h"
+#include "../sys/syscalls.h"
+#include "supervisor-internal.h"
+
+static void settings_freep(struct cell_settings **s)
+{
+	cell_settings_free(*s);
+}
+
+static void closep_lock(int *fd)
+{
+	if (*fd >= 0)
+		(void)close(*fd);
+}
+
+/* The signal each init understands as "power off". */
+static const char *default_stop_signal(const char *rootfs)
+{
+	char target[256];
+	_cleanup_free_ char *init = xasprintf("%s/sbin/init", rootfs);
+	ssize_t n = readlink(init, target, sizeof(target) - 1);
+
+	if (n > 0) {
+		target[n] = '\0';
+		if (strstr(target, "systemd"))
+			return "SIGRTMIN+3";
+		if (strstr(target, "busybox"))
+			return "SIGUSR2"; /* busybox init: USR1 halt, USR2 poweroff, TERM reboot */
+	}
+	return "SIGTERM";
+}
+
+static int parse_signal(const char *s)
+{
+	if (!s)
+		return SIGTERM;
+	if (cell_startswith(s, "SIG"))
+		s += 3;
+	if (cell_startswith(s, "RTMIN")) {
+		long long off = 0;
+		if (s[5] == '+' && cell_parse_long(s + 6, &off) < 0)
+			return SIGTERM;
+		return SIGRTMIN + (int)off;
+	}
+	for (int i = 1; i < SIGRTMIN; i++)
+		if (sigabbrev_np(i) && streq(sigabbrev_np(i), s))
+			return i;
+	return SIGTERM;
+}
+
+int cell_stop_signal_of(const struct cell_store *st, const char *name)
+{
+	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	struct cell_error ignored = { 0 };
+
+	if (cell_settings_load(st, name, &s, &ignored) < 0)
+		return SIGTERM;
+	if (!s->system)
+		return SIGTERM;
+	return parse_signal(s->stop_signal);
+}
+
+static int write_bundle(const struct cell_store *st, const struct cell_settings *s,
+			struct cell_error *err)
+{
+	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
+	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
+	_cleanup_free_ char *path = xasprintf("%s/config.json", dir);
+	_cleanup_free_ char *text = cell_settings_compile(s, rootfs, err);
+	int r;
+
+	if (!text)
+		return -EINVAL;
+	r = cell_write_file_atomic(path, text, strlen(text), 0644);
+	return r < 0 ? cell_err(err, r, "write %s", path) : 0;
+}
+
+/* Pick an unused, unprivileged 65536-id range for --unprivileged. */
+static void pick_idmap(const struct cell_store *st, struct cell_settings *s)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	struct cell_error ignored = { 0 };
+	uint32_t base = 1000000;
+
+	(void)cell_store_list(st, &names, &ignored);
+	for (size_t i = 0; names && names[i]; i++) {
+		_cleanup_(settings_freep) struct cell_settings *o = NULL;
+		if (cell_settings_load(st, names[i], &o, &ignored) == 0 && o->unprivileged &&
+		    o->idmap_host >= base)
+			base = o->idmap_host + 65536;
+	}
+	s->idmap_host = base;
+	s->idmap_size = 65536;
+}
+
+int cell_manager_create(const struct cell_store *st, struct cell_create_req *req,
+			struct cell_error *err)
+{
+	struct cell_settings *s = req->s;
+	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
+	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
+	_cleanup_(closep_lock) int lock = cell_store_lock(st, s->name, err);
+	int r;
+
+	if (lock < 0)
+		return lock;
+	if (mkdir(dir, 0711) < 0)
+		return errno == EEXIST ? cell_err(err, 0, "a container named \"%s\" exists already", s->name)
+				       : cell_err(err, errno, "create %s", dir);
+	if (s->unprivileged && !s->idmap_size)
+		pick_idmap(st, s);
+	free(s->created);
+	s->created = cell_now_rfc3339();
+	r = cell_manager_make_rootfs(st, req, dir, err);
+	if (r >= 0 && !s->stop_signal)
+		s->stop_signal = xstrdup(default_stop_signal(rootfs));
+	if (r >= 0)
+		r = write_bundle(st, s, err);
+	if (r >= 0)
+		r = cell_settings_save(st, s, err);
+	if (r < 0) {
+		struct cell_error ignored = { 0 };
+		(void)cell_manager_remove_rootfs(st, s, dir, &ignored);
+		(void)cell_rm_rf(dir);
+		return cell_err_prefix(err, "create %s", s->name);
+	}
+	return 0;
+}
+
+int cell_manager_start(const struct cell_store *st, const char *name, bool foreground,
+		       struct cell_error *err)
+{
+	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
+	int r;
+
+	if (lock < 0)
+		return lock;
+	if ((r = cell_settings_load(st, name, &s, err)) < 0)
+		return r;
+	if (cell_supervisor_pid(st, name) > 0)
+		return cell_err(err, 0, "%s is running already", name);
+	/* a stopped container may have left state behind (host reboot, kill -9) */
+	struct cell_error ignored = { 0 };
+	(void)cell_container_delete(&st->rt, name, true, &ignored);
+	if ((r = cell_manager_mount(st, s, err)) < 0 || (r = write_bundle(st, s, err)) < 0)
+		return cell_err_prefix(err, "start %s", name);
+	r = cell_supervise(st, name, foreground, s->system || s->terminal, lock, err);
+	lock = -1; /* handed to the supervisor */
+	if (r < 0) {
+		(void)cell_manager_unmount(st, name, &ignored);
+		return cell_err_prefix(err, "start %s", name);
+	}
+	return r;
+}
+
+/* Wait for the supervisor to finish (it deletes the container when the init exits). */
+static bool wait_supervisor(pid_t sup, int seconds)
+{
+	_cleanup_close_ int pfd = cell_sys_pidfd_open(sup, 0);
+	struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+	if (pfd < 0)
+		return true;
+	return poll(&p, 1, seconds * 1000) > 0;
+}
+
+int cell_manager_stop(const struct cell_store *st, const char *name, int timeout,
+		      struct cell_error *err)
+{
+	pid_t sup = cell_supervisor_pid(st, name);
+	struct cell_error ignored = { 0 };
+
+	if (!cell_name_valid(name))
+		return cell_err(err, EINVAL, "invalid name \"%s\"", name);
+	if (sup <= 0)
+		return cell_err(err, 0, "%s is not running", name);
+	(void)cell_container_kill(&st->rt, name, cell_stop_signal_of(st, name), false, &ignored);
+	if (wait_supervisor(sup, timeout))
+		return 0;
+	cell_warn("%s did not stop within %d s: killing it", name, timeout);
+	(void)cell_container_kill(&st->rt, name, SIGKILL, true, &ignored);
+	if (!wait_supervisor(sup, 10))
+		return cell_err(err, ETIMEDOUT, "%s: the supervisor %d did not finish", name, (int)sup);
+	return 0;
+}
+
+int cell_manager_kill(const struct cell_store *st, const char *name, int sig,
+		      struct cell_error *err)
+{
+	if (cell_supervisor_pid(st, name) <= 0)
+		return cell_err(err, 0, "%s is not running", name);
+	return cell_container_kill(&st->rt, name, sig, false, err);
+}
+
+int cell_manager_destroy(const struct cell_store *st, const char *name, bool force,
+			 struct cell_error *err)
+{
+	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_free_ char *dir = cell_store_dir(st, name);
+	int r;
+
+	if ((r = cell_settings_load(st, name, &s, err)) < 0)
+		return r;
+	if (cell_supervisor_pid(st, name) > 0) {
+		if (!force)
+			return cell_err(err, 0, "%s is running: stop it first or use --force", name);
+		if ((r = cell_manager_stop(st, name, 0, err)) < 0)
+			return r;
+	}
+	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
+	if (lock < 0)
+		return lock;
+	if ((r = cell_manager_remove_rootfs(st, s, dir, err)) < 0)
+		return cell_err_prefix(err, "destroy %s", name);
+	if ((r = cell_rm_rf(dir)) < 0)
+		return cell_err(err, r, "remove %s", dir);
+	_cleanup_free_ char *lockpath = xasprintf("%s/containers/%s.lock", st->root, name);
+	(void)unlink(lockpath);
+	return 0;
+}
+
+static unsigned long rss_kb(pid_t pid)
+{
+	char path[64];
+	_cleanup_free_ char *text = NULL;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (cell_read_file(path, &text, NULL) < 0)
+		return 0;
+	char *p = strstr(text, "VmRSS:");
+	return p ? strtoul(p + 6, NULL, 10) : 0;
+}
+
+static long uptime_of(const char *created)
+{
+	struct tm tm = { 0 };
+	if (!created || !strptime(created, "%Y-%m-%dT%H:%M:%S", &tm))
+		return -1;
+	return (long)(time(NULL) - timegm(&tm));
+}
+
+int cell_manager_info(const struct cell_store *st, const char *name, struct cell_info *out,
+		      struct cell_error *err)
+{
+	_cleanup_free_ char *dir = cell_store_dir(st, name);
+	_cleanup_free_ char *exitf = xasprintf("%s/last-exit", dir);
+	struct cell_state *state = NULL;
+	struct cell_error ignored = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	out->status = CELL_STOPPED;
+	out->uptime = -1;
+	if (cell_read_file(exitf, &out->last_exit, NULL) == 0)
+		out->last_exit[strcspn(out->last_exit, "\n")] = '\0';
+	out->supervisor = cell_supervisor_pid(st, name);
+	if (out->supervisor <= 0 ||
+	    cell_container_state(&st->rt, name, &state, &out->status, &ignored) < 0)
+		return 0;
+	out->pid = out->status == CELL_STOPPED ? 0 : state->pid;
+	out->uptime = uptime_of(state->created);
+	out->supervisor_rss_kb = rss_kb(out->supervisor);
+	out->memory = cell_manager_memory(&st->rt, state);
+	cell_state_free(state);
+	(void)err;
+	return 0;
+}
+
+void cell_info_free(struct cell_info *i)
+{
+	free(i->last_exit);
+	i->last_exit = NULL;
+}

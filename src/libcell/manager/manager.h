@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/*
+ * The `cell` manager's model: a store of named containers, each an OCI
+ * bundle plus cell.json (its persistent settings).  Settings are compiled
+ * into config.json, which cellrun, runc or crun can run as well; cell itself
+ * runs it through the same container.c as cellrun.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "../base/error.h"
+#include "../container.h"
+
+struct cell_bind {
+	char *source, *destination;
+	bool readonly;
+};
+
+struct cell_settings {
+	char *name;
+	char *template_name; /* "busybox", "debian:bookworm", "oci:/path", "dir:/path" */
+	char *storage;       /* "dir", "overlay", "btrfs", "image:SIZE" */
+	bool unprivileged;
+	uint32_t idmap_host, idmap_size; /* when unprivileged */
+	int64_t memory;      /* bytes, 0: none */
+	double cpus;         /* 0: none */
+	int64_t pids;        /* 0: none */
+	char *hostname;
+	struct cell_bind *binds;
+	size_t n_binds;
+	char **env;
+	char **command;      /* process args: init (system) or the app's command */
+	char *init;          /* the init path when command is NULL */
+	char *net;           /* "none" or "host" */
+	char *cwd;
+	char *user;          /* "uid[:gid]" for app containers */
+	bool autostart;
+	bool system;         /* boots an init (stop = power off), else an app */
+	bool terminal;       /* app containers: a pty (-t); system containers always have one */
+	char *stop_signal;   /* as the init understands it: "SIGRTMIN+3", "SIGUSR2", "SIGTERM" */
+	char *created;
+};
+
+struct cell_store {
+	char *root;    /* /var/lib/cell or CELL_ROOT */
+	char *run;     /* /run/cell or CELL_RUNTIME_DIR */
+	struct cell_runtime rt; /* rt.root = <run>/state */
+};
+
+int cell_store_open(struct cell_store *st, const char *root, struct cell_error *err);
+void cell_store_close(struct cell_store *st);
+bool cell_name_valid(const char *name);
+char *cell_store_dir(const struct cell_store *st, const char *name);  /* <root>/containers/<name> */
+char *cell_store_rundir(const struct cell_store *st, const char *name);
+/* flock on <root>/containers/<name>.lock; returns the fd. */
+int cell_store_lock(const struct cell_store *st, const char *name, struct cell_error *err);
+/* Names of existing containers, sorted. */
+int cell_store_list(const struct cell_store *st, char ***names, struct cell_error *err);
+
+int cell_settings_load(const struct cell_store *st, const char *name, struct cell_settings **out,
+		       struct cell_error *err);
+int cell_settings_save(const struct cell_store *st, const struct cell_settings *s,
+		       struct cell_error *err);
+void cell_settings_free(struct cell_settings *s);
+/* `cell config NAME KEY VALUE`: validated; error names the key. */
+int cell_settings_set(struct cell_settings *s, const char *key, const char *value,
+		      struct cell_error *err);
+/* Value of one key as text (caller frees), or NULL for an unknown key. */
+char *cell_settings_get(const struct cell_settings *s, const char *key);
+extern const char *const cell_settings_keys[];
+
+/* "SRC:DST[:ro]" (both absolute). */
+int cell_bind_parse(const char *spec, struct cell_bind *b, struct cell_error *err);
+/* Settings → the bundle's config.json text. */
+char *cell_settings_compile(const struct cell_settings *s, const char *rootfs,
+			    struct cell_error *err);
+/* Parse "512M", "2G"... */
+int cell_parse_bytes(const char *s, int64_t *out);
+
+/* ---- supervisor (one small process per running container) ---- */
+
+/* Fork the supervisor: it creates and starts the container (console on a
+ * pty it holds, output to a size-capped console.log), reaps the init,
+ * records the exit status, cleans up, and talks sd_notify.  Returns once the
+ * container runs (or failed to start).  foreground: no fork, the caller's
+ * terminal is attached.  lock_fd (the caller's store lock, or -1) is closed
+ * by the supervisor once the container runs. */
+int cell_supervise(const struct cell_store *st, const char *name, bool foreground, bool console,
+		   int lock_fd, struct cell_error *err);
+/* Pid of the live supervisor of name, or 0. */
+pid_t cell_supervisor_pid(const struct cell_store *st, const char *name);
+
+/* ---- operations (manager.c); each takes the container's lock ---- */
+
+struct cell_create_req {
+	struct cell_settings *s; /* name, template, storage, limits... (taken over) */
+	char **packages;         /* extra packages for the debian template */
+	void (*progress)(const char *line, void *arg);
+	void *progress_arg;
+};
+
+int cell_manager_create(const struct cell_store *st, struct cell_create_req *req,
+			struct cell_error *err);
+int cell_manager_start(const struct cell_store *st, const char *name, bool foreground,
+		       struct cell_error *err);
+/* Ask the init to power off; SIGKILL everything after timeout seconds. */
+int cell_manager_stop(const struct cell_store *st, const char *name, int timeout,
+		      struct cell_error *err);
+int cell_manager_kill(const struct cell_store *st, const char *name, int sig,
+		      struct cell_error *err);
+int cell_manager_destroy(const struct cell_store *st, const char *name, bool force,
+			 struct cell_error *err);
+
+struct cell_info {
+	enum cell_status status;
+	pid_t pid;           /* init, host view */
+	pid_t supervisor;
+	unsigned long long memory; /* bytes, 0 if unknown */
+	long uptime;         /* seconds, -1 when stopped */
+	unsigned long supervisor_rss_kb;
+	char *last_exit;     /* "exited 0" ... or NULL */
+};
+int cell_manager_info(const struct cell_store *st, const char *name, struct cell_info *out,
+		      struct cell_error *err);
+void cell_info_free(struct cell_info *i);
+
+/* ---- storage verbs (storage-glue.c) ---- */
+int cell_manager_clone(const struct cell_store *st, const char *src, const char *dst,
+		       struct cell_error *err);
+/* snap NULL: a name from the time */
+int cell_manager_snapshot(const struct cell_store *st, const char *name, const char *snap,
+			  char **made, struct cell_error *err);
+int cell_manager_snapshots(const struct cell_store *st, const char *name, char ***snaps,
+			   struct cell_error *err);
+int cell_manager_rollback(const struct cell_store *st, const char *name, const char *snap,
+			  struct cell_error *err);

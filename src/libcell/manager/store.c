@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The store: where containers live and the lock that serialises commands. */
+#include "manager.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../base/util.h"
+
+bool cell_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 64 || name[0] == '.' || name[0] == '-' || name[0] == '_')
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && !strchr("_.-", *p))
+			return false;
+	return true;
+}
+
+int cell_store_open(struct cell_store *st, const char *root, struct cell_error *err)
+{
+	const char *env_root = getenv("CELL_ROOT"), *env_run = getenv("CELL_RUNTIME_DIR");
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	st->root = xstrdup(root ? root : env_root && *env_root ? env_root : "/var/lib/cell");
+	st->run = xstrdup(env_run && *env_run ? env_run : "/run/cell");
+	_cleanup_free_ char *containers = xasprintf("%s/containers", st->root);
+	_cleanup_free_ char *state = xasprintf("%s/state", st->run);
+	if ((r = cell_mkdir_p(containers, 0711)) < 0)
+		return cell_err(err, r, "create the store %s", containers);
+	if ((r = cell_mkdir_p(state, 0711)) < 0)
+		return cell_err(err, r, "create %s", state);
+	st->rt.root = TAKE_PTR(state);
+	st->rt.rootless = geteuid() != 0;
+	return 0;
+}
+
+void cell_store_close(struct cell_store *st)
+{
+	free(st->root);
+	free(st->run);
+	free((char *)st->rt.root);
+	memset(st, 0, sizeof(*st));
+}
+
+char *cell_store_dir(const struct cell_store *st, const char *name)
+{
+	return xasprintf("%s/containers/%s", st->root, name);
+}
+
+char *cell_store_rundir(const struct cell_store *st, const char *name)
+{
+	return xasprintf("%s/%s", st->run, name);
+}
+
+int cell_store_lock(const struct cell_store *st, const char *name, struct cell_error *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/containers/%s.lock", st->root, name);
+	_cleanup_close_ int fd = -1;
+
+	if (!cell_name_valid(name))
+		return cell_err(err, EINVAL,
+				"invalid name \"%s\": 1-64 of [A-Za-z0-9_.-], starting with a letter or digit",
+				name);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return cell_err(err, errno, "open lock %s", path);
+	if (flock(fd, LOCK_EX) < 0)
+		return cell_err(err, errno, "lock %s", path);
+	return TAKE_FD(fd);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cell_store_list(const struct cell_store *st, char ***names, struct cell_error *err)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/containers", st->root);
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	char **v = xcalloc(1, sizeof(char *));
+	struct dirent *de;
+
+	*names = v;
+	if (!d)
+		return errno == ENOENT ? 0 : cell_err(err, errno, "open %s", dir);
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || !cell_name_valid(de->d_name))
+			continue;
+		_cleanup_free_ char *meta = xasprintf("%s/%s/cell.json", dir, de->d_name);
+		if (access(meta, F_OK) == 0)
+			cell_strv_push(names, xstrdup(de->d_name));
+	}
+	qsort(*names, cell_strv_len(*names), sizeof(char *), cmp_str);
+	return 0;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+#include <sys/ioctl.h>
+#include "manager.h"
+
+static inline void cell_state_freep_(struct cell_state **s)
+{
+	cell_state_free(*s);
+}
+/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
+void cell_sd_notify(const char *text);
+/* The signal the container's init takes as "power off". */
+int cell_stop_signal_of(const struct cell_store *st, const char *name);
+/* Unmount the container's storage after it stopped (no-op for dir). */
+int cell_manager_unmount(const struct cell_store *st, const char *name, struct cell_error *err);
+/* Storage glue (storage-glue.c): template → rootfs on the chosen backend. */
+int cell_manager_make_rootfs(const struct cell_store *st, struct cell_create_req *req,
+			     const char *dir, struct cell_error *err);
+int cell_manager_remove_rootfs(const struct cell_store *st, const struct cell_settings *s,
+			       const char *dir, struct cell_error *err);
+int cell_manager_mount(const struct cell_store *st, const struct cell_settings *s,
+		       struct cell_error *err);
+unsigned long long cell_manager_memory(const struct cell_runtime *rt, const struct cell_state *st);

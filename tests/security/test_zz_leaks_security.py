@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Runs last in this directory: the integration suite's leak check, so that
+nothing an attack (or its cleanup) left behind goes unnoticed -- mounts,
+cgroups, processes, state dirs -- even when tests/integration ran before."""
+from test_zz_leaks import test_cgroup_parents_removable, test_no_leaks  # noqa: F401
