@@ -28,7 +28,7 @@ unit: $(TEST_BUILD)/build.ninja
 
 integration: $(TEST_BUILD)/build.ninja
 	ninja -C $(TEST_BUILD)
-	CELLRUN=$(CURDIR)/$(TEST_BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/integration
+	CELLRUN=$(CURDIR)/$(TEST_BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/integration tests/security
 
 check: unit integration fuzz-short
 

@@ -28,3 +28,8 @@ int cell_wait_foreground(const struct cell_runtime *rt, const char *id, pid_t pi
 			 int *status, struct cell_error *err);
 /* Create dirfd/name (O_EXCL, 0600) with text. */
 int cell_write_file_at_new(int dirfd, const char *name, const char *text);
+
+/* Compile (or fetch from the cache) the config's seccomp filter. */
+struct cell_seccomp_filter;
+int cell_seccomp_for(const struct cell_spec *spec, const char *config_text,
+		     struct cell_seccomp_filter **out, struct cell_error *err);

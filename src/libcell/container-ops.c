@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "base/cleanup.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "linux/seccomp.h"
 #include "process/hooks.h"
 #include "process/terminal.h"
 #include "sys/syscalls.h"
@@ -29,6 +31,22 @@ int cell_write_file_at_new(int dirfd, const char *name, const char *text)
 	if (fd < 0)
 		return -errno;
 	return cell_write_all(fd, text, strlen(text));
+}
+
+/* Compiled filters are cached for root (one per distinct profile): the key is the
+ * profile's canonical JSON, so any change to it is a different entry. */
+int cell_seccomp_for(const struct cell_spec *spec, const char *config_text,
+		     struct cell_seccomp_filter **out, struct cell_error *err)
+{
+	json_t *c = config_text ? json_loads(config_text, 0, NULL) : NULL;
+	json_t *sc = json_object_get(json_object_get(c, "linux"), "seccomp");
+	_cleanup_free_ char *key = sc ? json_dumps(sc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	int r;
+
+	json_decref(c);
+	r = cell_seccomp_prepare_cached(&spec->linux.seccomp, key,
+					geteuid() == 0 ? "/run/cellrun-cache" : NULL, out, err);
+	return r < 0 ? cell_err_prefix(err, "linux.seccomp") : 0;
 }
 
 int cell_container_config(const struct cell_runtime *rt, const char *id, struct cell_spec **out,

@@ -127,26 +127,34 @@ def wait_reaping(p, timeout):
             return rc
         reap_orphans()
         if time.monotonic() > deadline:
-            p.kill()
+            # the whole process group: a runtime's helper children must not
+            # outlive it holding locks (they are ours: started by this call)
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             p.wait()
             return None
         time.sleep(delay)
         delay = min(delay * 2, 0.02)
 
 
-def pids_in_cgroup_named(fragment):
-    """Live host pids whose /proc/<pid>/cgroup mentions fragment (any hierarchy)."""
+def pids_in_cgroup(path):
+    """Live host pids in cgroup `path` ("/a/b") or below it, in any hierarchy."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or proc_starttime(entry) is None:
             continue
         try:
             with open(f"/proc/{entry}/cgroup") as f:
-                text = f.read()
+                lines = f.read().splitlines()
         except OSError:
             continue
-        if fragment in text:
-            found.append(int(entry))
+        for line in lines:
+            cg = line.split(":", 2)[-1]
+            if cg == path or cg.startswith(path + "/"):
+                found.append(int(entry))
+                break
     return found
 
 
@@ -389,10 +397,13 @@ class Session:
             for pid, st in sorted(self.tracked.items()):
                 if pid_alive(pid, st):
                     found.append(f"process {pid} still alive")
-        frag = f"/{self.cgroup_parent}/" + (cid if cid else "")
-        for pid in pids_in_cgroup_named(frag):
-            found.append(f"process {pid} in a cgroup under {frag}")
+        path = f"/{self.cgroup_parent}" + (f"/{cid}" if cid is not None else "")
+        for pid in pids_in_cgroup(path):
+            found.append(f"process {pid} in cgroup {path}")
         return found
+
+    def leaked_processes_of(self, cids):
+        return [p for c in cids for p in self.leaked_processes(c)]
 
     def leaked_state(self, cid=None):
         if not os.path.isdir(self.state_root):
@@ -406,20 +417,27 @@ class Session:
         return (self.leaked_state(cid) + self.leaked_cgroups(cid) + self.leaked_processes(cid)
                 + self.leaked_mounts(needle))
 
-    def kill_leftovers(self, timeout=5):
-        """SIGKILL what the tests left running: tracked pids and anything in a
-        suite cgroup (thawed first: a frozen task cannot die)."""
-        freezer = os.path.join(CGROUP_FS, "freezer", self.cgroup_parent)
-        for dirpath, _, files in os.walk(freezer):
-            if "freezer.state" in files:
-                try:
-                    with open(os.path.join(dirpath, "freezer.state"), "w") as f:
-                        f.write("THAWED")
-                except OSError:
-                    pass
-        for pid in list(self.tracked):
-            kill_tracked(self, pid)
-        for pid in pids_in_cgroup_named(f"/{self.cgroup_parent}/"):
+    def kill_leftovers(self, cids=None, timeout=5):
+        """SIGKILL what tests left running: tracked pids and anything in a
+        suite cgroup (thawed first: a frozen task cannot die).  With cids,
+        only the cgroups of those containers."""
+        frags = [f"/{self.cgroup_parent}/{c}" for c in cids] if cids is not None \
+            else [f"/{self.cgroup_parent}"]
+        for frag in frags:
+            for dirpath, _, files in os.walk(os.path.join(CGROUP_FS, "freezer") + frag):
+                if "freezer.state" in files:
+                    try:
+                        with open(os.path.join(dirpath, "freezer.state"), "w") as f:
+                            f.write("THAWED")
+                    except OSError:
+                        pass
+        if cids is None:
+            for pid in list(self.tracked):
+                kill_tracked(self, pid)
+        victims = set()
+        for frag in frags:
+            victims.update(pids_in_cgroup(frag))
+        for pid in victims:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -427,7 +445,8 @@ class Session:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             reap_orphans()
-            if not self.leaked_processes():
+            if not any(pid_alive(p) for p in victims) and (cids is not None
+                                                          or not self.leaked_processes()):
                 return True
             time.sleep(0.05)
         return False
@@ -563,8 +582,15 @@ class Runtime:
         return self.cmd("exec", *opts, cid, *args, timeout=timeout)
 
     def cleanup(self):
+        """delete --force every id this test used; then kill whatever a
+        broken runtime left in those containers' cgroups."""
         for cid in reversed(self.ids):
-            self.cmd("delete", "--force", cid)
+            try:
+                self.cmd("delete", "--force", cid, timeout=min(DEFAULT_TIMEOUT, 10))
+            except AssertionError:
+                pass
+        if self.ids and self.s.leaked_processes_of(self.ids):
+            self.s.kill_leftovers(cids=list(self.ids))
         self.ids.clear()
 
 

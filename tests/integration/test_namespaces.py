@@ -253,3 +253,10 @@ def test_pid_namespace_init_reaps(runtime, bundle):
     bundle.sh("sleep 0.1 & wait; echo $$")
     r = runtime.run(bundle)
     assert r.out.strip() == "1"
+
+
+def test_new_network_namespace_has_loopback_up(runtime, bundle):
+    """runc and crun bring lo up in a network namespace they create."""
+    bundle.sh("cat /sys/class/net/lo/operstate; ip -o link show lo")
+    r = runtime.run(bundle).ok()
+    assert "UP" in r.out.split("\n", 1)[1]

@@ -127,7 +127,8 @@ int image_run(struct image_run *r, struct cell_error *err);
 int image_busybox_build(const char *busybox, int rootfd, struct cell_error *err);
 /* true when the ELF file at fd has no PT_INTERP (statically linked). */
 int image_elf_is_static(int fd, bool *is_static);
-/* Write the tree under dirfd as a pax tar + zstd to out_fd; *digest of the bytes written. */
-int image_pack_tree(int dirfd, int out_fd, char digest[IMAGE_DIGEST_MAX], struct cell_error *err);
+/* Write the tree at dir as a pax tar + zstd to out_fd; digest of the bytes written. */
+int image_pack_tree(const char *dir, int out_fd, char digest[IMAGE_DIGEST_MAX],
+		    struct cell_error *err);
 /* Cache key of a debian template: hash of variant, mirror, sorted includes. */
 char *image_debian_key(const char *suite, char **includes);

@@ -11,6 +11,10 @@
 #include <errno.h>
 #include <jansson.h>
 #include <seccomp.h>
+#include <sys/syscall.h>
+#include <sys/mman.h>
+#include <linux/seccomp.h>
+#include <linux/filter.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,8 +28,10 @@
 #define LIBSECCOMP_HAS_WAITKILL (SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6))
 
 struct cell_seccomp_filter {
-	scmp_filter_ctx ctx;
+	scmp_filter_ctx ctx; /* NULL when loaded from the cache */
 	bool notify; /* some rule returns SCMP_ACT_NOTIFY: load yields a listener fd */
+	void *bpf;   /* compiled program (struct sock_filter[]), for a plain seccomp(2) load */
+	size_t bpf_len;
 };
 
 static const struct {
@@ -284,6 +290,14 @@ int cell_seccomp_load(struct cell_seccomp_filter *f, int *notify_fd, struct cell
 {
 	int r, fd = -1;
 
+	if (f->bpf) {
+		struct sock_fprog prog = { .len = (unsigned short)(f->bpf_len / sizeof(struct sock_filter)),
+					   .filter = f->bpf };
+		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+			return cell_err(err, errno, "load the seccomp filter");
+		*notify_fd = -1;
+		return 0;
+	}
 	r = seccomp_load(f->ctx);
 	if (r < 0)
 		return cell_err(err, -r, "seccomp_load");
@@ -302,6 +316,7 @@ void cell_seccomp_free(struct cell_seccomp_filter *f)
 		return;
 	if (f->ctx)
 		seccomp_release(f->ctx);
+	free(f->bpf);
 	free(f);
 }
 
@@ -394,4 +409,103 @@ int cell_seccomp_send_listener(const char *listener_path, int notify_fd, const c
 		return sock;
 	int r = cell_seccomp_send_listener_fd(sock, notify_fd, state_json, NULL, err);
 	return r < 0 ? cell_err_prefix(err, "%s", listener_path) : 0;
+}
+
+/* ---- compiled-filter cache ----
+ * Generating BPF for a few hundred rules costs milliseconds on every
+ * create; the result only depends on the profile, libseccomp and the
+ * architecture.  The cache file holds the exact profile text it was made
+ * from (compared in full, so a hash collision cannot load a wrong filter)
+ * and the program.  Filters with flags or NOTIFY go through libseccomp. */
+
+#define CACHE_MAGIC "cellbpf1"
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static char *cache_path(const char *dir, const char *key)
+{
+	return xasprintf("%s/seccomp-%016llx-%u.bpf", dir, (unsigned long long)fnv1a(key),
+			 (unsigned)seccomp_version()->minor);
+}
+
+static int cache_read(const char *path, const char *key, struct cell_seccomp_filter *f)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0, klen = strlen(key), head = sizeof(CACHE_MAGIC) - 1;
+
+	if (cell_read_file(path, &data, &len) < 0 || len < head + klen + 1 ||
+	    memcmp(data, CACHE_MAGIC, head) != 0 || memcmp(data + head, key, klen) != 0 ||
+	    data[head + klen] != '\0')
+		return -ENOENT;
+	size_t off = head + klen + 1, n = len - off;
+	if (n == 0 || n % sizeof(struct sock_filter) != 0 || n / sizeof(struct sock_filter) > 65535)
+		return -EINVAL;
+	f->bpf = xmalloc(n);
+	memcpy(f->bpf, data + off, n);
+	f->bpf_len = n;
+	return 0;
+}
+
+static int export_bpf(struct cell_seccomp_filter *f, struct cell_error *err)
+{
+	_cleanup_close_ int fd = memfd_create("cell-seccomp", MFD_CLOEXEC);
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	int r;
+
+	if (fd < 0)
+		return cell_err(err, errno, "memfd for the seccomp program");
+	if ((r = seccomp_export_bpf(f->ctx, fd)) < 0)
+		return cell_err(err, -r, "seccomp_export_bpf");
+	if (lseek(fd, 0, SEEK_SET) < 0 || (r = cell_read_fd(fd, &data, &len)) < 0)
+		return cell_err(err, r < 0 ? -r : errno, "read the seccomp program");
+	f->bpf = TAKE_PTR(data);
+	f->bpf_len = len;
+	return 0;
+}
+
+static void cache_write(const char *dir, const char *path, const char *key,
+			const struct cell_seccomp_filter *f)
+{
+	size_t klen = strlen(key), head = sizeof(CACHE_MAGIC) - 1;
+	_cleanup_free_ char *buf = xmalloc(head + klen + 1 + f->bpf_len);
+
+	memcpy(buf, CACHE_MAGIC, head);
+	memcpy(buf + head, key, klen + 1);
+	memcpy(buf + head + klen + 1, f->bpf, f->bpf_len);
+	if (cell_mkdir_p(dir, 0700) == 0)
+		(void)cell_write_file_atomic(path, buf, head + klen + 1 + f->bpf_len, 0600);
+}
+
+int cell_seccomp_prepare_cached(const struct cell_seccomp *sc, const char *key,
+				const char *cache_dir, struct cell_seccomp_filter **out,
+				struct cell_error *err)
+{
+	_cleanup_(filter_freep) struct cell_seccomp_filter *f = NULL;
+	bool plain = cell_strv_len(sc->flags) == 0 && !sc->listener_path;
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	for (size_t i = 0; plain && i < sc->n_syscalls; i++)
+		plain = sc->syscalls[i].action != CELL_SCMP_NOTIFY;
+	if (!plain || !key || !cache_dir)
+		return cell_seccomp_prepare(sc, out, err);
+	path = cache_path(cache_dir, key);
+	f = xzalloc(sizeof(*f));
+	if (cache_read(path, key, f) == 0) {
+		*out = TAKE_PTR(f);
+		return 0;
+	}
+	cell_seccomp_free(TAKE_PTR(f));
+	if ((r = cell_seccomp_prepare(sc, &f, err)) < 0 || (r = export_bpf(f, err)) < 0)
+		return r;
+	cache_write(cache_dir, path, key, f);
+	*out = TAKE_PTR(f);
+	return 0;
 }

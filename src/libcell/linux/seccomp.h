@@ -12,6 +12,11 @@ struct cell_seccomp_filter;
 
 int cell_seccomp_prepare(const struct cell_seccomp *sc, struct cell_seccomp_filter **out,
 			 struct cell_error *err);
+/* The same, through a cache of compiled programs in cache_dir keyed by the
+ * profile's canonical text `key` (plain filters only; others as above). */
+int cell_seccomp_prepare_cached(const struct cell_seccomp *sc, const char *key,
+				const char *cache_dir, struct cell_seccomp_filter **out,
+				struct cell_error *err);
 /* Load it; *notify_fd gets the listener fd when an action is SCMP_ACT_NOTIFY, else -1. */
 int cell_seccomp_load(struct cell_seccomp_filter *f, int *notify_fd, struct cell_error *err);
 /* The same over an already connected socket, with listenerMetadata. */

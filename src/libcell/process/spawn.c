@@ -44,6 +44,7 @@
 #include "../base/log.h"
 #include "../base/util.h"
 #include "../linux/identity.h"
+#include "../linux/loopback.h"
 #include "../linux/userns.h"
 #include "../state.h"
 #include "../sys/syscalls.h"
@@ -202,6 +203,8 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	/* Only now, inside the container's cgroup, so that it is the namespace root. */
 	if ((s->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		return cell_err(err, errno, "unshare cgroup namespace");
+	if ((s->clone_flags & CLONE_NEWNET) && (r = cell_loopback_up(err)) < 0)
+		return r;
 	if (!s->no_new_keyring &&
 	    syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, s->id) < 0 && errno != ENOSYS)
 		cell_debug("new session keyring: %s", strerror(errno));

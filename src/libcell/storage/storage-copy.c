@@ -127,9 +127,10 @@ static int copy_one_xattr(struct copy_ctx *c, const char *sp, const char *dp, co
 
 /* l*xattr on /proc/self/fd/<dirfd>/<name>: the directory is reached through
  * its fd, the name itself is not followed (xattrs of a symlink stay its own). */
-static int copy_xattrs(struct copy_ctx *c, int sfd, int dfd, const char *name, const char *rel)
+static int copy_xattrs(struct copy_ctx *c, int sfd, const char *sname, int dfd,
+		       const char *dname, const char *rel)
 {
-	_cleanup_free_ char *sp = proc_path(sfd, name), *dp = proc_path(dfd, name);
+	_cleanup_free_ char *sp = proc_path(sfd, sname), *dp = proc_path(dfd, dname);
 	ssize_t n = llistxattr(sp, NULL, 0);
 
 	if (n <= 0)
@@ -146,14 +147,15 @@ static int copy_xattrs(struct copy_ctx *c, int sfd, int dfd, const char *name, c
 	return 0;
 }
 
-static int set_meta(struct copy_ctx *c, int sfd, int dfd, const char *name, const char *rel,
-		    const struct stat *s)
+/* sfd/sname's owner, xattrs, mode and times onto dfd/dname. */
+static int set_meta(struct copy_ctx *c, int sfd, const char *sname, int dfd, const char *name,
+		    const char *rel, const struct stat *s)
 {
 	const struct timespec times[2] = { s->st_atim, s->st_mtim };
 
 	if (fchownat(dfd, name, s->st_uid, s->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return copy_fail(c, errno, rel, "chown");
-	int r = copy_xattrs(c, sfd, dfd, name, rel);
+	int r = copy_xattrs(c, sfd, sname, dfd, name, rel);
 	if (r < 0)
 		return r;
 	if (!S_ISLNK(s->st_mode) && fchmodat(dfd, name, s->st_mode & 07777, AT_SYMLINK_NOFOLLOW) < 0)
@@ -239,16 +241,16 @@ static int copy_data(struct copy_ctx *c, int in, int out, off_t size)
 
 static int copy_children(struct copy_ctx *c, int sfd, int dfd, const char *rel);
 
-static int copy_reg(struct copy_ctx *c, int sfd, int dfd, const char *name, const char *rel,
-		    const struct stat *s)
+static int copy_reg(struct copy_ctx *c, int sfd, const char *sname, int dfd, const char *name,
+		    const char *rel, const struct stat *s)
 {
-	_cleanup_close_ int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-	if (in < 0)
-		return copy_fail(c, errno, rel, "open");
 	_cleanup_close_ int out =
 		openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
 		return copy_fail(c, errno, rel, "create");
+	_cleanup_close_ int in = openat(sfd, sname, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (in < 0)
+		return copy_fail(c, errno, rel, "open");
 	int r = copy_data(c, in, out, s->st_size);
 	return r < 0 ? copy_fail(c, r, rel, "write") : 0;
 }
@@ -295,7 +297,7 @@ static int copy_node(struct copy_ctx *c, int sfd, int dfd, const char *name, con
 {
 	switch (s->st_mode & S_IFMT) {
 	case S_IFREG:
-		return copy_reg(c, sfd, dfd, name, rel, s);
+		return copy_reg(c, sfd, name, dfd, name, rel, s);
 	case S_IFDIR:
 		return copy_dir(c, sfd, dfd, name, rel);
 	case S_IFLNK:
@@ -326,7 +328,7 @@ static int copy_entry(struct copy_ctx *c, int sfd, int dfd, const char *name, co
 								      : 0;
 	int r = copy_node(c, sfd, dfd, name, rel, &s);
 	if (r == 0)
-		r = set_meta(c, sfd, dfd, name, rel, &s);
+		r = set_meta(c, sfd, name, dfd, name, rel, &s);
 	if (r == 0 && multi)
 		link_remember(c, &s, rel);
 	return r;
@@ -369,9 +371,20 @@ int storage_copy_into(int srcfd, const char *src_label, int dstfd, const char *d
 	if (fstat(srcfd, &s) < 0)
 		r = copy_fail(&c, errno, "", "stat");
 	else if ((r = copy_children(&c, srcfd, dstfd, "")) == 0)
-		r = set_meta(&c, srcfd, dstfd, ".", "", &s);
+		r = set_meta(&c, srcfd, ".", dstfd, ".", "", &s);
 	ctx_done(&c);
 	return r;
+}
+
+int storage_copy_attrs(int srcfd, const char *src_label, int dstfd, const char *dst_label,
+		       struct cell_error *err)
+{
+	struct copy_ctx c = { .dst_root = dstfd, .src = src_label, .dst = dst_label, .err = err };
+	struct stat s;
+
+	if (fstat(srcfd, &s) < 0)
+		return copy_fail(&c, errno, "", "stat");
+	return set_meta(&c, srcfd, ".", dstfd, ".", "", &s);
 }
 
 static int open_dir(const char *path, struct cell_error *err)
@@ -405,23 +418,35 @@ static int open_parent(const char *path, const char **name, struct cell_error *e
 	return open_dir(dir, err);
 }
 
+static int copy_file_at(struct copy_ctx *c, int sfd, const char *sname, int dfd,
+			const char *dname)
+{
+	struct stat s;
+
+	if (fstatat(sfd, sname, &s, AT_SYMLINK_NOFOLLOW) < 0)
+		return cell_err(c->err, errno, "stat %s", c->src);
+	if (!S_ISREG(s.st_mode))
+		return cell_err(c->err, EINVAL, "copy %s: not a regular file", c->src);
+	int r = copy_reg(c, sfd, sname, dfd, dname, "", &s);
+	if (r == -EEXIST)
+		return r; /* not ours to remove */
+	if (r == 0)
+		r = set_meta(c, sfd, sname, dfd, dname, "", &s);
+	if (r < 0)
+		(void)unlinkat(dfd, dname, 0);
+	return r;
+}
+
 int storage_copy_file(const char *src, const char *dst, struct cell_error *err)
 {
 	const char *sname = NULL, *dname = NULL;
 	_cleanup_close_ int sfd = open_parent(src, &sname, err);
 	_cleanup_close_ int dfd = sfd < 0 ? -1 : open_parent(dst, &dname, err);
 	struct copy_ctx c = { .dst_root = dfd, .src = src, .dst = dst, .err = err };
-	struct stat s;
-	int r;
 
 	if (sfd < 0 || dfd < 0)
 		return sfd < 0 ? sfd : dfd;
-	if (fstatat(sfd, sname, &s, AT_SYMLINK_NOFOLLOW) < 0)
-		r = cell_err(err, errno, "stat %s", src);
-	else if (!S_ISREG(s.st_mode))
-		r = cell_err(err, EINVAL, "copy %s: not a regular file", src);
-	else if ((r = copy_reg(&c, sfd, dfd, sname, "", &s)) == 0)
-		r = set_meta(&c, sfd, dfd, dname, "", &s);
+	int r = copy_file_at(&c, sfd, sname, dfd, dname);
 	ctx_done(&c);
 	return r;
 }

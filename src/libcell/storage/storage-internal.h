@@ -79,6 +79,9 @@ int storage_btrfs_subvolume_destroy(int parentfd, const char *name);
  * give dst src's owner, mode, xattrs and times.  Labels name them in errors. */
 int storage_copy_into(int srcfd, const char *src_label, int dstfd, const char *dst_label,
 		      struct cell_error *err);
+/* Only the root's owner, mode, xattrs and times (directory src onto directory dst). */
+int storage_copy_attrs(int srcfd, const char *src_label, int dstfd, const char *dst_label,
+		       struct cell_error *err);
 /* Copy the tree at src (a directory path) to a new directory dst (made here). */
 int storage_copy_tree(const char *src, const char *dst, struct cell_error *err);
 /* Copy the regular file src to a new file dst (reflink, else sparse), with metadata. */

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cell_image_import: which format, the destination contract, the user. */
+#include "image-internal.h"
+#include "../base/util.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+
+const char *image_host_arch(void)
+{
+#if defined(__x86_64__)
+	return "amd64";
+#elif defined(__aarch64__)
+	return "arm64";
+#elif defined(__i386__)
+	return "386";
+#elif defined(__arm__)
+	return "arm";
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return "ppc64le";
+#elif defined(__s390x__)
+	return "s390x";
+#elif defined(__riscv) && __riscv_xlen == 64
+	return "riscv64";
+#else
+	return "unknown";
+#endif
+}
+
+static int import_into(const char *source, bool layout, int rootfd, struct cell_image_config *c,
+		       struct cell_error *err)
+{
+	int r = layout ? image_oci_import(source, rootfd, c, err)
+		       : image_docker_import(source, rootfd, c, err);
+
+	return r < 0 ? r : image_user_resolve(rootfd, c, err);
+}
+
+int cell_image_import(const char *source, const char *dest_rootfs, struct cell_image_config *cfg,
+		      struct cell_error *err)
+{
+	struct cell_image_config c = { 0 };
+	struct image_dest d;
+	struct stat st;
+	int r;
+
+	if (stat(source, &st) < 0)
+		return cell_err(err, errno, "image %s", source);
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return cell_err(err, 0, "image %s: neither an OCI layout directory nor a tarball",
+				source);
+	r = image_dest_open(dest_rootfs, &d, err);
+	if (r < 0)
+		return r;
+	r = import_into(source, S_ISDIR(st.st_mode), d.fd, &c, err);
+	image_dest_close(&d, r == 0);
+	if (r < 0) {
+		cell_image_config_free(&c);
+		return cell_err_prefix(err, "import %s", source);
+	}
+	if (cfg)
+		*cfg = c;
+	else
+		cell_image_config_free(&c);
+	return 0;
+}
