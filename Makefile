@@ -1,4 +1,4 @@
-# Thin wrapper over meson.  `make` builds build/cellrun; `make check` builds a
+# Thin wrapper over meson.  `make` builds build/cellrun and build/cell; `make check` builds a
 # sanitizer build in build-test/ and runs unit, fuzz-replay and integration tests,
 # then a short libFuzzer run (scripts/fuzz, clang build in build-fuzz/).
 MESON ?= meson
@@ -11,6 +11,7 @@ TEST_BUILD ?= build-test
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	ln -sf src/cellrun/cellrun $(BUILD)/cellrun
+	ln -sf src/cell/cell $(BUILD)/cell
 
 $(BUILD)/build.ninja:
 	$(MESON) setup $(BUILD) --buildtype=debugoptimized
@@ -29,6 +30,7 @@ unit: $(TEST_BUILD)/build.ninja
 integration: $(TEST_BUILD)/build.ninja
 	ninja -C $(TEST_BUILD)
 	CELLRUN=$(CURDIR)/$(TEST_BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/integration tests/security
+	CELL=$(CURDIR)/$(TEST_BUILD)/src/cell/cell $(PYTEST) -q tests/cell
 
 check: unit integration fuzz-short
 

@@ -82,7 +82,7 @@ static int exec_parse(struct cli *c, struct exec_opts *x, struct cell_error *err
 		default: return cell_err(err, EINVAL, "usage: cell %s", EXEC_USAGE);
 		}
 	}
-	if (c->argc - optind < 2)
+	if (c->argc - optind < 1)
 		return cell_err(err, EINVAL, "usage: cell %s", EXEC_USAGE);
 	return 0;
 }
@@ -96,10 +96,19 @@ int cmd_exec(struct cli *c, struct cell_error *err)
 
 	if (cli_help(c, EXEC_USAGE))
 		return 0;
+	/* NAME may come first (cell exec web -t -- sh) or after the options */
+	const char *name = NULL;
+	if (c->argc > 1 && c->argv[1][0] != '-') {
+		name = c->argv[1];
+		c->argv[1] = c->argv[0];
+		c->argv++;
+		c->argc--;
+	}
 	if ((r = exec_parse(c, &x, err)) < 0 || (r = cli_store(c, err)) < 0)
 		goto out;
-	const char *name = c->argv[optind++];
-	if (streq(c->argv[optind], "--"))
+	if (!name)
+		name = c->argv[optind++];
+	if (optind < c->argc && streq(c->argv[optind], "--"))
 		optind++;
 	if (optind >= c->argc) {
 		r = cell_err(err, EINVAL, "usage: cell %s", EXEC_USAGE);
@@ -226,7 +235,7 @@ int cmd_logs(struct cli *c, struct cell_error *err)
 
 	if (cli_help(c, usage))
 		return 0;
-	while ((o = getopt_long(c->argc, c->argv, "+fn:", opts, NULL)) != -1) {
+	while ((o = getopt_long(c->argc, c->argv, "fn:", opts, NULL)) != -1) {
 		if (o == 'f')
 			follow = true;
 		else if (o == 'n' && cell_parse_long(optarg, &lines) == 0 && lines >= 0)

@@ -104,7 +104,7 @@ static int parse(struct cli *c, struct create_args *a, struct cell_error *err)
 
 	a->s = xzalloc(sizeof(*a->s));
 	a->s->env = xcalloc(1, sizeof(char *));
-	while ((o = getopt_long(c->argc, c->argv, "+m:ith", create_opts, NULL)) != -1)
+	while ((o = getopt_long(c->argc, c->argv, "m:ith", create_opts, NULL)) != -1)
 		if ((r = set_opt(a, o, optarg, err)) < 0)
 			return r;
 	if (!a->s->template_name)

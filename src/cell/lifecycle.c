@@ -82,7 +82,7 @@ int cmd_start(struct cli *c, struct cell_error *err)
 		return 0;
 	if (c->argc == 2 && streq(c->argv[1], "--all-autostart"))
 		return start_autostart(c, err);
-	if ((r = one_name(c, usage, opts, "+a", start_opt, &a, err)) < 0)
+	if ((r = one_name(c, usage, opts, "a", start_opt, &a, err)) < 0)
 		return r;
 	r = cell_manager_start(&c->st, c->argv[optind], a.attach, err);
 	if (r > 0)
@@ -108,7 +108,7 @@ int cmd_stop(struct cli *c, struct cell_error *err)
 
 	if (cli_help(c, usage))
 		return 0;
-	if ((r = one_name(c, usage, timeout_opts, "+t:", timeout_opt, &timeout, err)) < 0)
+	if ((r = one_name(c, usage, timeout_opts, "t:", timeout_opt, &timeout, err)) < 0)
 		return r;
 	return cell_manager_stop(&c->st, c->argv[optind], timeout, err);
 }
@@ -120,7 +120,7 @@ int cmd_restart(struct cli *c, struct cell_error *err)
 
 	if (cli_help(c, usage))
 		return 0;
-	if ((r = one_name(c, usage, timeout_opts, "+t:", timeout_opt, &timeout, err)) < 0)
+	if ((r = one_name(c, usage, timeout_opts, "t:", timeout_opt, &timeout, err)) < 0)
 		return r;
 	if (cell_supervisor_pid(&c->st, c->argv[optind]) > 0 &&
 	    (r = cell_manager_stop(&c->st, c->argv[optind], timeout, err)) < 0)
@@ -154,7 +154,7 @@ int cmd_kill(struct cli *c, struct cell_error *err)
 			return cell_err(err, EINVAL, "kill: unknown signal \"%s\"", c->argv[2]);
 		c->argc = 2;
 	}
-	if ((r = one_name(c, usage, NULL, "+", NULL, NULL, err)) < 0)
+	if ((r = one_name(c, usage, NULL, "", NULL, NULL, err)) < 0)
 		return r;
 	return cell_manager_kill(&c->st, c->argv[optind], sig, err);
 }
@@ -177,7 +177,7 @@ int cmd_destroy(struct cli *c, struct cell_error *err)
 
 	if (cli_help(c, usage))
 		return 0;
-	if ((r = one_name(c, usage, opts, "+f", force_opt, &force, err)) < 0)
+	if ((r = one_name(c, usage, opts, "f", force_opt, &force, err)) < 0)
 		return r;
 	return cell_manager_destroy(&c->st, c->argv[optind], force, err);
 }

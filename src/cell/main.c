@@ -75,6 +75,8 @@ bool cli_help(struct cli *c, const char *text)
 
 int cli_positional(struct cli *c, int n, const char *text, struct cell_error *err)
 {
+	if (optind == 0)
+		optind = 1; /* no getopt ran for this verb */
 	if (c->argc - optind != n)
 		return cell_err(err, EINVAL, "usage: cell %s", text);
 	return 0;

@@ -27,7 +27,6 @@ static char *unit_text(struct cli *c, const char *name)
 	 * power-off signal and STOPPING=1 when the init exits. */
 	return xasprintf("[Unit]\n"
 			 "Description=cell container %s\n"
-			 "Documentation=man:cell(1)\n"
 			 "After=network.target\n"
 			 "\n"
 			 "[Service]\n"

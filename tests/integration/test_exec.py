@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from celltest import cap_sets, parse_status, pid_alive, wait_for
+from celltest import cap_sets, parse_status, wait_for
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import os
 
 import pytest
 
-from celltest import wait_for
 
 MiB = 1024 * 1024
 

@@ -8,7 +8,8 @@ glibc) and installs the binary at <rootfs>/usr/local/bin/<name>; the return
 value is the path inside the container.  Builds are cached per source text
 for the whole run, and installed by rename, so that a container running an
 older build of the same name keeps its file.  PRELUDE holds helpers most
-attack programs want; sources may #include nothing else and still work.
+attack programs want (the usual headers, report(), outcome()); USERNS adds
+userns_root().  flags go to gcc (e.g. -nostdlib for a program without libc).
 
 Every attack program reports on stdout, one "key value" pair per line, so
 that tests parse results with parse_report() instead of exit codes alone.
@@ -24,7 +25,6 @@ import pytest
 
 CC = os.environ.get("CELLTEST_CC", "gcc")
 BIN_DIR = "/usr/local/bin"
-LIB_DIR = "/usr/local/lib"
 COMPILE_TIMEOUT = 60
 
 PRELUDE = r"""
@@ -145,6 +145,7 @@ def _build(c_source, flags):
 
 
 def _install(built, rootfs, inner_path, mode):
+    """Copy next to the destination, then rename over it."""
     dest = os.path.join(rootfs, inner_path.lstrip("/"))
     os.makedirs(os.path.dirname(dest), mode=0o755, exist_ok=True)
     tmp = dest + ".celltest-new"
@@ -159,12 +160,6 @@ def compile_into(rootfs, name, c_source, flags=()):
     Returns the program's path inside the container."""
     built = _build(c_source, ["-static", *flags])
     return _install(built, rootfs, os.path.join(BIN_DIR, name), 0o755)
-
-
-def compile_shared_into(rootfs, inner_path, c_source, flags=()):
-    """A shared object (for attacks through the dynamic loader) at inner_path."""
-    built = _build(c_source, ["-shared", "-fPIC", *flags])
-    return _install(built, rootfs, inner_path, 0o755)
 
 
 def parse_report(text):

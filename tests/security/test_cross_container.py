@@ -6,11 +6,9 @@ may reach the keys of another or of the process that started it.
 """
 import ctypes
 import os
-import subprocess
 
 import pytest
 
-import celltest
 import hostwatch
 from payload import parse_report
 from secrun import apply_profile, run_with_preexec, wait_out
@@ -85,8 +83,8 @@ def test_read_other_container_files(runtime, make_bundle, tool):
 
 KEYS = r"""
 #include <linux/keyctl.h>
-/* plant DESC SECRET: put a user key in our session keyring, report serials,
- * then sleep.  steal NAME... SERIAL...: every way to the keys of others. */
+/* plant DESC SECRET: a user key in our session keyring; report its serial
+ * and the keyring's.  steal ...: every way to the keys of others (below). */
 static long kc(int op, long a, long b, long c, long d)
 {
 	return syscall(SYS_keyctl, op, a, b, c, d);

@@ -17,8 +17,8 @@ from payload import parse_report
 from secrun import run_with_fds
 
 FDLIST = r"""
-/* Every open fd (but the one listing them) with its target, then where the
- * cwd is: "cwd_is_root" compares "." with "/", "dotdot_is_root" does after
+/* Every open fd (but the one listing them) with its target -- and for a
+ * directory, an escape through it -- then where the cwd is: "cwd_is_root" compares "." with "/", "dotdot_is_root" does after
  * 40 chdir(".."), "sentinel" looks for argv[1] in the cwd. */
 static const char *same(const char *a, const char *b)
 {
@@ -42,6 +42,13 @@ int main(int argc, char **argv)
 		ssize_t n = readlink(path, link, sizeof(link) - 1);
 		link[n > 0 ? n : 0] = '\0';
 		report("fd", "%d %s", fd, link);
+		/* a directory fd from outside is a way out: use it */
+		struct stat st;
+		if (fd > 2 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+			char key[32];
+			snprintf(key, sizeof(key), "escape_via_fd%d", fd);
+			outcome(key, mkdirat(fd, "celltest-escaped", 0755));
+		}
 	}
 	ssize_t n = readlink("/proc/self/cwd", link, sizeof(link) - 1);
 	link[n > 0 ? n : 0] = '\0';
@@ -73,15 +80,16 @@ def open_fds(report_text):
 def host_dir(bundle):
     """A host directory outside the rootfs, with a sentinel file in it."""
     d = os.path.join(bundle.path, "host-secret")
-    os.mkdir(d)
+    os.makedirs(os.path.join(d, "sub"))
     with open(os.path.join(d, SENTINEL), "w") as f:
         f.write("host secret\n")
     return d
 
 
 def leaked(host_dir):
-    """Host fds the caller leaks to the runtime: a directory and a file."""
-    return {5: host_dir, 7: os.path.join(host_dir, SENTINEL), 9: "/"}
+    """Host fds the caller leaks to the runtime: directories and a file (all
+    the test's own: an escape through them writes nowhere else)."""
+    return {5: host_dir, 7: os.path.join(host_dir, SENTINEL), 9: os.path.join(host_dir, "sub")}
 
 
 def test_init_gets_only_stdio(runtime, bundle, tool, host_dir):
@@ -89,9 +97,11 @@ def test_init_gets_only_stdio(runtime, bundle, tool, host_dir):
     bundle.args(prog, SENTINEL)
     bundle.write()
     runtime.ids.append(bundle.id)
+    before = hostwatch.tree(host_dir)
     r = run_with_fds(runtime, "run", "--bundle", bundle.path, bundle.id,
                      fds=leaked(host_dir), cwd=host_dir)
     assert r.rc == 0, r
+    assert hostwatch.tree(host_dir) == before
     fds = open_fds(r.out)
     assert sorted(fds) == [0, 1, 2], f"fds reaching the container: {fds}"
     report = parse_report(r.out)
@@ -109,9 +119,11 @@ def test_preserve_fds_passes_exactly_those(runtime, bundle, tool, host_dir):
     with open(passed, "w") as f:
         f.write("for the container\n")
     fds = {3: passed, **leaked(host_dir)}
+    before = hostwatch.tree(host_dir)
     r = run_with_fds(runtime, "run", "--preserve-fds", "1", "--bundle", bundle.path, bundle.id,
                      fds=fds)
     assert r.rc == 0, r
+    assert hostwatch.tree(host_dir) == before
     seen = open_fds(r.out)
     assert sorted(seen) == [0, 1, 2, 3], f"fds reaching the container: {seen}"
     assert seen[3].endswith("/out/passed")
@@ -123,9 +135,11 @@ def test_exec_gets_only_stdio(runtime, bundle, tool, host_dir, preserve):
     bundle.args("sleep", "30")
     runtime.run(bundle, detach=True).ok()
     fds = {3: os.path.join(host_dir, SENTINEL), **leaked(host_dir)}
+    before = hostwatch.tree(host_dir)
     r = run_with_fds(runtime, "exec", "--preserve-fds", preserve, bundle.id, prog, SENTINEL,
                      fds=fds, cwd=host_dir)
     assert r.rc == 0, r
+    assert hostwatch.tree(host_dir) == before
     seen = open_fds(r.out)
     assert sorted(seen) == list(range(3 + preserve)), f"fds reaching the process: {seen}"
     report = parse_report(r.out)

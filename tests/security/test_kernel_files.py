@@ -11,8 +11,6 @@ EACCES/EPERM, or ENOENT where this kernel (or the mask) has no such file.
 """
 import os
 
-import pytest
-
 import hostwatch
 from payload import parse_report
 
@@ -27,13 +25,18 @@ int main(int argc, char **argv)
 		if (argv[i][0] == '<') {
 			int fd = open(argv[i] + 1, O_RDONLY);
 			snprintf(key, sizeof(key), "read:%s", argv[i] + 1);
-			if (outcome(key, fd) == 0) {
-				long n = 0, r;
-				while ((r = read(fd, buf, sizeof(buf))) > 0)
-					n += r;
-				report(key, r < 0 ? "%s" : "%ld", r < 0 ? strerrorname_np(errno) : (char *)n);
-				close(fd);
+			if (fd < 0) {
+				outcome(key, fd);
+				continue;
 			}
+			long n = 0, r;
+			while ((r = read(fd, buf, sizeof(buf))) > 0)
+				n += r;
+			if (r < 0)
+				outcome(key, r);
+			else
+				report(key, "%ld", n);
+			close(fd);
 			continue;
 		}
 		const char *eq = strchr(argv[i], '=');

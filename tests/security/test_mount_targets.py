@@ -17,7 +17,7 @@ import pytest
 
 import celltest
 import hostwatch
-from payload import compile_into, parse_report
+from payload import compile_into
 
 MARKER = "celltest-payload-marker"
 

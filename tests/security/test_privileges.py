@@ -9,11 +9,9 @@ where seccomp refuses many of them first, and with seccomp removed, where
 the capability set, the namespaces' owners, and the read-only/masked paths
 must hold on their own.
 """
+import glob
 import os
-import signal
 import subprocess
-
-import pytest
 
 import celltest
 import hostwatch
@@ -197,6 +195,7 @@ def test_chroot_and_handle_escapes(runtime, bundle, tool, profile):
     with open(secret, "w") as f:
         f.write("host secret\n")
     report, r = run_attack(runtime, bundle, tool, "escape", ESCAPE, secret, profile=profile)
+    assert hostwatch.read(secret) == "host secret\n"
     assert report["root_unchanged"] == "yes", r
     assert (report["host_file"], report["via_proc1_root"], report["via_proc_cwd"]) == \
         ("absent", "absent", "absent"), r
@@ -296,6 +295,7 @@ def test_device_nodes_unusable(runtime, bundle, tool):
     nodes = ["mem:c:1:1", "kmem:c:1:2", "port:c:1:4", "kmsg:c:1:11", f"disk:b:{maj}:{mnr}",
              "loop0:b:7:0", "tty0:c:4:0", "fuse:c:10:229"]
     report, r = run_attack(runtime, bundle, tool, "mknoder", MKNOD, *nodes)
+    assert glob.glob("/dev/celltest-*") == [], "device nodes appeared on the host"
     assert report.get("open:/dev/null") == "ok", r
     opened = {k: v for k, v in report.items() if k.startswith("open:/") and k != "open:/dev/null"
               and v not in DENIED | {"ENXIO", "ENODEV"}}

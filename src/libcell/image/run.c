@@ -67,7 +67,9 @@ static void emit(struct image_run *r, char *line)
 {
 	if (!*line)
 		return;
-	(void)snprintf(r->last, sizeof(r->last), "%s", line);
+	size_t n = strnlen(line, sizeof(r->last) - 1);
+	memcpy(r->last, line, n);
+	r->last[n] = '\0';
 	if (r->line)
 		r->line(line, r->arg);
 }

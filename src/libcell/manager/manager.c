@@ -165,10 +165,8 @@ int cell_manager_start(const struct cell_store *st, const char *name, bool foreg
 		return cell_err_prefix(err, "start %s", name);
 	r = cell_supervise(st, name, foreground, s->system || s->terminal, lock, err);
 	lock = -1; /* handed to the supervisor */
-	if (r < 0) {
+	if (r < 0)
 		(void)cell_manager_unmount(st, name, &ignored);
-		return cell_err_prefix(err, "start %s", name);
-	}
 	return r;
 }
 

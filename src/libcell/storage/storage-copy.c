@@ -29,7 +29,7 @@
 #include "../base/log.h"
 #include "../base/util.h"
 
-#define COPY_BUF (256 * 1024)
+#define COPY_BUF ((size_t)256 << 10)
 
 struct copy_ctx {
 	int dst_root;              /* hard links are made relative to it */
@@ -172,7 +172,8 @@ static int copy_range_rw(struct copy_ctx *c, int in, int out, off_t off, off_t l
 	if (!c->buf)
 		c->buf = xmalloc(COPY_BUF);
 	while (len > 0) {
-		ssize_t n = pread(in, c->buf, len < COPY_BUF ? (size_t)len : COPY_BUF, off);
+		size_t want = (uint64_t)len < COPY_BUF ? (size_t)len : COPY_BUF;
+		ssize_t n = pread(in, c->buf, want, off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -411,10 +412,10 @@ static int open_parent(const char *path, const char **name, struct cell_error *e
 {
 	const char *slash = strrchr(path, '/');
 
+	*name = slash ? slash + 1 : path;
 	if (!slash || !slash[1])
 		return cell_err(err, EINVAL, "%s: not a path to a file", path);
 	_cleanup_free_ char *dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
-	*name = slash + 1;
 	return open_dir(dir, err);
 }
 
@@ -439,7 +440,7 @@ static int copy_file_at(struct copy_ctx *c, int sfd, const char *sname, int dfd,
 
 int storage_copy_file(const char *src, const char *dst, struct cell_error *err)
 {
-	const char *sname = NULL, *dname = NULL;
+	const char *sname = src, *dname = dst;
 	_cleanup_close_ int sfd = open_parent(src, &sname, err);
 	_cleanup_close_ int dfd = sfd < 0 ? -1 : open_parent(dst, &dname, err);
 	struct copy_ctx c = { .dst_root = dfd, .src = src, .dst = dst, .err = err };

@@ -37,10 +37,15 @@ extern const struct storage_ops storage_image_ops;
 
 /* ---- layout (storage.c) ---- */
 
+/* NULL for an unknown kind. */
+const struct storage_ops *storage_ops_of(enum cell_storage_kind kind);
+
 /* "<st->dir>/<rel>"; caller frees. */
 char *storage_path(const struct cell_storage *st, const char *rel);
 /* mkdir(2) of <st->dir>/<rel> with mode 0700 (EEXIST is an error); errors name the path. */
 int storage_mkdir(const struct cell_storage *st, const char *rel, struct cell_error *err);
+/* -ENOENT when st has no rootfs/, -EBUSY when it is mounted; op names the caller. */
+int storage_need_unmounted(const struct cell_storage *st, const char *op, struct cell_error *err);
 /* mkdir <st->dir>/storage unless it exists. */
 int storage_mkdir_storage(const struct cell_storage *st, struct cell_error *err);
 

@@ -26,23 +26,20 @@
 
 /* The lower directory, absolute and free of symlinks, so the recorded path
  * keeps naming the same tree. */
-static int resolve_lower(const char *tmpl, char **out, struct cell_error *err)
+static char *resolve_lower(const char *tmpl, struct cell_error *err)
 {
 	char buf[PATH_MAX];
 	struct stat s;
 
 	if (!tmpl)
-		return cell_err(err, EINVAL, "overlay storage needs a template (its lower layer)");
-	if (!realpath(tmpl, buf))
-		return cell_err(err, errno, "overlay: lower layer %s", tmpl);
-	if (stat(buf, &s) < 0)
-		return cell_err(err, errno, "overlay: lower layer %s", buf);
-	if (!S_ISDIR(s.st_mode))
-		return cell_err(err, ENOTDIR, "overlay: lower layer %s", buf);
-	int r = storage_overlay_path_ok(buf, err);
-	if (r == 0)
-		*out = xstrdup(buf);
-	return r;
+		(void)cell_err(err, EINVAL, "overlay storage needs a template (its lower layer)");
+	else if (!realpath(tmpl, buf) || stat(buf, &s) < 0)
+		(void)cell_err(err, errno, "template %s", tmpl);
+	else if (!S_ISDIR(s.st_mode))
+		(void)cell_err(err, ENOTDIR, "template %s", buf);
+	else if (storage_overlay_path_ok(buf, err) == 0)
+		return xstrdup(buf);
+	return NULL;
 }
 
 /* The merged root takes its owner, mode and times from the upper's root. */
@@ -75,12 +72,12 @@ static int finish_layout(const struct cell_storage *st, const char *lower, struc
 
 static int overlay_create(const struct cell_storage *st, const char *tmpl, struct cell_error *err)
 {
-	_cleanup_free_ char *lower = NULL;
+	_cleanup_free_ char *lower = resolve_lower(tmpl, err);
 	_cleanup_free_ char *upper = storage_path(st, "storage/upper");
-	int r = resolve_lower(tmpl, &lower, err);
 
-	if (r == 0)
-		r = storage_mkdir(st, "storage", err);
+	if (!lower)
+		return err->code ? -err->code : -EINVAL;
+	int r = storage_mkdir(st, "storage", err);
 	if (r == 0)
 		r = storage_mkdir(st, "storage/upper", err);
 	if (r == 0)

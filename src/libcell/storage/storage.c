@@ -40,6 +40,13 @@ static const struct backend *backend_of(enum cell_storage_kind kind)
 	return NULL;
 }
 
+const struct storage_ops *storage_ops_of(enum cell_storage_kind kind)
+{
+	const struct backend *b = backend_of(kind);
+
+	return b ? b->ops : NULL;
+}
+
 const char *cell_storage_kind_name(enum cell_storage_kind kind)
 {
 	const struct backend *b = backend_of(kind);
@@ -47,18 +54,19 @@ const char *cell_storage_kind_name(enum cell_storage_kind kind)
 	return b ? b->name : "unknown";
 }
 
-static int backend_ops(const struct cell_storage *st, const struct storage_ops **ops,
-		       struct cell_error *err)
+/* The backend of st, or NULL (err filled) for an unknown kind or a relative dir. */
+static const struct storage_ops *backend_ops(const struct cell_storage *st, struct cell_error *err)
 {
 	const struct backend *b = backend_of(st->kind);
 
 	if (!b)
-		return cell_err(err, EINVAL, "storage kind %d is unknown", (int)st->kind);
-	if (!st->dir || st->dir[0] != '/')
-		return cell_err(err, EINVAL, "storage directory %s is not an absolute path",
-				st->dir ? st->dir : "(none)");
-	*ops = b->ops;
-	return 0;
+		(void)cell_err(err, EINVAL, "storage kind %d is unknown", (int)st->kind);
+	else if (!st->dir || st->dir[0] != '/')
+		(void)cell_err(err, EINVAL, "storage directory %s is not an absolute path",
+			       st->dir ? st->dir : "(none)");
+	else
+		return b->ops;
+	return NULL;
 }
 
 /* ---- parsing ---- */
@@ -203,11 +211,12 @@ bool cell_storage_is_mounted(const struct cell_storage *st)
 
 int cell_storage_mount(const struct cell_storage *st, struct cell_error *err)
 {
-	const struct storage_ops *ops = NULL;
-	int r = backend_ops(st, &ops, err);
+	const struct storage_ops *ops = backend_ops(st, err);
 
-	if (r < 0 || !ops->mount)
-		return r;
+	if (!ops)
+		return -EINVAL;
+	if (!ops->mount)
+		return 0;
 	if (cell_storage_is_mounted(st))
 		return cell_err(err, EBUSY, "mount %s/rootfs: already mounted", st->dir);
 	return ops->mount(st, err);
@@ -216,11 +225,14 @@ int cell_storage_mount(const struct cell_storage *st, struct cell_error *err)
 /* Only backends that mount unmount: a mount on a dir or btrfs rootfs is not ours. */
 int cell_storage_unmount(const struct cell_storage *st, struct cell_error *err)
 {
-	const struct storage_ops *ops = NULL;
-	_cleanup_free_ char *rootfs = storage_path(st, "rootfs");
-	int r = backend_ops(st, &ops, err);
+	const struct storage_ops *ops = backend_ops(st, err);
 
-	return r < 0 || !ops->mount ? r : storage_umount(rootfs, err);
+	if (!ops)
+		return -EINVAL;
+	if (!ops->mount)
+		return 0;
+	_cleanup_free_ char *rootfs = storage_path(st, "rootfs");
+	return storage_umount(rootfs, err);
 }
 
 /* ---- create / clone / destroy ---- */
@@ -268,12 +280,12 @@ static int abort_new(const struct cell_storage *st, bool made, int r)
 int cell_storage_create(const struct cell_storage *st, const char *template_rootfs,
 			struct cell_error *err)
 {
-	const struct storage_ops *ops = NULL;
+	const struct storage_ops *ops = backend_ops(st, err);
 	bool made = false;
-	int r = backend_ops(st, &ops, err);
 
-	if (r == 0)
-		r = begin_new(st, &made, err);
+	if (!ops)
+		return -EINVAL;
+	int r = begin_new(st, &made, err);
 	if (r < 0)
 		return cell_err_prefix(err, "create %s storage", cell_storage_kind_name(st->kind));
 	r = ops->create(st, template_rootfs, err);
@@ -313,14 +325,12 @@ static int clone_check(const struct cell_storage *src, const struct cell_storage
 int cell_storage_clone(const struct cell_storage *src, const struct cell_storage *dst,
 		       struct cell_error *err)
 {
-	const struct storage_ops *ops = NULL;
+	const struct storage_ops *ops = backend_ops(src, err);
 	bool made = false;
-	int r = backend_ops(src, &ops, err);
 
-	if (r == 0)
-		r = backend_ops(dst, &ops, err);
-	if (r == 0)
-		r = clone_check(src, dst, err);
+	if (!ops || !backend_ops(dst, err))
+		return -EINVAL;
+	int r = clone_check(src, dst, err);
 	if (r == 0)
 		r = begin_new(dst, &made, err);
 	if (r < 0)
@@ -335,11 +345,8 @@ int cell_storage_clone(const struct cell_storage *src, const struct cell_storage
 
 int cell_storage_destroy(const struct cell_storage *st, struct cell_error *err)
 {
-	const struct storage_ops *ops = NULL;
-	int r = backend_ops(st, &ops, err);
+	int r = backend_ops(st, err) ? remove_owned(st, err) : -EINVAL;
 
-	if (r == 0)
-		r = remove_owned(st, err);
 	if (r < 0)
 		return cell_err_prefix(err, "destroy %s", st->dir);
 	if (rmdir(st->dir) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
@@ -365,9 +372,8 @@ int cell_storage_usage(const struct cell_storage *st, struct cell_storage_usage 
 {
 	struct cell_storage_usage u = { 0 };
 	_cleanup_free_ char *img = storage_path(st, "storage/disk.img");
-	const struct storage_ops *ops = NULL;
 	struct stat s;
-	int r = backend_ops(st, &ops, err);
+	int r = backend_ops(st, err) ? 0 : -EINVAL;
 
 	/* a mounted rootfs is not walked (du stays on its filesystem): the upper
 	 * or the image below storage/ is what the container really uses */

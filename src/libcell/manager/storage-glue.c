@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Templates and storage for the manager: a template is built once into
+ * <root>/templates/<key>/rootfs (read-only by convention, the lower layer of
+ * overlay containers, the snapshot source of btrfs ones); each container's
+ * rootfs is then made from it by its storage backend.
+ */
+#include "manager.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../base/log.h"
+#include "../base/util.h"
+#include "../image/image.h"
+#include "../storage/storage.h"
+#include "supervisor-internal.h"
+
+static void storage_releasep(struct cell_storage *s)
+{
+	cell_storage_release(s);
+}
+
+static void settings_freep(struct cell_settings **s)
+{
+	cell_settings_free(*s);
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* The template's cache key: a directory name under <root>/templates. */
+static char *template_key(const char *t, char **packages)
+{
+	if (streq(t, "busybox"))
+		return xstrdup("busybox");
+	_cleanup_free_ char *pk = xstrdup("");
+	for (size_t i = 0; packages && packages[i]; i++) {
+		char *n = xasprintf("%s,%s", pk, packages[i]);
+		free(pk);
+		pk = n;
+	}
+	_cleanup_free_ char *full = xasprintf("%s|%s", t, pk);
+	const char *suite = cell_startswith(t, "debian:") ? t + 7 : "bookworm";
+	if (streq(t, "debian") || cell_startswith(t, "debian:"))
+		return xasprintf("debian-%s-%016llx", suite, (unsigned long long)fnv1a(full));
+	return xasprintf("oci-%016llx", (unsigned long long)fnv1a(full));
+}
+
+static int build_template(const char *t, struct cell_create_req *req, const char *tree,
+			  const char *cache, struct cell_image_config *cfg, struct cell_error *err)
+{
+	if (streq(t, "busybox"))
+		return cell_template_busybox(tree, err);
+	if (streq(t, "debian") || cell_startswith(t, "debian:"))
+		return cell_template_debian(cell_startswith(t, "debian:") ? t + 7 : "bookworm",
+					    req->packages, tree, cache, req->progress,
+					    req->progress_arg, err);
+	if (cell_startswith(t, "oci:"))
+		return cell_image_import(t + 4, tree, cfg, err);
+	return cell_err(err, EINVAL,
+			"unknown template \"%s\": want busybox, debian[:SUITE], oci:PATH or dir:PATH",
+			t);
+}
+
+/* An OCI image's config becomes an app container's process. */
+static void apply_image_config(struct cell_settings *s, const struct cell_image_config *cfg)
+{
+	if (!s->command)
+		s->command = cell_image_config_args(cfg);
+	for (size_t i = 0; cfg->env && cfg->env[i]; i++)
+		cell_strv_push(&s->env, xstrdup(cfg->env[i]));
+	if (!s->cwd && cfg->working_dir)
+		s->cwd = xstrdup(cfg->working_dir);
+	if (!s->user && (cfg->uid || cfg->gid))
+		s->user = xasprintf("%u:%u", (unsigned)cfg->uid, (unsigned)cfg->gid);
+	if (!s->stop_signal && cfg->stop_signal)
+		s->stop_signal = xstrdup(cfg->stop_signal);
+}
+
+/* <root>/templates/<key>/rootfs, built under a lock the first time. */
+static int template_tree(const struct cell_store *st, struct cell_create_req *req, char **out,
+			 struct cell_error *err)
+{
+	const char *t = req->s->template_name;
+	_cleanup_free_ char *key = template_key(t, req->packages);
+	_cleanup_free_ char *dir = xasprintf("%s/templates/%s", st->root, key);
+	_cleanup_free_ char *tree = xasprintf("%s/rootfs", dir);
+	_cleanup_free_ char *lock = xasprintf("%s/templates/%s.lock", st->root, key);
+	_cleanup_free_ char *cache = xasprintf("%s/cache", st->root);
+	_cleanup_free_ char *ready = xasprintf("%s/ready", dir);
+	struct cell_image_config cfg = { 0 };
+	int r;
+
+	if (cell_startswith(t, "dir:")) {
+		struct stat sb;
+		if (stat(t + 4, &sb) < 0 || !S_ISDIR(sb.st_mode))
+			return cell_err(err, errno ? errno : ENOTDIR, "template %s", t);
+		*out = xstrdup(t + 4);
+		return 0;
+	}
+	if ((r = cell_mkdir_p(dir, 0700)) < 0)
+		return cell_err(err, r, "create %s", dir);
+	_cleanup_close_ int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX) < 0)
+		return cell_err(err, errno, "lock %s", lock);
+	/* an OCI image's config is needed every time: import it again (cheap) */
+	if (access(ready, F_OK) != 0 || cell_startswith(t, "oci:")) {
+		(void)cell_rm_rf(tree);
+		if ((r = cell_storage_template_mkdir(tree, err)) < 0 ||
+		    (r = build_template(t, req, tree, cache, &cfg, err)) < 0) {
+			(void)cell_rm_rf(tree);
+			cell_image_config_free(&cfg);
+			return cell_err_prefix(err, "template %s", t);
+		}
+		(void)cell_write_file_atomic(ready, "", 0, 0644);
+	}
+	if (cell_startswith(t, "oci:")) {
+		apply_image_config(req->s, &cfg);
+		cell_image_config_free(&cfg);
+	}
+	*out = TAKE_PTR(tree);
+	return 0;
+}
+
+int cell_manager_make_rootfs(const struct cell_store *st, struct cell_create_req *req,
+			     const char *dir, struct cell_error *err)
+{
+	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
+	_cleanup_free_ char *tree = NULL;
+	int r;
+
+	if ((r = cell_storage_init(&sto, req->s->storage, dir, err)) < 0)
+		return r;
+	if (req->progress)
+		req->progress("cell: preparing the template", req->progress_arg);
+	if ((r = template_tree(st, req, &tree, err)) < 0)
+		return r;
+	if (req->progress)
+		req->progress("cell: making the root filesystem", req->progress_arg);
+	return cell_storage_create(&sto, tree, err);
+}
+
+int cell_manager_remove_rootfs(const struct cell_store *st, const struct cell_settings *s,
+			       const char *dir, struct cell_error *err)
+{
+	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
+	int r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err);
+
+	(void)st;
+	return r < 0 ? r : cell_storage_destroy(&sto, err);
+}
+
+int cell_manager_mount(const struct cell_store *st, const struct cell_settings *s,
+		       struct cell_error *err)
+{
+	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
+	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
+	int r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err);
+
+	if (r < 0 || cell_storage_is_mounted(&sto))
+		return r;
+	return cell_storage_mount(&sto, err);
+}
+
+int cell_manager_unmount(const struct cell_store *st, const char *name, struct cell_error *err)
+{
+	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_free_ char *dir = cell_store_dir(st, name);
+	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
+	int r;
+
+	if ((r = cell_settings_load(st, name, &s, err)) < 0 ||
+	    (r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err)) < 0)
+		return r;
+	return cell_storage_is_mounted(&sto) ? cell_storage_unmount(&sto, err) : 0;
+}
+
+unsigned long long cell_manager_memory(const struct cell_runtime *rt, const struct cell_state *state)
+{
+	struct cell_error ignored = { 0 };
+	unsigned long long b = 0;
+
+	return cell_container_memory(rt, state, &b, &ignored) < 0 ? 0 : b;
+}
+
+/* ---- clone, snapshots ---- */
+
+static int open_stopped(const struct cell_store *st, const char *name, struct cell_settings **s,
+			struct cell_storage *sto, struct cell_error *err)
+{
+	_cleanup_free_ char *dir = cell_store_dir(st, name);
+	int r;
+
+	if ((r = cell_settings_load(st, name, s, err)) < 0)
+		return r;
+	if (cell_supervisor_pid(st, name) > 0)
+		return cell_err(err, EBUSY, "%s is running: stop it first", name);
+	return cell_storage_init(sto, (*s)->storage ? (*s)->storage : "dir", dir, err);
+}
+
+static void closep(int *fd)
+{
+	if (*fd >= 0)
+		(void)close(*fd);
+}
+
+int cell_manager_clone(const struct cell_store *st, const char *src, const char *dst,
+		       struct cell_error *err)
+{
+	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(storage_releasep) struct cell_storage from = { 0 }, to = { 0 };
+	_cleanup_free_ char *ddir = cell_store_dir(st, dst);
+	_cleanup_(closep) int l1 = cell_store_lock(st, src, err);
+	_cleanup_(closep) int l2 = l1 < 0 ? -1 : cell_store_lock(st, dst, err);
+	int r;
+
+	if (l1 < 0 || l2 < 0)
+		return -EINVAL;
+	if ((r = open_stopped(st, src, &s, &from, err)) < 0)
+		return r;
+	if (mkdir(ddir, 0711) < 0)
+		return errno == EEXIST ? cell_err(err, 0, "a container named \"%s\" exists already", dst)
+				       : cell_err(err, errno, "create %s", ddir);
+	if ((r = cell_storage_init(&to, s->storage ? s->storage : "dir", ddir, err)) < 0 ||
+	    (r = cell_storage_clone(&from, &to, err)) < 0)
+		goto fail;
+	free(s->name);
+	s->name = xstrdup(dst);
+	if (s->hostname && streq(s->hostname, src)) {
+		free(s->hostname);
+		s->hostname = NULL;
+	}
+	free(s->created);
+	s->created = cell_now_rfc3339();
+	if ((r = cell_settings_save(st, s, err)) >= 0)
+		return 0;
+fail:
+	(void)cell_rm_rf(ddir);
+	return cell_err_prefix(err, "clone %s to %s", src, dst);
+}
+
+int cell_manager_snapshot(const struct cell_store *st, const char *name, const char *snap,
+			  char **made, struct cell_error *err)
+{
+	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
+	_cleanup_(closep) int lock = cell_store_lock(st, name, err);
+	int r;
+
+	if (lock < 0 || (r = open_stopped(st, name, &s, &sto, err)) < 0)
+		return lock < 0 ? lock : r;
+	return cell_storage_snapshot(&sto, snap, made, err);
+}
+
+int cell_manager_snapshots(const struct cell_store *st, const char *name, char ***snaps,
+			   struct cell_error *err)
+{
+	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
+	_cleanup_free_ char *dir = cell_store_dir(st, name);
+	struct cell_storage_snapshot *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = cell_settings_load(st, name, &s, err)) < 0 ||
+	    (r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err)) < 0 ||
+	    (r = cell_storage_snapshots(&sto, &v, &n, err)) < 0)
+		return r;
+	*snaps = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		(*snaps)[i] = xstrdup(v[i].name);
+	cell_storage_snapshots_free(v, n);
+	return 0;
+}
+
+int cell_manager_rollback(const struct cell_store *st, const char *name, const char *snap,
+			  struct cell_error *err)
+{
+	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
+	_cleanup_(closep) int lock = cell_store_lock(st, name, err);
+	int r;
+
+	if (lock < 0 || (r = open_stopped(st, name, &s, &sto, err)) < 0)
+		return lock < 0 ? lock : r;
+	return cell_storage_rollback(&sto, snap, err);
+}

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Fixtures for the `cell` manager tests: a private store, runtime dir and
+cgroup parent per session, all removed at the end (and checked empty)."""
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CELL = os.environ.get("CELL", os.path.join(REPO, "build", "cell"))
+TIMEOUT = 60
+
+
+class Cell:
+    def __init__(self):
+        self.base = tempfile.mkdtemp(prefix="celltest-cell-", dir="/var/tmp")
+        os.chmod(self.base, 0o755)
+        self.cgparent = f"celltest-cell-{os.getpid()}"
+        self.env = dict(os.environ, CELL_ROOT=os.path.join(self.base, "store"),
+                        CELL_RUNTIME_DIR=os.path.join(self.base, "run"),
+                        CELL_CGROUP_PARENT=self.cgparent,
+                        CELL_SYSTEMD_DIR=os.path.join(self.base, "units"))
+        os.makedirs(self.env["CELL_SYSTEMD_DIR"])
+        self.names = set()
+
+    def __call__(self, *args, timeout=TIMEOUT, check=False, stdin=subprocess.DEVNULL, env=None):
+        r = subprocess.run([CELL, *args], capture_output=True, text=True, timeout=timeout,
+                           env=env or self.env, stdin=stdin)
+        if check:
+            assert r.returncode == 0, f"cell {' '.join(args)}: rc={r.returncode}\n{r.stdout}\n{r.stderr}"
+        return r
+
+    def name(self, hint):
+        n = f"t{len(self.names)}-{hint}"
+        self.names.add(n)
+        return n
+
+    @property
+    def store(self):
+        return self.env["CELL_ROOT"]
+
+    def cgroup_dirs(self):
+        return [p for p in (f"/sys/fs/cgroup/{c}/{self.cgparent}" for c in os.listdir("/sys/fs/cgroup"))
+                if os.path.isdir(p)]
+
+    def cleanup(self):
+        for n in sorted(self.names):
+            self("destroy", "--force", n, timeout=60)
+        for d in self.cgroup_dirs():
+            for sub, dirs, _ in sorted(os.walk(d), reverse=True):
+                try:
+                    os.rmdir(sub)
+                except OSError:
+                    pass
+        mounts = [ln.split()[4] for ln in open("/proc/self/mountinfo") if self.base in ln]
+        for m in sorted(mounts, reverse=True):
+            subprocess.run(["umount", "-l", m], capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def cell():
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    if not os.access(CELL, os.X_OK):
+        pytest.skip(f"{CELL} not built")
+    c = Cell()
+    yield c
+    c.cleanup()
+    assert not c.cgroup_dirs(), "cgroups left behind"
+    assert not any(c.base in ln for ln in open("/proc/self/mountinfo")), "mounts left behind"
