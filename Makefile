@@ -53,3 +53,7 @@ lint:
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) build-fuzz
+
+.PHONY: validate
+validate: all
+	scripts/validate

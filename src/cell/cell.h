@@ -37,6 +37,7 @@ int cmd_config(struct cli *c, struct cell_error *err);
 int cmd_systemd_unit(struct cli *c, struct cell_error *err);
 int cmd_enable(struct cli *c, struct cell_error *err);
 int cmd_disable(struct cli *c, struct cell_error *err);
+int cmd_finish(struct cli *c, struct cell_error *err);
 
 /* Open the store once a verb knows it needs it. */
 int cli_store(struct cli *c, struct cell_error *err);

@@ -182,7 +182,7 @@ int cmd_run(struct cli *c, struct cell_error *err)
 	a.s->name = a.name ? xstrdup(a.name) : xasprintf("run-%d", (int)getpid());
 	a.s->system = false;
 	if ((r = do_create(c, &a, err)) >= 0) {
-		r = cell_manager_start(&c->st, a.s->name, true, err);
+		r = cell_manager_start(&c->st, a.s->name, CELL_START_RUN, err);
 		if (r >= 0)
 			c->exit_status = r;
 		if (a.rm)

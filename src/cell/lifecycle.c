@@ -59,7 +59,7 @@ static int start_autostart(struct cli *c, struct cell_error *err)
 		char buf[CELL_ERROR_MSG + 64];
 		if (cell_settings_load(&c->st, names[i], &s, &e) == 0 && s->autostart &&
 		    cell_supervisor_pid(&c->st, names[i]) <= 0 &&
-		    cell_manager_start(&c->st, names[i], false, &e) < 0) {
+		    cell_manager_start(&c->st, names[i], CELL_START_DETACHED, &e) < 0) {
 			fprintf(stderr, "cell: %s\n", cell_err_text(&e, buf, sizeof(buf)));
 			failed++;
 		}
@@ -84,7 +84,8 @@ int cmd_start(struct cli *c, struct cell_error *err)
 		return start_autostart(c, err);
 	if ((r = one_name(c, usage, opts, "a", start_opt, &a, err)) < 0)
 		return r;
-	r = cell_manager_start(&c->st, c->argv[optind], a.attach, err);
+	r = cell_manager_start(&c->st, c->argv[optind],
+			       a.attach ? CELL_START_FOREGROUND : CELL_START_DETACHED, err);
 	if (r > 0)
 		c->exit_status = r;
 	return r < 0 ? r : 0;
@@ -125,7 +126,7 @@ int cmd_restart(struct cli *c, struct cell_error *err)
 	if (cell_supervisor_pid(&c->st, c->argv[optind]) > 0 &&
 	    (r = cell_manager_stop(&c->st, c->argv[optind], timeout, err)) < 0)
 		return r;
-	return cell_manager_start(&c->st, c->argv[optind], false, err) < 0 ? -1 : 0;
+	return cell_manager_start(&c->st, c->argv[optind], CELL_START_DETACHED, err) < 0 ? -1 : 0;
 }
 
 static int parse_sig(const char *s)
@@ -180,4 +181,18 @@ int cmd_destroy(struct cli *c, struct cell_error *err)
 	if ((r = one_name(c, usage, opts, "f", force_opt, &force, err)) < 0)
 		return r;
 	return cell_manager_destroy(&c->st, c->argv[optind], force, err);
+}
+
+/* `cell __finish NAME STATUS`: run by cell-monitor when the init exited. */
+int cmd_finish(struct cli *c, struct cell_error *err)
+{
+	long long status;
+	int r;
+
+	if (c->argc != 3 || cell_parse_long(c->argv[2], &status) < 0)
+		return cell_err(err, EINVAL, "__finish is cell-monitor's, not for hand use");
+	if ((r = cli_store(c, err)) < 0)
+		return r;
+	c->exit_status = cell_supervise_finish(&c->st, c->argv[1], (int)status);
+	return 0;
 }

@@ -37,6 +37,7 @@ static const struct {
 	{ "systemd-unit", cmd_systemd_unit, "print a systemd unit for a container" },
 	{ "enable", cmd_enable, "install and enable the systemd unit" },
 	{ "disable", cmd_disable, "disable and remove the systemd unit" },
+	{ "__finish", cmd_finish, NULL }, /* cell-monitor's last step */
 };
 
 static void usage(FILE *f)
@@ -45,7 +46,8 @@ static void usage(FILE *f)
 		   "cell manages system containers (a whole OS with its init) and throw-away\n"
 		   "app containers, on the same engine as the OCI runtime cellrun.\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(f, "  %-13s %s\n", verbs[i].name, verbs[i].help);
+		if (verbs[i].help)
+			fprintf(f, "  %-13s %s\n", verbs[i].name, verbs[i].help);
 	fprintf(f, "\nGlobal options:\n"
 		   "  --root DIR   the store (default /var/lib/cell, or $CELL_ROOT);\n"
 		   "               runtime state lives in /run/cell (or $CELL_RUNTIME_DIR)\n"

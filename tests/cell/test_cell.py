@@ -224,3 +224,31 @@ def test_systemd_unit_notify(cell, tmp_path):
             p.kill()
             p.wait()
         s.close()
+
+
+def test_supervisor_is_small(cell):
+    """The resident supervisor (cell-monitor) stays under 1 MiB RSS."""
+    n = cell.name("rss")
+    cell("create", n, check=True)
+    cell("start", n, check=True)
+    pid = state(cell, n)["supervisor"]["pid"]
+    comm = lambda: open(f"/proc/{pid}/comm").read().strip()
+    wait(lambda: comm() == "cell-monitor", what="the supervisor to become cell-monitor")
+    time.sleep(0.2)
+    rss = state(cell, n)["supervisor"]["rss_kb"]
+    print(f"supervisor {comm()} rss {rss} KiB")
+    if "asan" not in open(f"/proc/{pid}/maps").read():   # sanitizer builds are big
+        assert rss < 1024
+    cell("stop", n, check=True)
+
+
+def test_full_disk_during_create_leaves_nothing(cell, tmp_path):
+    tpl = tmp_path / "big"
+    (tpl / "bin").mkdir(parents=True)
+    with open(tpl / "blob", "wb") as f:
+        f.write(os.urandom(24 << 20))
+    r = cell("create", "full1", "--template", f"dir:{tpl}", "--storage", "image:16M")
+    assert r.returncode != 0
+    assert "No space left on device" in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(cell.store, "containers", "full1"))
+    assert not any("full1" in ln for ln in open("/proc/self/mountinfo"))

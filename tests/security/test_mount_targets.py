@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 }
 """
 
-ROUNDS = 15
+ROUNDS = 10
 
 
 def test_mount_target_swapped_during_create(runtime, make_bundle, host_dir, source_dir):

@@ -103,8 +103,10 @@ static void assert_link(const char *dir, const char *rel, const char *target)
 
 	pathf(p, dir, rel);
 	n = readlink(p, buf, sizeof(buf) - 1);
-	if (n < 0)
+	if (n < 0) {
 		fail_msg("%s: not a symlink: %s", p, strerror(errno));
+		return;
+	}
 	buf[n] = '\0';
 	assert_string_equal(buf, target);
 }
@@ -611,23 +613,31 @@ static void busybox_boots_and_powers_off(void **state)
 
 /* ---- debian (opt-in: network and minutes) ---- */
 
+static struct timespec debian_start;
+
+static double since(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) + (double)(b.tv_nsec - a->tv_nsec) / 1e9;
+}
+
 static void print_progress(const char *line, void *arg)
 {
 	if (cell_startswith(line, "cell:") || getenv("CELL_TEST_VERBOSE"))
-		print_message("  | %s\n", line);
+		print_message("  %6.1fs | %s\n", since(&debian_start), line);
 	(*(int *)arg)++;
 }
 
 static double debian_create(const char *d, int *lines)
 {
-	struct timespec a, b;
 	struct cell_error err = { 0 };
 
-	clock_gettime(CLOCK_MONOTONIC, &a);
+	clock_gettime(CLOCK_MONOTONIC, &debian_start);
 	if (cell_template_debian("bookworm", NULL, d, DEBIAN_CACHE, print_progress, lines, &err) < 0)
 		fail_msg("%s", err.msg);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	return since(&debian_start);
 }
 
 static void check_debian(const char *d)

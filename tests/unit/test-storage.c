@@ -138,8 +138,8 @@ static int mounts_under(const char *prefix)
 	int found = 0;
 
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && strncmp(mp, prefix, n) == 0 &&
-		    (mp[n] == '/' || mp[n] == '\0'))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
+		    strncmp(mp, prefix, n) == 0 && (mp[n] == '/' || mp[n] == '\0'))
 			found++;
 	return found;
 }
@@ -202,7 +202,7 @@ static int teardown_test(void **state)
 static void set_mtime(const char *root, const char *rel)
 {
 	_cleanup_free_ char *p = xasprintf("%s/%s", root, rel);
-	const struct timespec ts[2] = { { OLD_TIME, 0 }, { OLD_TIME, 0 } };
+	const struct timespec ts[2] = {{OLD_TIME, 0}, {OLD_TIME, 0}};
 
 	assert_int_equal(utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW), 0);
 }
@@ -262,9 +262,9 @@ static void make_template(const char *root, int nfiles)
 	static const struct {
 		const char *rel;
 		mode_t mode;
-	} dirs[] = { { "bin", 0755 },	   { "etc", 0755 }, { "home", 0755 }, { "home/user", 0700 },
-		     { "tmp", 01777 },	   { "usr", 0755 }, { "usr/lib", 0755 }, { "var", 0755 },
-		     { "many", 0755 } };
+	} dirs[] = {{"bin", 0755},	 {"etc", 0755},	 {"home", 0755},
+		    {"home/user", 0700}, {"tmp", 01777}, {"usr", 0755},
+		    {"usr/lib", 0755},	 {"var", 0755},	 {"many", 0755}};
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
 		mk(root, dirs[i].rel, dirs[i].mode);
@@ -388,8 +388,8 @@ static void assert_old_times(const char *root)
 
 static void parse_ok(const char *text, enum cell_storage_kind kind, uint64_t size)
 {
-	struct cell_storage st = { 0 };
-	struct cell_error err = { 0 };
+	struct cell_storage st = {0};
+	struct cell_error err = {0};
 
 	ok(cell_storage_parse(text, &st, &err), &err);
 	assert_int_equal(st.kind, kind);
@@ -398,8 +398,8 @@ static void parse_ok(const char *text, enum cell_storage_kind kind, uint64_t siz
 
 static void parse_bad(const char *text, const char *needle)
 {
-	struct cell_storage st = { 0 };
-	struct cell_error err = { 0 };
+	struct cell_storage st = {0};
+	struct cell_error err = {0};
 
 	assert_int_equal(cell_storage_parse(text, &st, &err), -EINVAL);
 	if (!strstr(err.msg, needle))
@@ -432,8 +432,8 @@ static void test_parse(void **state)
 
 static void format_is(const char *text, const char *want)
 {
-	struct cell_storage st = { 0 };
-	struct cell_error err = { 0 };
+	struct cell_storage st = {0};
+	struct cell_error err = {0};
 
 	ok(cell_storage_parse(text, &st, &err), &err);
 	_cleanup_free_ char *got = cell_storage_format(&st);
@@ -469,8 +469,8 @@ static void test_snapshot_names(void **state)
 
 static void test_init_needs_absolute_dir(void **state)
 {
-	struct cell_storage st = { 0 };
-	struct cell_error err = { 0 };
+	struct cell_storage st = {0};
+	struct cell_error err = {0};
 
 	assert_int_equal(cell_storage_init(&st, "dir", "relative/c1", &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "relative/c1"));
@@ -480,16 +480,16 @@ static void test_init_needs_absolute_dir(void **state)
 /* ---- the lifecycle on one backend ---- */
 
 struct scenario {
-	const char *kind;   /* "dir", "overlay", "btrfs", "image:64M" */
-	const char *store;  /* holds c1 and c2 */
-	const char *tmpl;   /* made with make_template(tmpl, NFILES) */
+	const char *kind;  /* "dir", "overlay", "btrfs", "image:64M" */
+	const char *store; /* holds c1 and c2 */
+	const char *tmpl;  /* made with make_template(tmpl, NFILES) */
 };
 
 #define NFILES 20
 
 static void init_at(struct cell_storage *st, const char *kind, const char *store, const char *name)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 	_cleanup_free_ char *dir = xasprintf("%s/%s", store, name);
 
 	ok(cell_storage_init(st, kind, dir, &err), &err);
@@ -497,14 +497,14 @@ static void init_at(struct cell_storage *st, const char *kind, const char *store
 
 static void do_mount(const struct cell_storage *st)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 
 	ok(cell_storage_mount(st, &err), &err);
 }
 
 static void do_unmount(const struct cell_storage *st)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 
 	ok(cell_storage_unmount(st, &err), &err);
 	assert_false(cell_storage_is_mounted(st));
@@ -518,7 +518,7 @@ static bool mounts(const struct cell_storage *st)
 /* create, mount, write, unmount, mount again: the write is still there. */
 static void step_create(const struct cell_storage *st, const char *tmpl, const char *rootfs)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 
 	ok(cell_storage_create(st, tmpl, &err), &err);
 	assert_false(cell_storage_is_mounted(st));
@@ -545,7 +545,7 @@ static void step_create(const struct cell_storage *st, const char *tmpl, const c
 
 static void step_snapshots(const struct cell_storage *st, const char *rootfs)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 	struct cell_storage_snapshot *list = NULL;
 	_cleanup_free_ char *auto_name = NULL;
 	size_t n = 0;
@@ -570,7 +570,7 @@ static void step_snapshots(const struct cell_storage *st, const char *rootfs)
 
 static void step_rollback(const struct cell_storage *st, const char *rootfs)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 
 	assert_int_equal(cell_storage_rollback(st, "nope", &err), -ENOENT);
 	assert_non_null(strstr(err.msg, "nope"));
@@ -588,7 +588,7 @@ static void step_rollback(const struct cell_storage *st, const char *rootfs)
 static void step_clone(const struct cell_storage *st, const struct cell_storage *st2,
 		       const char *rootfs)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 	_cleanup_free_ char *rootfs2 = cell_storage_rootfs(st2);
 
 	ok(cell_storage_clone(st, st2, &err), &err);
@@ -605,8 +605,8 @@ static void step_clone(const struct cell_storage *st, const struct cell_storage 
 
 static void step_usage(const struct cell_storage *st)
 {
-	struct cell_error err = { 0 };
-	struct cell_storage_usage u = { 0 };
+	struct cell_error err = {0};
+	struct cell_storage_usage u = {0};
 
 	ok(cell_storage_usage(st, &u, &err), &err);
 	assert_true(u.data > 0);
@@ -635,7 +635,7 @@ static void make_immutable(const struct cell_storage *st, const char *rootfs)
 
 static void step_destroy(const struct cell_storage *st, const struct cell_storage *st2)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 	struct cell_storage_snapshot *list = NULL;
 	size_t n = 0;
 	struct stat s;
@@ -655,7 +655,7 @@ static void step_destroy(const struct cell_storage *st, const struct cell_storag
 
 static void run_scenario(const struct scenario *sc)
 {
-	struct cell_storage st = { 0 }, st2 = { 0 };
+	struct cell_storage st = {0}, st2 = {0};
 	double t0 = now_ms();
 
 	init_at(&st, sc->kind, sc->store, "c1");
@@ -694,7 +694,7 @@ static void test_backend(const char *kind)
 	if (!is_root())
 		skip();
 	work_area(&store, &tmpl, NFILES);
-	const struct scenario sc = { kind, store, tmpl };
+	const struct scenario sc = {kind, store, tmpl};
 	run_scenario(&sc);
 }
 
@@ -717,8 +717,8 @@ static void test_image(void **state)
 
 static void make_btrfs(const char *img, const char *mnt)
 {
-	struct cell_error err = { 0 };
-	const char *argv[] = { "mkfs.btrfs", "-q", "-f", img, NULL };
+	struct cell_error err = {0};
+	const char *argv[] = {"mkfs.btrfs", "-q", "-f", img, NULL};
 	_cleanup_close_ int fd = open(img, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
 	assert_true(fd >= 0);
@@ -752,8 +752,8 @@ static int subvolume_count(const char *mnt)
 /* The snapshots are read-only subvolumes; rootfs and clones writable ones. */
 static void btrfs_shapes(const char *store, const char *tmpl)
 {
-	struct cell_storage st = { 0 };
-	struct cell_error err = { 0 };
+	struct cell_storage st = {0};
+	struct cell_error err = {0};
 
 	init_at(&st, "btrfs", store, "shape");
 	ok(cell_storage_create(&st, tmpl, &err), &err);
@@ -772,8 +772,8 @@ static void btrfs_shapes(const char *store, const char *tmpl)
 /* A template that is a plain directory: a new subvolume filled by copying. */
 static void btrfs_plain_template(const char *store, const char *mnt)
 {
-	struct cell_storage st = { 0 };
-	struct cell_error err = { 0 };
+	struct cell_storage st = {0};
+	struct cell_error err = {0};
 	_cleanup_free_ char *plain = xasprintf("%s/plain", mnt);
 
 	assert_int_equal(mkdir(plain, 0755), 0);
@@ -789,7 +789,7 @@ static void btrfs_plain_template(const char *store, const char *mnt)
 
 static void test_btrfs(void **state)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 	_cleanup_free_ char *t = tpath("t"), *img = tpath("t/btrfs.img");
 	_cleanup_free_ char *mnt = tpath("t/btrfs"), *store = tpath("t/btrfs/containers");
 	_cleanup_free_ char *tmpl = tpath("t/btrfs/tmpl");
@@ -802,7 +802,7 @@ static void test_btrfs(void **state)
 	assert_true(is_subvolume(tmpl));
 	make_template(tmpl, NFILES);
 	assert_int_equal(mkdir(store, 0700), 0);
-	const struct scenario sc = { "btrfs", store, tmpl };
+	const struct scenario sc = {"btrfs", store, tmpl};
 	run_scenario(&sc);
 	btrfs_shapes(store, tmpl);
 	btrfs_plain_template(store, mnt);
@@ -813,8 +813,8 @@ static void test_btrfs(void **state)
 
 static void test_btrfs_needs_btrfs(void **state)
 {
-	struct cell_storage st = { 0 };
-	struct cell_error err = { 0 };
+	struct cell_storage st = {0};
+	struct cell_error err = {0};
 	_cleanup_free_ char *store = NULL, *tmpl = NULL;
 	struct stat s;
 
@@ -840,8 +840,8 @@ struct timing {
 
 static void overlay_cost(const char *store, const char *tmpl, const char *kind, struct timing *t)
 {
-	struct cell_storage a = { 0 }, b = { 0 };
-	struct cell_error err = { 0 };
+	struct cell_storage a = {0}, b = {0};
+	struct cell_error err = {0};
 	struct cell_storage_usage ua, ub;
 
 	init_at(&a, kind, store, "a");
@@ -853,7 +853,7 @@ static void overlay_cost(const char *store, const char *tmpl, const char *kind, 
 	double t2 = now_ms();
 	ok(cell_storage_usage(&a, &ua, &err), &err);
 	ok(cell_storage_usage(&b, &ub, &err), &err);
-	*t = (struct timing){ t1 - t0, t2 - t1, ua.data + ub.data };
+	*t = (struct timing){t1 - t0, t2 - t1, ua.data + ub.data};
 	if (a.kind == CELL_STORAGE_OVERLAY) {
 		_cleanup_free_ char *ua_dir = storage_path(&a, "storage/upper");
 		_cleanup_free_ char *ub_dir = storage_path(&b, "storage/upper");
@@ -868,14 +868,14 @@ static void overlay_cost(const char *store, const char *tmpl, const char *kind, 
 
 static void test_overlay_is_o1(void **state)
 {
-	static const int sizes[] = { 20, 2000 };
+	static const int sizes[] = {20, 2000};
 	struct timing ov[2], dir[2];
 
 	if (!is_root())
 		skip();
 	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
 		_cleanup_free_ char *store = NULL, *tmpl = NULL, *t = tpath("t");
-		struct cell_error err = { 0 };
+		struct cell_error err = {0};
 		work_area(&store, &tmpl, sizes[i]);
 		overlay_cost(store, tmpl, "overlay", &ov[i]);
 		overlay_cost(store, tmpl, "dir", &dir[i]);
@@ -924,8 +924,8 @@ static uint64_t fill_until_enospc(const char *path, uint64_t limit)
 
 static void test_image_quota(void **state)
 {
-	struct cell_storage st = { 0 };
-	struct cell_error err = { 0 };
+	struct cell_storage st = {0};
+	struct cell_error err = {0};
 	_cleanup_free_ char *store = NULL, *tmpl = NULL;
 	struct stat s;
 	uint64_t used = 0, size = 32ULL << 20;
@@ -948,7 +948,8 @@ static void test_image_quota(void **state)
 	print_message("    image:32M: wrote %llu MiB before ENOSPC; store holds %llu KiB "
 		      "(disk.img %llu KiB allocated); host free space -%lld KiB\n",
 		      (unsigned long long)written >> 20, (unsigned long long)used >> 10,
-		      (unsigned long long)s.st_blocks / 2, ((long long)before - (long long)after) / 1024);
+		      (unsigned long long)s.st_blocks / 2,
+		      ((long long)before - (long long)after) / 1024);
 	assert_true(written < size);
 	assert_int_equal(s.st_size, size);
 	assert_true((uint64_t)s.st_blocks * 512 <= size);
@@ -965,8 +966,8 @@ static void test_image_quota(void **state)
 static void assert_create_fails_clean(const char *kind, const char *store, const char *tmpl,
 				      int want)
 {
-	struct cell_storage st = { 0 };
-	struct cell_error err = { 0 };
+	struct cell_storage st = {0};
+	struct cell_error err = {0};
 	struct stat s;
 
 	init_at(&st, kind, store, "broken");
@@ -984,7 +985,7 @@ static void assert_create_fails_clean(const char *kind, const char *store, const
 /* A store too small for the template: ENOSPC half way through a copy. */
 static void test_failed_create_cleans_up(void **state)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 	_cleanup_free_ char *store = NULL, *tmpl = NULL;
 	_cleanup_free_ char *tiny = tpath("t/tiny"), *missing = tpath("t/missing");
 
@@ -1010,8 +1011,8 @@ static void test_failed_create_cleans_up(void **state)
 /* Storage refuses what would lose data or cross into other mounts. */
 static void test_refusals(void **state)
 {
-	struct cell_storage a = { 0 }, b = { 0 };
-	struct cell_error err = { 0 };
+	struct cell_storage a = {0}, b = {0};
+	struct cell_error err = {0};
 	_cleanup_free_ char *store = NULL, *tmpl = NULL;
 
 	if (!is_root())
@@ -1054,7 +1055,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 
 	if (!have_tmpdir)
 		return 0;
@@ -1065,19 +1066,19 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_snapshot_names),
-		cmocka_unit_test(test_init_needs_absolute_dir),
-		cmocka_unit_test_teardown(test_dir, teardown_test),
-		cmocka_unit_test_teardown(test_overlay, teardown_test),
-		cmocka_unit_test_teardown(test_image, teardown_test),
-		cmocka_unit_test_teardown(test_btrfs, teardown_test),
-		cmocka_unit_test_teardown(test_btrfs_needs_btrfs, teardown_test),
-		cmocka_unit_test_teardown(test_overlay_is_o1, teardown_test),
-		cmocka_unit_test_teardown(test_image_quota, teardown_test),
-		cmocka_unit_test_teardown(test_failed_create_cleans_up, teardown_test),
-		cmocka_unit_test_teardown(test_refusals, teardown_test),
+	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_snapshot_names),
+	    cmocka_unit_test(test_init_needs_absolute_dir),
+	    cmocka_unit_test_teardown(test_dir, teardown_test),
+	    cmocka_unit_test_teardown(test_overlay, teardown_test),
+	    cmocka_unit_test_teardown(test_image, teardown_test),
+	    cmocka_unit_test_teardown(test_btrfs, teardown_test),
+	    cmocka_unit_test_teardown(test_btrfs_needs_btrfs, teardown_test),
+	    cmocka_unit_test_teardown(test_overlay_is_o1, teardown_test),
+	    cmocka_unit_test_teardown(test_image_quota, teardown_test),
+	    cmocka_unit_test_teardown(test_failed_create_cleans_up, teardown_test),
+	    cmocka_unit_test_teardown(test_refusals, teardown_test),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -25,7 +25,7 @@
 #define MIRROR "http://deb.debian.org/debian"
 #define VARIANT "minbase"
 #define INIT_PACKAGE "systemd-sysv"
-#define CACHE_VERSION "1" /* bump when what goes into the tree cache changes */
+#define CACHE_VERSION "2" /* bump when what goes into the tree cache changes */
 
 struct debian {
 	const char *suite;
@@ -108,7 +108,7 @@ static char *join_includes(char **includes)
 {
 	char *arg = xstrdup("--include=");
 
-	for (size_t i = 0; includes[i]; i++) {
+	for (size_t i = 0; includes && includes[i]; i++) {
 		char *next = xasprintf("%s%s%s", arg, i ? "," : "", includes[i]);
 		free(arg);
 		arg = next;
@@ -252,6 +252,26 @@ static void clean_tree(struct debian *d)
 	(void)closedir(dir);
 }
 
+/*
+ * debootstrap copies the host's /etc/hostname (and resolv.conf, kept), and
+ * systemd's postinst made a machine-id every container from this tree would
+ * share.  An empty /etc/machine-id makes systemd generate one at first boot;
+ * the manager writes the container's hostname.
+ */
+static void reset_identity(struct debian *d)
+{
+	struct stat st;
+	int fd;
+
+	(void)image_write_at(d->dest.fd, "etc/hostname", 0644, "debian\n", NULL);
+	fd = openat(d->dest.fd, "etc/machine-id", O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		(void)close(fd);
+	if (fstatat(d->dest.fd, "var/lib/dbus/machine-id", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode))
+		(void)unlinkat(d->dest.fd, "var/lib/dbus/machine-id", 0);
+}
+
 /* Not fatal: the container is fine without a cache. */
 static void save_tree_cache(struct debian *d)
 {
@@ -291,6 +311,7 @@ static int build(struct debian *d, struct cell_error *err)
 	if (r < 0)
 		return r;
 	clean_tree(d);
+	reset_identity(d);
 	save_tree_cache(d);
 	return 0;
 }

@@ -147,8 +147,8 @@ static int find_member(const char *tarball, const char *member, member_fn fn, vo
 	for (int hops = 0; hops < MAX_LINK_HOPS; hops++) {
 		char *next = NULL;
 		int r = scan(tarball, name, fn, arg, &next, err);
-		if (r <= 0)
-			return r;
+		if (r <= 0 || !next)
+			return r < 0 ? r : 0;
 		free(name);
 		name = next;
 	}
@@ -249,7 +249,7 @@ static int apply_layers(const char *tarball, int rootfd, json_t *layers, char **
 		struct member_layer l = {
 			.rootfd = rootfd,
 			.name = label,
-			.want = { .digest = digest, .size = -1, .diff_id = diff_ids[i] },
+			.want = { .digest = digest, .size = -1, .diff_id = diff_ids && i < n_ids ? diff_ids[i] : NULL },
 		};
 		int r = find_member(tarball, name, apply_member, &l, err);
 		if (r < 0)
@@ -291,10 +291,11 @@ int image_docker_import(const char *tarball, int rootfd, struct cell_image_confi
 	if (r < 0)
 		return r;
 	config = json_string_value(json_object_get(image, "Config"));
-	if (!config)
-		r = cell_err(err, 0, "manifest.json: no Config");
-	if (r == 0)
-		r = load_config(tarball, config, cfg, &diff_ids, err);
+	if (!config) {
+		json_decref(image);
+		return cell_err(err, 0, "manifest.json: no Config");
+	}
+	r = load_config(tarball, config, cfg, &diff_ids, err);
 	if (r == 0)
 		r = apply_layers(tarball, rootfd, json_object_get(image, "Layers"), diff_ids, err);
 	json_decref(image);

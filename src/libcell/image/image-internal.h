@@ -59,6 +59,7 @@ struct image_layer_want {
 	const char *digest;  /* of the bytes as read (compressed), or NULL */
 	int64_t size;        /* of the same, or -1 */
 	const char *diff_id; /* of the uncompressed tar, or NULL */
+	bool plain;          /* a plain tarball: ".wh." names are files, not whiteouts */
 };
 
 /* Apply a layer; `name` labels errors ("layer sha256:..."). */
@@ -66,7 +67,7 @@ int image_layer_apply(int rootfd, image_read_fn read, void *src, const char *nam
 		      const struct image_layer_want *want, struct cell_error *err);
 /* A read callback over a file descriptor (src: int *). */
 ssize_t image_read_fd(void *src, void *buf, size_t len, struct cell_error *err);
-/* Apply a tar file from disk (the debian tree cache), checking `digest` if not NULL. */
+/* Extract a plain tar file (the debian tree cache), checking `digest` if not NULL. */
 int image_apply_tar_file(int rootfd, const char *path, const char *digest, struct cell_error *err);
 
 /* ---- config.c, user.c: the image config ---- */

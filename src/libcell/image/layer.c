@@ -42,6 +42,7 @@ struct dir_time {
 
 struct layer {
 	int rootfd;
+	bool plain;
 	char **touched; /* paths this layer wrote, sorted on demand */
 	size_t n_touched, cap_touched;
 	bool sorted;
@@ -205,7 +206,7 @@ static int apply_entry(struct layer *l, struct archive *tar, struct archive_entr
 		return 0; /* the root itself keeps dest_rootfs's owner and mode */
 	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
-	if (cell_startswith(base, WHITEOUT))
+	if (!l->plain && cell_startswith(base, WHITEOUT))
 		return whiteout(l, path, base, err);
 	touched_add(l, path);
 	int r = image_entry_write(l->rootfd, path, tar, e, err);
@@ -377,7 +378,7 @@ static int run_pipe(struct layer *l, struct pipe *p, const struct image_layer_wa
 int image_layer_apply(int rootfd, image_read_fn read, void *src, const char *name,
 		      const struct image_layer_want *want, struct cell_error *err)
 {
-	struct layer l = { .rootfd = rootfd };
+	struct layer l = { .rootfd = rootfd, .plain = want->plain };
 	struct pipe *p = xzalloc(sizeof(*p));
 	int r;
 
@@ -406,7 +407,7 @@ ssize_t image_read_fd(void *src, void *buf, size_t len, struct cell_error *err)
 int image_apply_tar_file(int rootfd, const char *path, const char *digest, struct cell_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct image_layer_want want = { .digest = digest, .size = -1 };
+	struct image_layer_want want = { .digest = digest, .size = -1, .plain = true };
 
 	if (fd < 0)
 		return cell_err(err, errno, "open %s", path);

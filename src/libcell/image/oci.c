@@ -72,9 +72,11 @@ static int load_blob(const struct oci *o, const struct desc *d, char **text, siz
 		     struct cell_error *err)
 {
 	_cleanup_close_ int fd = open_blob(o, d, err);
+	_cleanup_free_ char *buf = NULL;
 	char got[IMAGE_DIGEST_MAX];
 	struct image_hash h = { 0 };
 	struct stat st;
+	size_t n = 0;
 	int r;
 
 	if (fd < 0)
@@ -83,24 +85,20 @@ static int load_blob(const struct oci *o, const struct desc *d, char **text, siz
 		return cell_err(err, errno, "blob %s: stat", d->digest);
 	if (d->size > IMAGE_JSON_MAX || st.st_size > IMAGE_JSON_MAX)
 		return cell_err(err, 0, "blob %s: too large for JSON", d->digest);
-	r = cell_read_fd(fd, text, len);
+	r = cell_read_fd(fd, &buf, &n);
 	if (r < 0)
 		return cell_err(err, r, "blob %s: read", d->digest);
-	if ((int64_t)*len != d->size)
-		r = cell_err(err, 0, "blob %s: size mismatch: %zu bytes, expected %lld", d->digest,
-			     *len, (long long)d->size);
-	else if (image_hash_init(&h, d->digest) < 0)
-		r = cell_err(err, ENOMEM, "hash");
-	if (r < 0) {
-		free(*text);
-		return r;
-	}
-	image_hash_update(&h, *text, *len);
+	if ((int64_t)n != d->size)
+		return cell_err(err, 0, "blob %s: size mismatch: %zu bytes, expected %lld",
+				d->digest, n, (long long)d->size);
+	if (image_hash_init(&h, d->digest) < 0)
+		return cell_err(err, ENOMEM, "hash");
+	image_hash_update(&h, buf, n);
 	image_hash_final(&h, got);
-	if (!streq(got, d->digest)) {
-		free(*text);
+	if (!streq(got, d->digest))
 		return cell_err(err, 0, "blob %s: digest mismatch: content is %s", d->digest, got);
-	}
+	*text = TAKE_PTR(buf);
+	*len = n;
 	return 0;
 }
 

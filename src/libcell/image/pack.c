@@ -46,6 +46,8 @@ static int pack_open(struct pack *p, const char *dir, struct cell_error *err)
 	if (!p->disk || !p->out || !p->links || image_hash_init(&p->hash, NULL) < 0)
 		return cell_err(err, ENOMEM, "libarchive");
 	(void)archive_write_set_format_pax_restricted(p->out);
+	/* no zero padding after the compressed stream: zstd would read it as a frame */
+	(void)archive_write_set_bytes_in_last_block(p->out, 1);
 	if (archive_write_add_filter_zstd(p->out) != ARCHIVE_OK)
 		return cell_err(err, 0, "zstd: %s", archive_error_string(p->out));
 	(void)archive_write_set_filter_option(p->out, "zstd", "compression-level", "3");

@@ -145,7 +145,7 @@ int cell_manager_create(const struct cell_store *st, struct cell_create_req *req
 	return 0;
 }
 
-int cell_manager_start(const struct cell_store *st, const char *name, bool foreground,
+int cell_manager_start(const struct cell_store *st, const char *name, enum cell_start_mode mode,
 		       struct cell_error *err)
 {
 	_cleanup_(settings_freep) struct cell_settings *s = NULL;
@@ -163,7 +163,7 @@ int cell_manager_start(const struct cell_store *st, const char *name, bool foreg
 	(void)cell_container_delete(&st->rt, name, true, &ignored);
 	if ((r = cell_manager_mount(st, s, err)) < 0 || (r = write_bundle(st, s, err)) < 0)
 		return cell_err_prefix(err, "start %s", name);
-	r = cell_supervise(st, name, foreground, s->system || s->terminal, lock, err);
+	r = cell_supervise(st, name, mode, s->system || s->terminal, lock, err);
 	lock = -1; /* handed to the supervisor */
 	if (r < 0)
 		(void)cell_manager_unmount(st, name, &ignored);

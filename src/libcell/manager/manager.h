@@ -80,14 +80,24 @@ int cell_parse_bytes(const char *s, int64_t *out);
 
 /* ---- supervisor (one small process per running container) ---- */
 
+enum cell_start_mode {
+	CELL_START_DETACHED,   /* a background supervisor (cell-monitor) */
+	CELL_START_FOREGROUND, /* this process becomes the supervisor (systemd's ExecStart) */
+	CELL_START_RUN,        /* foreground, and control comes back here (cell run) */
+};
+
+
 /* Fork the supervisor: it creates and starts the container (console on a
  * pty it holds, output to a size-capped console.log), reaps the init,
  * records the exit status, cleans up, and talks sd_notify.  Returns once the
  * container runs (or failed to start).  foreground: no fork, the caller's
  * terminal is attached.  lock_fd (the caller's store lock, or -1) is closed
  * by the supervisor once the container runs. */
-int cell_supervise(const struct cell_store *st, const char *name, bool foreground, bool console,
-		   int lock_fd, struct cell_error *err);
+int cell_supervise(const struct cell_store *st, const char *name, enum cell_start_mode mode,
+		   bool console, int lock_fd, struct cell_error *err);
+/* After the init exited (cell-monitor execs `cell __finish`): record the
+ * status, delete the container, unmount, tell systemd.  Returns the exit code. */
+int cell_supervise_finish(const struct cell_store *st, const char *name, int status);
 /* Pid of the live supervisor of name, or 0. */
 pid_t cell_supervisor_pid(const struct cell_store *st, const char *name);
 
@@ -102,7 +112,7 @@ struct cell_create_req {
 
 int cell_manager_create(const struct cell_store *st, struct cell_create_req *req,
 			struct cell_error *err);
-int cell_manager_start(const struct cell_store *st, const char *name, bool foreground,
+int cell_manager_start(const struct cell_store *st, const char *name, enum cell_start_mode mode,
 		       struct cell_error *err);
 /* Ask the init to power off; SIGKILL everything after timeout seconds. */
 int cell_manager_stop(const struct cell_store *st, const char *name, int timeout,

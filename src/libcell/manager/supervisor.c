@@ -45,6 +45,7 @@ struct sup {
 	size_t log_size;
 	pid_t init;
 	bool foreground;
+	bool in_process; /* control returns to the caller: no cell-monitor */
 	int lock_fd; /* the caller's store lock: released once the container runs */
 	bool console; /* a pty (else the container shares our stdio) */
 };
@@ -134,9 +135,9 @@ static void client_input(struct sup *s, size_t i)
 		(void)cell_write_all(s->master, buf, (size_t)n);
 }
 
-static void record_exit(struct sup *s, int status)
+static void record_exit(const char *dir, int status)
 {
-	_cleanup_free_ char *path = xasprintf("%s/last-exit", s->dir);
+	_cleanup_free_ char *path = xasprintf("%s/last-exit", dir);
 	_cleanup_free_ char *text = NULL;
 
 	if (WIFEXITED(status))
@@ -257,12 +258,13 @@ static int start_container(struct sup *s, struct cell_error *err)
 	return started(s, err);
 }
 
+static int open_signals(struct sup *s, struct cell_error *err);
+
 static int open_io(struct sup *s, struct cell_error *err)
 {
 	_cleanup_free_ char *log = xasprintf("%s/console.log", s->dir);
 	_cleanup_free_ char *sock = xasprintf("%s/console.sock", s->rundir);
 	struct stat stt;
-	sigset_t mask;
 
 	s->log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (s->log_fd < 0)
@@ -270,6 +272,13 @@ static int open_io(struct sup *s, struct cell_error *err)
 	s->log_size = fstat(s->log_fd, &stt) == 0 ? (size_t)stt.st_size : 0;
 	if ((s->listen_fd = unix_listen(sock, err)) < 0)
 		return s->listen_fd;
+	return open_signals(s, err);
+}
+
+static int open_signals(struct sup *s, struct cell_error *err)
+{
+	sigset_t mask;
+
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
@@ -281,18 +290,51 @@ static int open_io(struct sup *s, struct cell_error *err)
 	return s->sfd < 0 ? cell_err(err, errno, "signalfd") : 0;
 }
 
-static void finish(struct sup *s, int status)
+int cell_supervise_finish(const struct cell_store *st, const char *name, int status)
 {
 	struct cell_error ignored = { 0 };
+	_cleanup_free_ char *dir = cell_store_dir(st, name);
+	_cleanup_free_ char *rundir = cell_store_rundir(st, name);
+	_cleanup_free_ char *sock = xasprintf("%s/console.sock", rundir);
+	_cleanup_free_ char *pidf = xasprintf("%s/supervisor.pid", rundir);
 
-	record_exit(s, status);
-	(void)cell_container_delete(&s->st->rt, s->name, true, &ignored);
-	(void)cell_manager_unmount(s->st, s->name, &ignored);
-	_cleanup_free_ char *sock = xasprintf("%s/console.sock", s->rundir);
-	_cleanup_free_ char *pidf = xasprintf("%s/supervisor.pid", s->rundir);
+	record_exit(dir, status);
+	(void)cell_container_delete(&st->rt, name, true, &ignored);
+	(void)cell_manager_unmount(st, name, &ignored);
 	(void)unlink(sock);
 	(void)unlink(pidf);
-	(void)rmdir(s->rundir);
+	(void)rmdir(rundir);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Hand the running container to the small cell-monitor (same process, so the
+ * init stays our child); returns only when it cannot be executed. */
+static void exec_monitor(struct sup *s)
+{
+	char self[4096], monitor[4096 + 16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int fds[] = { s->master, s->listen_fd, s->log_fd };
+
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	(void)snprintf(monitor, sizeof(monitor), "%.*s/cell-monitor",
+		       (int)(strrchr(self, '/') - self), self);
+	if (access(monitor, X_OK) < 0)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (fds[i] >= 0)
+			(void)fcntl(fds[i], F_SETFD, 0);
+	_cleanup_free_ char *init = xasprintf("%d", (int)s->init);
+	_cleanup_free_ char *sig = xasprintf("%d", cell_stop_signal_of(s->st, s->name));
+	_cleanup_free_ char *m = xasprintf("%d", s->master), *l = xasprintf("%d", s->listen_fd);
+	_cleanup_free_ char *lg = xasprintf("%d", s->log_fd);
+	_cleanup_free_ char *logp = xasprintf("%s/console.log", s->dir);
+	execl(monitor, "cell-monitor", self, s->name, init, sig, m, l, lg,
+	      s->foreground ? "1" : "0", logp, (char *)NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+		if (fds[i] >= 0)
+			(void)fcntl(fds[i], F_SETFD, FD_CLOEXEC);
 }
 
 static void sup_close(struct sup *s)
@@ -332,6 +374,15 @@ static int supervise(struct sup *s, int ready, struct cell_error *err)
 	_cleanup_free_ char *msg = xasprintf("READY=1\nMAINPID=%d\nSTATUS=container %s running",
 					     (int)getpid(), s->name);
 	cell_sd_notify(msg);
+	if (s->sfd >= 0)
+		(void)close(TAKE_FD(s->sfd)); /* the monitor makes its own */
+	if (!s->in_process)
+		exec_monitor(s);
+	/* no cell-monitor next to us: supervise in this process */
+	struct cell_error e2 = { 0 };
+	int r2 = open_signals(s, &e2);
+	if (r2 < 0)
+		return r2;
 	if (s->foreground && s->console && tcgetattr(STDIN_FILENO, &saved) == 0) {
 		struct termios t = saved;
 		cfmakeraw(&t);
@@ -340,8 +391,7 @@ static int supervise(struct sup *s, int ready, struct cell_error *err)
 	int status = loop(s);
 	if (raw)
 		(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-	finish(s, status);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return cell_supervise_finish(s->st, s->name, status);
 }
 
 static void sup_init(struct sup *s, const struct cell_store *st, const char *name, bool fg,
@@ -380,14 +430,17 @@ static void __attribute__((noreturn)) daemon_child(struct sup *s, int ready)
 	_exit(r < 0 ? 1 : 0);
 }
 
-int cell_supervise(const struct cell_store *st, const char *name, bool foreground, bool console,
-		   int lock_fd, struct cell_error *err)
+int cell_supervise(const struct cell_store *st, const char *name, enum cell_start_mode mode,
+		   bool console, int lock_fd, struct cell_error *err)
 {
 	struct sup s;
 	int pipefd[2], r;
 	char buf[CELL_ERROR_MSG + 64];
 
+	bool foreground = mode != CELL_START_DETACHED;
+
 	sup_init(&s, st, name, foreground, console, lock_fd);
+	s.in_process = mode == CELL_START_RUN;
 	if ((r = cell_mkdir_p(s.rundir, 0700)) < 0) {
 		sup_close(&s);
 		return cell_err(err, r, "create %s", s.rundir);

@@ -40,7 +40,7 @@ static int set_name(char *dst, size_t len, const char *name)
 
 int storage_btrfs_subvolume_create(int parentfd, const char *name)
 {
-	struct btrfs_ioctl_vol_args a = { 0 };
+	struct btrfs_ioctl_vol_args a = {0};
 
 	if (set_name(a.name, sizeof(a.name), name) < 0)
 		return -EINVAL;
@@ -49,7 +49,7 @@ int storage_btrfs_subvolume_create(int parentfd, const char *name)
 
 int storage_btrfs_snapshot(int srcfd, int parentfd, const char *name, bool readonly)
 {
-	struct btrfs_ioctl_vol_args_v2 a = { .fd = srcfd };
+	struct btrfs_ioctl_vol_args_v2 a = {.fd = srcfd};
 
 	if (readonly)
 		a.flags = BTRFS_SUBVOL_RDONLY;
@@ -60,7 +60,7 @@ int storage_btrfs_snapshot(int srcfd, int parentfd, const char *name, bool reado
 
 int storage_btrfs_subvolume_destroy(int parentfd, const char *name)
 {
-	struct btrfs_ioctl_vol_args a = { 0 };
+	struct btrfs_ioctl_vol_args a = {0};
 
 	if (set_name(a.name, sizeof(a.name), name) < 0)
 		return -EINVAL;
@@ -97,7 +97,8 @@ static int subvolume_copy(int srcfd, const char *src, int parentfd, const char *
 		return cell_err(err, r, "create btrfs subvolume %s", path);
 	if (srcfd < 0)
 		return 0;
-	_cleanup_close_ int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd =
+	    openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return cell_err(err, errno, "open %s", path);
 	return storage_copy_into(srcfd, src, fd, path, err);
@@ -160,9 +161,9 @@ static int btrfs_restore(const struct cell_storage *st, const char *snapdir, con
 }
 
 const struct storage_ops storage_btrfs_ops = {
-	.create = btrfs_create,
-	.clone = btrfs_clone,
-	.snapshot = btrfs_snapshot,
-	.restore = btrfs_restore,
-	.rollback_target = "rootfs",
+    .create = btrfs_create,
+    .clone = btrfs_clone,
+    .snapshot = btrfs_snapshot,
+    .restore = btrfs_restore,
+    .rollback_target = "rootfs",
 };

@@ -32,11 +32,11 @@
 #define COPY_BUF ((size_t)256 << 10)
 
 struct copy_ctx {
-	int dst_root;              /* hard links are made relative to it */
-	const char *src, *dst;     /* labels of the two roots, for errors */
-	void *links;               /* tsearch tree of struct link */
-	bool no_reflink;           /* FICLONE failed for the filesystem: stop trying */
-	char *buf;                 /* read/write fallback */
+	int dst_root;	       /* hard links are made relative to it */
+	const char *src, *dst; /* labels of the two roots, for errors */
+	void *links;	       /* tsearch tree of struct link */
+	bool no_reflink;       /* FICLONE failed for the filesystem: stop trying */
+	char *buf;	       /* read/write fallback */
 	struct cell_error *err;
 };
 
@@ -80,7 +80,7 @@ static void link_free(void *p)
 
 static const struct link *link_find(struct copy_ctx *c, const struct stat *s)
 {
-	struct link key = { .dev = s->st_dev, .ino = s->st_ino };
+	struct link key = {.dev = s->st_dev, .ino = s->st_ino};
 	struct link **found = tfind(&key, &c->links, link_cmp);
 
 	return found ? *found : NULL;
@@ -90,7 +90,7 @@ static void link_remember(struct copy_ctx *c, const struct stat *s, const char *
 {
 	struct link *l = xmalloc(sizeof(*l));
 
-	*l = (struct link){ .dev = s->st_dev, .ino = s->st_ino, .rel = xstrdup(rel) };
+	*l = (struct link){.dev = s->st_dev, .ino = s->st_ino, .rel = xstrdup(rel)};
 	if (!tsearch(l, &c->links, link_cmp))
 		abort(); /* out of memory, like the x* allocators */
 }
@@ -127,8 +127,8 @@ static int copy_one_xattr(struct copy_ctx *c, const char *sp, const char *dp, co
 
 /* l*xattr on /proc/self/fd/<dirfd>/<name>: the directory is reached through
  * its fd, the name itself is not followed (xattrs of a symlink stay its own). */
-static int copy_xattrs(struct copy_ctx *c, int sfd, const char *sname, int dfd,
-		       const char *dname, const char *rel)
+static int copy_xattrs(struct copy_ctx *c, int sfd, const char *sname, int dfd, const char *dname,
+		       const char *rel)
 {
 	_cleanup_free_ char *sp = proc_path(sfd, sname), *dp = proc_path(dfd, dname);
 	ssize_t n = llistxattr(sp, NULL, 0);
@@ -151,14 +151,15 @@ static int copy_xattrs(struct copy_ctx *c, int sfd, const char *sname, int dfd,
 static int set_meta(struct copy_ctx *c, int sfd, const char *sname, int dfd, const char *name,
 		    const char *rel, const struct stat *s)
 {
-	const struct timespec times[2] = { s->st_atim, s->st_mtim };
+	const struct timespec times[2] = {s->st_atim, s->st_mtim};
 
 	if (fchownat(dfd, name, s->st_uid, s->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return copy_fail(c, errno, rel, "chown");
 	int r = copy_xattrs(c, sfd, sname, dfd, name, rel);
 	if (r < 0)
 		return r;
-	if (!S_ISLNK(s->st_mode) && fchmodat(dfd, name, s->st_mode & 07777, AT_SYMLINK_NOFOLLOW) < 0)
+	if (!S_ISLNK(s->st_mode) &&
+	    fchmodat(dfd, name, s->st_mode & 07777, AT_SYMLINK_NOFOLLOW) < 0)
 		return copy_fail(c, errno, rel, "chmod");
 	if (utimensat(dfd, name, times, AT_SYMLINK_NOFOLLOW) < 0)
 		return copy_fail(c, errno, rel, "set times");
@@ -193,8 +194,8 @@ static int copy_range(struct copy_ctx *c, int in, int out, off_t off, off_t len)
 
 	while (len > 0) {
 		ssize_t n = copy_file_range(in, &ioff, out, &ooff, (size_t)len, 0);
-		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-			      errno == EOPNOTSUPP))
+		if (n < 0 &&
+		    (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
 			return copy_range_rw(c, in, out, ioff, len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -246,7 +247,7 @@ static int copy_reg(struct copy_ctx *c, int sfd, const char *sname, int dfd, con
 		    const char *rel, const struct stat *s)
 {
 	_cleanup_close_ int out =
-		openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	    openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
 		return copy_fail(c, errno, rel, "create");
 	_cleanup_close_ int in = openat(sfd, sname, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
@@ -274,7 +275,8 @@ static int make_dir(struct copy_ctx *c, int dfd, const char *name, const char *r
 
 	if (mkdirat(dfd, name, 0700) == 0)
 		return 0;
-	if (errno == EEXIST && fstatat(dfd, name, &s, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(s.st_mode))
+	if (errno == EEXIST && fstatat(dfd, name, &s, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(s.st_mode))
 		return 0;
 	return copy_fail(c, errno, rel, "mkdir");
 }
@@ -287,7 +289,8 @@ static int copy_dir(struct copy_ctx *c, int sfd, int dfd, const char *name, cons
 	_cleanup_close_ int in = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
 		return copy_fail(c, errno, rel, "open");
-	_cleanup_close_ int out = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int out =
+	    openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (out < 0)
 		return copy_fail(c, errno, rel, "open the copy");
 	return copy_children(c, in, out, rel);
@@ -325,8 +328,9 @@ static int copy_entry(struct copy_ctx *c, int sfd, int dfd, const char *name, co
 	bool multi = !S_ISDIR(s.st_mode) && s.st_nlink > 1;
 	const struct link *l = multi ? link_find(c, &s) : NULL;
 	if (l)
-		return linkat(c->dst_root, l->rel, dfd, name, 0) < 0 ? copy_fail(c, errno, rel, "link")
-								      : 0;
+		return linkat(c->dst_root, l->rel, dfd, name, 0) < 0
+			   ? copy_fail(c, errno, rel, "link")
+			   : 0;
 	int r = copy_node(c, sfd, dfd, name, rel, &s);
 	if (r == 0)
 		r = set_meta(c, sfd, name, dfd, name, rel, &s);
@@ -365,7 +369,7 @@ static void ctx_done(struct copy_ctx *c)
 int storage_copy_into(int srcfd, const char *src_label, int dstfd, const char *dst_label,
 		      struct cell_error *err)
 {
-	struct copy_ctx c = { .dst_root = dstfd, .src = src_label, .dst = dst_label, .err = err };
+	struct copy_ctx c = {.dst_root = dstfd, .src = src_label, .dst = dst_label, .err = err};
 	struct stat s;
 	int r;
 
@@ -380,7 +384,7 @@ int storage_copy_into(int srcfd, const char *src_label, int dstfd, const char *d
 int storage_copy_attrs(int srcfd, const char *src_label, int dstfd, const char *dst_label,
 		       struct cell_error *err)
 {
-	struct copy_ctx c = { .dst_root = dstfd, .src = src_label, .dst = dst_label, .err = err };
+	struct copy_ctx c = {.dst_root = dstfd, .src = src_label, .dst = dst_label, .err = err};
 	struct stat s;
 
 	if (fstat(srcfd, &s) < 0)
@@ -407,20 +411,7 @@ int storage_copy_tree(const char *src, const char *dst, struct cell_error *err)
 	return out < 0 ? out : storage_copy_into(in, src, out, dst, err);
 }
 
-/* "/a/b/c" -> open("/a/b"), "c" */
-static int open_parent(const char *path, const char **name, struct cell_error *err)
-{
-	const char *slash = strrchr(path, '/');
-
-	*name = slash ? slash + 1 : path;
-	if (!slash || !slash[1])
-		return cell_err(err, EINVAL, "%s: not a path to a file", path);
-	_cleanup_free_ char *dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
-	return open_dir(dir, err);
-}
-
-static int copy_file_at(struct copy_ctx *c, int sfd, const char *sname, int dfd,
-			const char *dname)
+static int copy_file_at(struct copy_ctx *c, int sfd, const char *sname, int dfd, const char *dname)
 {
 	struct stat s;
 
@@ -441,9 +432,9 @@ static int copy_file_at(struct copy_ctx *c, int sfd, const char *sname, int dfd,
 int storage_copy_file(const char *src, const char *dst, struct cell_error *err)
 {
 	const char *sname = src, *dname = dst;
-	_cleanup_close_ int sfd = open_parent(src, &sname, err);
-	_cleanup_close_ int dfd = sfd < 0 ? -1 : open_parent(dst, &dname, err);
-	struct copy_ctx c = { .dst_root = dfd, .src = src, .dst = dst, .err = err };
+	_cleanup_close_ int sfd = storage_open_parent(src, &sname, err);
+	_cleanup_close_ int dfd = sfd < 0 ? -1 : storage_open_parent(dst, &dname, err);
+	struct copy_ctx c = {.dst_root = dfd, .src = src, .dst = dst, .err = err};
 
 	if (sfd < 0 || dfd < 0)
 		return sfd < 0 ? sfd : dfd;

@@ -46,9 +46,9 @@ static int dir_restore(const struct cell_storage *st, const char *snapdir, const
 }
 
 const struct storage_ops storage_dir_ops = {
-	.create = dir_create,
-	.clone = dir_clone,
-	.snapshot = dir_snapshot,
-	.restore = dir_restore,
-	.rollback_target = "rootfs",
+    .create = dir_create,
+    .clone = dir_clone,
+    .snapshot = dir_snapshot,
+    .restore = dir_restore,
+    .rollback_target = "rootfs",
 };

@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <search.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,7 +106,7 @@ static void clear_flags_at(int dirfd, const char *name, mode_t type)
 	if (type != S_IFREG && type != S_IFDIR)
 		return;
 	_cleanup_close_ int fd =
-		openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	    openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd >= 0)
 		clear_blocking_flags(fd);
 }
@@ -155,7 +156,8 @@ static int remove_dir(int dirfd, const char *name, const struct statx *sx, const
 		      struct cell_error *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s", parent, name);
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd =
+	    openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : cell_err(err, errno, "open %s", path);
@@ -172,8 +174,8 @@ static int remove_entry(int dirfd, const char *name, const char *parent, struct 
 {
 	struct statx sx;
 
-	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE | STATX_INO,
-		  &sx) < 0)
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE | STATX_INO, &sx) <
+	    0)
 		return errno == ENOENT ? 0 : cell_err(err, errno, "stat %s/%s", parent, name);
 	if (!S_ISDIR(sx.stx_mode))
 		return unlink_entry(dirfd, name, sx.stx_mode & S_IFMT, parent, err);
@@ -187,19 +189,29 @@ int storage_remove_at(int dirfd, const char *name, const char *parent, struct ce
 	return remove_entry(dirfd, name, parent, err);
 }
 
+int storage_open_parent(const char *path, const char **name, struct cell_error *err)
+{
+	const char *slash = strrchr(path, '/');
+
+	*name = slash ? slash + 1 : path;
+	if (!slash || !slash[1])
+		return cell_err(err, EINVAL, "%s: not a path to a name", path);
+	_cleanup_free_ char *dir =
+	    slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? cell_err(err, errno, "open %s", dir) : fd;
+}
+
 int storage_remove(const char *path, struct cell_error *err)
 {
-	_cleanup_free_ char *copy = xstrdup(path);
-	char *slash = strrchr(copy, '/');
+	const char *name = path;
+	_cleanup_free_ char *parent = NULL;
+	_cleanup_close_ int dirfd = storage_open_parent(path, &name, err);
 
-	if (!slash || !slash[1])
-		return cell_err(err, EINVAL, "remove %s: not a path to a name", path);
-	*slash = '\0';
-	_cleanup_close_ int dirfd =
-		open(slash == copy ? "/" : copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
-		return errno == ENOENT ? 0 : cell_err(err, errno, "open %s", copy);
-	return remove_entry(dirfd, slash + 1, slash == copy ? "" : copy, err);
+		return dirfd == -ENOENT ? 0 : dirfd;
+	parent = xstrndup(path, (size_t)(name - 1 - path));
+	return remove_entry(dirfd, name, parent, err);
 }
 
 /* ---- disk usage ---- */
@@ -258,7 +270,8 @@ static int du_entry(int dirfd, const char *name, const char *parent, struct du_c
 	if (!S_ISDIR(sx.stx_mode))
 		return 0;
 	_cleanup_free_ char *path = xasprintf("%s/%s", parent, name);
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd =
+	    openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : cell_err(err, errno, "open %s", path);
 	return du_dir(fd, path, c, err);
@@ -287,17 +300,18 @@ static int du_dir(int fd, const char *path, struct du_ctx *c, struct cell_error 
 
 int storage_du(const char *path, uint64_t *bytes, struct cell_error *err)
 {
-	struct du_ctx c = { 0 };
-	_cleanup_free_ char *copy = xstrdup(path);
-	char *slash = strrchr(copy, '/');
+	struct du_ctx c = {0};
+	const char *name = path;
+	_cleanup_free_ char *parent = NULL;
+	_cleanup_close_ int dirfd = storage_open_parent(path, &name, err);
+	int r = dirfd;
 
-	if (!slash || !slash[1])
-		return cell_err(err, EINVAL, "disk usage of %s: not a path to a name", path);
-	*slash = '\0';
-	_cleanup_close_ int dirfd =
-		open(slash == copy ? "/" : copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r = dirfd < 0 ? (errno == ENOENT ? 0 : cell_err(err, errno, "open %s", copy))
-			  : du_entry(dirfd, slash + 1, copy, &c, err);
+	if (dirfd >= 0) {
+		parent = xstrndup(path, (size_t)(name - 1 - path));
+		r = du_entry(dirfd, name, parent, &c, err);
+	} else if (dirfd == -ENOENT) {
+		r = 0;
+	}
 	tdestroy(c.seen, free);
 	if (r == 0)
 		*bytes = c.bytes;
@@ -306,17 +320,28 @@ int storage_du(const char *path, uint64_t *bytes, struct cell_error *err)
 
 /* ---- external tools ---- */
 
+/* The tool starts with no blocked signals and default dispositions, whatever
+ * the caller (a supervisor, say) set up for itself. */
 static pid_t spawn_tool(const char *const argv[], posix_spawn_file_actions_t *fa)
 {
-	static const char *const dirs[] = { "/usr/sbin", "/sbin" };
+	static const char *const dirs[] = {"/usr/sbin", "/sbin"};
 	char *const *args = (char *const *)argv;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
 	pid_t pid;
 
-	int r = posix_spawnp(&pid, argv[0], fa, NULL, args, environ);
+	(void)sigemptyset(&none);
+	(void)sigfillset(&all);
+	(void)posix_spawnattr_init(&attr);
+	(void)posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	(void)posix_spawnattr_setsigmask(&attr, &none);
+	(void)posix_spawnattr_setsigdefault(&attr, &all);
+	int r = posix_spawnp(&pid, argv[0], fa, &attr, args, environ);
 	for (size_t i = 0; r == ENOENT && i < ARRAY_SIZE(dirs); i++) {
 		_cleanup_free_ char *p = xasprintf("%s/%s", dirs[i], argv[0]);
-		r = posix_spawn(&pid, p, fa, NULL, args, environ);
+		r = posix_spawn(&pid, p, fa, &attr, args, environ);
 	}
+	(void)posix_spawnattr_destroy(&attr);
 	return r ? -r : pid;
 }
 

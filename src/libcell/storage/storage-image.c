@@ -20,18 +20,20 @@
 
 static int make_sparse(const char *img, uint64_t size, struct cell_error *err)
 {
-	_cleanup_close_ int fd = open(img, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	_cleanup_close_ int fd =
+	    open(img, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return cell_err(err, errno, "create %s", img);
 	if (ftruncate(fd, (off_t)size) < 0)
-		return cell_err(err, errno, "resize %s to %llu bytes", img, (unsigned long long)size);
+		return cell_err(err, errno, "resize %s to %llu bytes", img,
+				(unsigned long long)size);
 	return 0;
 }
 
 static int make_fs(const char *img, struct cell_error *err)
 {
-	const char *argv[] = { "mkfs.ext4", "-q", "-F", "-m", "0", img, NULL };
+	const char *argv[] = {"mkfs.ext4", "-q", "-F", "-m", "0", img, NULL};
 	int r = storage_run(argv, err);
 
 	return r < 0 ? cell_err_prefix(err, "make ext4 in %s", img) : 0;
@@ -117,10 +119,10 @@ static int image_restore(const struct cell_storage *st, const char *snapdir, con
 }
 
 const struct storage_ops storage_image_ops = {
-	.create = image_create,
-	.mount = image_mount,
-	.clone = image_clone,
-	.snapshot = image_snapshot,
-	.restore = image_restore,
-	.rollback_target = "storage/disk.img",
+    .create = image_create,
+    .mount = image_mount,
+    .clone = image_clone,
+    .snapshot = image_snapshot,
+    .restore = image_restore,
+    .rollback_target = "storage/disk.img",
 };

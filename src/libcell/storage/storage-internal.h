@@ -56,6 +56,8 @@ bool storage_is_mount_point_at(int dirfd, const char *name);
 /* The filesystem type holding path ("ext4"), from mountinfo; "0x<magic>" if not found. */
 void storage_fstype(const char *path, char *buf, size_t len);
 bool storage_fd_on_btrfs(int fd);
+/* "/a/b/c": an fd of "/a/b" (O_DIRECTORY) and *name = "c" (set even on failure). */
+int storage_open_parent(const char *path, const char **name, struct cell_error *err);
 /* rm -rf dirfd/name: never crosses into a mount (-EBUSY), destroys btrfs
  * subvolumes, clears immutable/append-only flags that block removal.
  * `parent` names dirfd in errors.  0 when absent. */

@@ -37,8 +37,7 @@ static void fs_log(int fs, char *buf, size_t len)
 		memmove(buf, buf + 2, strlen(buf + 2) + 1);
 }
 
-static int fs_fail(int fs, int code, const char *type, const char *target,
-		   struct cell_error *err)
+static int fs_fail(int fs, int code, const char *type, const char *target, struct cell_error *err)
 {
 	char why[200];
 
@@ -94,9 +93,11 @@ int storage_overlay_path_ok(const char *path, struct cell_error *err)
 int storage_mount_overlay(const char *lower, const char *upper, const char *work,
 			  const char *target, struct cell_error *err)
 {
-	const char *opts[] = { "source",  "cell", "lowerdir+", lower, "upperdir", upper,
-			       "workdir", work,   NULL };
-	const char *paths[] = { lower, upper, work };
+	/* key, value, ..., NULL */
+	const char *opts[] = {
+	    "source", "cell", "lowerdir+", lower, "upperdir", upper, "workdir", work, NULL,
+	};
+	const char *paths[] = {lower, upper, work};
 
 	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
 		int r = storage_overlay_path_ok(paths[i], err);
@@ -114,7 +115,7 @@ int storage_mount_overlay(const char *lower, const char *upper, const char *work
 
 static int loop_configure(int lfd, int backing, const char *image)
 {
-	struct loop_config cfg = { .fd = (unsigned int)backing };
+	struct loop_config cfg = {.fd = (unsigned int)backing};
 
 	cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
 	(void)snprintf((char *)cfg.info.lo_file_name, sizeof(cfg.info.lo_file_name), "%s", image);
@@ -137,7 +138,8 @@ static int loop_attach(int backing, const char *image, char *dev, size_t len,
 		(void)snprintf(dev, len, "/dev/loop%d", n);
 		_cleanup_close_ int lfd = open(dev, O_RDWR | O_CLOEXEC);
 		if (lfd < 0)
-			return cell_err(err, errno, "attach %s to a loop device: open %s", image, dev);
+			return cell_err(err, errno, "attach %s to a loop device: open %s", image,
+					dev);
 		int r = loop_configure(lfd, backing, image);
 		if (r == 0)
 			return TAKE_FD(lfd);
@@ -159,7 +161,7 @@ int storage_loop_mount(const char *image, const char *fstype, const char *target
 	_cleanup_close_ int lfd = loop_attach(backing, image, dev, sizeof(dev), err);
 	if (lfd < 0)
 		return lfd;
-	const char *opts[] = { "source", dev, NULL };
+	const char *opts[] = {"source", dev, NULL};
 	int r = mount_fs(fstype, opts, target, err);
 	return r < 0 ? cell_err_prefix(err, "%s on %s", image, dev) : 0;
 }

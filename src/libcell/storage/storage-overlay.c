@@ -137,10 +137,10 @@ static int overlay_restore(const struct cell_storage *st, const char *snapdir, c
 }
 
 const struct storage_ops storage_overlay_ops = {
-	.create = overlay_create,
-	.mount = overlay_mount,
-	.clone = overlay_clone,
-	.snapshot = overlay_snapshot,
-	.restore = overlay_restore,
-	.rollback_target = "storage/upper",
+    .create = overlay_create,
+    .mount = overlay_mount,
+    .clone = overlay_clone,
+    .snapshot = overlay_snapshot,
+    .restore = overlay_restore,
+    .rollback_target = "storage/upper",
 };

@@ -30,7 +30,8 @@ bool cell_storage_snapshot_name_valid(const char *name)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		bool alnum =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		if (!alnum && (i == 0 || !strchr("_.-", c)))
 			return false;
 	}
@@ -41,9 +42,10 @@ static int check_name(const char *name, const char *dir, struct cell_error *err)
 {
 	if (cell_storage_snapshot_name_valid(name))
 		return 0;
-	return cell_err(err, EINVAL, "snapshot of %s: invalid name \"%s\" (letters, digits, '_', "
-			"'.', '-', up to %d, not starting with a symbol)", dir, name ? name : "",
-			SNAPSHOT_NAME_MAX);
+	return cell_err(err, EINVAL,
+			"snapshot of %s: invalid name \"%s\" (letters, digits, '_', "
+			"'.', '-', up to %d, not starting with a symbol)",
+			dir, name ? name : "", SNAPSHOT_NAME_MAX);
 }
 
 static char *snapshot_path(const struct cell_storage *st, const char *name)
@@ -99,7 +101,7 @@ static const struct storage_ops *ops_of(const struct cell_storage *st)
 static int prepare(const struct cell_storage *st, const char *op, const char *name,
 		   struct cell_error *err)
 {
-	if (!ops_of(st) || !st->dir)
+	if (!ops_of(st) || !st->dir || st->dir[0] != '/')
 		return cell_err(err, EINVAL, "%s: no such storage", op);
 	int r = name ? check_name(name, st->dir, err) : 0;
 	return r < 0 ? r : storage_need_unmounted(st, op, err);
@@ -139,7 +141,7 @@ static int snapshot_cmp(const void *a, const void *b)
 static void push(struct cell_storage_snapshot **v, size_t *n, const char *name, time_t created)
 {
 	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = (struct cell_storage_snapshot){ .name = xstrdup(name), .created = created };
+	(*v)[(*n)++] = (struct cell_storage_snapshot){.name = xstrdup(name), .created = created};
 }
 
 static int read_snapshots(DIR *d, const char *dir, struct cell_storage_snapshot **v, size_t *n,

@@ -23,14 +23,14 @@ static const struct backend {
 	enum cell_storage_kind kind;
 	const struct storage_ops *ops;
 } backends[] = {
-	{ "dir", CELL_STORAGE_DIR, &storage_dir_ops },
-	{ "overlay", CELL_STORAGE_OVERLAY, &storage_overlay_ops },
-	{ "btrfs", CELL_STORAGE_BTRFS, &storage_btrfs_ops },
-	{ "image", CELL_STORAGE_IMAGE, &storage_image_ops },
+    {"dir", CELL_STORAGE_DIR, &storage_dir_ops},
+    {"overlay", CELL_STORAGE_OVERLAY, &storage_overlay_ops},
+    {"btrfs", CELL_STORAGE_BTRFS, &storage_btrfs_ops},
+    {"image", CELL_STORAGE_IMAGE, &storage_image_ops},
 };
 
 /* What a container's storage owns below st->dir. */
-static const char *const owned[] = { "rootfs", "storage", "snapshots" };
+static const char *const owned[] = {"rootfs", "storage", "snapshots"};
 
 static const struct backend *backend_of(enum cell_storage_kind kind)
 {
@@ -74,7 +74,7 @@ static const struct storage_ops *backend_ops(const struct cell_storage *st, stru
 static const struct unit {
 	char suffix;
 	unsigned shift;
-} units[] = { { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 } };
+} units[] = {{'K', 10}, {'M', 20}, {'G', 30}, {'T', 40}};
 
 static int parse_size(const char *s, uint64_t *out)
 {
@@ -108,8 +108,9 @@ static int parse_image(const char *text, uint64_t *size, struct cell_error *err)
 				"or T, e.g. image:2G)",
 				text, arg);
 	if (*size < CELL_STORAGE_IMAGE_MIN)
-		return cell_err(err, EINVAL, "storage \"%s\": size \"%s\" is below the minimum of %lluM",
-				text, arg, CELL_STORAGE_IMAGE_MIN >> 20);
+		return cell_err(err, EINVAL,
+				"storage \"%s\": size \"%s\" is below the minimum of %lluM", text,
+				arg, CELL_STORAGE_IMAGE_MIN >> 20);
 	return 0;
 }
 
@@ -118,7 +119,8 @@ int cell_storage_parse(const char *text, struct cell_storage *st, struct cell_er
 	uint64_t size = 0;
 
 	if (!text)
-		return cell_err(err, EINVAL, "no storage given (dir, overlay, btrfs or image:SIZE)");
+		return cell_err(err, EINVAL,
+				"no storage given (dir, overlay, btrfs or image:SIZE)");
 	if (cell_startswith(text, "image:")) {
 		int r = parse_image(text, &size, err);
 		if (r < 0)
@@ -128,20 +130,22 @@ int cell_storage_parse(const char *text, struct cell_storage *st, struct cell_er
 		return 0;
 	}
 	if (streq(text, "image"))
-		return cell_err(err, EINVAL, "storage \"image\" needs a size: image:SIZE (e.g. image:2G)");
+		return cell_err(err, EINVAL,
+				"storage \"image\" needs a size: image:SIZE (e.g. image:2G)");
 	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
 		if (backends[i].kind != CELL_STORAGE_IMAGE && streq(text, backends[i].name)) {
 			st->kind = backends[i].kind;
 			st->image_size = 0;
 			return 0;
 		}
-	return cell_err(err, EINVAL, "unknown storage \"%s\" (dir, overlay, btrfs or image:SIZE)", text);
+	return cell_err(err, EINVAL, "unknown storage \"%s\" (dir, overlay, btrfs or image:SIZE)",
+			text);
 }
 
 int cell_storage_init(struct cell_storage *st, const char *text, const char *dir,
 		      struct cell_error *err)
 {
-	struct cell_storage s = { 0 };
+	struct cell_storage s = {0};
 	int r = cell_storage_parse(text, &s, err);
 
 	if (r < 0)
@@ -267,11 +271,12 @@ static int begin_new(const struct cell_storage *st, bool *made, struct cell_erro
 /* Undo a failed create/clone; the first error is the one reported. */
 static int abort_new(const struct cell_storage *st, bool made, int r)
 {
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 	char text[CELL_ERROR_MSG + 64];
 
 	if (remove_owned(st, &e) < 0)
-		cell_debug("storage: cleaning up %s: %s", st->dir, cell_err_text(&e, text, sizeof(text)));
+		cell_debug("storage: cleaning up %s: %s", st->dir,
+			   cell_err_text(&e, text, sizeof(text)));
 	if (made && rmdir(st->dir) < 0)
 		cell_debug("storage: rmdir %s: %m", st->dir);
 	return r;
@@ -306,8 +311,9 @@ int storage_need_unmounted(const struct cell_storage *st, const char *op, struct
 	if (lstat(rootfs, &s) < 0)
 		return cell_err(err, errno, "%s %s: no storage there", op, st->dir);
 	if (storage_is_mount_point_at(AT_FDCWD, rootfs))
-		return cell_err(err, EBUSY, "%s %s: its rootfs is mounted (stop the container first)",
-				op, st->dir);
+		return cell_err(err, EBUSY,
+				"%s %s: its rootfs is mounted (stop the container first)", op,
+				st->dir);
 	return 0;
 }
 
@@ -316,7 +322,8 @@ static int clone_check(const struct cell_storage *src, const struct cell_storage
 {
 	if (src->kind != dst->kind)
 		return cell_err(err, EINVAL, "clone %s storage as %s storage: kinds differ",
-				cell_storage_kind_name(src->kind), cell_storage_kind_name(dst->kind));
+				cell_storage_kind_name(src->kind),
+				cell_storage_kind_name(dst->kind));
 	if (streq(src->dir, dst->dir))
 		return cell_err(err, EINVAL, "clone %s onto itself", src->dir);
 	return storage_need_unmounted(src, "clone", err);
@@ -370,7 +377,7 @@ static int du_rel(const struct cell_storage *st, const char *rel, uint64_t *sum,
 int cell_storage_usage(const struct cell_storage *st, struct cell_storage_usage *out,
 		       struct cell_error *err)
 {
-	struct cell_storage_usage u = { 0 };
+	struct cell_storage_usage u = {0};
 	_cleanup_free_ char *img = storage_path(st, "storage/disk.img");
 	struct stat s;
 	int r = backend_ops(st, err) ? 0 : -EINVAL;
@@ -395,17 +402,13 @@ int cell_storage_usage(const struct cell_storage *st, struct cell_storage_usage 
 
 int cell_storage_template_mkdir(const char *path, struct cell_error *err)
 {
-	_cleanup_free_ char *parent = xstrdup(path);
-	char *slash = strrchr(parent, '/');
+	const char *name = path;
+	_cleanup_close_ int fd = storage_open_parent(path, &name, err);
 
-	if (!slash || !slash[1])
-		return cell_err(err, EINVAL, "template directory %s: not a path to a name", path);
-	*slash = '\0';
-	_cleanup_close_ int fd = open(slash == parent ? "/" : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return cell_err(err, errno, "open %s", parent);
+		return fd;
 	if (!storage_fd_on_btrfs(fd))
-		return mkdirat(fd, slash + 1, 0755) < 0 ? cell_err(err, errno, "mkdir %s", path) : 0;
-	int r = storage_btrfs_subvolume_create(fd, slash + 1);
+		return mkdirat(fd, name, 0755) < 0 ? cell_err(err, errno, "mkdir %s", path) : 0;
+	int r = storage_btrfs_subvolume_create(fd, name);
 	return r < 0 ? cell_err(err, r, "create btrfs subvolume %s", path) : 0;
 }

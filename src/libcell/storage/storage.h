@@ -25,17 +25,24 @@
  *                                                                           ext4 on rootfs
  *   clone     copy rootfs   copy upper, same lower    rw snapshot           copy disk.img
  *   snapshot  copy rootfs   copy upper                ro snapshot           copy disk.img
- *   rollback  copy back +   copy upper back +         rw snapshot back +    copy back + rename
- *             exchange      exchange, fresh work      exchange, destroy old
+ *   rollback  copy back,    copy upper back,          rw snapshot back,     copy back,
+ *             exchange      exchange                  exchange              exchange
+ *             (renameat2 RENAME_EXCHANGE with the live tree, then the old one is removed)
  *   usage     rootfs        upper (not the shared     rootfs (shared        allocated blocks
  *                           lower)                    extents in full)      of disk.img
+ *   destroy   unmount (overlay, image), remove rootfs/ storage/ snapshots/ (btrfs
+ *             subvolumes with BTRFS_IOC_SNAP_DESTROY, never crossing into a mount)
+ *
+ * The image's SIZE includes ext4's own metadata (journal, inode tables): a
+ * 32M image holds about 24M of files.
  *
  * Copies keep owners, modes, timestamps, xattrs (ACLs, file capabilities,
  * overlay whiteouts and opaque markers), hard links, devices, fifos,
  * sockets and symlinks (never followed); file data is reflinked (FICLONE)
  * where the filesystem can, else copied extent by extent keeping holes.
- * Inode flags (chattr) are not copied.  Nested btrfs subvolumes are not part
- * of a btrfs snapshot (the kernel leaves an empty directory in their place).
+ * Inode flags (chattr) are not copied; mounts inside a template are copied
+ * through.  Nested btrfs subvolumes are not part of a btrfs snapshot (the
+ * kernel leaves an empty directory in their place).
  *
  * Mount state: overlay and image are mounted by cell_storage_mount() before
  * start and unmounted by cell_storage_unmount() after stop.  clone, snapshot
@@ -46,10 +53,12 @@
  * Failure: every operation that makes something removes what it made when it
  * fails (mounts, loop devices, half-copied trees, subvolumes); errors name the
  * operation and the path.  The store must not be searchable by untrusted
- * users (a container's set-uid files live in it): directories made here are
- * mode 0700.  Functions return 0 or -errno and fill *err.
+ * users (a container's set-uid files live in it): st->dir (when made here),
+ * storage/ and snapshots/ are mode 0700.  Functions return 0 or -errno and
+ * fill *err, which must not be NULL.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -68,7 +77,7 @@ enum cell_storage_kind {
 struct cell_storage {
 	enum cell_storage_kind kind;
 	uint64_t image_size; /* bytes; image only, used by create */
-	char *dir;           /* <root>/containers/<name>, absolute; owned */
+	char *dir;	     /* <root>/containers/<name>, absolute; owned */
 };
 
 /* "dir", "overlay", "btrfs", "image:SIZE" (SIZE: bytes or K/M/G/T, powers of
@@ -120,8 +129,7 @@ int cell_storage_snapshots(const struct cell_storage *st, struct cell_storage_sn
 void cell_storage_snapshots_free(struct cell_storage_snapshot *s, size_t n);
 /* Make the container's root filesystem what it was at snapshot `name` (the
  * snapshot stays).  Storage must be unmounted. */
-int cell_storage_rollback(const struct cell_storage *st, const char *name,
-			  struct cell_error *err);
+int cell_storage_rollback(const struct cell_storage *st, const char *name, struct cell_error *err);
 int cell_storage_snapshot_delete(const struct cell_storage *st, const char *name,
 				 struct cell_error *err);
 
@@ -131,9 +139,9 @@ int cell_storage_snapshot_delete(const struct cell_storage *st, const char *name
 int cell_storage_destroy(const struct cell_storage *st, struct cell_error *err);
 
 struct cell_storage_usage {
-	uint64_t data;      /* bytes allocated to the container (see table above) */
+	uint64_t data;	    /* bytes allocated to the container (see table above) */
 	uint64_t snapshots; /* bytes allocated to its snapshots */
-	uint64_t limit;     /* image: the disk image's size; 0 when unlimited */
+	uint64_t limit;	    /* image: the disk image's size; 0 when unlimited */
 };
 int cell_storage_usage(const struct cell_storage *st, struct cell_storage_usage *out,
 		       struct cell_error *err);
