@@ -195,6 +195,12 @@ int cmd_config(struct cli *c, struct cell_error *err)
 		(void)close(lock);
 		return r;
 	}
+	bool known = c->argc == 2;
+	for (size_t i = 0; !known && cell_settings_keys[i]; i++)
+		known = streq(c->argv[2], cell_settings_keys[i]);
+	if (!known)
+		return cell_err(err, EINVAL, "unknown setting \"%s\" (see cell config --help)",
+				c->argv[2]);
 	json_t *o = json_object();
 	for (size_t i = 0; cell_settings_keys[i]; i++) {
 		if (c->argc == 3 && !streq(c->argv[2], cell_settings_keys[i]))
@@ -206,10 +212,6 @@ int cmd_config(struct cli *c, struct cell_error *err)
 			printf("%s\n", v);
 		else
 			printf("%-12s %s\n", cell_settings_keys[i], v);
-	}
-	if (c->argc == 3 && json_object_size(o) == 0 && !cell_settings_get(s, c->argv[2])) {
-		json_decref(o);
-		return cell_err(err, EINVAL, "unknown setting \"%s\"", c->argv[2]);
 	}
 	if (json) {
 		_cleanup_free_ char *t = json_dumps(o, JSON_INDENT(2));

@@ -528,6 +528,8 @@ static void step_create(const struct cell_storage *st, const char *tmpl, const c
 	assert_old_times(rootfs);
 	putf(rootfs, "new.txt", "one\n");
 	putf(rootfs, "etc/hostname", "changed\n");
+	_cleanup_free_ char *f0 = xasprintf("%s/many/f0", rootfs);
+	assert_int_equal(unlink(f0), 0); /* overlay: a whiteout that copies must keep */
 	do_unmount(st);
 	do_mount(st);
 	assert_true(has_file(rootfs, "new.txt", "one\n"));
@@ -578,7 +580,8 @@ static void step_rollback(const struct cell_storage *st, const char *rootfs)
 	do_mount(st);
 	assert_true(has_file(rootfs, "new.txt", "one\n"));
 	assert_false(exists(rootfs, "after.txt"));
-	assert_template(rootfs, "changed\n", NFILES);
+	assert_template(rootfs, "changed\n", NFILES - 1);
+	assert_false(exists(rootfs, "many/f0"));
 	do_unmount(st);
 	_cleanup_free_ char *leftover = storage_path(st, "storage/rollback");
 	struct stat s;
@@ -595,7 +598,8 @@ static void step_clone(const struct cell_storage *st, const struct cell_storage 
 	assert_int_equal(cell_storage_clone(st, st2, &err), -EEXIST);
 	do_mount(st2);
 	assert_true(has_file(rootfs2, "new.txt", "one\n"));
-	assert_template(rootfs2, "changed\n", NFILES);
+	assert_template(rootfs2, "changed\n", NFILES - 1);
+	assert_false(exists(rootfs2, "many/f0"));
 	putf(rootfs2, "clone-only.txt", "2\n");
 	do_unmount(st2);
 	do_mount(st);
@@ -1008,6 +1012,27 @@ static void test_failed_create_cleans_up(void **state)
 	assert_no_leaks(tmpdir);
 }
 
+/* While something still uses the mounted rootfs (a running container),
+ * unmount and destroy fail with EBUSY and leave the storage whole. */
+static void busy_storage_survives(const struct cell_storage *st, const char *tmpl)
+{
+	struct cell_error err = {0};
+	_cleanup_free_ char *rootfs = cell_storage_rootfs(st);
+	_cleanup_free_ char *busy = xasprintf("%s/etc/hostname", rootfs);
+
+	ok(cell_storage_create(st, tmpl, &err), &err);
+	do_mount(st);
+	int fd = open(busy, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	int r = cell_storage_destroy(st, &err);
+	(void)close(fd);
+	assert_int_equal(r, -EBUSY);
+	print_message("    %s\n", err.msg);
+	assert_true(cell_storage_is_mounted(st));
+	assert_true(has_file(rootfs, "etc/hostname", "template\n"));
+	ok(cell_storage_destroy(st, &err), &err);
+}
+
 /* Storage refuses what would lose data or cross into other mounts. */
 static void test_refusals(void **state)
 {
@@ -1034,6 +1059,7 @@ static void test_refusals(void **state)
 	assert_true(has_file(inner, "keep", "me"));
 	assert_int_equal(umount2(inner, 0), 0);
 	ok(cell_storage_destroy(&a, &err), &err);
+	busy_storage_survives(&b, tmpl);
 	cell_storage_release(&a);
 	cell_storage_release(&b);
 }
