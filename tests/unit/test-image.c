@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -650,6 +651,15 @@ static void check_debian(const char *d)
 	assert_true(readlink(p, target, sizeof(target) - 1) > 0);
 	assert_non_null(strstr(target, "systemd"));
 	assert_true(S_ISREG(lst(d, "usr/lib/systemd/systemd").st_mode));
+	assert_content(d, "etc/hostname", "debian\n");
+	assert_int_equal(lst(d, "etc/machine-id").st_size, 0);
+	pathf(p, d, "var/cache/apt/archives");
+	DIR *dir = opendir(p);
+	struct dirent *de;
+	assert_non_null(dir);
+	while ((de = readdir(dir)))
+		assert_null(strstr(de->d_name, ".deb")); /* the packages stay in the cache */
+	closedir(dir);
 }
 
 static void debian_template(void **state)
@@ -671,7 +681,7 @@ static void debian_template(void **state)
 	/* a corrupt tree cache is noticed and rebuilt (from the package cache) */
 	cell_strv_push(&inc, xstrdup("systemd-sysv"));
 	_cleanup_free_ char *key = image_debian_key("bookworm", inc);
-	(void)snprintf(tree, sizeof(tree), DEBIAN_CACHE "/debian-bookworm-%s.rootfs.tar.zst", key);
+	(void)snprintf(tree, sizeof(tree), DEBIAN_CACHE "/debian-bookworm-%s.rootfs.v2.tar.zst", key);
 	assert_int_equal(truncate(tree, lst(DEBIAN_CACHE, strrchr(tree, '/') + 1).st_size / 2), 0);
 	double t3 = debian_create(d3, &lines);
 	check_debian(d3);

@@ -25,7 +25,8 @@
 #define MIRROR "http://deb.debian.org/debian"
 #define VARIANT "minbase"
 #define INIT_PACKAGE "systemd-sysv"
-#define CACHE_VERSION "2" /* bump when what goes into the tree cache changes */
+#define KEY_VERSION "1"  /* bump when what goes into the package cache changes */
+#define TREE_VERSION "2" /* bump when what goes into the tree cache changes */
 
 struct debian {
 	const char *suite;
@@ -90,7 +91,7 @@ char *image_debian_key(const char *suite, char **includes)
 {
 	struct image_hash h = { 0 };
 	char digest[IMAGE_DIGEST_MAX];
-	_cleanup_free_ char *text = xasprintf("cell-debian-" CACHE_VERSION "\n%s\n" VARIANT "\n" MIRROR "\n",
+	_cleanup_free_ char *text = xasprintf("cell-debian-" KEY_VERSION "\n%s\n" VARIANT "\n" MIRROR "\n",
 					      suite);
 
 	if (image_hash_init(&h, NULL) < 0)
@@ -336,7 +337,8 @@ static int setup(struct debian *d, const char *suite, char **packages, const cha
 	d->include_arg = join_includes(includes);
 	d->key = image_debian_key(suite, includes);
 	d->debs = xasprintf("%s/debian-%s-%s.tgz", d->cache_dir, suite, d->key);
-	d->tree = xasprintf("%s/debian-%s-%s.rootfs.tar.zst", d->cache_dir, suite, d->key);
+	d->tree = xasprintf("%s/debian-%s-%s.rootfs.v" TREE_VERSION ".tar.zst", d->cache_dir, suite,
+			    d->key);
 	return 0;
 }
 

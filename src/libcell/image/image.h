@@ -122,12 +122,15 @@ int cell_template_busybox(const char *dest_rootfs, struct cell_error *err);
 /*
  * A Debian system container made by debootstrap (--variant=minbase,
  * --include=systemd-sysv plus `packages`, mirror http://deb.debian.org/debian),
- * which boots systemd as init (stop it with SIGRTMIN+3).
+ * which boots systemd as init (stop it with SIGRTMIN+3).  The tree leaves
+ * out the downloaded .debs, has /etc/hostname "debian" (the manager writes
+ * the container's name) and an empty /etc/machine-id, so that systemd makes
+ * a fresh one at first boot instead of every container sharing one.
  *
  * Two caches under cache_dir (created 0700 if missing), keyed by suite and
  * a hash of variant, mirror and the sorted package list:
- *   debian-<suite>-<hash>.tgz            debootstrap --make-tarball (the .debs)
- *   debian-<suite>-<hash>.rootfs.tar.zst the installed tree
+ *   debian-<suite>-<hash>.tgz               debootstrap --make-tarball (the .debs)
+ *   debian-<suite>-<hash>.rootfs.v<N>.tar.zst  the installed tree (N: its format)
  * each with a "<file>.sha256" beside it.  A create with the tree cache only
  * extracts it (seconds); without, it runs debootstrap --unpack-tarball from
  * the .debs cache (made first, from the network, if missing) and then saves

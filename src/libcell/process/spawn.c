@@ -190,6 +190,22 @@ int cell_process_finish(const struct cell_process *p, const struct cell_linux *l
 	return cell_exec_process(p, err);
 }
 
+/* A session keyring of the container's own.  The kernel's default
+ * permissions let every process of the same uid view and link it, so
+ * another root container could read its keys: only possessors (the
+ * container's processes) get more than view. */
+static void session_keyring(const char *id)
+{
+	long key = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, id);
+
+	if (key < 0) {
+		cell_debug("new session keyring: %s", strerror(errno));
+		return;
+	}
+	if (syscall(SYS_keyctl, KEYCTL_SETPERM, key, 0x3f010000) < 0)
+		cell_debug("restrict the session keyring: %s", strerror(errno));
+}
+
 /* Steps 3-7: everything up to "created". */
 static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *err)
 {
@@ -205,9 +221,8 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 		return cell_err(err, errno, "unshare cgroup namespace");
 	if ((s->clone_flags & CLONE_NEWNET) && (r = cell_loopback_up(err)) < 0)
 		return r;
-	if (!s->no_new_keyring &&
-	    syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, s->id) < 0 && errno != ENOSYS)
-		cell_debug("new session keyring: %s", strerror(errno));
+	if (!s->no_new_keyring)
+		session_keyring(s->id);
 	if (sp->hostname && sethostname(sp->hostname, strlen(sp->hostname)) < 0)
 		return cell_err(err, errno, "sethostname %s", sp->hostname);
 	if (sp->domainname && setdomainname(sp->domainname, strlen(sp->domainname)) < 0)
