@@ -172,13 +172,11 @@ static void poststop(const struct cell_runtime *rt, const struct cell_state *st)
 {
 	_cleanup_(cell_spec_freep) struct cell_spec *spec = NULL;
 	struct cell_error err = { 0 };
-	char buf[CELL_ERROR_MSG + 64];
 
 	if (cell_container_config(rt, st->id, &spec, &err) < 0 || !spec->hooks[CELL_HOOK_POSTSTOP].n)
 		return;
 	_cleanup_free_ char *json = cell_state_oci_json(st, CELL_STOPPED, false);
-	if (cell_hooks_run(&spec->hooks[CELL_HOOK_POSTSTOP], CELL_HOOK_POSTSTOP, NULL, json, &err) < 0)
-		cell_log(CELL_LOG_WARN, "%s", cell_err_text(&err, buf, sizeof(buf)));
+	(void)cell_hooks_run_all(&spec->hooks[CELL_HOOK_POSTSTOP], CELL_HOOK_POSTSTOP, json);
 }
 
 static int delete_locked(const struct cell_runtime *rt, const char *id, int dirfd, bool force,

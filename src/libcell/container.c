@@ -411,8 +411,7 @@ static void create_rollback(struct create_ctx *c, bool hooks_may_have_run)
 	}
 	if (hooks_may_have_run && c->spec) {
 		_cleanup_free_ char *st = cell_spawn_state_json(&c->sp, 0, "stopped");
-		(void)cell_hooks_run(&c->spec->hooks[CELL_HOOK_POSTSTOP], CELL_HOOK_POSTSTOP, NULL,
-				     st, &ignored);
+		(void)cell_hooks_run_all(&c->spec->hooks[CELL_HOOK_POSTSTOP], CELL_HOOK_POSTSTOP, st);
 	}
 	if (c->dirfd >= 0) {
 		_cleanup_free_ char *dir = xasprintf("%s/%s", c->rt->root, c->o->id);
@@ -482,15 +481,12 @@ static int poststart(const struct cell_runtime *rt, const struct cell_state *st)
 {
 	struct cell_error err = { 0 };
 	_cleanup_(cell_spec_freep) struct cell_spec *spec = NULL;
-	char buf[CELL_ERROR_MSG + 64];
 
 	if (cell_container_config(rt, st->id, &spec, &err) < 0 ||
 	    !spec->hooks[CELL_HOOK_POSTSTART].n)
 		return 0;
 	_cleanup_free_ char *json = cell_state_oci_json(st, CELL_RUNNING, false);
-	if (cell_hooks_run(&spec->hooks[CELL_HOOK_POSTSTART], CELL_HOOK_POSTSTART, NULL, json,
-			   &err) < 0)
-		cell_log(CELL_LOG_WARN, "%s", cell_err_text(&err, buf, sizeof(buf)));
+	(void)cell_hooks_run_all(&spec->hooks[CELL_HOOK_POSTSTART], CELL_HOOK_POSTSTART, json);
 	return 0;
 }
 

@@ -135,3 +135,16 @@ def test_cgroup_removed_after_delete(runtime, bundle, session):
     assert os.path.isdir(session.host_cgroup("memory", bundle.id))
     runtime.delete(bundle.id, force=True).ok()
     assert session.leaked_cgroups(bundle.id) == []
+
+
+def test_memory_kernel_tcp_v1(runtime, bundle, session):
+    path = "/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes"
+    if not os.path.exists(path):
+        pytest.skip("no v1 memory.kmem.tcp on this host")
+    session.cell_only("runc ignores kernelTCP")
+    bundle.linux.setdefault("resources", {})["memory"] = {"kernelTCP": 8 << 20}
+    bundle.args("sleep", "1001")
+    runtime.run(bundle, detach=True).ok()
+    with open(os.path.join(session.host_cgroup("memory", bundle.id),
+                           "memory.kmem.tcp.limit_in_bytes")) as f:
+        assert int(f.read()) == 8 << 20

@@ -191,3 +191,18 @@ def test_hook_timeout_kills_hook(runtime, bundle, session):
     assert session.leftovers(bundle.id, needle=bundle.path) == []
     if runtime.is_cell:
         assert "timed out" in r.err or "timeout" in r.err, r
+
+
+@pytest.mark.parametrize("kind", ["poststart", "poststop"])
+def test_failing_post_hook_warns_and_the_rest_run(runtime, bundle, session, kind):
+    """runtime.md: a failing poststart/poststop hook is logged; later hooks still run."""
+    session.cell_only("runc 1.1 fails start on a poststart error")
+    bundle.config["hooks"] = {kind: [
+        {"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]},
+        hook(bundle, kind),
+    ]}
+    bundle.sh("true")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    assert kinds(bundle) == [kind]
+    assert f"{kind} hook 0" in r.err

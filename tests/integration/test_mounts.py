@@ -285,3 +285,13 @@ def test_readonly_path_custom(runtime, bundle):
     r = run(runtime, bundle, "touch /tmp/rop/x 2>&1; echo rc=$?")
     assert "Read-only file system" in r.out and "rc=1" in r.out
     assert not os.path.exists(os.path.join(d, "x"))
+
+
+def test_rootfs_propagation_unbindable(runtime, bundle):
+    bundle.linux["rootfsPropagation"] = "unbindable"
+    bundle.sh("awk '$5 == \"/\"' /proc/self/mountinfo")
+    r = runtime.run(bundle)
+    if not runtime.is_cell and r.rc != 0:
+        pytest.skip("runc 1.1 cannot bind an unbindable root either")
+    assert r.rc == 0, r
+    assert "unbindable" in r.out

@@ -168,15 +168,19 @@ static int set_memory(struct cell_cgroup *cg, const struct cell_resources *r,
 	struct cgroup_hier *h = cgroup_hier_for(cg, "memory");
 	int ret;
 
-	if (r->memory.kernel.set || r->memory.kernel_tcp.set)
-		cell_debug("cgroup: memory.kernel/kernelTCP are deprecated; ignored");
-	if (!memory_set(r))
+	if (r->memory.kernel.set)
+		cell_debug("cgroup: memory.kernel is deprecated (no effect since Linux 6.x); ignored");
+	if (!memory_set(r) && !r->memory.kernel_tcp.set)
 		return 0;
 	if (!h)
 		return cg_unsupported(cg->rootless, err, "controller memory");
 	ret = cg_check_memory_usage(h, r, "memory.usage_in_bytes", err);
 	if (ret == 0)
 		ret = set_limit_and_swap(h, r, err);
+	/* TCP buffer memory still has its own v1 limit */
+	if (ret == 0 && r->memory.kernel_tcp.set)
+		ret = cg_writef(h, "memory.kmem.tcp.limit_in_bytes", err, "%lld",
+				(long long)r->memory.kernel_tcp.v);
 	return ret < 0 ? ret : set_memory_flags(h, r, err);
 }
 

@@ -107,6 +107,10 @@ static int root_mount_point(const struct cell_rootfs_ctx *c, struct cell_error *
 
 	if ((r = rootfs_propagation(c->spec, &prop, err)) < 0)
 		return r;
+	/* an unbindable / could not be bound below: that mode is applied at the end
+	 * (finalize) like every other; until then, slave */
+	if (prop & MS_UNBINDABLE)
+		prop = 0;
 	if (mount(NULL, "/", NULL, prop ? prop : MS_SLAVE | MS_REC, NULL) < 0)
 		return cell_err(err, errno, "set the propagation of /");
 	if ((r = parent_private(c->rootfs, err)) < 0)

@@ -89,6 +89,15 @@ static void apply_image_config(struct cell_settings *s, const struct cell_image_
 		s->stop_signal = xstrdup(cfg->stop_signal);
 }
 
+/* Downloads and packed trees: $CELL_CACHE_DIR (shared by stores, kept when
+ * a store goes: tests and CI point it at a persistent place) or <root>/cache. */
+static char *cache_dir(const struct cell_store *st)
+{
+	const char *env = getenv("CELL_CACHE_DIR");
+
+	return env && *env ? xstrdup(env) : xasprintf("%s/cache", st->root);
+}
+
 /* <root>/templates/<key>/rootfs, built under a lock the first time. */
 static int template_tree(const struct cell_store *st, struct cell_create_req *req, char **out,
 			 struct cell_error *err)
@@ -98,7 +107,7 @@ static int template_tree(const struct cell_store *st, struct cell_create_req *re
 	_cleanup_free_ char *dir = xasprintf("%s/templates/%s", st->root, key);
 	_cleanup_free_ char *tree = xasprintf("%s/rootfs", dir);
 	_cleanup_free_ char *lock = xasprintf("%s/templates/%s.lock", st->root, key);
-	_cleanup_free_ char *cache = xasprintf("%s/cache", st->root);
+	_cleanup_free_ char *cache = cache_dir(st);
 	_cleanup_free_ char *ready = xasprintf("%s/ready", dir);
 	struct cell_image_config cfg = { 0 };
 	int r;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/log.h"
 #include "../base/util.h"
 #include "../sys/syscalls.h"
 
@@ -105,4 +106,21 @@ int cell_hooks_run(const struct cell_hook_list *l, enum cell_hook_kind kind, con
 			return cell_err_prefix(err, "%s hook %zu", cell_hook_kind_name(kind), i);
 	}
 	return 0;
+}
+
+int cell_hooks_run_all(const struct cell_hook_list *l, enum cell_hook_kind kind,
+		       const char *state_json)
+{
+	char buf[CELL_ERROR_MSG + 64];
+	int failed = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct cell_error e = { 0 };
+		if (cell_hook_run(&l->hooks[i], -1, state_json, &e) < 0) {
+			(void)cell_err_prefix(&e, "%s hook %zu", cell_hook_kind_name(kind), i);
+			cell_log(CELL_LOG_WARN, "%s", cell_err_text(&e, buf, sizeof(buf)));
+			failed++;
+		}
+	}
+	return failed;
 }

@@ -15,3 +15,7 @@ int cell_hook_run(const struct cell_hook *h, int exec_fd, const char *state_json
 /* Run a list in order; stops at the first failure, error names kind and index. */
 int cell_hooks_run(const struct cell_hook_list *l, enum cell_hook_kind kind, const int *exec_fds,
 		   const char *state_json, struct cell_error *err);
+/* poststart/poststop: a failure is a warning and the later hooks still run
+ * (runtime.md lifecycle steps 7 and 9).  Returns how many failed. */
+int cell_hooks_run_all(const struct cell_hook_list *l, enum cell_hook_kind kind,
+		       const char *state_json);
