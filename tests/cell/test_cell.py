@@ -252,3 +252,50 @@ def test_full_disk_during_create_leaves_nothing(cell, tmp_path):
     assert "No space left on device" in r.stderr, r.stderr
     assert not os.path.exists(os.path.join(cell.store, "containers", "full1"))
     assert not any("full1" in ln for ln in open("/proc/self/mountinfo"))
+
+
+def make_docker_archive(path, rootfs_src):
+    """A one-layer docker-archive (`docker save` format) of a busybox tree."""
+    import hashlib
+    import io
+    import tarfile
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as t:
+        t.add(rootfs_src, arcname=".")
+    layer_bytes = layer.getvalue()
+    diff_id = "sha256:" + hashlib.sha256(layer_bytes).hexdigest()
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo from-image $GREETING; pwd"],
+                   "Env": ["PATH=/bin:/sbin", "GREETING=hi"], "WorkingDir": "/tmp"},
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+    }).encode()
+    cfg_name = hashlib.sha256(config).hexdigest() + ".json"
+    manifest = json.dumps([{"Config": cfg_name, "RepoTags": ["celltest:latest"],
+                            "Layers": ["layer0/layer.tar"]}]).encode()
+    with tarfile.open(path, "w") as t:
+        for name, data in ((cfg_name, config), ("layer0/layer.tar", layer_bytes),
+                           ("manifest.json", manifest)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+
+
+def test_run_oci_image_app(cell, tmp_path):
+    src = tmp_path / "tree"
+    mkrootfs = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "mkrootfs")
+    subprocess.run([mkrootfs, str(src)], check=True)
+    img = tmp_path / "image.tar"
+    make_docker_archive(str(img), str(src))
+    r = cell("run", "--rm", f"oci:{img}", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:2] == ["from-image hi", "/tmp"]
+
+
+def test_net_host_shares_the_network(cell):
+    n = cell.name("nethost")
+    cell("create", n, "--net", "host", check=True)
+    cell("start", n, check=True)
+    pid = state(cell, n)["pid"]
+    assert os.readlink(f"/proc/{pid}/ns/net") == os.readlink("/proc/self/ns/net")
+    cell("stop", n, check=True)

@@ -601,14 +601,21 @@ static void busybox_boots_and_powers_off(void **state)
 	new_dest(d);
 	assert_int_equal(cell_template_busybox(d, &err), 0);
 	write_text(d, "etc/init.d/S01mark", "#!/bin/sh\ntouch /run/booted\n", 0755);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		boot_and_stop(d, SIGUSR2);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	/* poweroff: busybox init calls reboot(2), the kernel kills it with SIGINT */
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 100 + SIGINT);
+	/* busybox init calls reboot(2); in a pid namespace the kernel then kills
+	 * it: SIGINT for power off (SIGUSR2), SIGHUP for reboot (SIGTERM) */
+	static const int stop[][2] = { { SIGUSR2, SIGINT }, { SIGTERM, SIGHUP } };
+	for (size_t i = 0; i < ARRAY_SIZE(stop); i++) {
+		char marker[PATH_MAX];
+		pathf(marker, d, "run/booted");
+		(void)unlink(marker);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			boot_and_stop(d, stop[i][0]);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 100 + stop[i][1]);
+	}
 	assert_int_equal(cell_rm_rf(d), 0);
 }
 
