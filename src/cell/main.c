@@ -10,6 +10,7 @@
 #include "libcell/base/cleanup.h"
 #include "libcell/base/log.h"
 #include "libcell/base/util.h"
+#include "libcell/sys/selfexec.h"
 
 static const struct {
 	const char *name;
@@ -123,6 +124,18 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	/* Verbs that put a process of ours into a container run from a sealed
+	 * copy of the binary (CVE-2019-5736); the real path stays known for
+	 * cell-monitor and the systemd unit. */
+	if (r >= 0 && !getenv("CELL_BINARY")) {
+		char *self = realpath("/proc/self/exe", NULL);
+		if (self)
+			(void)setenv("CELL_BINARY", self, 1);
+		free(self);
+	}
+	static const char *const sealed[] = { "create", "start", "restart", "run", "exec", NULL };
+	if (r >= 0 && cell_strv_contains((char **)sealed, c.argv[0]))
+		r = cell_selfexec_sealed(argc, argv, &err);
 	bool found = false;
 	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(verbs); i++) {
 		if (!streq(c.argv[0], verbs[i].name))

@@ -16,9 +16,12 @@
 static char *unit_text(struct cli *c, const char *name)
 {
 	char exe[PATH_MAX];
+	const char *bin = getenv("CELL_BINARY");
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-	if (n <= 0)
+	if (bin && strlen(bin) < sizeof(exe))
+		(void)snprintf(exe, sizeof(exe), "%s", bin);
+	else if (n <= 0)
 		(void)snprintf(exe, sizeof(exe), "/usr/local/bin/cell");
 	else
 		exe[n] = '\0';

@@ -13,6 +13,10 @@ CELL = os.environ.get("CELL", os.path.join(REPO, "build", "cell"))
 TIMEOUT = 60
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes long (a debootstrap download, systemd boots)")
+
+
 class Cell:
     def __init__(self):
         self.base = tempfile.mkdtemp(prefix="celltest-cell-", dir="/var/tmp")

@@ -202,7 +202,7 @@ static void check_links(const char *d)
 static void check_metadata(const char *d)
 {
 	struct stat st = lst(d, "bin/suid");
-	char p[PATH_MAX], val[16] = { 0 };
+	char p[PATH_MAX], val[16] = {0};
 
 	assert_int_equal(st.st_mode & 07777, 04755);
 	assert_int_equal(st.st_uid, 1000);
@@ -249,8 +249,7 @@ static void check_config(const struct cell_image_config *c)
 	assert_int_equal(c->stop_signo, SIGQUIT);
 	assert_int_equal(c->n_labels, 2);
 	for (size_t i = 0; i < c->n_labels; i++)
-		assert_string_equal(c->labels[i].value,
-				    streq(c->labels[i].key, "b") ? "two" : "1");
+		assert_string_equal(c->labels[i].value, streq(c->labels[i].key, "b") ? "two" : "1");
 	assert_string_equal(c->os, "linux");
 	assert_string_equal(c->architecture, "amd64");
 }
@@ -258,8 +257,8 @@ static void check_config(const struct cell_image_config *c)
 static void import_good(const char *name)
 {
 	char src[PATH_MAX], d[PATH_MAX];
-	struct cell_image_config cfg = { 0 };
-	struct cell_error err = { 0 };
+	struct cell_image_config cfg = {0};
+	struct cell_error err = {0};
 
 	image(src, name);
 	new_dest(d);
@@ -294,7 +293,7 @@ static void docker_archive_blobs_gzip(void **state)
 static void oci_nested_index(void **state)
 {
 	char src[PATH_MAX], d[PATH_MAX];
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 
 	image(src, "nested-oci");
 	new_dest(d);
@@ -310,8 +309,8 @@ static void oci_nested_index(void **state)
 static void import_fails(const char *name, const char *says)
 {
 	char src[PATH_MAX], d[PATH_MAX];
-	struct cell_image_config cfg = { 0 };
-	struct cell_error err = { 0 };
+	struct cell_image_config cfg = {0};
+	struct cell_error err = {0};
 
 	image(src, name);
 	new_dest(d);
@@ -348,7 +347,7 @@ static void malicious_refused(void **state)
 static void malicious_contained(void **state)
 {
 	char src[PATH_MAX], d[PATH_MAX], inside[PATH_MAX];
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 
 	image(src, "evil-contained");
 	new_dest(d);
@@ -367,7 +366,7 @@ static void malicious_contained(void **state)
 static void corrupt_input(void **state)
 {
 	char missing[PATH_MAX], d[PATH_MAX];
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 
 	import_fails("corrupt-gzip", "gzip decompression failed");
 	import_fails("truncated-gzip", "layer 1 (sha256:");
@@ -386,7 +385,7 @@ static void corrupt_input(void **state)
 static void destination_contract(void **state)
 {
 	char src[PATH_MAX], bad[PATH_MAX], d[PATH_MAX];
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 
 	image(src, "good-oci");
 	image(bad, "bad-digest");
@@ -421,21 +420,21 @@ static void user_resolution(void **state)
 		gid_t gid;
 		size_t n_groups;
 	} cases[] = {
-		{ "app", 0, 1000, 1000, 2 },   { "app:extra", 0, 1000, 2000, 0 },
-		{ "1000", 0, 1000, 1000, 2 },  { "4242:4343", 0, 4242, 4343, 0 },
-		{ "4242", 0, 4242, 0, 0 },     { "0", 0, 0, 0, 0 },
-		{ "root:app", 0, 0, 1000, 0 }, { "nobody-here", -EINVAL, 0, 0, 0 },
-		{ "app:nogroup", -EINVAL, 0, 0, 0 }, { "app:", -EINVAL, 0, 0, 0 },
+	    {"app", 0, 1000, 1000, 2},	       {"app:extra", 0, 1000, 2000, 0},
+	    {"1000", 0, 1000, 1000, 2},	       {"4242:4343", 0, 4242, 4343, 0},
+	    {"4242", 0, 4242, 0, 0},	       {"0", 0, 0, 0, 0},
+	    {"root:app", 0, 0, 1000, 0},       {"nobody-here", -EINVAL, 0, 0, 0},
+	    {"app:nogroup", -EINVAL, 0, 0, 0}, {"app:", -EINVAL, 0, 0, 0},
 	};
 	char src[PATH_MAX], d[PATH_MAX];
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 
 	image(src, "good-oci");
 	new_dest(d);
 	assert_int_equal(cell_image_import(src, d, NULL, &err), 0);
 	int rootfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct cell_image_config c = { .user = xstrdup(cases[i].user) };
+		struct cell_image_config c = {.user = xstrdup(cases[i].user)};
 		int r = image_user_resolve(rootfd, &c, &err);
 		if (r != cases[i].r)
 			fail_msg("%s: %d (%s)", cases[i].user, r, err.msg);
@@ -473,9 +472,9 @@ static void paths_and_digests(void **state)
 {
 	static const struct {
 		const char *in, *out;
-	} ok[] = { { "./a//b/", "a/b" }, { ".", "" }, { "./", "" }, { "a/./b", "a/b" },
-		   { "..a/b..", "..a/b.." } };
-	static const char *const refused[] = { "/etc/passwd", "../x", "a/../../x", "a/..", "//x" };
+	} ok[] = {
+	    {"./a//b/", "a/b"}, {".", ""}, {"./", ""}, {"a/./b", "a/b"}, {"..a/b..", "..a/b.."}};
+	static const char *const refused[] = {"/etc/passwd", "../x", "a/../../x", "a/..", "//x"};
 	char *out = NULL;
 
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
@@ -485,8 +484,10 @@ static void paths_and_digests(void **state)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(refused); i++)
 		assert_int_equal(image_path_clean(refused[i], &out), -EINVAL);
-	assert_true(image_digest_valid("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
-	assert_false(image_digest_valid("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
+	assert_true(image_digest_valid(
+	    "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+	assert_false(image_digest_valid(
+	    "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
 	assert_false(image_digest_valid("sha256:../../etc/passwd"));
 	assert_false(image_digest_valid("md5:d41d8cd98f00b204e9800998ecf8427e"));
 	assert_false(image_digest_valid("sha256:e3b0"));
@@ -497,7 +498,7 @@ static void paths_and_digests(void **state)
 static void busybox_tree(void **state)
 {
 	char d[PATH_MAX];
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 	bool is_static = false;
 	int fd;
 
@@ -523,9 +524,10 @@ static void busybox_tree(void **state)
 	close(fd);
 	if (getuid() == 0) { /* the shell runs and reads the template's passwd */
 		char cmd[2 * PATH_MAX];
-		(void)snprintf(cmd, sizeof(cmd),
-			       "test \"$(chroot %s /bin/sh -c 'id -un; ls /bin | wc -l' | head -1)\" = root",
-			       d);
+		(void)snprintf(
+		    cmd, sizeof(cmd),
+		    "test \"$(chroot %s /bin/sh -c 'id -un; ls /bin | wc -l' | head -1)\" = root",
+		    d);
 		assert_int_equal(system(cmd), 0);
 	}
 	/* existing non-empty destination: refused, left alone */
@@ -537,7 +539,7 @@ static void busybox_tree(void **state)
 static void busybox_needs_static(void **state)
 {
 	char d[PATH_MAX];
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 	struct image_dest dest;
 
 	new_dest(d);
@@ -592,7 +594,7 @@ static void __attribute__((noreturn)) boot_and_stop(const char *d, int sig)
 static void busybox_boots_and_powers_off(void **state)
 {
 	char d[PATH_MAX];
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 	int status;
 	pid_t pid;
 
@@ -602,8 +604,9 @@ static void busybox_boots_and_powers_off(void **state)
 	assert_int_equal(cell_template_busybox(d, &err), 0);
 	write_text(d, "etc/init.d/S01mark", "#!/bin/sh\ntouch /run/booted\n", 0755);
 	/* busybox init calls reboot(2); in a pid namespace the kernel then kills
-	 * it: SIGINT for power off (SIGUSR2), SIGHUP for reboot (SIGTERM) */
-	static const int stop[][2] = { { SIGUSR2, SIGINT }, { SIGTERM, SIGHUP } };
+	 * it: SIGINT for power off (SIGUSR2, and SIGINT through the inittab's
+	 * ctrlaltdel -> poweroff), SIGHUP for reboot (SIGTERM) */
+	static const int stop[][2] = {{SIGUSR2, SIGINT}, {SIGTERM, SIGHUP}, {SIGINT, SIGINT}};
 	for (size_t i = 0; i < ARRAY_SIZE(stop); i++) {
 		char marker[PATH_MAX];
 		pathf(marker, d, "run/booted");
@@ -640,17 +643,18 @@ static void print_progress(const char *line, void *arg)
 
 static double debian_create(const char *d, int *lines)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 
 	clock_gettime(CLOCK_MONOTONIC, &debian_start);
-	if (cell_template_debian("bookworm", NULL, d, DEBIAN_CACHE, print_progress, lines, &err) < 0)
+	if (cell_template_debian("bookworm", NULL, d, DEBIAN_CACHE, print_progress, lines, &err) <
+	    0)
 		fail_msg("%s", err.msg);
 	return since(&debian_start);
 }
 
 static void check_debian(const char *d)
 {
-	char p[PATH_MAX], target[PATH_MAX] = { 0 };
+	char p[PATH_MAX], target[PATH_MAX] = {0};
 
 	assert_true(S_ISREG(lst(d, "etc/debian_version").st_mode));
 	assert_true(S_ISREG(lst(d, "usr/bin/apt-get").st_mode));
@@ -688,7 +692,8 @@ static void debian_template(void **state)
 	/* a corrupt tree cache is noticed and rebuilt (from the package cache) */
 	cell_strv_push(&inc, xstrdup("systemd-sysv"));
 	_cleanup_free_ char *key = image_debian_key("bookworm", inc);
-	(void)snprintf(tree, sizeof(tree), DEBIAN_CACHE "/debian-bookworm-%s.rootfs.v2.tar.zst", key);
+	(void)snprintf(tree, sizeof(tree), DEBIAN_CACHE "/debian-bookworm-%s.rootfs.v2.tar.zst",
+		       key);
 	assert_int_equal(truncate(tree, lst(DEBIAN_CACHE, strrchr(tree, '/') + 1).st_size / 2), 0);
 	double t3 = debian_create(d3, &lines);
 	check_debian(d3);
@@ -702,21 +707,14 @@ static void debian_template(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(paths_and_digests),
-		cmocka_unit_test(signals),
-		cmocka_unit_test(oci_layout),
-		cmocka_unit_test(oci_nested_index),
-		cmocka_unit_test(docker_archive),
-		cmocka_unit_test(docker_archive_blobs_gzip),
-		cmocka_unit_test(user_resolution),
-		cmocka_unit_test(malicious_refused),
-		cmocka_unit_test(malicious_contained),
-		cmocka_unit_test(corrupt_input),
-		cmocka_unit_test(destination_contract),
-		cmocka_unit_test(busybox_tree),
-		cmocka_unit_test(busybox_needs_static),
-		cmocka_unit_test(busybox_boots_and_powers_off),
-		cmocka_unit_test(debian_template),
+	    cmocka_unit_test(paths_and_digests),    cmocka_unit_test(signals),
+	    cmocka_unit_test(oci_layout),	    cmocka_unit_test(oci_nested_index),
+	    cmocka_unit_test(docker_archive),	    cmocka_unit_test(docker_archive_blobs_gzip),
+	    cmocka_unit_test(user_resolution),	    cmocka_unit_test(malicious_refused),
+	    cmocka_unit_test(malicious_contained),  cmocka_unit_test(corrupt_input),
+	    cmocka_unit_test(destination_contract), cmocka_unit_test(busybox_tree),
+	    cmocka_unit_test(busybox_needs_static), cmocka_unit_test(busybox_boots_and_powers_off),
+	    cmocka_unit_test(debian_template),
 	};
 
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);

@@ -22,11 +22,10 @@ static const struct {
 	const char *path;
 	mode_t mode;
 } dirs[] = {
-	{ "bin", 0755 },      { "sbin", 0755 },     { "usr", 0755 },   { "usr/bin", 0755 },
-	{ "usr/sbin", 0755 }, { "etc", 0755 },      { "etc/init.d", 0755 },
-	{ "dev", 0755 },      { "proc", 0555 },     { "sys", 0555 },   { "run", 0755 },
-	{ "tmp", 01777 },     { "root", 0700 },     { "home", 0755 },  { "mnt", 0755 },
-	{ "var", 0755 },      { "var/log", 0755 },  { "var/tmp", 01777 },
+    {"bin", 0755}, {"sbin", 0755},	 {"usr", 0755},	     {"usr/bin", 0755}, {"usr/sbin", 0755},
+    {"etc", 0755}, {"etc/init.d", 0755}, {"dev", 0755},	     {"proc", 0555},	{"sys", 0555},
+    {"run", 0755}, {"tmp", 01777},	 {"root", 0700},     {"home", 0755},	{"mnt", 0755},
+    {"var", 0755}, {"var/log", 0755},	 {"var/tmp", 01777},
 };
 
 /*
@@ -35,47 +34,46 @@ static const struct {
  * before starting the shell, so an unwatched console stays quiet.
  */
 static const char inittab[] =
-	"# cell: busybox init of a system container (src/libcell/image/image.h)\n"
-	"::sysinit:/etc/init.d/rcS\n"
-	"::askfirst:-/bin/sh\n"
-	"# SIGINT (ctrl-alt-del) powers off, as SIGUSR2 does\n"
-	"::ctrlaltdel:/sbin/poweroff\n"
-	"::shutdown:/etc/init.d/rcK\n";
+    "# cell: busybox init of a system container (src/libcell/image/image.h)\n"
+    "::sysinit:/etc/init.d/rcS\n"
+    "::askfirst:-/bin/sh\n"
+    "# SIGINT (ctrl-alt-del) powers off, as SIGUSR2 does\n"
+    "::ctrlaltdel:/sbin/poweroff\n"
+    "::shutdown:/etc/init.d/rcK\n";
 
 /* The runtime already mounted /proc, /sys, /dev and set the hostname. */
-static const char rcs[] =
-	"#!/bin/sh\n"
-	"# cell: boot of a busybox system container\n"
-	"mountpoint -q /proc || mount -t proc proc /proc\n"
-	"ip link set lo up 2>/dev/null\n"
-	"for s in /etc/init.d/S??*; do [ -x \"$s\" ] && \"$s\" start; done\n"
-	"exit 0\n";
+static const char rcs[] = "#!/bin/sh\n"
+			  "# cell: boot of a busybox system container\n"
+			  "mountpoint -q /proc || mount -t proc proc /proc\n"
+			  "ip link set lo up 2>/dev/null\n"
+			  "for s in /etc/init.d/S??*; do [ -x \"$s\" ] && \"$s\" start; done\n"
+			  "exit 0\n";
 
 static const char rck[] =
-	"#!/bin/sh\n"
-	"# cell: shutdown of a busybox system container\n"
-	"for s in $(ls -r /etc/init.d/K??* 2>/dev/null); do [ -x \"$s\" ] && \"$s\" stop; done\n"
-	"exit 0\n";
+    "#!/bin/sh\n"
+    "# cell: shutdown of a busybox system container\n"
+    "for s in $(ls -r /etc/init.d/K??* 2>/dev/null); do [ -x \"$s\" ] && \"$s\" stop; done\n"
+    "exit 0\n";
 
 static const struct {
 	const char *path;
 	mode_t mode;
 	const char *text;
 } files[] = {
-	{ "etc/passwd", 0644,
-	  "root:x:0:0:root:/root:/bin/sh\n"
-	  "daemon:x:1:1:daemon:/usr/sbin:/sbin/nologin\n"
-	  "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n" },
-	{ "etc/group", 0644, "root:x:0:\ndaemon:x:1:\ntty:x:5:\nnogroup:x:65534:\n" },
-	/* no password: login on a getty is refused; the console shell needs none */
-	{ "etc/shadow", 0600, "root:*:19000:0:99999:7:::\ndaemon:*:19000::::::\nnobody:*:19000::::::\n" },
-	{ "etc/hostname", 0644, "busybox\n" },
-	{ "etc/hosts", 0644, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n" },
-	{ "etc/profile", 0644, "export PATH=/usr/sbin:/usr/bin:/sbin:/bin\nexport PS1='\\h:\\w\\$ '\n" },
-	{ "etc/os-release", 0644, "NAME=BusyBox\nID=busybox\nPRETTY_NAME=\"BusyBox (cell template)\"\n" },
-	{ "etc/inittab", 0644, inittab },
-	{ "etc/init.d/rcS", 0755, rcs },
-	{ "etc/init.d/rcK", 0755, rck },
+    {"etc/passwd", 0644,
+     "root:x:0:0:root:/root:/bin/sh\n"
+     "daemon:x:1:1:daemon:/usr/sbin:/sbin/nologin\n"
+     "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"},
+    {"etc/group", 0644, "root:x:0:\ndaemon:x:1:\ntty:x:5:\nnogroup:x:65534:\n"},
+    /* no password: login on a getty is refused; the console shell needs none */
+    {"etc/shadow", 0600, "root:*:19000:0:99999:7:::\ndaemon:*:19000::::::\nnobody:*:19000::::::\n"},
+    {"etc/hostname", 0644, "busybox\n"},
+    {"etc/hosts", 0644, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n"},
+    {"etc/profile", 0644, "export PATH=/usr/sbin:/usr/bin:/sbin:/bin\nexport PS1='\\h:\\w\\$ '\n"},
+    {"etc/os-release", 0644, "NAME=BusyBox\nID=busybox\nPRETTY_NAME=\"BusyBox (cell template)\"\n"},
+    {"etc/inittab", 0644, inittab},
+    {"etc/init.d/rcS", 0755, rcs},
+    {"etc/init.d/rcK", 0755, rck},
 };
 
 int image_elf_is_static(int fd, bool *is_static)
@@ -109,7 +107,8 @@ static int copy_busybox(const char *busybox, int rootfd, struct cell_error *err)
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
 		return cell_err(err, 0, "%s: not a file", busybox);
 	if (image_elf_is_static(in, &is_static) < 0 || !is_static)
-		return cell_err(err, 0, "%s: not a static binary (install busybox-static)", busybox);
+		return cell_err(err, 0, "%s: not a static binary (install busybox-static)",
+				busybox);
 	out = openat(rootfd, "bin/busybox", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
 	if (out < 0)
 		return cell_err(err, errno, "create bin/busybox");
@@ -128,8 +127,8 @@ static void collect_line(const char *line, void *arg)
 
 static int list_applets(const char *busybox, char ***applets, struct cell_error *err)
 {
-	char *argv[] = { (char *)busybox, (char *)"--list-full", NULL };
-	struct image_run run = { .argv = argv, .line = collect_line, .arg = applets };
+	char *argv[] = {(char *)busybox, (char *)"--list-full", NULL};
+	struct image_run run = {.argv = argv, .line = collect_line, .arg = applets};
 
 	return image_run(&run, err);
 }

@@ -33,7 +33,7 @@ void cell_image_config_free(struct cell_image_config *cfg)
 	free(cfg->labels);
 	free(cfg->os);
 	free(cfg->architecture);
-	*cfg = (struct cell_image_config){ 0 };
+	*cfg = (struct cell_image_config){0};
 }
 
 char **cell_image_config_args(const struct cell_image_config *cfg)
@@ -167,7 +167,7 @@ int image_config_parse(const char *json, size_t len, struct cell_image_config *c
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(json, len, 0, &jerr);
-	struct cell_image_config c = { 0 };
+	struct cell_image_config c = {0};
 	_cleanup_strv_free_ char **ids = NULL;
 	int r;
 

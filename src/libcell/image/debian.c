@@ -25,7 +25,7 @@
 #define MIRROR "http://deb.debian.org/debian"
 #define VARIANT "minbase"
 #define INIT_PACKAGE "systemd-sysv"
-#define KEY_VERSION "1"  /* bump when what goes into the package cache changes */
+#define KEY_VERSION "1"	 /* bump when what goes into the package cache changes */
 #define TREE_VERSION "2" /* bump when what goes into the tree cache changes */
 
 struct debian {
@@ -34,7 +34,7 @@ struct debian {
 	char *key;
 	char *cache_dir;   /* absolute */
 	char *debs, *tree; /* cache files */
-	char *target;      /* absolute dest path, for debootstrap */
+	char *target;	   /* absolute dest path, for debootstrap */
 	struct image_dest dest;
 	cell_progress_fn progress;
 	void *arg;
@@ -89,10 +89,10 @@ static int includes_of(char **packages, char ***out, struct cell_error *err)
 
 char *image_debian_key(const char *suite, char **includes)
 {
-	struct image_hash h = { 0 };
+	struct image_hash h = {0};
 	char digest[IMAGE_DIGEST_MAX];
-	_cleanup_free_ char *text = xasprintf("cell-debian-" KEY_VERSION "\n%s\n" VARIANT "\n" MIRROR "\n",
-					      suite);
+	_cleanup_free_ char *text =
+	    xasprintf("cell-debian-" KEY_VERSION "\n%s\n" VARIANT "\n" MIRROR "\n", suite);
 
 	if (image_hash_init(&h, NULL) < 0)
 		return NULL;
@@ -155,7 +155,7 @@ static void cache_drop(const char *file)
 static int use_tree_cache(struct debian *d, struct cell_error *err)
 {
 	char want[IMAGE_DIGEST_MAX];
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 
 	if (access(d->tree, F_OK) < 0)
 		return -ENOENT;
@@ -176,11 +176,15 @@ static int use_tree_cache(struct debian *d, struct cell_error *err)
 static int debootstrap(struct debian *d, const char *tarball_opt, const char *target,
 		       struct cell_error *err)
 {
-	char *argv[] = { (char *)DEBOOTSTRAP, (char *)"--variant=" VARIANT, d->include_arg,
-			 (char *)tarball_opt, (char *)d->suite, (char *)target, (char *)MIRROR,
-			 NULL };
+	char *argv[] = {(char *)DEBOOTSTRAP, (char *)"--variant=" VARIANT,
+			d->include_arg,	     (char *)tarball_opt,
+			(char *)d->suite,    (char *)target,
+			(char *)MIRROR,	     NULL};
 	struct image_run run = {
-		.argv = argv, .new_mount_ns = true, .line = d->progress, .arg = d->arg,
+	    .argv = argv,
+	    .new_mount_ns = true,
+	    .line = d->progress,
+	    .arg = d->arg,
 	};
 
 	if (access(DEBOOTSTRAP, X_OK) < 0)
@@ -191,7 +195,7 @@ static int debootstrap(struct debian *d, const char *tarball_opt, const char *ta
 static bool debs_valid(const struct debian *d)
 {
 	char want[IMAGE_DIGEST_MAX], got[IMAGE_DIGEST_MAX];
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 
 	return sidecar_read(d->debs, want) == 0 && image_digest_file(d->debs, got, &e) == 0 &&
 	       streq(want, got);
@@ -279,7 +283,7 @@ static void save_tree_cache(struct debian *d)
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", d->tree, (int)getpid());
 	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	char digest[IMAGE_DIGEST_MAX];
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 	int r = fd < 0 ? cell_err(&e, errno, "create %s", tmp) : 0;
 
 	say(d, "cell: saving the tree to %s", d->tree);
@@ -356,7 +360,7 @@ int cell_template_debian(const char *suite, char **packages, const char *dest_ro
 			 const char *cache_dir, cell_progress_fn progress, void *arg,
 			 struct cell_error *err)
 {
-	struct debian d = { .progress = progress, .arg = arg, .dest = { .fd = -1 } };
+	struct debian d = {.progress = progress, .arg = arg, .dest = {.fd = -1}};
 	int r = setup(&d, suite, packages, cache_dir, err);
 
 	if (r == 0)

@@ -68,7 +68,7 @@ int image_dest_open(const char *path, struct image_dest *d, struct cell_error *e
 			(void)rmdir(path);
 		return r;
 	}
-	*d = (struct image_dest){ .path = xstrdup(path), .fd = fd, .created = created };
+	*d = (struct image_dest){.path = xstrdup(path), .fd = fd, .created = created};
 	return 0;
 }
 
@@ -91,14 +91,14 @@ void image_dest_close(struct image_dest *d, bool ok)
 	if (!ok && d->created)
 		(void)rmdir(d->path);
 	free(d->path);
-	*d = (struct image_dest){ .fd = -1 };
+	*d = (struct image_dest){.fd = -1};
 }
 
 int image_write_at(int dirfd, const char *path, mode_t mode, const char *text,
 		   struct cell_error *err)
 {
 	_cleanup_close_ int fd =
-		openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+	    openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
 	int r;
 
 	if (fd < 0)

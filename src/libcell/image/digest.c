@@ -19,8 +19,8 @@ static const struct {
 	const char *name;
 	size_t hex_len;
 } algs[] = {
-	{ "sha256", 64 },
-	{ "sha512", 128 },
+    {"sha256", 64},
+    {"sha512", 128},
 };
 
 static const EVP_MD *md_of(const char *alg)
@@ -86,7 +86,7 @@ void image_hash_done(struct image_hash *h)
 int image_digest_file(const char *path, char out[IMAGE_DIGEST_MAX], struct cell_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct image_hash h = { 0 };
+	struct image_hash h = {0};
 	char buf[1 << 16];
 	ssize_t n;
 

@@ -114,13 +114,15 @@ static int scan(const char *tarball, const char *name, member_fn fn, void *arg, 
 	struct archive_entry *e;
 	int q = ARCHIVE_EOF, r = open_outer(tarball, &a, err);
 
-	while (r == 0 && ((q = archive_read_next_header(a, &e)) == ARCHIVE_OK || q == ARCHIVE_WARN)) {
+	while (r == 0 &&
+	       ((q = archive_read_next_header(a, &e)) == ARCHIVE_OK || q == ARCHIVE_WARN)) {
 		_cleanup_free_ char *p = NULL;
 		if (image_path_clean(archive_entry_pathname(e), &p) < 0 || !streq(p, name))
 			continue;
 		r = link_next(name, e, next);
 		if (r < 0)
-			r = cell_err(err, 0, "%s: member %s: link leaves the archive", tarball, name);
+			r = cell_err(err, 0, "%s: member %s: link leaves the archive", tarball,
+				     name);
 		else if (r == 0 && archive_entry_filetype(e) != AE_IFREG)
 			r = cell_err(err, 0, "%s: member %s: not a file", tarball, name);
 		else if (r == 0)
@@ -155,8 +157,7 @@ static int find_member(const char *tarball, const char *member, member_fn fn, vo
 	return cell_err(err, 0, "%s: member %s: too many links", tarball, member);
 }
 
-static int read_text(struct archive *a, struct archive_entry *e, void *arg,
-		     struct cell_error *err)
+static int read_text(struct archive *a, struct archive_entry *e, void *arg, struct cell_error *err)
 {
 	struct member_text *t = arg;
 	la_int64_t size = archive_entry_size(e);
@@ -209,9 +210,9 @@ static int load_config(const char *tarball, const char *name, struct cell_image_
 		       char ***diff_ids, struct cell_error *err)
 {
 	_cleanup_free_ char *want = digest_of_name(name);
-	struct member_text t = { 0 };
+	struct member_text t = {0};
 	char got[IMAGE_DIGEST_MAX];
-	struct image_hash h = { 0 };
+	struct image_hash h = {0};
 	int r;
 
 	if (!want)
@@ -223,7 +224,8 @@ static int load_config(const char *tarball, const char *name, struct cell_image_
 		image_hash_update(&h, t.text, t.len);
 		image_hash_final(&h, got);
 		if (!streq(got, want))
-			r = cell_err(err, 0, "config %s: digest mismatch: content is %s", name, got);
+			r = cell_err(err, 0, "config %s: digest mismatch: content is %s", name,
+				     got);
 	}
 	if (r == 0 && image_config_parse(t.text, t.len, cfg, diff_ids, err) < 0)
 		r = cell_err_prefix(err, "config %s", name);
@@ -238,7 +240,8 @@ static int apply_layers(const char *tarball, int rootfd, json_t *layers, char **
 	json_t *lj;
 
 	if (!json_is_array(layers) || json_array_size(layers) != n_ids)
-		return cell_err(err, 0, "manifest.json: Layers do not match config rootfs.diff_ids");
+		return cell_err(err, 0,
+				"manifest.json: Layers do not match config rootfs.diff_ids");
 	json_array_foreach(layers, i, lj)
 	{
 		const char *name = json_string_value(lj);
@@ -247,9 +250,11 @@ static int apply_layers(const char *tarball, int rootfd, json_t *layers, char **
 		_cleanup_free_ char *digest = digest_of_name(name);
 		_cleanup_free_ char *label = xasprintf("layer %zu (%s)", i + 1, name);
 		struct member_layer l = {
-			.rootfd = rootfd,
-			.name = label,
-			.want = { .digest = digest, .size = -1, .diff_id = diff_ids && i < n_ids ? diff_ids[i] : NULL },
+		    .rootfd = rootfd,
+		    .name = label,
+		    .want = {.digest = digest,
+			     .size = -1,
+			     .diff_id = diff_ids && i < n_ids ? diff_ids[i] : NULL},
 		};
 		int r = find_member(tarball, name, apply_member, &l, err);
 		if (r < 0)
@@ -260,7 +265,7 @@ static int apply_layers(const char *tarball, int rootfd, json_t *layers, char **
 
 static int load_manifest(const char *tarball, json_t **image, struct cell_error *err)
 {
-	struct member_text t = { 0 };
+	struct member_text t = {0};
 	json_error_t jerr;
 	json_t *list;
 	int r = find_member(tarball, "manifest.json", read_text, &t, err);

@@ -248,7 +248,7 @@ static int write_file(int pfd, const char *base, struct archive *ar, struct arch
 {
 	struct timespec ts[2];
 	_cleanup_close_ int fd =
-		openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	    openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int r;
 
 	if (fd < 0)
@@ -267,8 +267,7 @@ static int write_dir(int pfd, const char *base, bool exists, struct archive_entr
 {
 	if (!exists && mkdirat(pfd, base, 0700) < 0)
 		return cell_err(err, errno, "%s: mkdir", path);
-	_cleanup_close_ int fd =
-		openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return cell_err(err, errno, "%s: open", path);
 	return set_fd_meta(fd, e, path, err); /* times: once the layer is done */
@@ -280,8 +279,8 @@ static int set_path_meta(int pfd, const char *base, struct archive_entry *e, boo
 {
 	struct timespec ts[2];
 
-	if (fchownat(pfd, base, archive_entry_uid(e), archive_entry_gid(e),
-		     AT_SYMLINK_NOFOLLOW) < 0)
+	if (fchownat(pfd, base, archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) <
+	    0)
 		return cell_err(err, errno, "%s: chown", path);
 	/* a node we just made, not a symlink: fchmodat cannot follow anything */
 	if (chmod && fchmodat(pfd, base, archive_entry_perm(e) & 07777, 0) < 0)

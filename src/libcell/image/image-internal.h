@@ -57,9 +57,9 @@ typedef ssize_t (*image_read_fn)(void *ctx, void *buf, size_t len, struct cell_e
 
 struct image_layer_want {
 	const char *digest;  /* of the bytes as read (compressed), or NULL */
-	int64_t size;        /* of the same, or -1 */
+	int64_t size;	     /* of the same, or -1 */
 	const char *diff_id; /* of the uncompressed tar, or NULL */
-	bool plain;          /* a plain tarball: ".wh." names are files, not whiteouts */
+	bool plain;	     /* a plain tarball: ".wh." names are files, not whiteouts */
 };
 
 /* Apply a layer; `name` labels errors ("layer sha256:..."). */
@@ -96,7 +96,7 @@ const char *image_host_arch(void);
 
 struct image_dest {
 	char *path;
-	int fd;       /* O_DIRECTORY of path */
+	int fd;	      /* O_DIRECTORY of path */
 	bool created; /* we made it: rollback removes it; else rollback empties it */
 };
 
@@ -113,10 +113,10 @@ int image_write_at(int dirfd, const char *path, mode_t mode, const char *text,
 
 struct image_run {
 	char **argv;
-	bool new_mount_ns;          /* unshare(CLONE_NEWNS) + make / private first */
-	cell_progress_fn line;      /* each line of stdout+stderr, may be NULL */
+	bool new_mount_ns;     /* unshare(CLONE_NEWNS) + make / private first */
+	cell_progress_fn line; /* each line of stdout+stderr, may be NULL */
 	void *arg;
-	char last[256];             /* the last non-empty line, for error messages */
+	char last[256]; /* the last non-empty line, for error messages */
 };
 
 /* Run argv[0] (absolute path); 0 when it exits 0, else an error naming it. */

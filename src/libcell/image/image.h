@@ -32,17 +32,17 @@ struct cell_image_label {
  * them unset; vectors are NULL-terminated, NULL when unset.
  */
 struct cell_image_config {
-	char **entrypoint;      /* Entrypoint */
-	char **cmd;             /* Cmd */
-	char **env;             /* Env, "KEY=VALUE" */
-	char *working_dir;      /* WorkingDir */
-	char *user;             /* User as written: "name", "uid", "name:group", "uid:gid" */
-	uid_t uid;              /* User resolved against the image's /etc/passwd */
-	gid_t gid;              /* ... and /etc/group; 0:0 when User is unset */
+	char **entrypoint;	/* Entrypoint */
+	char **cmd;		/* Cmd */
+	char **env;		/* Env, "KEY=VALUE" */
+	char *working_dir;	/* WorkingDir */
+	char *user;		/* User as written: "name", "uid", "name:group", "uid:gid" */
+	uid_t uid;		/* User resolved against the image's /etc/passwd */
+	gid_t gid;		/* ... and /etc/group; 0:0 when User is unset */
 	gid_t *additional_gids; /* groups of /etc/group listing the user by name */
 	size_t n_additional_gids;
-	char *stop_signal;      /* StopSignal as written ("SIGQUIT", "15", "RTMIN+3") */
-	int stop_signo;         /* its number, 0 when unset */
+	char *stop_signal;		 /* StopSignal as written ("SIGQUIT", "15", "RTMIN+3") */
+	int stop_signo;			 /* its number, 0 when unset */
 	struct cell_image_label *labels; /* Labels, in the config's order */
 	size_t n_labels;
 	char *os, *architecture; /* top-level "os" and "architecture" */
@@ -77,11 +77,17 @@ struct cell_image_config {
  * openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): a symlink inside the
  * tree is followed as if dest_rootfs were "/" (what the container will see,
  * and what docker and containerd do), so "link -> /etc" followed by
- * "link/passwd" writes dest_rootfs/etc/passwd.  The last component is never
- * followed: an existing entry is replaced, not written through.
+ * "link/passwd" writes dest_rootfs/etc/passwd.  A parent reached through a
+ * symlink whose target is not in the tree fails (nothing is created on the
+ * way).  The last component is never followed: an existing entry is
+ * replaced, not written through.  Sockets are skipped; ".wh..wh.*" names
+ * other than the opaque marker (aufs leftovers) are ignored.
  *
- * Errors name the file: "layer sha256:ab12...: gzip decompression failed",
- * "blob sha256:...: digest mismatch", "manifest.json: no such member".
+ * Errors name the source and the part, prefixed "import <source>: ", e.g.
+ * "layer 2 (sha256:ab12...): decompress: truncated gzip input",
+ * "layer 1 (sha256:...): digest mismatch: content is sha256:...",
+ * "blob sha256:...: open <source>/blobs/sha256/...", "<tar>: no member manifest.json",
+ * "layer 1 (...): entry ../x refused: absolute or ".." path".
  */
 int cell_image_import(const char *source, const char *dest_rootfs, struct cell_image_config *cfg,
 		      struct cell_error *err);

@@ -39,7 +39,7 @@ static int import_into(const char *source, bool layout, int rootfd, struct cell_
 int cell_image_import(const char *source, const char *dest_rootfs, struct cell_image_config *cfg,
 		      struct cell_error *err)
 {
-	struct cell_image_config c = { 0 };
+	struct cell_image_config c = {0};
 	struct image_dest d;
 	struct stat st;
 	int r;

@@ -140,15 +140,16 @@ static int prune(const struct layer *l, int dfd, const char *dir)
 
 	for (size_t i = 0; r == 0 && names && names[i]; i++) {
 		_cleanup_free_ char *child =
-			*dir ? xasprintf("%s/%s", dir, names[i]) : xstrdup(names[i]);
+		    *dir ? xasprintf("%s/%s", dir, names[i]) : xstrdup(names[i]);
 		if (!touched(l, child)) {
 			r = image_rm_rf_at(dfd, names[i]);
 			continue;
 		}
 		_cleanup_close_ int cfd =
-			openat(dfd, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		    openat(dfd, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/* a directory of this layer hides what a lower one had in it */
 		if (cfd >= 0)
-			r = prune(l, cfd, child); /* a directory of this layer hides the lower one */
+			r = prune(l, cfd, child);
 	}
 	return r;
 }
@@ -251,8 +252,7 @@ static la_ssize_t tar_read_cb(struct archive *a, void *ctx, const void **buf)
 }
 
 /* Failure of a reader: the source's or decompressor's story first. */
-static int read_failed(struct pipe *p, struct archive *a, const char *what,
-		       struct cell_error *err)
+static int read_failed(struct pipe *p, struct archive *a, const char *what, struct cell_error *err)
 {
 	if (p->failed) {
 		*err = p->src_err;
@@ -341,7 +341,8 @@ static int check(struct pipe *p, const struct image_layer_want *want, struct cel
 	if (want->digest && !streq(blob, want->digest))
 		return cell_err(err, 0, "digest mismatch: content is %s", blob);
 	if (want->diff_id && !streq(diff, want->diff_id))
-		return cell_err(err, 0, "diff_id mismatch: uncompressed content is %s, config says %s",
+		return cell_err(err, 0,
+				"diff_id mismatch: uncompressed content is %s, config says %s",
 				diff, want->diff_id);
 	return 0;
 }
@@ -361,7 +362,8 @@ static int run_pipe(struct layer *l, struct pipe *p, const struct image_layer_wa
 {
 	int r;
 
-	if (image_hash_init(&p->blob, want->digest) < 0 || image_hash_init(&p->diff, want->diff_id) < 0)
+	if (image_hash_init(&p->blob, want->digest) < 0 ||
+	    image_hash_init(&p->diff, want->diff_id) < 0)
 		return cell_err(err, ENOMEM, "hash");
 	r = open_raw(p, err);
 	if (r == 0)
@@ -378,7 +380,7 @@ static int run_pipe(struct layer *l, struct pipe *p, const struct image_layer_wa
 int image_layer_apply(int rootfd, image_read_fn read, void *src, const char *name,
 		      const struct image_layer_want *want, struct cell_error *err)
 {
-	struct layer l = { .rootfd = rootfd, .plain = want->plain };
+	struct layer l = {.rootfd = rootfd, .plain = want->plain};
 	struct pipe *p = xzalloc(sizeof(*p));
 	int r;
 
@@ -407,7 +409,7 @@ ssize_t image_read_fd(void *src, void *buf, size_t len, struct cell_error *err)
 int image_apply_tar_file(int rootfd, const char *path, const char *digest, struct cell_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct image_layer_want want = { .digest = digest, .size = -1, .plain = true };
+	struct image_layer_want want = {.digest = digest, .size = -1, .plain = true};
 
 	if (fd < 0)
 		return cell_err(err, errno, "open %s", path);

@@ -74,7 +74,7 @@ static int load_blob(const struct oci *o, const struct desc *d, char **text, siz
 	_cleanup_close_ int fd = open_blob(o, d, err);
 	_cleanup_free_ char *buf = NULL;
 	char got[IMAGE_DIGEST_MAX];
-	struct image_hash h = { 0 };
+	struct image_hash h = {0};
 	struct stat st;
 	size_t n = 0;
 	int r;
@@ -163,7 +163,7 @@ static int find_manifest(const struct oci *o, json_t *index, json_t **manifest,
 
 	for (int depth = 0; depth <= MAX_INDEX_DEPTH; depth++) {
 		json_t *pick = NULL, *next = NULL;
-		struct desc d = { 0 };
+		struct desc d = {0};
 		int r = pick_manifest(cur, depth ? "nested index" : "index.json", &pick, err);
 		if (r == 0)
 			r = desc_parse(pick, "manifest descriptor", &d, err);
@@ -213,7 +213,7 @@ static int apply_layer(const struct oci *o, int rootfd, json_t *lj, size_t i, co
 	if (fd < 0)
 		return fd;
 	_cleanup_free_ char *name = xasprintf("layer %zu (%s)", i + 1, d.digest);
-	struct image_layer_want want = { .digest = d.digest, .size = d.size, .diff_id = diff_id };
+	struct image_layer_want want = {.digest = d.digest, .size = d.size, .diff_id = diff_id};
 	return image_layer_apply(rootfd, image_read_fd, &fd, name, &want, err);
 }
 
@@ -290,7 +290,7 @@ int image_oci_import(const char *dir, int rootfd, struct cell_image_config *cfg,
 		     struct cell_error *err)
 {
 	_cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct oci o = { .dirfd = dirfd, .dir = dir };
+	struct oci o = {.dirfd = dirfd, .dir = dir};
 
 	if (dirfd < 0)
 		return cell_err(err, errno, "open %s", dir);

@@ -54,10 +54,9 @@ static int pack_open(struct pack *p, const char *dir, struct cell_error *err)
 	archive_entry_linkresolver_set_strategy(p->links, archive_format(p->out));
 	if (archive_write_open2(p->out, p, NULL, write_cb, NULL, NULL) != ARCHIVE_OK)
 		return cell_err(err, 0, "open tarball: %s", archive_error_string(p->out));
-	(void)archive_read_disk_set_behavior(p->disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS |
-							       ARCHIVE_READDISK_NO_ACL |
-							       ARCHIVE_READDISK_NO_FFLAGS |
-							       ARCHIVE_READDISK_NO_SPARSE);
+	(void)archive_read_disk_set_behavior(
+	    p->disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_ACL |
+			 ARCHIVE_READDISK_NO_FFLAGS | ARCHIVE_READDISK_NO_SPARSE);
 	(void)archive_read_disk_set_symlink_physical(p->disk);
 	if (archive_read_disk_open(p->disk, dir) != ARCHIVE_OK)
 		return cell_err(err, 0, "%s: %s", dir, archive_error_string(p->disk));

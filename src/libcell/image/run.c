@@ -22,9 +22,9 @@
 extern char **environ;
 
 static const char *const fixed_env[] = {
-	"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-	"LC_ALL=C",
-	"DEBIAN_FRONTEND=noninteractive",
+    "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+    "LC_ALL=C",
+    "DEBIAN_FRONTEND=noninteractive",
 };
 
 /* The caller's environment with ours in place of the same names. */

@@ -146,10 +146,11 @@ static void add_supplementary(int rootfd, const char *name, struct cell_image_co
 		return;
 	cur = text;
 	while (db_next(&cur, f)) {
-		if (parse_id(f[F_ID], &gid) < 0 || gid == cfg->gid || !lists_member(f[F_EXTRA], name))
+		if (parse_id(f[F_ID], &gid) < 0 || gid == cfg->gid ||
+		    !lists_member(f[F_EXTRA], name))
 			continue;
-		cfg->additional_gids = xrealloc(cfg->additional_gids,
-						(cfg->n_additional_gids + 1) * sizeof(gid_t));
+		cfg->additional_gids =
+		    xrealloc(cfg->additional_gids, (cfg->n_additional_gids + 1) * sizeof(gid_t));
 		cfg->additional_gids[cfg->n_additional_gids++] = gid;
 	}
 }

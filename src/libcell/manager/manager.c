@@ -31,23 +31,6 @@ static void closep_lock(int *fd)
 		(void)close(*fd);
 }
 
-/* The signal each init understands as "power off". */
-static const char *default_stop_signal(const char *rootfs)
-{
-	char target[256];
-	_cleanup_free_ char *init = xasprintf("%s/sbin/init", rootfs);
-	ssize_t n = readlink(init, target, sizeof(target) - 1);
-
-	if (n > 0) {
-		target[n] = '\0';
-		if (strstr(target, "systemd"))
-			return "SIGRTMIN+3";
-		if (strstr(target, "busybox"))
-			return "SIGUSR2"; /* busybox init: USR1 halt, USR2 poweroff, TERM reboot */
-	}
-	return "SIGTERM";
-}
-
 static int parse_signal(const char *s)
 {
 	if (!s)
@@ -116,7 +99,6 @@ int cell_manager_create(const struct cell_store *st, struct cell_create_req *req
 {
 	struct cell_settings *s = req->s;
 	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
-	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
 	_cleanup_(closep_lock) int lock = cell_store_lock(st, s->name, err);
 	int r;
 
@@ -130,8 +112,6 @@ int cell_manager_create(const struct cell_store *st, struct cell_create_req *req
 	free(s->created);
 	s->created = cell_now_rfc3339();
 	r = cell_manager_make_rootfs(st, req, dir, err);
-	if (r >= 0 && !s->stop_signal)
-		s->stop_signal = xstrdup(default_stop_signal(rootfs));
 	if (r >= 0)
 		r = write_bundle(st, s, err);
 	if (r >= 0)

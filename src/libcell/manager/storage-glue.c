@@ -20,6 +20,7 @@
 #include "../base/util.h"
 #include "../image/image.h"
 #include "../storage/storage.h"
+#include "../sys/syscalls.h"
 #include "supervisor-internal.h"
 
 static void storage_releasep(struct cell_storage *s)
@@ -143,6 +144,76 @@ static int template_tree(const struct cell_store *st, struct cell_create_req *re
 	return 0;
 }
 
+/* ---- a new root's first setup ---- */
+
+/* The signal each init understands as "power off", from what /sbin/init is. */
+static const char *stop_signal_of_init(int rootfd)
+{
+	_cleanup_close_ int sbin = cell_open_in_root(rootfd, "sbin", O_PATH | O_DIRECTORY, 0);
+	char target[256];
+	ssize_t n = sbin < 0 ? -1 : readlinkat(sbin, "init", target, sizeof(target) - 1);
+
+	if (n > 0) {
+		target[n] = '\0';
+		/* systemd: SIGRTMIN+3 is halt, which in a pid namespace ends the
+		 * container (reboot(2) kills its init with SIGINT); nspawn uses it too */
+		if (strstr(target, "systemd"))
+			return "SIGRTMIN+3";
+		if (strstr(target, "busybox"))
+			return "SIGUSR2"; /* busybox init: USR1 halt, USR2 poweroff, TERM reboot */
+	}
+	return "SIGTERM";
+}
+
+/* Rewrite a regular file the tree has (never a link, never outside the root). */
+static void rewrite_in_root(int rootfd, const char *path, const char *text)
+{
+	_cleanup_close_ int fd =
+		cell_open_in_root(rootfd, path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+	struct stat sb;
+
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || ftruncate(fd, 0) < 0 ||
+	    cell_write_all(fd, text, strlen(text)) < 0)
+		cell_debug("%s not rewritten: %m", path);
+}
+
+/*
+ * A system container's identity, set when it is made (as LXC does on create
+ * and copy): its hostname in /etc/hostname, which a systemd init applies
+ * over the runtime's, and an empty /etc/machine-id, which systemd fills at
+ * first boot, so a clone does not keep its source's.
+ */
+static void set_identity(int rootfd, const struct cell_settings *s)
+{
+	_cleanup_free_ char *line = xasprintf("%s\n", s->hostname ? s->hostname : s->name);
+
+	rewrite_in_root(rootfd, "etc/hostname", line);
+	rewrite_in_root(rootfd, "etc/machine-id", "");
+}
+
+/* On a new (created or cloned) root, mounted for the while (overlay, image). */
+static int first_setup(const struct cell_storage *sto, struct cell_settings *s,
+		       struct cell_error *err)
+{
+	_cleanup_free_ char *rootfs = cell_storage_rootfs(sto);
+	struct cell_error ignored = { 0 };
+	int r = cell_storage_mount(sto, err), rootfd;
+
+	if (r < 0)
+		return r;
+	rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		r = cell_err(err, errno, "open %s", rootfs);
+	if (rootfd >= 0 && s->system)
+		set_identity(rootfd, s);
+	if (rootfd >= 0 && !s->stop_signal)
+		s->stop_signal = xstrdup(stop_signal_of_init(rootfd));
+	if (rootfd >= 0)
+		(void)close(rootfd);
+	int u = cell_storage_unmount(sto, r < 0 ? &ignored : err);
+	return r < 0 ? r : u;
+}
+
 int cell_manager_make_rootfs(const struct cell_store *st, struct cell_create_req *req,
 			     const char *dir, struct cell_error *err)
 {
@@ -158,7 +229,9 @@ int cell_manager_make_rootfs(const struct cell_store *st, struct cell_create_req
 		return r;
 	if (req->progress)
 		req->progress("cell: making the root filesystem", req->progress_arg);
-	return cell_storage_create(&sto, tree, err);
+	if ((r = cell_storage_create(&sto, tree, err)) < 0)
+		return r;
+	return first_setup(&sto, req->s, err);
 }
 
 int cell_manager_remove_rootfs(const struct cell_store *st, const struct cell_settings *s,
@@ -253,7 +326,7 @@ int cell_manager_clone(const struct cell_store *st, const char *src, const char 
 	}
 	free(s->created);
 	s->created = cell_now_rfc3339();
-	if ((r = cell_settings_save(st, s, err)) >= 0)
+	if ((r = first_setup(&to, s, err)) >= 0 && (r = cell_settings_save(st, s, err)) >= 0)
 		return 0;
 fail:
 	(void)cell_rm_rf(ddir);

@@ -13,7 +13,8 @@ void cell_sd_notify(const char *text);
 int cell_stop_signal_of(const struct cell_store *st, const char *name);
 /* Unmount the container's storage after it stopped (no-op for dir). */
 int cell_manager_unmount(const struct cell_store *st, const char *name, struct cell_error *err);
-/* Storage glue (storage-glue.c): template → rootfs on the chosen backend. */
+/* Storage glue (storage-glue.c): template → rootfs on the chosen backend, then the
+ * new root's identity (system containers) and default stop signal. */
 int cell_manager_make_rootfs(const struct cell_store *st, struct cell_create_req *req,
 			     const char *dir, struct cell_error *err);
 int cell_manager_remove_rootfs(const struct cell_store *st, const struct cell_settings *s,

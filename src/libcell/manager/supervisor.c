@@ -312,11 +312,14 @@ int cell_supervise_finish(const struct cell_store *st, const char *name, int sta
 static void exec_monitor(struct sup *s)
 {
 	char self[4096], monitor[4096 + 16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	const char *bin = getenv("CELL_BINARY"); /* the real path when we run sealed */
+	ssize_t n = bin ? (ssize_t)strlen(bin) : readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int fds[] = { s->master, s->listen_fd, s->log_fd };
 
-	if (n <= 0)
+	if (n <= 0 || (size_t)n >= sizeof(self))
 		return;
+	if (bin)
+		memcpy(self, bin, (size_t)n);
 	self[n] = '\0';
 	(void)snprintf(monitor, sizeof(monitor), "%.*s/cell-monitor",
 		       (int)(strrchr(self, '/') - self), self);

@@ -22,6 +22,15 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/log.h"
+
+/* valgrind cannot execve a memfd (ENOENT): under it the runtime stays as it is */
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define UNDER_VALGRIND() RUNNING_ON_VALGRIND
+#else
+#define UNDER_VALGRIND() 0
+#endif
 
 /* Linux 6.3: an executable memfd must say so when vm.memfd_noexec is 1 */
 #ifndef MFD_EXEC
@@ -120,10 +129,15 @@ int cell_selfexec_sealed(int argc, char **argv, struct cell_error *err)
 		return cell_err(err, errno, "open /proc/self/exe to seal the runtime");
 	if (cell_selfexec_fd_sealed(self))
 		return 0;
+	if (UNDER_VALGRIND()) {
+		cell_debug("under valgrind: not re-executing from a sealed copy");
+		return 0;
+	}
 	if (argc < 1 || argv[argc] != NULL)
 		return cell_err(err, EINVAL, "re-exec the sealed runtime: bad argv");
 	if ((r = cell_selfexec_sealed_copy(self, &copy, err)) < 0)
 		return r;
+	cell_debug("re-executing from a sealed memfd copy of the runtime binary");
 	/* the copy is close-on-exec: it is gone once the new image runs */
 	(void)fexecve(copy, argv, environ);
 	return cell_err(err, errno, "re-exec the runtime from its sealed copy");
