@@ -32,7 +32,7 @@ integration: $(TEST_BUILD)/build.ninja
 	CELLRUN=$(CURDIR)/$(TEST_BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/integration tests/security
 	CELL=$(CURDIR)/$(TEST_BUILD)/src/cell/cell $(PYTEST) -q tests/cell
 
-check: unit integration fuzz-short
+check: unit fuzz-short integration
 
 demo: all
 	scripts/demo
@@ -47,6 +47,7 @@ fuzz-short:
 
 bench: all
 	bench/run
+	bench/clone.sh
 
 lint:
 	scripts/lint
