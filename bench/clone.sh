@@ -106,6 +106,10 @@ size = mb * 1024 * 1024 // files
 block = os.urandom(size)
 for d in ("bin", "etc", "sbin", "tmp", "proc", "sys", "dev"):
     os.makedirs(os.path.join(root, d), exist_ok=True)
+# what cell rewrites in a new root (its identity): a clone copies them up
+for name, text in (("hostname", "template\n"), ("machine-id", "0" * 32 + "\n")):
+    with open(os.path.join(root, "etc", name), "w") as f:
+        f.write(text)
 for i in range(files):
     d = os.path.join(root, "usr", "share", "bench", "d%04d" % (i // 100))
     if i % 100 == 0:

@@ -130,8 +130,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* verbs that put a runtime process into a container run from a sealed copy */
-	if (r >= 0 && (streq(c.argv[0], "create") || streq(c.argv[0], "run") ||
-		       streq(c.argv[0], "exec")))
+	if (r >= 0 &&
+	    (streq(c.argv[0], "create") || streq(c.argv[0], "run") || streq(c.argv[0], "exec")))
 		r = cell_selfexec_sealed(argc, argv, &err);
 	if (r >= 0 && streq(c.argv[0], "help")) {
 		usage(stdout);

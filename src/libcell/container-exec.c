@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@ static void __attribute__((noreturn)) exec_process(struct exec_ctx *x)
 
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* see spawn.c child_main */
 	if (x->p->terminal && x->console_fd >= 0)
 		r = cell_terminal_setup(x->console_fd, x->p, false, &err);
 	if (x->console_fd >= 0)
@@ -244,6 +246,9 @@ int cell_container_exec(const struct cell_runtime *rt, const char *id,
 	pid_t pid = -1;
 	int master = -1, r;
 
+
+	if ((r = cell_preserved_fds_check(o->preserve_fds, err)) < 0)
+		return cell_err_prefix(err, "exec in %s", id);
 	sigfillset(&all);
 	(void)sigprocmask(SIG_BLOCK, &all, &old);
 	r = exec_prepare(rt, id, &x, o, &cg, err);

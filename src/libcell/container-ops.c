@@ -24,6 +24,18 @@
 #include "process/terminal.h"
 #include "sys/syscalls.h"
 
+int cell_preserved_fds_check(int n, struct cell_error *err)
+{
+	for (int fd = 3; fd < 3 + n; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		/* ours are all close-on-exec: a missing caller fd would hand one on */
+		if (fl < 0 || (fl & FD_CLOEXEC))
+			return cell_err(err, EBADF,
+					"--preserve-fds %d: fd %d was not passed by the caller", n, fd);
+	}
+	return 0;
+}
+
 int cell_write_file_at_new(int dirfd, const char *name, const char *text)
 {
 	_cleanup_close_ int fd =

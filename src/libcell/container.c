@@ -423,7 +423,8 @@ static int create_in(struct create_ctx *c, struct cell_error *err)
 {
 	int r;
 
-	if ((r = load_bundle(c, err)) < 0)
+	if ((r = cell_preserved_fds_check(c->o->preserve_fds, err)) < 0 ||
+	    (r = load_bundle(c, err)) < 0)
 		return r;
 	if ((r = cell_state_dir_open(c->rt, c->o->id, true, &c->dirfd, err)) < 0) {
 		c->dirfd = -1; /* not ours to remove */

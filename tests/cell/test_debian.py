@@ -116,7 +116,7 @@ def stop_cleanly(cell, name):
     tail = console(cell, name, 10)
     assert "Halting system" in tail or "Powering off" in tail, tail
     assert not [d for d in cell.cgroup_dirs() if os.path.exists(os.path.join(d, name))], \
-        "the container's cgroups (and systemd's below them) are gone"
+        "cgroups left behind (the container's, or systemd's below it)"
     print(f"{name}: stopped in {took:.2f} s ({st['last_exit']})")
     return took
 
@@ -130,9 +130,9 @@ def debian(cell):
         why = mirror_error()
         if why:
             pytest.skip(f"no debian cache in {CACHE} and the mirror is unreachable: {why}")
-    name = cell.name("deb")
+    name, warm = cell.name("deb"), cache_warm()
     took = create_debian(cell, name)
-    print(f"{name}: created in {took:.1f} s ({'cached' if cache_warm() else 'download'})")
+    print(f"{name}: created in {took:.1f} s ({'from the cache' if warm else 'downloaded'})")
     return name
 
 

@@ -98,17 +98,21 @@ def fds_from_host(host_pid):
     return sorted(int(n) for n in os.listdir(f"/proc/{host_pid}/fd"))
 
 
-def assert_clean(session, runtime, cid, host_pid, expected=(0, 1, 2)):
+def assert_clean(runtime, cid, host_pid, host, preserved=None):
+    """The process has 0, 1, 2 and exactly the preserved fds ({fd: target}),
+    none of the leaked host objects otherwise, and its cwd is the root."""
+    preserved = preserved or {}
     inside = fds_inside(runtime, cid, host_pid)
-    assert sorted(inside) == list(expected), inside
-    assert fds_from_host(host_pid) == list(expected)
-    # 0-2 are the caller's stdio, given on purpose; nothing else names a host path
+    expected = sorted([0, 1, 2] + list(preserved))
+    assert sorted(inside) == expected, inside
+    assert fds_from_host(host_pid) == expected
     for fd, target in inside.items():
-        if fd > 2 and fd not in expected:
-            assert session.base not in target, f"fd {fd} -> {target}"
+        if fd in preserved:
+            assert target == preserved[fd], f"fd {fd} -> {target}"
+        else:   # 0-2 are the caller's stdio, given on purpose
+            assert host.dir not in target, f"fd {fd} -> {target}"
     cwd = runtime.exec(cid, "readlink", f"/proc/{ns_pid(host_pid)}/cwd").ok().out.strip()
     assert cwd == "/", f"cwd of the container process is {cwd!r}"
-    return inside
 
 
 def sleeper(bundle, seconds):
@@ -125,7 +129,7 @@ def test_create_leaks_no_fd_or_cwd(session, runtime, bundle, host):
         guard=True).ok()
     runtime.start(bundle.id).ok()
     pid = runtime.state(bundle.id)["pid"]
-    assert_clean(session, runtime, bundle.id, pid)
+    assert_clean(runtime, bundle.id, pid, host)
 
 
 def test_run_detached_leaks_no_fd_or_cwd(session, runtime, bundle, host):
@@ -134,7 +138,7 @@ def test_run_detached_leaks_no_fd_or_cwd(session, runtime, bundle, host):
     cli(runtime, "run", "-d", "--bundle", bundle.path, bundle.id, fds=host.fds, cwd=host.dir,
         guard=True).ok()
     pid = runtime.state(bundle.id)["pid"]
-    assert_clean(session, runtime, bundle.id, pid)
+    assert_clean(runtime, bundle.id, pid, host)
 
 
 def test_run_foreground_leaks_no_fd_or_cwd(session, runtime, bundle, host):
@@ -166,9 +170,7 @@ def test_create_preserve_fds_passes_exactly_those(session, runtime, bundle, host
         wrap=bash_opening(host.file, host.dir)).ok()
     runtime.start(bundle.id).ok()
     pid = runtime.state(bundle.id)["pid"]
-    inside = assert_clean(session, runtime, bundle.id, pid, expected=(0, 1, 2, 3, 4))
-    assert inside[3] == host.file
-    assert inside[4] == host.dir
+    assert_clean(runtime, bundle.id, pid, host, preserved={3: host.file, 4: host.dir})
     inner = ns_pid(pid)
     assert runtime.exec(bundle.id, "cat", f"/proc/{inner}/fd/3").ok().out == SECRET
 
@@ -193,7 +195,7 @@ def exec_detached(runtime, cid, tmpdir, *args, **kw):
 def test_exec_leaks_no_fd_or_cwd(session, runtime, running, host, tmp_path):
     pid = exec_detached(runtime, running.id, tmp_path, "--cwd", "/", running.id, "sleep", "1105",
                         fds=host.fds, cwd=host.dir)
-    assert_clean(session, runtime, running.id, pid)
+    assert_clean(runtime, running.id, pid, host)
 
 
 def test_exec_foreground_sees_only_stdio(session, runtime, running, host):
@@ -212,8 +214,32 @@ def test_exec_preserve_fds_passes_exactly_those(session, runtime, running, host,
     pid = exec_detached(runtime, running.id, tmp_path, "--preserve-fds", "1", running.id,
                         "sleep", "1106", fds=host.fds, cwd=host.dir,
                         wrap=bash_opening(host.file, host.dir))
-    inside = assert_clean(session, runtime, running.id, pid, expected=(0, 1, 2, 3))
-    assert inside[3] == host.file
+    assert_clean(runtime, running.id, pid, host, preserved={3: host.file})
+
+
+def test_exec_preserve_fds_beyond_what_was_passed(session, runtime, running, host, tmp_path):
+    """--preserve-fds 3 from a caller that passed no fd: 3-5 would then be the
+    runtime's own (its --log file, pidfd, sync socket).  Refusing is fine;
+    passing them is not."""
+    session.cell_only("what a runtime does with fds it was not given is its own choice")
+    log = os.path.join(host.dir, "runtime.log")
+    pidfile = os.path.join(tmp_path, "exec.pid")
+    # known gap, reported: cell_fds_prepare_exec() (spawn.c) un-CLOEXECs
+    # whatever sits at 3..3+N-1: the log file reaches the container, and when
+    # the sync socket is among them `exec` waits for it forever
+    gap = "--preserve-fds passes the runtime's own fds"
+    try:
+        r = cli(runtime, "--log", log, "exec", "-d", "--preserve-fds", "3", "--pid-file",
+                pidfile, running.id, "sleep", "1109", timeout=5)
+    except AssertionError:
+        raise AssertionError(gap + " (exec hung)")
+    if r.rc != 0:
+        assert "preserve" in r.err, r
+        return
+    pid = int(open(pidfile).read())
+    runtime.s.track(pid)
+    assert sorted(fds_inside(runtime, running.id, pid)) == [0, 1, 2], gap
+    assert_clean(runtime, running.id, pid, host)
 
 
 # ------------------------------------------------------------ cwd
@@ -257,10 +283,6 @@ def test_start_container_hook_sees_no_host_fd(session, runtime, bundle, host):
     runtime.start(bundle.id).ok()
     listing = bundle.read_out("hookfds")
     assert session.base not in bundle.read_out("hookcwd")
-    if session.is_cell and host.dir in listing:
-        # known hole, reported: spawn.c child_wait_start() runs the hooks before
-        # cell_fds_prepare_exec() marks the caller's fds close-on-exec
-        pytest.xfail("startContainer hooks inherit the caller's fds")
     assert host.dir not in listing, listing
 
 

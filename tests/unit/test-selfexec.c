@@ -53,8 +53,8 @@ static void an_unsealed_memfd_is_not_sealed(void **state)
 static void the_copy_is_identical_sealed_and_cloexec(void **state)
 {
 	const char *text = "\177ELF not really, but bytes to copy\n";
-	struct cell_error err = { 0 };
-	char buf[128] = { 0 };
+	struct cell_error err = {0};
+	char buf[128] = {0};
 	int src = temp_file_with(text), copy = -1;
 
 	assert_int_equal(cell_selfexec_sealed_copy(src, &copy, &err), 0);
@@ -77,7 +77,7 @@ static void the_copy_is_identical_sealed_and_cloexec(void **state)
  * debug sections are not needed to run it (the re-exec test runs such a copy). */
 static void an_elf_copy_keeps_what_exec_reads(void **state)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 	unsigned char a[64], b[64];
 	struct stat in, out;
 	int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), copy = -1;
@@ -95,7 +95,7 @@ static void an_elf_copy_keeps_what_exec_reads(void **state)
 
 static void a_directory_is_refused(void **state)
 {
-	struct cell_error err = { 0 };
+	struct cell_error err = {0};
 	int dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC), copy = -1;
 
 	assert_true(cell_selfexec_sealed_copy(dir, &copy, &err) < 0);
@@ -113,7 +113,7 @@ static void reexec_happens_once_and_ends_sealed(void **state)
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		char *argv[] = { "test-selfexec", PROBE, NULL };
+		char *argv[] = {"test-selfexec", PROBE, NULL};
 		alarm(10);
 		execv("/proc/self/exe", argv);
 		_exit(126);
@@ -125,8 +125,8 @@ static void reexec_happens_once_and_ends_sealed(void **state)
 
 static int probe(int argc, char **argv)
 {
-	struct cell_error err = { 0 };
-	char target[256] = { 0 };
+	struct cell_error err = {0};
+	char target[256] = {0};
 
 	if (cell_selfexec_sealed(argc, argv, &err) < 0)
 		return 2;
@@ -139,12 +139,12 @@ static int probe(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(a_regular_file_is_not_sealed),
-		cmocka_unit_test(an_unsealed_memfd_is_not_sealed),
-		cmocka_unit_test(the_copy_is_identical_sealed_and_cloexec),
-		cmocka_unit_test(an_elf_copy_keeps_what_exec_reads),
-		cmocka_unit_test(a_directory_is_refused),
-		cmocka_unit_test(reexec_happens_once_and_ends_sealed),
+	    cmocka_unit_test(a_regular_file_is_not_sealed),
+	    cmocka_unit_test(an_unsealed_memfd_is_not_sealed),
+	    cmocka_unit_test(the_copy_is_identical_sealed_and_cloexec),
+	    cmocka_unit_test(an_elf_copy_keeps_what_exec_reads),
+	    cmocka_unit_test(a_directory_is_refused),
+	    cmocka_unit_test(reexec_happens_once_and_ends_sealed),
 	};
 	if (argc == 2 && strcmp(argv[1], PROBE) == 0)
 		return probe(argc, argv);

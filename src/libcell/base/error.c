@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define CELL_ERROR_IMPL /* defines cell_err(): no analyzer wrapper (error.h) */
 #include "error.h"
 
 #include <errno.h>

@@ -48,11 +48,14 @@ static int mknod_node(int dirfd, const char *base, const struct node *n, struct 
 	uid_t uid = n->uid_set ? n->uid : (uid_t)-1;
 	gid_t gid = n->gid_set ? n->gid : (gid_t)-1;
 
-	if (mknodat(dirfd, base, n->mode, n->rdev) < 0)
-		return cell_err(err, errno, "mknod %s", n->path);
-	/* mknod applied the umask */
-	if (fchmodat(dirfd, base, n->mode & 07777, 0) < 0)
-		return cell_err(err, errno, "chmod %s", n->path);
+	/* the exact mode at creation: a chmod by name afterwards would follow a
+	 * symlink swapped in by a racing process sharing the rootfs */
+	mode_t old = umask(0);
+	int r = mknodat(dirfd, base, n->mode, n->rdev);
+	int saved = errno;
+	(void)umask(old);
+	if (r < 0)
+		return cell_err(err, saved, "mknod %s", n->path);
 	if ((n->uid_set || n->gid_set) && fchownat(dirfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return cell_err(err, errno, "chown %s", n->path);
 	return 0;

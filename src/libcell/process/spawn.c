@@ -282,11 +282,12 @@ static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid
 	if (read(conn, &go, 1) != 1)
 		_exit(1); /* `start` went away: it reports the failure itself */
 	_cleanup_free_ char *state = cell_spawn_state_json(s, getpid(), "created");
+	/* nothing of the runtime's reaches the hooks (their binaries are the image's) */
+	int r = cell_fds_prepare_exec(s->preserve_fds, &err);
 	/* startContainer: path and execution in the container (config.md) */
-	int r = cell_hooks_run(&sp->hooks[CELL_HOOK_START_CONTAINER], CELL_HOOK_START_CONTAINER,
-			       NULL, state, &err);
 	if (r >= 0)
-		r = cell_fds_prepare_exec(s->preserve_fds, &err);
+		r = cell_hooks_run(&sp->hooks[CELL_HOOK_START_CONTAINER], CELL_HOOK_START_CONTAINER,
+				   NULL, state, &err);
 	/* execCPUAffinity is for exec'd processes, not init (config.md) */
 	struct cell_process init = sp->process;
 	init.exec_cpu_affinity_initial = init.exec_cpu_affinity_final = NULL;
@@ -306,6 +307,9 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 	/* `run` blocks every signal to forward them; the container starts clean */
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	/* until exec, no process in the container may open our /proc files
+	 * (fds, exe, mem): the kernel resets this at execve (CVE-2016-9962) */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	if (cell_sync_expect(s->sync_fd, CELL_SYNC_GO, &m, NULL, 0, &err) < 0)
 		_exit(1);

@@ -7,7 +7,7 @@
  *
  * Only the part of the binary that execve(2) and ld.so read is copied: the
  * ELF and program headers and every segment's file bytes.  Section headers
- * and debug sections past them stay behind (a third of the size of a -g
+ * and debug sections past them stay behind (three quarters of a -g
  * build); gdb and symbolizers take them from the file on disk.
  */
 #include "selfexec.h"
@@ -75,9 +75,13 @@ static off_t elf_exec_extent(int fd, off_t size)
 	if (pread(fd, ph, len, (off_t)eh.e_phoff) != (ssize_t)len)
 		return size;
 	uint64_t end = eh.e_phoff + len;
-	for (size_t i = 0; i < eh.e_phnum; i++)
-		if (ph[i].p_offset + ph[i].p_filesz > end)
-			end = ph[i].p_offset + ph[i].p_filesz;
+	for (size_t i = 0; i < eh.e_phnum; i++) {
+		uint64_t last = ph[i].p_offset + ph[i].p_filesz;
+		if (last < ph[i].p_offset)
+			return size; /* nonsense: copy it all */
+		if (last > end)
+			end = last;
+	}
 	return end <= (uint64_t)size ? (off_t)end : size;
 }
 
