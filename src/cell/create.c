@@ -94,17 +94,19 @@ static int set_opt(struct create_args *a, int o, const char *v, struct cell_erro
 	case O_NAME: a->name = v; return 0;
 	case 't': a->tty = true; return 0;
 	case 'i': a->interactive = true; return 0;
-	default: return cell_err(err, EINVAL, "%s: unknown option (see --help)", "cell");
+	default: return cell_err(err, EINVAL, "unknown option (see --help)");
 	}
 }
 
-static int parse(struct cli *c, struct create_args *a, struct cell_error *err)
+/* create takes options anywhere; run stops at TEMPLATE (what follows is the command) */
+static int parse(struct cli *c, struct create_args *a, bool in_order, struct cell_error *err)
 {
 	int o, r;
 
 	a->s = xzalloc(sizeof(*a->s));
 	a->s->env = xcalloc(1, sizeof(char *));
-	while ((o = getopt_long(c->argc, c->argv, "m:ith", create_opts, NULL)) != -1)
+	while ((o = getopt_long(c->argc, c->argv, in_order ? "+m:ith" : "m:ith", create_opts,
+				NULL)) != -1)
 		if ((r = set_opt(a, o, optarg, err)) < 0)
 			return r;
 	if (!a->s->template_name)
@@ -142,7 +144,9 @@ int cmd_create(struct cli *c, struct cell_error *err)
 
 	if (cli_help(c, CREATE_USAGE))
 		return 0;
-	r = parse(c, &a, err);
+	r = parse(c, &a, false, err);
+	if (r >= 0 && (a.rm || a.name || a.tty || a.interactive))
+		r = cell_err(err, EINVAL, "--rm, --name, -i and -t are options of cell run");
 	if (r >= 0 && (r = cli_positional(c, 1, CREATE_USAGE, err)) >= 0) {
 		a.s->name = xstrdup(c->argv[optind]);
 		if (!cell_name_valid(a.s->name))
@@ -168,7 +172,7 @@ int cmd_run(struct cli *c, struct cell_error *err)
 
 	if (cli_help(c, RUN_USAGE))
 		return 0;
-	if ((r = parse(c, &a, err)) < 0 || optind >= c->argc) {
+	if ((r = parse(c, &a, true, err)) < 0 || optind >= c->argc) {
 		cell_settings_free(a.s);
 		cell_strv_free(a.packages);
 		return r < 0 ? r : cell_err(err, EINVAL, "usage: cell %s", RUN_USAGE);
@@ -181,6 +185,7 @@ int cmd_run(struct cli *c, struct cell_error *err)
 		a.s->command = cell_strv_copy(c->argv + optind);
 	a.s->name = a.name ? xstrdup(a.name) : xasprintf("run-%d", (int)getpid());
 	a.s->system = false;
+	a.s->terminal = a.tty;
 	if ((r = do_create(c, &a, err)) >= 0) {
 		r = cell_manager_start(&c->st, a.s->name, CELL_START_RUN, err);
 		if (r >= 0)

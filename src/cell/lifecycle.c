@@ -136,6 +136,12 @@ static int parse_sig(const char *s)
 		return n > 0 && n < 65 ? (int)n : -1;
 	if (strncasecmp(s, "SIG", 3) == 0)
 		s += 3;
+	if (strncasecmp(s, "RTMIN", 5) == 0) {
+		long long off = 0;
+		if (s[5] && (s[5] != '+' || cell_parse_long(s + 6, &off) < 0))
+			return -1;
+		return SIGRTMIN + off <= SIGRTMAX ? SIGRTMIN + (int)off : -1;
+	}
 	for (int i = 1; i < SIGRTMIN; i++)
 		if (sigabbrev_np(i) && strcasecmp(sigabbrev_np(i), s) == 0)
 			return i;

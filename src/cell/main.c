@@ -114,7 +114,10 @@ int main(int argc, char **argv)
 	struct cli c = { 0 };
 	struct cell_error err = { 0 };
 	char buf[CELL_ERROR_MSG + 128];
-	int r = parse_global(argc, argv, &c, &err);
+	int r;
+
+	cell_log_set_program("cell");
+	r = parse_global(argc, argv, &c, &err);
 
 	if (r >= 0 && c.argc == 0) {
 		usage(stderr);

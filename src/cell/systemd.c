@@ -38,6 +38,7 @@ static char *unit_text(struct cli *c, const char *name)
 			 "Environment=CELL_ROOT=%s CELL_RUNTIME_DIR=%s\n"
 			 "ExecStart=%s start --foreground %s\n"
 			 "KillMode=mixed\n"
+			 "SuccessExitStatus=130 SIGINT\n"
 			 "TimeoutStopSec=60\n"
 			 "Delegate=yes\n"
 			 "StandardInput=null\n"

@@ -103,9 +103,13 @@ static int simple_args(struct cli *c, const char *usage, const char **id, bool *
 		{ flag_name ? flag_name : "help", no_argument, NULL, 'f' },
 		{},
 	};
+	/* runc's short forms: delete -f, kill -a */
+	const char *shorts = !flag_name ? "+h" : streq(flag_name, "all") ? "+ha" : "+hf";
 	int opt;
 
-	while ((opt = getopt_long(c->argc, c->argv, flag_name ? "+hf" : "+h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(c->argc, c->argv, shorts, opts, NULL)) != -1) {
+		if (opt == 'a')
+			opt = 'f';
 		if (opt == 'h') {
 			printf("Usage: cellrun %s\n", usage);
 			*id = NULL;

@@ -49,8 +49,11 @@ int cmd_spec(struct cli *c, struct cell_error *err)
 
 int cmd_features(struct cli *c, struct cell_error *err)
 {
+	if (c->argc > 1 && (streq(c->argv[1], "--help") || streq(c->argv[1], "-h"))) {
+		printf("Usage: cellrun features\n\nPrint the runtime's features document (JSON).\n");
+		return 0;
+	}
 	_cleanup_free_ char *json = cell_features_json();
-	(void)c;
 	(void)err;
 	printf("%s\n", json);
 	return 0;

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#define CELL_ERROR_IMPL /* defines cell_err(): no analyzer wrapper (error.h) */
 #include "error.h"
 
 #include <errno.h>
@@ -7,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int cell_err(struct cell_error *e, int code, const char *fmt, ...)
+int(cell_err)(struct cell_error *e, int code, const char *fmt, ...) /* (): not the macro */
 {
 	va_list ap;
 

@@ -18,16 +18,18 @@ struct cell_error {
 /* Record an error; returns -code (or -EINVAL when code is 0) for `return cell_err(...)`. */
 int cell_err(struct cell_error *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-#if defined(__clang_analyzer__) && !defined(CELL_ERROR_IMPL)
-/* For clang-tidy only: it analyses one file at a time, cannot see that
- * cell_err() is always < 0, and so took failure paths for successes. */
-#define cell_err(...)                                                                              \
+#ifdef __clang_analyzer__
+/* For clang-tidy only.  It analyses one file at a time and never inlines a
+ * variadic function, so it cannot see that cell_err() (or a wrapper such as
+ * jp_fail()) is always < 0 and takes failure paths for successes. */
+#define CELL_ANALYZER_NEGATIVE(call)                                                               \
 	__extension__({                                                                            \
-		int cell_err_r_ = (cell_err)(__VA_ARGS__);                                         \
-		if (cell_err_r_ >= 0)                                                              \
+		int cell_negative_r_ = (call);                                                     \
+		if (cell_negative_r_ >= 0)                                                         \
 			__builtin_unreachable();                                                   \
-		cell_err_r_;                                                                       \
+		cell_negative_r_;                                                                  \
 	})
+#define cell_err(...) CELL_ANALYZER_NEGATIVE((cell_err)(__VA_ARGS__))
 #endif
 /* Prefix context: "ctx: old message". Returns -e->code (or -EINVAL). */
 int cell_err_prefix(struct cell_error *e, const char *fmt, ...)

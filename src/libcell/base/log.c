@@ -13,7 +13,13 @@ static struct {
 	enum cell_log_level level;
 	enum cell_log_format format;
 	int fd;
-} cell_log_state = { CELL_LOG_WARN, CELL_LOG_TEXT, 2 };
+	const char *program;
+} cell_log_state = { CELL_LOG_WARN, CELL_LOG_TEXT, 2, "cellrun" };
+
+void cell_log_set_program(const char *name)
+{
+	cell_log_state.program = name;
+}
 
 int cell_log_open(const char *path, enum cell_log_format fmt)
 {
@@ -82,7 +88,8 @@ void cell_log(enum cell_log_level lvl, const char *fmt, ...)
 		n = snprintf(line, sizeof(line), "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
 			     names[lvl], esc, ts);
 	} else {
-		n = snprintf(line, sizeof(line), "cellrun[%d]: %s: %s\n", (int)getpid(), names[lvl], msg);
+		n = snprintf(line, sizeof(line), "%s[%d]: %s: %s\n", cell_log_state.program,
+			     (int)getpid(), names[lvl], msg);
 	}
 	if (n > 0 && write(cell_log_state.fd, line, strnlen(line, sizeof(line))) < 0)
 		return; /* nowhere left to report a failed log write */

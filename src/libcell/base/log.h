@@ -11,6 +11,8 @@ enum cell_log_format { CELL_LOG_TEXT = 0, CELL_LOG_JSON };
 
 int cell_log_open(const char *path, enum cell_log_format fmt);
 void cell_log_set_level(enum cell_log_level lvl);
+/* The name in text log lines ("cellrun" unless set). */
+void cell_log_set_program(const char *name);
 enum cell_log_level cell_log_get_level(void);
 /* true when --log named a file (errors go there too) */
 bool cell_log_to_file(void);

@@ -56,9 +56,7 @@ int cell_stop_signal_of(const struct cell_store *st, const char *name)
 
 	if (cell_settings_load(st, name, &s, &ignored) < 0)
 		return SIGTERM;
-	if (!s->system)
-		return SIGTERM;
-	return parse_signal(s->stop_signal);
+	return parse_signal(s->stop_signal); /* an image's StopSignal for apps, else TERM */
 }
 
 static int write_bundle(const struct cell_store *st, const struct cell_settings *s,
@@ -77,7 +75,7 @@ static int write_bundle(const struct cell_store *st, const struct cell_settings 
 }
 
 /* Pick an unused, unprivileged 65536-id range for --unprivileged. */
-static void pick_idmap(const struct cell_store *st, struct cell_settings *s)
+void cell_manager_pick_idmap(const struct cell_store *st, struct cell_settings *s)
 {
 	_cleanup_strv_free_ char **names = NULL;
 	struct cell_error ignored = { 0 };
@@ -108,7 +106,7 @@ int cell_manager_create(const struct cell_store *st, struct cell_create_req *req
 		return errno == EEXIST ? cell_err(err, 0, "a container named \"%s\" exists already", s->name)
 				       : cell_err(err, errno, "create %s", dir);
 	if (s->unprivileged && !s->idmap_size)
-		pick_idmap(st, s);
+		cell_manager_pick_idmap(st, s);
 	free(s->created);
 	s->created = cell_now_rfc3339();
 	r = cell_manager_make_rootfs(st, req, dir, err);
@@ -120,6 +118,8 @@ int cell_manager_create(const struct cell_store *st, struct cell_create_req *req
 		struct cell_error ignored = { 0 };
 		(void)cell_manager_remove_rootfs(st, s, dir, &ignored);
 		(void)cell_rm_rf(dir);
+		_cleanup_free_ char *lockpath = xasprintf("%s/containers/%s.lock", st->root, s->name);
+		(void)unlink(lockpath);
 		return cell_err_prefix(err, "create %s", s->name);
 	}
 	return 0;
@@ -201,7 +201,7 @@ int cell_manager_destroy(const struct cell_store *st, const char *name, bool for
 	if (cell_supervisor_pid(st, name) > 0) {
 		if (!force)
 			return cell_err(err, 0, "%s is running: stop it first or use --force", name);
-		if ((r = cell_manager_stop(st, name, 0, err)) < 0)
+		if ((r = cell_manager_stop(st, name, 10, err)) < 0)
 			return r;
 	}
 	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);

@@ -320,6 +320,9 @@ int cell_manager_clone(const struct cell_store *st, const char *src, const char 
 		goto fail;
 	free(s->name);
 	s->name = xstrdup(dst);
+	/* a clone never shares host ids with its source */
+	if (s->unprivileged)
+		cell_manager_pick_idmap(st, s);
 	if (s->hostname && streq(s->hostname, src)) {
 		free(s->hostname);
 		s->hostname = NULL;

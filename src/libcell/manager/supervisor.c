@@ -234,7 +234,7 @@ static int started(struct sup *s, struct cell_error *err)
 static int start_container(struct sup *s, struct cell_error *err)
 {
 	_cleanup_free_ char *csock = xasprintf("%s/console-in.sock", s->rundir);
-	_cleanup_close_ int lfd = unix_listen(csock, err);
+	_cleanup_close_ int lfd = s->console ? unix_listen(csock, err) : -1;
 	struct cell_create_opts o = { .id = s->name, .bundle = s->dir, .console_socket = csock };
 	int r;
 

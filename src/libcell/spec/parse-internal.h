@@ -56,6 +56,9 @@ void jp_format(const struct jp *p, char *buf, size_t len);
 /* Record "<path>: <message>" (no errno); returns -EINVAL. */
 int jp_fail(struct pctx *c, const struct jp *at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+#ifdef __clang_analyzer__
+#define jp_fail(...) CELL_ANALYZER_NEGATIVE((jp_fail)(__VA_ARGS__)) /* see error.h */
+#endif
 /* A printable, bounded copy of a user string for messages. */
 const char *spec_quote(char *buf, size_t len, const char *s);
 

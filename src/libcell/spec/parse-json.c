@@ -234,7 +234,7 @@ void jp_format(const struct jp *p, char *buf, size_t len)
 	(void)jp_put(p, buf, len, 0);
 }
 
-int jp_fail(struct pctx *c, const struct jp *at, const char *fmt, ...)
+int(jp_fail)(struct pctx *c, const struct jp *at, const char *fmt, ...) /* (): not the macro */
 {
 	char path[256], msg[CELL_ERROR_MSG];
 	va_list ap;
