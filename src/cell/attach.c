@@ -114,7 +114,7 @@ int cmd_exec(struct cli *c, struct cell_error *err)
 		r = cell_err(err, EINVAL, "usage: cell %s", EXEC_USAGE);
 		goto out;
 	}
-	if ((r = cell_container_config(&c->st.rt, name, &spec, err)) < 0) {
+	if (cell_container_config(&c->st.rt, name, &spec, err) < 0) {
 		r = cell_err(err, 0, "%s is not running", name);
 		goto out;
 	}

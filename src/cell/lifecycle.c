@@ -21,7 +21,7 @@ static int one_name(struct cli *c, const char *usage, const struct option *opts,
 	while ((o = getopt_long(c->argc, c->argv, shorts, opts, NULL)) != -1) {
 		if (o == '?' || !on_opt)
 			return cell_err(err, EINVAL, "usage: cell %s", usage);
-		if ((r = on_opt(o, optarg, arg)) < 0)
+		if (on_opt(o, optarg, arg) < 0)
 			return cell_err(err, EINVAL, "usage: cell %s", usage);
 	}
 	if ((r = cli_positional(c, 1, usage, err)) < 0)

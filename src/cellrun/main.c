@@ -107,6 +107,7 @@ static int parse_global(int argc, char **argv, struct cli *c, struct cell_error 
 		return cell_err(err, errno, "open log file %s", log);
 	if (!log)
 		(void)cell_log_open(NULL, streq(fmt, "json") ? CELL_LOG_JSON : CELL_LOG_TEXT);
+	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): getopt sets optarg for -R */
 	if (streq(rootless, "auto"))
 		c->rt.rootless = geteuid() != 0;
 	else if (streq(rootless, "true") || streq(rootless, "false"))
@@ -147,7 +148,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	if (r >= 0)
-		r = cell_err(&err, EINVAL, "unknown command \"%s\" (see cellrun --help)", c.argv[0]);
+		(void)cell_err(&err, EINVAL, "unknown command \"%s\" (see cellrun --help)", c.argv[0]);
 	cell_err_text(&err, buf, sizeof(buf));
 	if (cell_log_to_file())
 		cell_log(CELL_LOG_ERROR, "%s", buf);

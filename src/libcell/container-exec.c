@@ -258,7 +258,7 @@ int cell_container_exec(const struct cell_runtime *rt, const char *id,
 		r = cell_console_recv_master(x.console_pair[0], &master, err);
 	if (r >= 0 && o->pid_file) {
 		_cleanup_free_ char *text = xasprintf("%d", (int)pid);
-		int q = cell_write_file_atomic(o->pid_file, text, strlen(text), 0644);
+		int q = cell_write_file_replace(o->pid_file, text, strlen(text), 0644, false);
 		if (q < 0)
 			r = cell_err(err, q, "write pid file %s", o->pid_file);
 	}

@@ -158,7 +158,7 @@ static int load_bundle(struct create_ctx *c, struct cell_error *err)
 	cfg = xasprintf("%s/config.json", c->bundle);
 	if ((r = cell_read_file(cfg, &c->config_text, &len)) < 0)
 		return cell_err(err, r, "read %s", cfg);
-	if ((r = cell_spec_parse(c->config_text, len, &c->spec, err)) < 0)
+	if (cell_spec_parse(c->config_text, len, &c->spec, err) < 0)
 		return cell_err_prefix(err, "%s", cfg);
 	if (!c->spec->process_set)
 		return cell_err(err, EINVAL, "%s: process: required to create a container", cfg);
@@ -363,7 +363,7 @@ static int write_pid_file(const char *path, pid_t pid, struct cell_error *err)
 		free(abs);
 		abs = full;
 	}
-	int r = cell_write_file_atomic(abs, text, strlen(text), 0644);
+	int r = cell_write_file_replace(abs, text, strlen(text), 0644, false);
 	return r < 0 ? cell_err(err, r, "write pid file %s", abs) : 0;
 }
 

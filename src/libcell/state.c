@@ -53,7 +53,7 @@ int cell_state_save(int dirfd, const struct cell_state *st, struct cell_error *e
 	_cleanup_free_ char *text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	_cleanup_free_ char *path = xasprintf("/proc/self/fd/%d/state.json", dirfd);
-	int r = cell_write_file_atomic(path, text, strlen(text), 0600);
+	int r = cell_write_file_replace(path, text, strlen(text), 0600, false);
 	if (r < 0)
 		return cell_err(err, r, "write state of %s", st->id);
 	return 0;

@@ -192,6 +192,12 @@ int cell_write_file_at(int dirfd, const char *path, const char *data)
 
 int cell_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
+	return cell_write_file_replace(path, data, len, mode, true);
+}
+
+int cell_write_file_replace(const char *path, const char *data, size_t len, mode_t mode,
+			    bool durable)
+{
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	int r;
@@ -199,7 +205,7 @@ int cell_write_file_atomic(const char *path, const char *data, size_t len, mode_
 	if (fd < 0)
 		return -errno;
 	r = cell_write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
@@ -222,6 +228,7 @@ int cell_mkdir_p(const char *path, mode_t mode)
 	}
 	if (mkdir(p, mode) < 0 && errno != EEXIST)
 		return -errno;
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): _cleanup_free_ frees p */
 	return 0;
 }
 

@@ -20,7 +20,8 @@ void cell_strv_push(char ***v, char *s); /* takes ownership of s */
 bool cell_strv_contains(char *const *v, const char *s);
 void cell_strv_free(char **v);
 
-static inline bool streq(const char *a, const char *b)
+/* nonnull: the analyzer then reports a NULL argument at the caller, not in here */
+static inline __attribute__((nonnull)) bool streq(const char *a, const char *b)
 {
 	extern int strcmp(const char *, const char *);
 	return strcmp(a, b) == 0;
@@ -37,6 +38,10 @@ int cell_write_file(const char *path, const char *data, size_t len);
 int cell_write_file_at(int dirfd, const char *path, const char *data);
 /* Write path via tmp+fsync+rename in the same directory. */
 int cell_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* The same; durable=false skips the fsync: for runtime state under /run,
+ * which a reboot clears anyway (readers still never see a partial file). */
+int cell_write_file_replace(const char *path, const char *data, size_t len, mode_t mode,
+			    bool durable);
 /* mkdir -p, mode for created components. */
 int cell_mkdir_p(const char *path, mode_t mode);
 /* rm -rf on a directory in one filesystem (does not cross mounts). */

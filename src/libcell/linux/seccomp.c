@@ -10,7 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
-#include <seccomp.h>
+#include <seccomp.h> /* NOLINT(readability-duplicate-include): libseccomp's, not ours */
 #include <sys/syscall.h>
 #include <sys/mman.h>
 #include <linux/seccomp.h>

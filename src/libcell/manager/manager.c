@@ -141,9 +141,10 @@ int cell_manager_start(const struct cell_store *st, const char *name, enum cell_
 	/* a stopped container may have left state behind (host reboot, kill -9) */
 	struct cell_error ignored = { 0 };
 	(void)cell_container_delete(&st->rt, name, true, &ignored);
-	if ((r = cell_manager_mount(st, s, err)) < 0 || (r = write_bundle(st, s, err)) < 0)
+	if (cell_manager_mount(st, s, err) < 0 || write_bundle(st, s, err) < 0)
 		return cell_err_prefix(err, "start %s", name);
 	r = cell_supervise(st, name, mode, s->system || s->terminal, lock, err);
+	/* NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): the cleanup reads it */
 	lock = -1; /* handed to the supervisor */
 	if (r < 0)
 		(void)cell_manager_unmount(st, name, &ignored);
@@ -207,7 +208,7 @@ int cell_manager_destroy(const struct cell_store *st, const char *name, bool for
 	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
 	if (lock < 0)
 		return lock;
-	if ((r = cell_manager_remove_rootfs(st, s, dir, err)) < 0)
+	if (cell_manager_remove_rootfs(st, s, dir, err) < 0)
 		return cell_err_prefix(err, "destroy %s", name);
 	if ((r = cell_rm_rf(dir)) < 0)
 		return cell_err(err, r, "remove %s", dir);

@@ -34,7 +34,7 @@ int cell_parse_bytes(const char *s, int64_t *out)
 	case 't': case 'T': mult = 1LL << 40; break;
 	default: return -EINVAL;
 	}
-	if (*end && end[1] && strcasecmp(end + 1, "b") && strcasecmp(end + 1, "ib"))
+	if (*end && end[1] && strcasecmp(end + 1, "b") != 0 && strcasecmp(end + 1, "ib") != 0)
 		return -EINVAL;
 	if (v * (double)mult > 9.0e18)
 		return -ERANGE;
@@ -226,7 +226,7 @@ int cell_bind_parse(const char *spec, struct cell_bind *b, struct cell_error *er
 	mode = strchr(dst, ':');
 	if (mode)
 		*mode++ = '\0';
-	if (copy[0] != '/' || dst[0] != '/' || (mode && strcmp(mode, "ro") && strcmp(mode, "rw")))
+	if (copy[0] != '/' || dst[0] != '/' || (mode && !streq(mode, "ro") && !streq(mode, "rw")))
 		return cell_err(err, EINVAL, "mount \"%s\": want absolute SRC:DST[:ro|rw]", spec);
 	b->source = xstrdup(copy);
 	b->destination = xstrdup(dst);

@@ -350,9 +350,9 @@ static void __attribute__((noreturn)) intermediate_main(struct cell_spawn *s)
 {
 	struct cell_error err = { 0 };
 	struct cell_sync_msg m;
-	int r, rest = s->clone_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
+	int rest = s->clone_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
 
-	if ((r = join_ns(s, CELL_NS_USER, &err)) < 0)
+	if (join_ns(s, CELL_NS_USER, &err) < 0)
 		child_fail(s->sync_fd, &err);
 	if (s->clone_flags & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0) {
@@ -368,9 +368,9 @@ static void __attribute__((noreturn)) intermediate_main(struct cell_spawn *s)
 		}
 	}
 	for (int t = 0; t < CELL_NS_COUNT; t++)
-		if (t != CELL_NS_MNT && (r = join_ns(s, (enum cell_ns_type)t, &err)) < 0)
+		if (t != CELL_NS_MNT && join_ns(s, (enum cell_ns_type)t, &err) < 0)
 			child_fail(s->sync_fd, &err);
-	if ((r = join_ns(s, CELL_NS_MNT, &err)) < 0)
+	if (join_ns(s, CELL_NS_MNT, &err) < 0)
 		child_fail(s->sync_fd, &err);
 	if (rest && unshare(rest) < 0) {
 		cell_err(&err, errno, "unshare namespaces 0x%x", rest);
