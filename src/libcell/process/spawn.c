@@ -206,6 +206,13 @@ static void session_keyring(const char *id)
 		cell_debug("restrict the session keyring: %s", strerror(errno));
 }
 
+static int cgroupns(const struct cell_spawn *s, struct cell_error *err)
+{
+	if ((s->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return cell_err(err, errno, "unshare cgroup namespace");
+	return 0;
+}
+
 /* Steps 3-7: everything up to "created". */
 static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *err)
 {
@@ -216,9 +223,9 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 
 	if (new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return cell_err(err, errno, "become root in the user namespace (is uid/gid 0 mapped?)");
-	/* Only now, inside the container's cgroup, so that it is the namespace root. */
-	if ((s->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
-		return cell_err(err, errno, "unshare cgroup namespace");
+	/* Only inside the container's cgroup, so that it is the namespace root. */
+	if (!s->cgroup_async && (r = cgroupns(s, err)) < 0)
+		return r;
 	if ((s->clone_flags & CLONE_NEWNET) && (r = cell_loopback_up(err)) < 0)
 		return r;
 	if (!s->no_new_keyring)
@@ -227,8 +234,16 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 		return cell_err(err, errno, "sethostname %s", sp->hostname);
 	if (sp->domainname && setdomainname(sp->domainname, strlen(sp->domainname)) < 0)
 		return cell_err(err, errno, "setdomainname %s", sp->domainname);
+	/* The first v1 cgroup.procs write waits for an RCU grace period (~15 ms):
+	 * the mounts that do not need the cgroup namespace go on meanwhile. */
+	s->rootfs_ctx.defer_cgroup = s->cgroup_async;
 	if ((r = cell_rootfs_prepare(&s->rootfs_ctx, err)) < 0)
 		return r;
+	if (s->cgroup_async) {
+		if ((r = cell_sync_expect(s->sync_fd, CELL_SYNC_CGROUP_DONE, &m, NULL, 0, err)) < 0 ||
+		    (r = cgroupns(s, err)) < 0 || (r = cell_rootfs_prepare_cgroup(&s->rootfs_ctx, err)) < 0)
+			return r;
+	}
 	if (sp->hooks[CELL_HOOK_PRESTART].n || sp->hooks[CELL_HOOK_CREATE_RUNTIME].n) {
 		if ((r = cell_sync_send(s->sync_fd, CELL_SYNC_PREPARED, 0, NULL, 0)) < 0)
 			return cell_err(err, r, "sync with runtime");
@@ -429,6 +444,7 @@ int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_syn
 
 	if (!s->intermediate)
 		ca.flags = (uint64_t)(s->clone_flags & ~CLONE_NEWCGROUP);
+	s->cgroup_async = !s->intermediate && cg;
 	pid = cell_sys_clone3(&ca);
 	if (pid < 0)
 		return cell_err(err, errno, "clone container process (namespaces 0x%x)",
@@ -451,9 +467,14 @@ int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_syn
 			    ? cell_userns_write_maps(pid, &s->spec->linux, err)
 			    : 0;
 	}
+	/* simple path: the child sets up its mounts while we attach it (step 2) */
+	if (r >= 0 && s->cgroup_async && (r = cell_sync_send(parent_sync, CELL_SYNC_GO, init, NULL, 0)) < 0)
+		cell_err(err, r, "start container process");
 	if (r >= 0 && cg)
 		r = cell_cgroup_enter(cg, init, err);
-	if (r >= 0 && (r = cell_sync_send(parent_sync, CELL_SYNC_GO, init, NULL, 0)) < 0)
+	if (r >= 0 && (r = cell_sync_send(parent_sync,
+					  s->cgroup_async ? CELL_SYNC_CGROUP_DONE : CELL_SYNC_GO, init,
+					  NULL, 0)) < 0)
 		cell_err(err, r, "start container process");
 	if (r < 0) {
 		pid_t victim = init > 0 ? init : pid;
