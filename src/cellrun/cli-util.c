@@ -54,28 +54,5 @@ int cli_parse_signal(const char *s, int *sig)
 
 int cli_parse_size(const char *s, long long *out)
 {
-	char *end = NULL;
-	double v;
-	long long mult = 1;
-
-	if (streq(s, "-1")) {
-		*out = -1;
-		return 0;
-	}
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
-		return -EINVAL;
-	switch (*end) {
-	case 'b': case 'B': case '\0': break;
-	case 'k': case 'K': mult = 1LL << 10; break;
-	case 'm': case 'M': mult = 1LL << 20; break;
-	case 'g': case 'G': mult = 1LL << 30; break;
-	case 't': case 'T': mult = 1LL << 40; break;
-	default: return -EINVAL;
-	}
-	if (*end && end[1] && strcasecmp(end + 1, "b") != 0 && strcasecmp(end + 1, "ib") != 0)
-		return -EINVAL;
-	*out = (long long)(v * (double)mult);
-	return 0;
+	return cell_parse_size(s, out);
 }

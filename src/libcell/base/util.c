@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
+#include <strings.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,5 +291,35 @@ int cell_parse_long(const char *s, long long *out)
 	if (*end)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+int cell_parse_size(const char *s, long long *out)
+{
+	char *end = NULL;
+	double v;
+	long long mult = 1;
+
+	if (streq(s, "-1")) { /* "unlimited", as runc's update takes it */
+		*out = -1;
+		return 0;
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0 || !isfinite(v))
+		return -EINVAL;
+	switch (*end) {
+	case '\0': case 'b': case 'B': break;
+	case 'k': case 'K': mult = 1LL << 10; break;
+	case 'm': case 'M': mult = 1LL << 20; break;
+	case 'g': case 'G': mult = 1LL << 30; break;
+	case 't': case 'T': mult = 1LL << 40; break;
+	default: return -EINVAL;
+	}
+	if (*end && end[1] && strcasecmp(end + 1, "b") != 0 && strcasecmp(end + 1, "ib") != 0)
+		return -EINVAL;
+	if (v * (double)mult > 9.0e18)
+		return -ERANGE;
+	*out = (long long)(v * (double)mult);
 	return 0;
 }

@@ -46,5 +46,7 @@ int cell_write_file_replace(const char *path, const char *data, size_t len, mode
 int cell_mkdir_p(const char *path, mode_t mode);
 /* rm -rf on a directory in one filesystem (does not cross mounts). */
 int cell_rm_rf(const char *path);
+/* "512M", "2g", "1.5GiB", "4096" (bytes; "-1" stays -1). */
+int cell_parse_size(const char *s, long long *out);
 /* Parse decimal integer strictly. */
 int cell_parse_long(const char *s, long long *out);

@@ -18,27 +18,12 @@ const char *const cell_settings_keys[] = { "memory", "cpus", "pids", "hostname",
 
 int cell_parse_bytes(const char *s, int64_t *out)
 {
-	char *end = NULL;
-	double v;
-	int64_t mult = 1;
+	long long v;
+	int r = cell_parse_size(s, &v);
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0 || !isfinite(v))
-		return -EINVAL;
-	switch (*end) {
-	case '\0': case 'b': case 'B': break;
-	case 'k': case 'K': mult = 1LL << 10; break;
-	case 'm': case 'M': mult = 1LL << 20; break;
-	case 'g': case 'G': mult = 1LL << 30; break;
-	case 't': case 'T': mult = 1LL << 40; break;
-	default: return -EINVAL;
-	}
-	if (*end && end[1] && strcasecmp(end + 1, "b") != 0 && strcasecmp(end + 1, "ib") != 0)
-		return -EINVAL;
-	if (v * (double)mult > 9.0e18)
-		return -ERANGE;
-	*out = (int64_t)(v * (double)mult);
+	if (r < 0 || v < 0)
+		return r < 0 ? r : -EINVAL;
+	*out = v;
 	return 0;
 }
 
