@@ -167,8 +167,11 @@ static int stop_everything(const struct cell_runtime *rt, const struct cell_stat
 			   struct cell_cgroup *cg, struct cell_error *err)
 {
 	struct cell_error ignored = { 0 };
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 1;
 
-	if (cg) {
+	/* the usual case after `run`: nothing left, no freezer round trip */
+	if (cg && (cell_cgroup_pids(cg, &pids, &n, &ignored) < 0 || n > 0)) {
 		(void)cell_cgroup_freeze(cg, false, &ignored);
 		(void)cell_cgroup_kill(cg, SIGKILL, &ignored);
 	}

@@ -21,7 +21,7 @@
 #include "../base/log.h"
 #include "../base/util.h"
 
-#define RMDIR_TRIES 6 /* 10+20+40+80+160 ms between tries */
+#define RMDIR_TRIES 10 /* 1+2+4+...+256 ms between tries */
 
 static bool is_delegation_errno(int e)
 {
@@ -194,7 +194,7 @@ int cg_make(const struct cgroup_ops *ops, struct cgroup_hier *h, struct cell_err
 
 static int rmdir_retry(const char *dir)
 {
-	unsigned ms = 10;
+	unsigned ms = 1; /* a just-reaped task leaves the cgroup within a moment */
 
 	for (int i = 0; i < RMDIR_TRIES; i++) {
 		if (rmdir(dir) == 0 || errno == ENOENT)
