@@ -148,7 +148,8 @@ int main(int argc, char **argv)
 		break;
 	}
 	if (r >= 0)
-		(void)cell_err(&err, EINVAL, "unknown command \"%s\" (see cellrun --help)", c.argv[0]);
+		(void)cell_err(&err, EINVAL, "unknown command \"%s\" (see cellrun --help)",
+			       c.argv[0]);
 	cell_err_text(&err, buf, sizeof(buf));
 	if (cell_log_to_file())
 		cell_log(CELL_LOG_ERROR, "%s", buf);

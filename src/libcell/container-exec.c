@@ -247,7 +247,7 @@ int cell_container_exec(const struct cell_runtime *rt, const char *id,
 	int master = -1, r;
 
 
-	if ((r = cell_preserved_fds_check(o->preserve_fds, err)) < 0)
+	if (cell_preserved_fds_check(o->preserve_fds, err) < 0)
 		return cell_err_prefix(err, "exec in %s", id);
 	sigfillset(&all);
 	(void)sigprocmask(SIG_BLOCK, &all, &old);

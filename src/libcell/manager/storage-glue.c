@@ -128,8 +128,8 @@ static int template_tree(const struct cell_store *st, struct cell_create_req *re
 	/* an OCI image's config is needed every time: import it again (cheap) */
 	if (access(ready, F_OK) != 0 || cell_startswith(t, "oci:")) {
 		(void)cell_rm_rf(tree);
-		if ((r = cell_storage_template_mkdir(tree, err)) < 0 ||
-		    (r = build_template(t, req, tree, cache, &cfg, err)) < 0) {
+		if (cell_storage_template_mkdir(tree, err) < 0 ||
+		    build_template(t, req, tree, cache, &cfg, err) < 0) {
 			(void)cell_rm_rf(tree);
 			cell_image_config_free(&cfg);
 			return cell_err_prefix(err, "template %s", t);
@@ -315,8 +315,8 @@ int cell_manager_clone(const struct cell_store *st, const char *src, const char 
 	if (mkdir(ddir, 0711) < 0)
 		return errno == EEXIST ? cell_err(err, 0, "a container named \"%s\" exists already", dst)
 				       : cell_err(err, errno, "create %s", ddir);
-	if ((r = cell_storage_init(&to, s->storage ? s->storage : "dir", ddir, err)) < 0 ||
-	    (r = cell_storage_clone(&from, &to, err)) < 0)
+	if (cell_storage_init(&to, s->storage ? s->storage : "dir", ddir, err) < 0 ||
+	    cell_storage_clone(&from, &to, err) < 0)
 		goto fail;
 	free(s->name);
 	s->name = xstrdup(dst);
@@ -329,7 +329,7 @@ int cell_manager_clone(const struct cell_store *st, const char *src, const char 
 	}
 	free(s->created);
 	s->created = cell_now_rfc3339();
-	if ((r = first_setup(&to, s, err)) >= 0 && (r = cell_settings_save(st, s, err)) >= 0)
+	if (first_setup(&to, s, err) >= 0 && cell_settings_save(st, s, err) >= 0)
 		return 0;
 fail:
 	(void)cell_rm_rf(ddir);
