@@ -322,12 +322,14 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 	/* `run` blocks every signal to forward them; the container starts clean */
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	/* until exec, no process in the container may open our /proc files
-	 * (fds, exe, mem): the kernel resets this at execve (CVE-2016-9962) */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	if (cell_sync_expect(s->sync_fd, CELL_SYNC_GO, &m, NULL, 0, &err) < 0)
 		_exit(1);
+	/* Until exec, no process in the container may open our /proc files (fds,
+	 * exe, mem); the kernel resets this at execve (CVE-2016-9962).  Only after
+	 * GO: a non-dumpable process's /proc files belong to root, and an
+	 * unprivileged parent must write our uid_map/gid_map first. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (child_setup(s, (pid_t)m.value, &err) < 0)
 		child_fail(s->sync_fd, &err);
 	if (cell_sync_send(s->sync_fd, CELL_SYNC_CREATED, 0, NULL, 0) < 0)
