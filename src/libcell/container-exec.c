@@ -246,7 +246,6 @@ int cell_container_exec(const struct cell_runtime *rt, const char *id,
 	pid_t pid = -1;
 	int master = -1, r;
 
-
 	if (cell_preserved_fds_check(o->preserve_fds, err) < 0)
 		return cell_err_prefix(err, "exec in %s", id);
 	sigfillset(&all);

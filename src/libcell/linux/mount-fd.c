@@ -14,6 +14,7 @@
 
 #include "../base/cleanup.h"
 #include "../base/util.h"
+#include "../sys/fsctx.h"
 #include "../sys/syscalls.h"
 #include "rootfs-internal.h"
 
@@ -102,27 +103,6 @@ int cell_rootfs_mkpath(int rootfd, const char *path, bool file, struct cell_erro
 	return mkpath_at(rootfd, path, file, 0, err);
 }
 
-/* The kernel's own words for a failed fsconfig() (fsopen(2): "e <message>"), or "". */
-static void fs_log(int fs, char *buf, size_t len)
-{
-	ssize_t n = read(fs, buf, len - 1);
-
-	buf[n > 2 ? n : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (n > 2 && buf[1] == ' ')
-		memmove(buf, buf + 2, strlen(buf + 2) + 1);
-}
-
-static int fresh_fail(int fs, int code, const char *type, const char *dest, struct cell_error *err)
-{
-	char why[200];
-
-	fs_log(fs, why, sizeof(why));
-	if (why[0])
-		return cell_err(err, code, "mount %s on %s (%s)", type, dest, why);
-	return cell_err(err, code, "mount %s on %s", type, dest);
-}
-
 /* Every data option as one fsconfig() key: "k=v" a string, "k" a flag. */
 static int fs_set_data(int fs, const char *data)
 {
@@ -169,11 +149,11 @@ int cell_mnt_fresh(const char *type, const char *source, const struct cell_mount
 	if (fs < 0)
 		return cell_err(err, errno, "mount %s on %s", type, dest);
 	if ((r = fs_configure(fs, source, p)) < 0)
-		return fresh_fail(fs, r, type, dest, err);
+		return cell_fs_fail(fs, r, type, dest, err);
 	cell_mount_plan_attr(p, &set, &clr);
 	mnt = fsmount(fs, FSMOUNT_CLOEXEC, (unsigned int)set);
 	if (mnt < 0)
-		return fresh_fail(fs, errno, type, dest, err);
+		return cell_fs_fail(fs, errno, type, dest, err);
 	return mnt;
 }
 

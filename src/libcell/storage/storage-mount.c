@@ -21,31 +21,11 @@
 
 #include "storage-internal.h"
 #include "../base/cleanup.h"
+#include "../sys/fsctx.h"
 #include "../base/util.h"
 
 /* Attempts when another process takes the free loop device first. */
 #define LOOP_TRIES 64
-
-/* The kernel's words for a failed fsconfig() ("e overlayfs: ..."), or "". */
-static void fs_log(int fs, char *buf, size_t len)
-{
-	ssize_t n = read(fs, buf, len - 1);
-
-	buf[n > 2 ? n : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (n > 2 && buf[1] == ' ')
-		memmove(buf, buf + 2, strlen(buf + 2) + 1);
-}
-
-static int fs_fail(int fs, int code, const char *type, const char *target, struct cell_error *err)
-{
-	char why[200];
-
-	fs_log(fs, why, sizeof(why));
-	if (why[0])
-		return cell_err(err, code, "mount %s on %s (%s)", type, target, why);
-	return cell_err(err, code, "mount %s on %s", type, target);
-}
 
 static int fs_configure(int fs, const char *const opts[])
 {
@@ -64,10 +44,10 @@ static int mount_fs(const char *type, const char *const opts[], const char *targ
 		return cell_err(err, errno, "mount %s on %s: fsopen", type, target);
 	int r = fs_configure(fs, opts);
 	if (r < 0)
-		return fs_fail(fs, r, type, target, err);
+		return cell_fs_fail(fs, r, type, target, err);
 	_cleanup_close_ int mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
 	if (mnt < 0)
-		return fs_fail(fs, errno, type, target, err);
+		return cell_fs_fail(fs, errno, type, target, err);
 	_cleanup_close_ int tfd = open(target, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tfd < 0)
 		return cell_err(err, errno, "mount %s on %s: open the mount point", type, target);
