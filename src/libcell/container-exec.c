@@ -44,6 +44,7 @@ struct exec_ctx {
 	int console_fd;
 	int console_pair[2];
 	int preserve_fds;
+	struct cell_cgroup_join join;
 };
 
 static void __attribute__((noreturn)) exec_process(struct exec_ctx *x)
@@ -74,6 +75,11 @@ static void __attribute__((noreturn)) exec_helper(struct exec_ctx *x)
 	struct cell_error err = { 0 };
 	struct cell_sync_msg m;
 
+	/* first, while single-threaded: the process forked below inherits the cgroups */
+	if (cell_cgroup_join_self(&x->join, &err) < 0) {
+		cell_sync_send_error(x->sync[1], &err);
+		_exit(1);
+	}
 	if (cell_sync_expect(x->sync[1], CELL_SYNC_GO, &m, NULL, 0, &err) < 0)
 		_exit(1);
 	/* still in the host's /proc: the process inherits it */
@@ -152,15 +158,21 @@ static int exec_launch(struct exec_ctx *x, struct cell_cgroup *cg, pid_t *out,
 	struct cell_sync_msg m;
 	int r;
 
-	pid_t helper = cell_sys_clone3(&ca);
-	if (helper < 0)
-		return cell_err(err, errno, "clone exec helper");
+	if ((r = cell_cgroup_join_open(cg, &x->join, err)) < 0)
+		return r;
+	pid_t helper = cell_cgroup_join_clone(&x->join, &ca);
+	if (helper < 0) {
+		r = cell_err(err, errno, "clone exec helper");
+		cell_cgroup_join_close(&x->join);
+		return r;
+	}
 	if (helper == 0)
 		exec_helper(x);
 	(void)close(TAKE_FD(x->sync[1]));
 	if (x->console_fd >= 0)
 		(void)close(TAKE_FD(x->console_fd));
-	r = cell_cgroup_enter(cg, helper, err);
+	r = cell_cgroup_join_rest(cg, &x->join, helper, err);
+	cell_cgroup_join_close(&x->join);
 	if (r >= 0 && (r = cell_sync_send(x->sync[0], CELL_SYNC_GO, 0, NULL, 0)) < 0)
 		cell_err(err, r, "sync with exec helper");
 	if (r >= 0)

@@ -208,9 +208,14 @@ static int rmdir_retry(const char *dir)
 }
 
 /* Child cgroups first (the container may have made some); files cannot be removed in
- * cgroupfs and need not be. */
+ * cgroupfs and need not be.  Mostly there are none: one rmdir, no listing. */
 static int rmdir_tree(const char *dir, struct cell_error *err)
 {
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EBUSY)
+		return cell_err(err, errno, "rmdir %s", dir);
+
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *de;
 	int r;

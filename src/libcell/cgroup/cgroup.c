@@ -23,14 +23,12 @@
 #define DEFAULT_FS_ROOT "/sys/fs/cgroup"
 #define DEFAULT_SELF_CGROUP "/proc/self/cgroup"
 
-/* ---- detection ---- */
-
-static bool fs_is(const char *path, unsigned long magic)
+static int cmp_str(const void *a, const void *b)
 {
-	struct statfs s;
-
-	return statfs(path, &s) == 0 && (unsigned long)s.f_type == magic;
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
+
+/* ---- detection ---- */
 
 static bool has_file(const char *dir, const char *name)
 {
@@ -39,64 +37,115 @@ static bool has_file(const char *dir, const char *name)
 	return access(p, F_OK) == 0;
 }
 
-static bool is_v2_root(const char *dir)
+/* What a directory is, by one statfs; a plain directory (a fake tree in unit tests) by
+ * its marker files. */
+enum root_kind { ROOT_NONE, ROOT_V1, ROOT_V2 };
+static enum root_kind root_kind(const char *dir, bool *fake)
 {
-	return fs_is(dir, CGROUP2_SUPER_MAGIC) || has_file(dir, "cgroup.controllers");
+	struct statfs s;
+
+	*fake = false;
+	if (statfs(dir, &s) == 0) {
+		if ((unsigned long)s.f_type == CGROUP2_SUPER_MAGIC)
+			return ROOT_V2;
+		if ((unsigned long)s.f_type == CGROUP_SUPER_MAGIC)
+			return ROOT_V1;
+	}
+	*fake = true;
+	if (has_file(dir, "cgroup.controllers"))
+		return ROOT_V2;
+	return has_file(dir, "cgroup.procs") ? ROOT_V1 : ROOT_NONE;
 }
 
-static bool is_v1_hierarchy(const char *dir)
+/* One pass over fs_root: the v1 hierarchies (sorted), the hybrid "unified" one, and the
+ * symlinks next to them ("cpu" -> "cpu,cpuacct"). */
+struct layout {
+	enum cell_cgroup_mode mode;
+	char **v1;	 /* names */
+	bool *v1_fake;	 /* parallel to v1 */
+	bool unified_fake;
+	char **links;	 /* name, target basename, name, target basename, ... */
+};
+
+static void layout_free(struct layout *l)
 {
-	if (is_v2_root(dir))
-		return false;
-	return fs_is(dir, CGROUP_SUPER_MAGIC) || has_file(dir, "cgroup.procs");
+	cell_strv_free(l->v1);
+	free(l->v1_fake);
+	cell_strv_free(l->links);
 }
 
-static int cmp_str(const void *a, const void *b)
+static int scan_layout(const char *fs_root, struct layout *l, struct cell_error *err)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+	bool fake, unified = false;
+	_cleanup_strv_free_ char **fakes = NULL; /* names of fake v1 dirs */
 
-/* Names of the v1 hierarchies under fs_root (real directories, not the alias symlinks). */
-static int v1_names(const char *fs_root, char ***out, struct cell_error *err)
-{
+	memset(l, 0, sizeof(*l));
+	if (root_kind(fs_root, &fake) == ROOT_V2) {
+		l->mode = CELL_CGROUP_V2;
+		l->unified_fake = fake;
+		return 0;
+	}
 	_cleanup_closedir_ DIR *d = opendir(fs_root);
-	_cleanup_strv_free_ char **names = NULL;
 	struct dirent *de;
-	struct stat st;
-
 	if (!d)
 		return cell_err(err, errno, "open %s", fs_root);
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || streq(de->d_name, "unified"))
+		if (de->d_name[0] == '.')
 			continue;
 		_cleanup_free_ char *p = xasprintf("%s/%s", fs_root, de->d_name);
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && is_v1_hierarchy(p))
-			cell_strv_push(&names, xstrdup(de->d_name));
+		unsigned char type = de->d_type;
+		struct stat st;
+		if (type == DT_UNKNOWN && lstat(p, &st) == 0)
+			type = S_ISLNK(st.st_mode) ? DT_LNK : S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+		if (type == DT_LNK) {
+			char target[256];
+			ssize_t n = readlink(p, target, sizeof(target) - 1);
+			if (n <= 0)
+				continue;
+			target[n] = '\0';
+			const char *base = strrchr(target, '/');
+			cell_strv_push(&l->links, xstrdup(de->d_name));
+			cell_strv_push(&l->links, xstrdup(base ? base + 1 : target));
+			continue;
+		}
+		if (type != DT_DIR)
+			continue;
+		enum root_kind k = root_kind(p, &fake);
+		if (streq(de->d_name, "unified")) {
+			if (k == ROOT_V2) {
+				unified = true;
+				l->unified_fake = fake;
+			}
+			continue;
+		}
+		if (k != ROOT_V1)
+			continue;
+		cell_strv_push(&l->v1, xstrdup(de->d_name));
+		if (fake)
+			cell_strv_push(&fakes, xstrdup(de->d_name));
 	}
-	if (names)
-		qsort(names, cell_strv_len(names), sizeof(char *), cmp_str);
-	*out = TAKE_PTR(names);
+	if (!l->v1) {
+		layout_free(l);
+		return cell_err(err, ENOENT, "no cgroup hierarchy found under %s", fs_root);
+	}
+	size_t n = cell_strv_len(l->v1);
+	qsort(l->v1, n, sizeof(char *), cmp_str);
+	l->v1_fake = xcalloc(n, sizeof(bool));
+	for (size_t i = 0; i < n; i++)
+		l->v1_fake[i] = cell_strv_contains(fakes, l->v1[i]);
+	l->mode = unified ? CELL_CGROUP_HYBRID : CELL_CGROUP_V1;
 	return 0;
 }
 
 int cell_cgroup_detect(const char *fs_root, enum cell_cgroup_mode *mode, struct cell_error *err)
 {
-	_cleanup_strv_free_ char **names = NULL;
-	_cleanup_free_ char *unified = NULL;
-	int r;
+	struct layout l;
+	int r = scan_layout(fs_root ? fs_root : DEFAULT_FS_ROOT, &l, err);
 
-	fs_root = fs_root ? fs_root : DEFAULT_FS_ROOT;
-	if (is_v2_root(fs_root)) {
-		*mode = CELL_CGROUP_V2;
-		return 0;
-	}
-	r = v1_names(fs_root, &names, err);
 	if (r < 0)
 		return r;
-	if (!names)
-		return cell_err(err, ENOENT, "no cgroup hierarchy found under %s", fs_root);
-	unified = xasprintf("%s/unified", fs_root);
-	*mode = is_v2_root(unified) ? CELL_CGROUP_HYBRID : CELL_CGROUP_V1;
+	*mode = l.mode;
+	layout_free(&l);
 	return 0;
 }
 
@@ -110,16 +159,16 @@ static char **controllers_of(const char *name)
 	return cg_split(name, ',');
 }
 
-static void add_hier(struct cell_cgroup *cg, const char *fs_root, const char *name, bool v2)
+static void add_hier(struct cell_cgroup *cg, const char *fs_root, const char *name, bool v2,
+		     bool fake)
 {
 	struct cgroup_hier *h;
 
 	cg->h = xrealloc(cg->h, (cg->n_h + 1) * sizeof(*cg->h));
 	h = &cg->h[cg->n_h++];
-	*h = (struct cgroup_hier){.v2 = v2, .rootless = cg->rootless};
+	*h = (struct cgroup_hier){.v2 = v2, .rootless = cg->rootless, .fake = fake};
 	h->name = xstrdup(name);
 	h->root = *name ? xasprintf("%s/%s", fs_root, name) : xstrdup(fs_root);
-	h->fake = !fs_is(h->root, v2 ? CGROUP2_SUPER_MAGIC : CGROUP_SUPER_MAGIC);
 	if (!v2)
 		h->controllers = controllers_of(name);
 }
@@ -132,44 +181,12 @@ static struct cgroup_hier *hier_by_name(struct cell_cgroup *cg, const char *name
 	return NULL;
 }
 
-/* "cpu" -> "cpu,cpuacct" style symlinks, recreated inside containers. */
-static void find_aliases(struct cell_cgroup *cg, const char *fs_root)
-{
-	_cleanup_closedir_ DIR *d = opendir(fs_root);
-	struct dirent *de;
-	char target[256];
-
-	while (d && (de = readdir(d))) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", fs_root, de->d_name);
-		ssize_t n = readlink(p, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = '\0';
-		const char *base = strrchr(target, '/');
-		struct cgroup_hier *h = hier_by_name(cg, base ? base + 1 : target);
-		if (h)
-			cell_strv_push(&h->aliases, xstrdup(de->d_name));
-	}
-}
-
-static int add_v1_hierarchies(struct cell_cgroup *cg, const char *fs_root, struct cell_error *err)
-{
-	_cleanup_strv_free_ char **names = NULL;
-	int r = v1_names(fs_root, &names, err);
-
-	if (r < 0)
-		return r;
-	for (size_t i = 0; names && names[i]; i++)
-		add_hier(cg, fs_root, names[i], false);
-	find_aliases(cg, fs_root);
-	return 0;
-}
-
 static int cgroup_new(const struct cell_cgroup_opts *o, struct cell_cgroup **out,
 		      struct cell_error *err)
 {
 	_cleanup_free_ char *fs_root = xstrdup(o->fs_root ? o->fs_root : DEFAULT_FS_ROOT);
 	struct cell_cgroup *cg;
+	struct layout l;
 	size_t len = strlen(fs_root);
 	int r;
 
@@ -178,18 +195,27 @@ static int cgroup_new(const struct cell_cgroup_opts *o, struct cell_cgroup **out
 	cg = xzalloc(sizeof(*cg));
 	cg->rootless = o->rootless;
 	*out = cg;
-	r = cell_cgroup_detect(fs_root, &cg->mode, err);
-	if (r < 0)
+	if ((r = scan_layout(fs_root, &l, err)) < 0)
 		return r;
+	cg->mode = l.mode;
 	cg->ops = cg->mode == CELL_CGROUP_V2 ? &cgroup_v2_ops : &cgroup_v1_ops;
 	if (cg->mode == CELL_CGROUP_V2) {
-		add_hier(cg, fs_root, "", true);
+		add_hier(cg, fs_root, "", true, l.unified_fake);
+		layout_free(&l);
 		return 0;
 	}
-	r = add_v1_hierarchies(cg, fs_root, err);
-	if (r == 0 && cg->mode == CELL_CGROUP_HYBRID)
-		add_hier(cg, fs_root, "unified", true);
-	return r;
+	for (size_t i = 0; l.v1[i]; i++)
+		add_hier(cg, fs_root, l.v1[i], false, l.v1_fake[i]);
+	/* "cpu" -> "cpu,cpuacct" style symlinks, recreated inside containers */
+	for (size_t i = 0; l.links && l.links[i] && l.links[i + 1]; i += 2) {
+		struct cgroup_hier *h = hier_by_name(cg, l.links[i + 1]);
+		if (h)
+			cell_strv_push(&h->aliases, xstrdup(l.links[i]));
+	}
+	if (cg->mode == CELL_CGROUP_HYBRID)
+		add_hier(cg, fs_root, "unified", true, l.unified_fake);
+	layout_free(&l);
+	return 0;
 }
 
 struct cgroup_hier *cgroup_hier_for(struct cell_cgroup *cg, const char *c)

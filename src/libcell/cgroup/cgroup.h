@@ -48,6 +48,36 @@ enum cell_cgroup_mode cell_cgroup_get_mode(const struct cell_cgroup *cg);
 
 /* Move pid into the cgroup in every hierarchy. */
 int cell_cgroup_enter(struct cell_cgroup *cg, pid_t pid, struct cell_error *err);
+
+/*
+ * A new process joins without the kernel's global attach lock (cgroup-join.c): a v1
+ * hierarchy is joined by the child itself ("0" to "tasks"), the cgroup2 one by the clone
+ * (CLONE_INTO_CGROUP); the rest by the parent through cgroup.procs.
+ *   parent: cell_cgroup_join_open(); pid = cell_cgroup_join_clone();
+ *   child:  cell_cgroup_join_self() first, while single-threaded (its children inherit);
+ *   parent: cell_cgroup_join_rest(pid) before the child goes on; cell_cgroup_join_close().
+ */
+enum cell_join_how { CELL_JOIN_SKIP, CELL_JOIN_SELF, CELL_JOIN_CLONE, CELL_JOIN_PROCS };
+struct cell_cgroup_join {
+	enum cell_join_how *how; /* per hierarchy */
+	int *task_fds;           /* CELL_JOIN_SELF: the open "tasks" file, else -1 */
+	char **paths;            /* CELL_JOIN_SELF: its path, for messages */
+	size_t n;
+	int clone_fd;            /* the cgroup2 directory for CLONE_INTO_CGROUP, or -1 */
+	bool rootless;           /* EACCES/EPERM/EROFS are warnings */
+};
+struct clone_args;
+void cell_cgroup_join_init(struct cell_cgroup_join *j);
+int cell_cgroup_join_open(struct cell_cgroup *cg, struct cell_cgroup_join *j,
+			  struct cell_error *err);
+/* clone3 into the cgroup2 cgroup when there is one; if that is refused, a plain clone3
+ * (cell_sys_clone3) and cell_cgroup_join_rest() covers that hierarchy. */
+pid_t cell_cgroup_join_clone(struct cell_cgroup_join *j, struct clone_args *ca);
+/* In the child: join every "self" hierarchy, then close all of j's fds. */
+int cell_cgroup_join_self(struct cell_cgroup_join *j, struct cell_error *err);
+int cell_cgroup_join_rest(struct cell_cgroup *cg, const struct cell_cgroup_join *j, pid_t pid,
+			  struct cell_error *err);
+void cell_cgroup_join_close(struct cell_cgroup_join *j);
 /* Apply (create) or change (update) resource limits, devices included. */
 int cell_cgroup_apply(struct cell_cgroup *cg, const struct cell_resources *r,
 		      struct cell_error *err);

@@ -125,26 +125,7 @@ static int root_mount_point(const struct cell_rootfs_ctx *c, struct cell_error *
 	return 0;
 }
 
-/* A cgroup mount, or one below an earlier cgroup mount's destination. */
-static bool mount_deferred(const struct cell_rootfs_ctx *c, size_t i)
-{
-	const struct cell_mount *m = &c->spec->mounts[i];
-
-	if (!c->defer_cgroup)
-		return false;
-	if (m->type && streq(m->type, "cgroup"))
-		return true;
-	for (size_t k = 0; k < i; k++) {
-		const struct cell_mount *d = &c->spec->mounts[k];
-		size_t n = strlen(d->destination);
-		if (d->type && streq(d->type, "cgroup") &&
-		    strncmp(m->destination, d->destination, n) == 0 && m->destination[n] == '/')
-			return true;
-	}
-	return false;
-}
-
-static int mount_all(const struct cell_rootfs_ctx *c, bool deferred, struct cell_error *err)
+static int mount_all(const struct cell_rootfs_ctx *c, struct cell_error *err)
 {
 	_cleanup_close_ int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int r;
@@ -152,10 +133,9 @@ static int mount_all(const struct cell_rootfs_ctx *c, bool deferred, struct cell
 	if (rootfd < 0)
 		return cell_err(err, errno, "open %s", c->rootfs);
 	for (size_t i = 0; i < c->spec->n_mounts; i++)
-		if (mount_deferred(c, i) == deferred &&
-		    (r = cell_rootfs_mount_entry(c, rootfd, i, err)) < 0)
+		if ((r = cell_rootfs_mount_entry(c, rootfd, i, err)) < 0)
 			return r;
-	return deferred ? 0 : cell_rootfs_make_dev(c, rootfd, err);
+	return cell_rootfs_make_dev(c, rootfd, err);
 }
 
 int cell_rootfs_prepare(const struct cell_rootfs_ctx *c, struct cell_error *err)
@@ -164,12 +144,7 @@ int cell_rootfs_prepare(const struct cell_rootfs_ctx *c, struct cell_error *err)
 
 	if ((r = root_mount_point(c, err)) < 0)
 		return r;
-	return mount_all(c, false, err);
-}
-
-int cell_rootfs_prepare_cgroup(const struct cell_rootfs_ctx *c, struct cell_error *err)
-{
-	return c->defer_cgroup ? mount_all(c, true, err) : 0;
+	return mount_all(c, err);
 }
 
 static int move_root(const char *rootfs, struct cell_error *err)

@@ -24,17 +24,12 @@ struct cell_rootfs_ctx {
 	size_t n_cgroup_mounts;
 	bool cgroupns;       /* a new cgroup namespace was made */
 	bool attach_tree;    /* attach tree_fd (a detached, idmapped rootfs) instead of a bind */
-	bool defer_cgroup;   /* prepare leaves mounts of type "cgroup" (and those below
-			      * them) to cell_rootfs_prepare_cgroup, for after the
-			      * cgroup namespace exists */
 	int tree_fd;
 };
 
 /* Make / rslave (or linux.rootfsPropagation), bind the rootfs on itself, perform all
  * spec mounts, create /dev (default devices, linux.devices, symlinks, /dev/pts, ptmx). */
 int cell_rootfs_prepare(const struct cell_rootfs_ctx *c, struct cell_error *err);
-/* The mounts prepare deferred (no-op unless defer_cgroup). */
-int cell_rootfs_prepare_cgroup(const struct cell_rootfs_ctx *c, struct cell_error *err);
 /* pivot_root (or move+chroot with no_pivot) into the rootfs; chdir("/"). */
 int cell_rootfs_pivot(const struct cell_rootfs_ctx *c, struct cell_error *err);
 /* After pivot: maskedPaths, readonlyPaths, root.readonly, rootfsPropagation. */

@@ -3,11 +3,13 @@
  * The container init, step by step.
  *
  * Parent (cellrun create)                 Child (container init)
- *  1. clone3 with CLONE_NEW* ........... → (or: intermediate joins namespaces
+ *  1. clone3 with CLONE_NEW*, into the .. → joins its v1 cgroups itself (or:
+ *     cgroup2 cgroup                        intermediate does, joins namespaces
  *                                           by path, unshares, writes time
  *                                           offsets, clones init with
  *                                           CLONE_PARENT, reports its pid)
- *  2. write uid/gid maps, enter cgroup
+ *  2. write uid/gid maps, cgroups not
+ *     joined yet (cgroup-join.c)
  *     send GO(host pid) ................ → 3. wait for GO; become root of the
  *                                           userns; session keyring; hostname
  *                                        4. rootfs prepare (mounts, /dev)
@@ -224,7 +226,7 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	if (new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return cell_err(err, errno, "become root in the user namespace (is uid/gid 0 mapped?)");
 	/* Only inside the container's cgroup, so that it is the namespace root. */
-	if (!s->cgroup_async && (r = cgroupns(s, err)) < 0)
+	if ((r = cgroupns(s, err)) < 0)
 		return r;
 	if ((s->clone_flags & CLONE_NEWNET) && (r = cell_loopback_up(err)) < 0)
 		return r;
@@ -234,16 +236,8 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 		return cell_err(err, errno, "sethostname %s", sp->hostname);
 	if (sp->domainname && setdomainname(sp->domainname, strlen(sp->domainname)) < 0)
 		return cell_err(err, errno, "setdomainname %s", sp->domainname);
-	/* The first v1 cgroup.procs write waits for an RCU grace period (~15 ms):
-	 * the mounts that do not need the cgroup namespace go on meanwhile. */
-	s->rootfs_ctx.defer_cgroup = s->cgroup_async;
 	if ((r = cell_rootfs_prepare(&s->rootfs_ctx, err)) < 0)
 		return r;
-	if (s->cgroup_async) {
-		if ((r = cell_sync_expect(s->sync_fd, CELL_SYNC_CGROUP_DONE, &m, NULL, 0, err)) < 0 ||
-		    (r = cgroupns(s, err)) < 0 || (r = cell_rootfs_prepare_cgroup(&s->rootfs_ctx, err)) < 0)
-			return r;
-	}
 	if (sp->hooks[CELL_HOOK_PRESTART].n || sp->hooks[CELL_HOOK_CREATE_RUNTIME].n) {
 		if ((r = cell_sync_send(s->sync_fd, CELL_SYNC_PREPARED, 0, NULL, 0)) < 0)
 			return cell_err(err, r, "sync with runtime");
@@ -323,6 +317,9 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 
+	/* no-op in an init the intermediate forked: it inherited the cgroups */
+	if (cell_cgroup_join_self(&s->join, &err) < 0)
+		child_fail(s->sync_fd, &err);
 	if (cell_sync_expect(s->sync_fd, CELL_SYNC_GO, &m, NULL, 0, &err) < 0)
 		_exit(1);
 	/* Until exec, no process in the container may open our /proc files (fds,
@@ -369,6 +366,9 @@ static void __attribute__((noreturn)) intermediate_main(struct cell_spawn *s)
 	struct cell_sync_msg m;
 	int rest = s->clone_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
 
+	/* first, while single-threaded: the init forked below inherits the cgroups */
+	if (cell_cgroup_join_self(&s->join, &err) < 0)
+		child_fail(s->sync_fd, &err);
 	if (join_ns(s, CELL_NS_USER, &err) < 0)
 		child_fail(s->sync_fd, &err);
 	if (s->clone_flags & CLONE_NEWUSER) {
@@ -444,13 +444,18 @@ int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_syn
 	pid_t pid, init = -1;
 	int r;
 
+	cell_cgroup_join_init(&s->join);
+	if (cg && (r = cell_cgroup_join_open(cg, &s->join, err)) < 0)
+		return r;
 	if (!s->intermediate)
 		ca.flags = (uint64_t)(s->clone_flags & ~CLONE_NEWCGROUP);
-	s->cgroup_async = !s->intermediate && cg;
-	pid = cell_sys_clone3(&ca);
-	if (pid < 0)
-		return cell_err(err, errno, "clone container process (namespaces 0x%x)",
-				s->clone_flags);
+	pid = cell_cgroup_join_clone(&s->join, &ca);
+	if (pid < 0) {
+		r = cell_err(err, errno, "clone container process (namespaces 0x%x)",
+			     s->clone_flags);
+		cell_cgroup_join_close(&s->join);
+		return r;
+	}
 	if (pid == 0) {
 		(void)close(parent_sync);
 		/* the flock lives in the open file description: a copy here would
@@ -469,14 +474,10 @@ int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_syn
 			    ? cell_userns_write_maps(pid, &s->spec->linux, err)
 			    : 0;
 	}
-	/* simple path: the child sets up its mounts while we attach it (step 2) */
-	if (r >= 0 && s->cgroup_async && (r = cell_sync_send(parent_sync, CELL_SYNC_GO, init, NULL, 0)) < 0)
-		cell_err(err, r, "start container process");
 	if (r >= 0 && cg)
-		r = cell_cgroup_enter(cg, init, err);
-	if (r >= 0 && (r = cell_sync_send(parent_sync,
-					  s->cgroup_async ? CELL_SYNC_CGROUP_DONE : CELL_SYNC_GO, init,
-					  NULL, 0)) < 0)
+		r = cell_cgroup_join_rest(cg, &s->join, init, err);
+	cell_cgroup_join_close(&s->join);
+	if (r >= 0 && (r = cell_sync_send(parent_sync, CELL_SYNC_GO, init, NULL, 0)) < 0)
 		cell_err(err, r, "start container process");
 	if (r < 0) {
 		pid_t victim = init > 0 ? init : pid;

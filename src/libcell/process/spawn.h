@@ -23,8 +23,7 @@ struct cell_spawn {
 	int ns_fds[CELL_NS_COUNT]; /* namespaces joined by path, else -1 */
 	int clone_flags;           /* CLONE_NEW* to create */
 	bool intermediate;         /* join/unshare in a first child, then fork init */
-	bool cgroup_async;         /* set by cell_spawn_init: GO comes before the cgroup
-				    * attach, CGROUP_DONE after it */
+	struct cell_cgroup_join join; /* set up by cell_spawn_init */
 	int sync_fd;               /* the child's end */
 	int state_dirfd;           /* locked by the parent: the child must not keep it */
 	int exec_listen_fd;        /* start connects here */

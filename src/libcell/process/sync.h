@@ -17,7 +17,6 @@ enum cell_sync_type {
 	CELL_SYNC_CREATED,     /* child → parent: waiting for start */
 	CELL_SYNC_ERROR,       /* either way: carries the error record */
 	CELL_SYNC_EXEC_OK,     /* exec: helper → parent, process about to exec */
-	CELL_SYNC_CGROUP_DONE, /* parent → child: now in the container's cgroups */
 };
 
 struct cell_sync_msg {
