@@ -1,12 +1,13 @@
-# Thin wrapper over meson.  `make` builds build/cellrun and build/cell; `make check` builds a
-# sanitizer build in build-test/ and runs unit, fuzz-replay and integration tests,
-# then a short libFuzzer run (scripts/fuzz, clang build in build-fuzz/).
+# Thin wrapper over meson.  `make` builds build/cellrun (a static PIE) and build/cell;
+# `make check` builds a sanitizer build in build-test/ and runs unit, fuzz-replay and
+# integration tests, a short libFuzzer run (scripts/fuzz, clang build in build-fuzz/),
+# then the integration and attack suites again against the shipped build/cellrun.
 MESON ?= meson
 PYTEST ?= /usr/bin/python3 -m pytest
 BUILD ?= build
 TEST_BUILD ?= build-test
 
-.PHONY: all check unit integration demo fuzz fuzz-short bench clean install-deps lint
+.PHONY: all check unit integration integration-release demo fuzz fuzz-short bench clean install-deps lint
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -32,7 +33,11 @@ integration: $(TEST_BUILD)/build.ninja
 	CELLRUN=$(CURDIR)/$(TEST_BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/integration tests/security
 	CELL=$(CURDIR)/$(TEST_BUILD)/src/cell/cell $(PYTEST) -q tests/cell
 
-check: unit fuzz-short integration
+# The shipped cellrun (build/, static, optimised) through the same runtime and attack suites.
+integration-release: all
+	CELLRUN=$(CURDIR)/$(BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/integration tests/security
+
+check: unit fuzz-short integration integration-release
 
 demo: all
 	scripts/demo

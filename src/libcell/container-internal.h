@@ -23,9 +23,16 @@ int cell_state_dir_open(const struct cell_runtime *rt, const char *id, bool crea
 /* Create or reopen the container's cgroup. */
 int cell_cgroup_of(const struct cell_runtime *rt, const char *id, bool systemd, const char *path,
 		   bool create, struct cell_cgroup **out, struct cell_error *err);
+/* What the caller already holds about a container (`run` made it): spares reading the
+ * config and scanning the cgroup layout again.  Fields may be NULL. */
+struct cell_known {
+	pid_t pid; /* used only while the state still names this init */
+	struct cell_cgroup *cg;
+	const struct cell_spec *spec;
+};
 /* Foreground `run`: proxy the terminal, forward signals, reap, delete. */
 int cell_wait_foreground(const struct cell_runtime *rt, const char *id, pid_t pid, int master,
-			 int *status, struct cell_error *err);
+			 const struct cell_known *known, int *status, struct cell_error *err);
 /* Create dirfd/name (O_EXCL, 0600) with text. */
 int cell_write_file_at_new(int dirfd, const char *name, const char *text);
 

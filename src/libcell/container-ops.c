@@ -183,22 +183,27 @@ static int stop_everything(const struct cell_runtime *rt, const struct cell_stat
 	return 0;
 }
 
-static void poststop(const struct cell_runtime *rt, const struct cell_state *st)
+static void poststop(const struct cell_runtime *rt, const struct cell_state *st,
+		     const struct cell_spec *known)
 {
-	_cleanup_(cell_spec_freep) struct cell_spec *spec = NULL;
+	_cleanup_(cell_spec_freep) struct cell_spec *loaded = NULL;
 	struct cell_error err = { 0 };
+	const struct cell_spec *spec = known;
 
-	if (cell_container_config(rt, st->id, &spec, &err) < 0 || !spec->hooks[CELL_HOOK_POSTSTOP].n)
+	if (!spec && cell_container_config(rt, st->id, &loaded, &err) >= 0)
+		spec = loaded;
+	if (!spec || !spec->hooks[CELL_HOOK_POSTSTOP].n)
 		return;
 	_cleanup_free_ char *json = cell_state_oci_json(st, CELL_STOPPED, false);
 	(void)cell_hooks_run_all(&spec->hooks[CELL_HOOK_POSTSTOP], CELL_HOOK_POSTSTOP, json);
 }
 
 static int delete_locked(const struct cell_runtime *rt, const char *id, int dirfd, bool force,
-			 struct cell_error *err)
+			 const struct cell_known *known, struct cell_error *err)
 {
 	_cleanup_(cell_state_freep) struct cell_state *st = NULL;
-	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *opened = NULL;
+	struct cell_cgroup *cg = NULL;
 	_cleanup_free_ char *dir = xasprintf("%s/%s", rt->root, id);
 	struct cell_error ignored = { 0 };
 	int r = cell_state_load(dirfd, &st, err);
@@ -209,31 +214,41 @@ static int delete_locked(const struct cell_runtime *rt, const char *id, int dirf
 			return cell_err_prefix(err, "state is unreadable (use --force to remove it)");
 		return cell_rm_rf(dir) < 0 ? cell_err(err, errno, "remove %s", dir) : 0;
 	}
+	if (known && known->pid != st->pid)
+		known = NULL; /* deleted and made anew meanwhile */
+	if (known && known->cg)
+		cg = known->cg;
 	enum cell_status s = live_status(rt, st);
 	if ((s == CELL_RUNNING || s == CELL_PAUSED) && !force)
 		return cell_err(err, 0, "container is %s: stop it first or use delete --force",
 				cell_status_name(s));
-	if (open_cg(rt, st, &cg, &ignored) < 0)
-		cg = NULL;
+	if (!cg && open_cg(rt, st, &opened, &ignored) >= 0)
+		cg = opened;
 	if ((r = stop_everything(rt, st, cg, err)) < 0)
 		return r;
 	if (cg && (r = cell_cgroup_destroy(cg, err)) < 0 && !force)
 		return r;
-	poststop(rt, st);
+	poststop(rt, st, known ? known->spec : NULL);
 	if ((r = cell_rm_rf(dir)) < 0)
 		return cell_err(err, r, "remove %s", dir);
 	return 0;
 }
 
-int cell_container_delete(const struct cell_runtime *rt, const char *id, bool force,
-			  struct cell_error *err)
+static int delete_known(const struct cell_runtime *rt, const char *id, bool force,
+			const struct cell_known *known, struct cell_error *err)
 {
 	_cleanup_close_ int dirfd = -1;
 	int r = cell_state_dir_open(rt, id, false, &dirfd, err);
 
 	if (r >= 0)
-		r = delete_locked(rt, id, dirfd, force, err);
+		r = delete_locked(rt, id, dirfd, force, known, err);
 	return r < 0 ? cell_err_prefix(err, "delete %s", id) : 0;
+}
+
+int cell_container_delete(const struct cell_runtime *rt, const char *id, bool force,
+			  struct cell_error *err)
+{
+	return delete_known(rt, id, force, NULL, err);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -374,7 +389,7 @@ static int forward_until_exit(pid_t pid, int *status)
 }
 
 int cell_wait_foreground(const struct cell_runtime *rt, const char *id, pid_t pid, int master,
-			 int *status, struct cell_error *err)
+			 const struct cell_known *known, int *status, struct cell_error *err)
 {
 	struct cell_error ignored = { 0 };
 	int r;
@@ -384,6 +399,6 @@ int cell_wait_foreground(const struct cell_runtime *rt, const char *id, pid_t pi
 		(void)cell_terminal_proxy(master, pfd, err);
 	}
 	r = forward_until_exit(pid, status);
-	(void)cell_container_delete(rt, id, true, &ignored);
+	(void)delete_known(rt, id, true, known, &ignored);
 	return r < 0 ? cell_err(err, r, "wait for container %s", id) : 0;
 }

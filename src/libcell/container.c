@@ -111,8 +111,11 @@ struct create_ctx {
 	int sync[2];
 	int console_pair[2]; /* foreground terminal without --console-socket */
 	bool foreground;
+	bool run;      /* `run`: started over the sync socket under the create's lock */
+	bool starting; /* failed while starting (the error says "start") */
 	int master;  /* foreground terminal */
 	int tree_fd; /* idmapped rootfs for the child to attach, or -1 */
+	unsigned long long start_time; /* of the init, read before it may exit */
 };
 
 static void ctx_close_child_fds(struct create_ctx *c)
@@ -284,7 +287,7 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 		return r;
 	if ((r = cell_write_file_at_new(c->dirfd, "config.json", c->config_text)) < 0)
 		return cell_err(err, r, "save config.json in the state directory");
-	if ((r = prepare_cgroup(c, err)) < 0 || (r = listen_exec_socket(c, err)) < 0)
+	if ((r = prepare_cgroup(c, err)) < 0 || (!c->run && (r = listen_exec_socket(c, err)) < 0))
 		return r;
 	if ((c->sp.clone_flags & CLONE_NEWUSER) &&
 	    (r = cell_rootfs_shift_prepare(c->spec, c->rootfs, &c->tree_fd, err)) < 0)
@@ -367,7 +370,16 @@ static int write_pid_file(const char *path, pid_t pid, struct cell_error *err)
 	return r < 0 ? cell_err(err, r, "write pid file %s", abs) : 0;
 }
 
-static int record_created(struct create_ctx *c, struct cell_error *err)
+static void poststart(const struct cell_spec *spec, const struct cell_state *st)
+{
+	if (!spec->hooks[CELL_HOOK_POSTSTART].n)
+		return;
+	_cleanup_free_ char *json = cell_state_oci_json(st, CELL_RUNNING, false);
+	(void)cell_hooks_run_all(&spec->hooks[CELL_HOOK_POSTSTART], CELL_HOOK_POSTSTART, json);
+}
+
+/* state.json (and --pid-file): "created", or for `run` "running" and the poststart hooks. */
+static int record_state(struct create_ctx *c, enum cell_status status, struct cell_error *err)
 {
 	_cleanup_free_ char *now = cell_now_rfc3339();
 	struct cell_state st = {
@@ -375,7 +387,7 @@ static int record_created(struct create_ctx *c, struct cell_error *err)
 		.pid = c->pid,
 		.bundle = c->bundle,
 		.rootfs = c->rootfs,
-		.status = CELL_CREATED,
+		.status = status,
 		.created = now,
 		.cgroup_path = (char *)cell_cgroup_path(c->cg),
 		.systemd_cgroup = c->rt->systemd_cgroup,
@@ -384,15 +396,35 @@ static int record_created(struct create_ctx *c, struct cell_error *err)
 		.annotations = c->spec->annotations,
 		.n_annotations = c->spec->n_annotations,
 	};
-	int r = cell_pid_start_time(c->pid, &st.start_time);
+	int r;
 
-	if (r < 0)
-		return cell_err(err, r, "container process %d vanished", (int)c->pid);
-	if ((r = cell_process_oom_score_apply(c->pid, &c->spec->process, err)) < 0)
-		return r;
+	st.start_time = c->start_time;
 	if ((r = cell_state_save(c->dirfd, &st, err)) < 0)
 		return r;
-	return c->o->pid_file ? write_pid_file(c->o->pid_file, c->pid, err) : 0;
+	if (c->o->pid_file && (r = write_pid_file(c->o->pid_file, c->pid, err)) < 0)
+		return r;
+	if (status == CELL_RUNNING)
+		poststart(c->spec, &st);
+	return 0;
+}
+
+/* The start byte, then EOF (the process exec'd: its end is close-on-exec) or an error
+ * record from the container process. */
+static int start_process(int fd, struct cell_error *err)
+{
+	struct cell_sync_msg m;
+	int r;
+
+	if (write(fd, "1", 1) != 1)
+		return cell_err(err, errno, "signal the container to start");
+	r = cell_sync_recv(fd, &m, NULL, 0);
+	if (r == 0 && m.type == CELL_SYNC_ERROR) {
+		*err = m.err;
+		return err->code ? -err->code : -EINVAL;
+	}
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+		return cell_err(err, r, "wait for the container process to exec");
+	return 0;
 }
 
 /* Undo a failed create: the process, the cgroup, the state dir. */
@@ -436,7 +468,20 @@ static int create_in(struct create_ctx *c, struct cell_error *err)
 	ctx_close_child_fds(c);
 	if (r < 0)
 		goto fail;
-	if ((r = follow_child(c, err)) < 0 || (r = record_created(c, err)) < 0)
+	if ((r = follow_child(c, err)) < 0 ||
+	    (r = cell_process_oom_score_apply(c->pid, &c->spec->process, err)) < 0)
+		goto fail;
+	/* before `run` starts it: /bin/true may be gone by the time the state is written */
+	if ((r = cell_pid_start_time(c->pid, &c->start_time)) < 0) {
+		cell_err(err, r, "container process %d vanished", (int)c->pid);
+		goto fail;
+	}
+	/* `run` starts here, still holding the lock: one state write, no exec.sock */
+	c->starting = c->run;
+	if (c->run && (r = start_process(c->sync[0], err)) < 0)
+		goto fail;
+	c->starting = false;
+	if ((r = record_state(c, c->run ? CELL_RUNNING : CELL_CREATED, err)) < 0)
 		goto fail;
 	if (c->console_pair[0] >= 0 &&
 	    (r = cell_console_recv_master(c->console_pair[0], &c->master, err)) < 0)
@@ -478,25 +523,13 @@ int cell_container_create(const struct cell_runtime *rt, const struct cell_creat
 
 /* ---- start ---- */
 
-static int poststart(const struct cell_runtime *rt, const struct cell_state *st)
-{
-	struct cell_error err = { 0 };
-	_cleanup_(cell_spec_freep) struct cell_spec *spec = NULL;
-
-	if (cell_container_config(rt, st->id, &spec, &err) < 0 ||
-	    !spec->hooks[CELL_HOOK_POSTSTART].n)
-		return 0;
-	_cleanup_free_ char *json = cell_state_oci_json(st, CELL_RUNNING, false);
-	(void)cell_hooks_run_all(&spec->hooks[CELL_HOOK_POSTSTART], CELL_HOOK_POSTSTART, json);
-	return 0;
-}
-
 static int start_locked(const struct cell_runtime *rt, int dirfd, const char *id,
 			struct cell_error *err)
 {
 	_cleanup_(cell_state_freep) struct cell_state *st = NULL;
+	_cleanup_(cell_spec_freep) struct cell_spec *spec = NULL;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct cell_sync_msg m;
+	struct cell_error ignored = { 0 };
 	int r;
 
 	if ((r = cell_state_load(dirfd, &st, err)) < 0)
@@ -508,20 +541,16 @@ static int start_locked(const struct cell_runtime *rt, int dirfd, const char *id
 	(void)snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/exec.sock", dirfd);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return cell_err(err, errno, "connect to the container's exec socket");
-	if (write(fd, "1", 1) != 1)
-		return cell_err(err, errno, "signal the container to start");
-	r = cell_sync_recv(fd, &m, NULL, 0);
+	r = start_process(fd, err);
 	(void)unlinkat(dirfd, "exec.sock", 0);
-	if (r == 0 && m.type == CELL_SYNC_ERROR) {
-		*err = m.err;
-		return err->code ? -err->code : -EINVAL;
-	}
-	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
-		return cell_err(err, r, "wait for the container process to exec");
+	if (r < 0)
+		return r;
 	st->status = CELL_RUNNING;
 	if ((r = cell_state_save(dirfd, st, err)) < 0)
 		return r;
-	return poststart(rt, st);
+	if (cell_container_config(rt, st->id, &spec, &ignored) >= 0)
+		poststart(spec, st);
+	return 0;
 }
 
 int cell_container_start(const struct cell_runtime *rt, const char *id, struct cell_error *err)
@@ -548,20 +577,16 @@ int cell_container_run(const struct cell_runtime *rt, const struct cell_create_o
 	if (!detach)
 		(void)sigprocmask(SIG_BLOCK, &all, &old);
 	ctx_init(&c, rt, o, !detach);
+	c.run = true;
 	r = create_in(&c, err);
-	if (r >= 0) {
-		/* the lock is ours through create; start takes it again */
-		(void)close(TAKE_FD(c.dirfd));
-		r = cell_container_start(rt, o->id, err);
-		if (r < 0) {
-			struct cell_error ignored = { 0 };
-			(void)cell_container_delete(rt, o->id, true, &ignored);
-		}
-	} else {
-		(void)cell_err_prefix(err, "create %s", o->id);
+	if (r < 0)
+		(void)cell_err_prefix(err, "%s %s", c.starting ? "start" : "create", o->id);
+	if (c.dirfd >= 0)
+		(void)close(TAKE_FD(c.dirfd)); /* the container is running: others may act on it */
+	if (r >= 0 && !detach) {
+		struct cell_known known = { .pid = c.pid, .cg = c.cg, .spec = c.spec };
+		r = cell_wait_foreground(rt, o->id, c.pid, c.master, &known, status, err);
 	}
-	if (r >= 0 && !detach)
-		r = cell_wait_foreground(rt, o->id, c.pid, c.master, status, err);
 	if (!detach)
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	if (c.master >= 0)

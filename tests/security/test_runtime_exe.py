@@ -6,11 +6,16 @@ A process that the runtime turns into the container process is, until its
 final execve, an instance of the runtime's binary: its /proc/self/exe is the
 host file.  If the container's executable is a link to /proc/self/exe (or a
 script whose interpreter is), the kernel executes the runtime binary again,
-and -- the binary being dynamic -- runs the loader named by its PT_INTERP,
+and -- if the binary is dynamic -- runs the loader named by its PT_INTERP,
 resolved in the container's rootfs, which the image controls.  Our "loader"
 (a raw-syscall static program) opens /proc/self/exe read-only, then execs a
 second program that keeps re-opening that fd for writing until no process
 executes the binary any more (ETXTBSY ends when the detached runtime exits).
+
+A static runtime (the release build) loads nothing from the image: the
+entrypoint just runs the runtime, which cannot be made to run the image's code.
+What remains is grabbing /proc/1/exe while pid 1 is the runtime (here it
+blocks opening a FIFO named by --log): the fd must not be the host file.
 
 The runtime under test is a private copy of the binary, so a successful
 attack damages only the copy; the tests assert the copy and the real binary
@@ -169,6 +174,18 @@ int main(int argc, char **argv)
 """
 
 
+def is_static(path):
+    """No PT_INTERP program header: nothing is loaded at exec."""
+    import struct
+    with open(path, "rb") as f:
+        head = f.read(64)
+        phoff, = struct.unpack_from("<Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    return all(struct.unpack_from("<I", table, i * phentsize)[0] != 3 for i in range(phnum))
+
+
 def errname(value):
     """"-26" -> "ETXTBSY"; a non-negative result -> "ok"."""
     v = int(value)
@@ -215,10 +232,9 @@ def assert_not_overwritten(session, rt, before, report, r):
         assert MARK.encode() not in f.read()
     if "exe_write_running" in report:   # the direct open, while it runs
         assert errname(report["exe_write_running"]) != "ok", r
-    if report.get("exe_reopen_write") == "ok":
-        st = os.stat(exe)
-        assert report.get("exe_ino") != f"{st.st_dev}:{st.st_ino}", \
-            f"the container reopened the host runtime binary for writing\n{r}"
+    st = os.stat(exe)
+    assert report.get("exe_ino") != f"{st.st_dev}:{st.st_ino}", \
+        f"a container process holds the host runtime binary\n{r}"
 
 
 def hashes(session, rt):
@@ -243,7 +259,8 @@ def test_entrypoint_is_proc_self_exe(session, runtime_copy, bundle):
     bundle.args("/bin/evil")
     r = runtime_copy.run(bundle, detach=True, timeout=20)
     assert r.rc == 0 or r.err_lines, r   # refusing to start it would do too
-    report = attack_report(bundle, r) if r.rc == 0 else {}
+    # static: the runtime runs as the entrypoint, prints its usage and exits
+    report = attack_report(bundle, r) if r.rc == 0 and not is_static(runtime_copy.binary) else {}
     assert_not_overwritten(session, runtime_copy, before, report, r)
 
 
@@ -255,7 +272,7 @@ def test_exec_script_interpreter_is_proc_self_exe(session, runtime_copy, bundle)
     runtime_copy.run(bundle, detach=True, timeout=20).ok()
     r = runtime_copy.exec(bundle.id, "/bin/evil-script", opts=["-d"], timeout=20)
     assert r.rc == 0 or r.err_lines, r
-    report = attack_report(bundle, r) if r.rc == 0 else {}
+    report = attack_report(bundle, r) if r.rc == 0 and not is_static(runtime_copy.binary) else {}
     assert_not_overwritten(session, runtime_copy, before, report, r)
 
 
@@ -263,9 +280,14 @@ def test_other_process_opens_proc_1_exe(session, runtime_copy, bundle):
     """pid 1 is the runtime binary (entrypoint -> /proc/self/exe, held by the
     image's loader); an `exec`'d process opens /proc/1/exe, lets pid 1 exec
     away, and re-opens the fd for writing once the runtime has exited."""
-    hostile_rootfs(bundle)
+    rootfs = hostile_rootfs(bundle)
     before = hashes(session, runtime_copy)
     bundle.args("/bin/evil", "hold")
+    if is_static(runtime_copy.binary):
+        # the image's loader is not used: pid 1 stays the runtime while it
+        # waits for a reader of its log FIFO (the grabber finds none)
+        os.mkfifo(os.path.join(rootfs, "log.fifo"))
+        bundle.args("/bin/evil", "--log", "/log.fifo", "state", "x")
     r = runtime_copy.run(bundle, detach=True, timeout=20)
     assert r.rc == 0 or r.err_lines, r
     if r.rc == 0:

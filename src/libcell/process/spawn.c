@@ -282,12 +282,17 @@ static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid
 	char go;
 	int conn;
 
-	do
-		conn = accept4(s->exec_listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	while (conn < 0 && errno == EINTR);
-	if (conn < 0)
-		_exit(1);
-	(void)close(s->exec_listen_fd);
+	/* `run` starts us over the sync socket; `start` connects to exec.sock */
+	if (s->exec_listen_fd < 0) {
+		conn = s->sync_fd;
+	} else {
+		do
+			conn = accept4(s->exec_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		while (conn < 0 && errno == EINTR);
+		if (conn < 0)
+			_exit(1);
+		(void)close(s->exec_listen_fd);
+	}
 	if (read(conn, &go, 1) != 1)
 		_exit(1); /* `start` went away: it reports the failure itself */
 	_cleanup_free_ char *state = cell_spawn_state_json(s, getpid(), "created");
@@ -331,7 +336,8 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 		child_fail(s->sync_fd, &err);
 	if (cell_sync_send(s->sync_fd, CELL_SYNC_CREATED, 0, NULL, 0) < 0)
 		_exit(1);
-	(void)close(s->sync_fd);
+	if (s->exec_listen_fd >= 0)
+		(void)close(s->sync_fd);
 	child_wait_start(s, (pid_t)m.value);
 }
 

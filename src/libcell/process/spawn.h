@@ -26,7 +26,7 @@ struct cell_spawn {
 	struct cell_cgroup_join join; /* set up by cell_spawn_init */
 	int sync_fd;               /* the child's end */
 	int state_dirfd;           /* locked by the parent: the child must not keep it */
-	int exec_listen_fd;        /* start connects here */
+	int exec_listen_fd;        /* start connects here; -1: the start byte comes on sync_fd */
 	int console_fd;            /* console socket (connected) or -1 */
 	int listener_fd;           /* seccomp notify agent (connected) or -1 */
 	int preserve_fds;
