@@ -6,7 +6,9 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -130,10 +132,60 @@ static int probe(int argc, char **argv)
 
 	if (cell_selfexec_sealed(argc, argv, &err) < 0)
 		return 2;
-	/* only a sealed image gets here */
+	/* only a sealed image gets here: a memfd copy, or (root) a read-only overlay */
 	if (readlink("/proc/self/exe", target, sizeof(target) - 1) < 0)
 		return 3;
-	return strncmp(target, "/memfd:cellrun-sealed", 21) == 0 ? 0 : 4;
+	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	bool overlay = self >= 0 && cell_selfexec_fd_readonly_overlay(self);
+	if (self >= 0)
+		close(self);
+	if (geteuid() == 0 && !overlay)
+		return 5;
+	return overlay || strncmp(target, "/memfd:cellrun-sealed", 21) == 0 ? 0 : 4;
+}
+
+/* Root only (mounting): the file reads the same through the overlay, cannot be opened
+ * for writing there or through /proc/self/fd, and is recognised as protected. */
+static void the_overlay_view_is_readonly(void **state)
+{
+	char dir[] = "/tmp/cell-test-ovl.XXXXXX", file[64], link[64], buf[16] = {0};
+	int fd = -1;
+
+	if (geteuid() != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/bin", dir);
+	int w = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+	assert_true(w >= 0);
+	assert_int_equal(write(w, "payload", 7), 7);
+	close(w);
+
+	assert_int_equal(cell_selfexec_overlay(file, &fd), 0);
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(pread(fd, buf, sizeof(buf) - 1, 0), 7);
+	assert_string_equal(buf, "payload");
+	assert_true(cell_selfexec_fd_readonly_overlay(fd));
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	assert_int_equal(open(link, O_WRONLY | O_CLOEXEC), -1);
+	assert_int_equal(errno, EROFS);
+	close(fd);
+	/* the host file is not on an overlay */
+	w = open(file, O_RDONLY | O_CLOEXEC);
+	assert_false(cell_selfexec_fd_readonly_overlay(w));
+	close(w);
+	unlink(file);
+	rmdir(dir);
+}
+
+static void the_overlay_wants_an_absolute_plain_path(void **state)
+{
+	int fd = -1;
+
+	assert_int_equal(cell_selfexec_overlay("relative/bin", &fd), -EINVAL);
+	assert_int_equal(cell_selfexec_overlay("/a:b/bin", &fd), -EINVAL);
+	assert_int_equal(cell_selfexec_overlay("/dir/", &fd), -EINVAL);
+	assert_int_equal(fd, -1);
 }
 
 int main(int argc, char **argv)
@@ -145,6 +197,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(an_elf_copy_keeps_what_exec_reads),
 	    cmocka_unit_test(a_directory_is_refused),
 	    cmocka_unit_test(reexec_happens_once_and_ends_sealed),
+	    cmocka_unit_test(the_overlay_view_is_readonly),
+	    cmocka_unit_test(the_overlay_wants_an_absolute_plain_path),
 	};
 	if (argc == 2 && strcmp(argv[1], PROBE) == 0)
 		return probe(argc, argv);

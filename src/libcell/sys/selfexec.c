@@ -9,16 +9,30 @@
  * ELF and program headers and every segment's file bytes.  Section headers
  * and debug sections past them stay behind (three quarters of a -g
  * build); gdb and symbolizers take them from the file on disk.
+ *
+ * Cheaper where we may mount (root): no copy at all, but the same file seen
+ * through a detached overlayfs whose layers are the binary's directory and an
+ * empty one.  With no upper layer an overlay cannot be written, also not after
+ * a remount; it is attached to no mount namespace and goes away with the last
+ * process executing from it.  A copy of a static cellrun is 1.3 MB per start
+ * (about 0.7 ms here); the overlay about 0.1 ms.
  */
 #include "selfexec.h"
 
 #include <elf.h>
 #include <errno.h>
+#include <limits.h>
 #include <link.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../base/cleanup.h"
@@ -123,15 +137,58 @@ int cell_selfexec_sealed_copy(int src, int *out, struct cell_error *err)
 	return 0;
 }
 
+bool cell_selfexec_fd_readonly_overlay(int fd)
+{
+	struct statfs fs;
+	struct statvfs vfs;
+
+	return fstatfs(fd, &fs) == 0 && (unsigned long)fs.f_type == OVERLAYFS_SUPER_MAGIC &&
+	       fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+}
+
+/* The lower layer under the binary's directory: empty, root's, on tmpfs. */
+#define EMPTY_LAYER "/run/cellrun-cache/empty"
+
+int cell_selfexec_overlay(const char *path, int *out)
+{
+	const char *slash = strrchr(path, '/');
+	_cleanup_close_ int fs = -1, mnt = -1;
+	char lower[PATH_MAX + sizeof(EMPTY_LAYER) + 2];
+
+	/* ':' ',' '\\' would need escaping in the layer list: the copy will do */
+	if (path[0] != '/' || !slash || slash[1] == '\0' || strpbrk(path, ":,\\"))
+		return -EINVAL;
+	if ((mkdir("/run/cellrun-cache", 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(EMPTY_LAYER, 0555) < 0 && errno != EEXIST))
+		return -errno;
+	if (snprintf(lower, sizeof(lower), "%.*s:%s", slash == path ? 1 : (int)(slash - path), path,
+		     EMPTY_LAYER) >= (int)sizeof(lower))
+		return -ENAMETOOLONG;
+	fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+	if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -errno;
+	mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
+	if (mnt < 0)
+		return -errno;
+	int fd = openat(mnt, slash + 1, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	*out = fd;
+	return 0;
+}
+
 int cell_selfexec_sealed(int argc, char **argv, struct cell_error *err)
 {
 	_cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int copy = -1;
+	char path[PATH_MAX];
 	int r;
 
 	if (self < 0)
 		return cell_err(err, errno, "open /proc/self/exe to seal the runtime");
-	if (cell_selfexec_fd_sealed(self))
+	if (cell_selfexec_fd_sealed(self) || cell_selfexec_fd_readonly_overlay(self))
 		return 0;
 	if (UNDER_VALGRIND()) {
 		cell_debug("under valgrind: not re-executing from a sealed copy");
@@ -139,6 +196,18 @@ int cell_selfexec_sealed(int argc, char **argv, struct cell_error *err)
 	}
 	if (argc < 1 || argv[argc] != NULL)
 		return cell_err(err, EINVAL, "re-exec the sealed runtime: bad argv");
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n > 0 && geteuid() == 0) {
+		path[n] = '\0';
+		if ((r = cell_selfexec_overlay(path, &copy)) == 0) {
+			cell_debug("re-executing through a read-only overlay of %s", path);
+			(void)fexecve(copy, argv, environ);
+			cell_debug("exec through the overlay: %s", strerror(errno));
+			(void)close(TAKE_FD(copy));
+		} else {
+			cell_debug("read-only overlay of %s: %s; copying it", path, strerror(-r));
+		}
+	}
 	if ((r = cell_selfexec_sealed_copy(self, &copy, err)) < 0)
 		return r;
 	cell_debug("re-executing from a sealed memfd copy of the runtime binary");

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 /*
- * Sealed self: the runtime runs from a sealed memfd copy of its binary, so
- * that a container process reaching /proc/<runtime>/exe (directly, or through
- * an O_PATH fd kept until the runtime exits) can neither write nor truncate
- * the binary on the host (CVE-2019-5736).
+ * Sealed self: the runtime runs from a file no container process can write, so
+ * that one reaching /proc/<runtime>/exe (directly, or through an O_PATH fd kept
+ * until the runtime exits) can neither write nor truncate the binary on the
+ * host (CVE-2019-5736).  As root: the binary seen through a detached read-only
+ * overlayfs without an upper layer; otherwise (or if that fails) a sealed memfd
+ * copy of it.
  */
 #include <fcntl.h>
 #include <stdbool.h>
@@ -21,9 +23,17 @@ bool cell_selfexec_fd_sealed(int fd);
  * sealed with CELL_SELFEXEC_SEALS. */
 int cell_selfexec_sealed_copy(int src, int *out, struct cell_error *err);
 
+/* True when fd is on a read-only overlayfs mount (what cell_selfexec_overlay makes). */
+bool cell_selfexec_fd_readonly_overlay(int fd);
+
+/* *out: a close-on-exec fd of the file at the absolute path, opened through a new
+ * detached overlayfs (read-only, no upper layer) of its directory; -errno. */
+int cell_selfexec_overlay(const char *path, int *out);
+
 /*
- * Unless /proc/self/exe already is a sealed memfd, copy it into one and
- * fexecve() it with argv (argv[argc] == NULL) and the current environment.
+ * Unless /proc/self/exe already is a sealed memfd or on a read-only overlay,
+ * fexecve() the binary through cell_selfexec_overlay() (root) or else a sealed
+ * copy, with argv (argv[argc] == NULL) and the current environment.
  * Returns 0 when already sealed; on success of the re-exec it does not return.
  */
 int cell_selfexec_sealed(int argc, char **argv, struct cell_error *err);
