@@ -209,13 +209,8 @@ static int exec_prepare(const struct cell_runtime *rt, const char *id, struct ex
 	if (x->pidfd < 0 || !cell_state_pid_alive(x->st))
 		return cell_err(err, ESRCH, "container is not running");
 	x->ns_flags = ns_flags_of(x->spec);
-	if (x->spec->linux.seccomp.set) {
-		_cleanup_free_ char *path = xasprintf("%s/%s/config.json", rt->root, id);
-		_cleanup_free_ char *text = NULL;
-		(void)cell_read_file(path, &text, NULL);
-		if ((r = cell_seccomp_for(x->spec, text, &x->sc, err)) < 0)
-			return r;
-	}
+	if (x->spec->linux.seccomp.set && (r = cell_seccomp_for(x->spec, &x->sc, err)) < 0)
+		return r;
 	if ((r = exec_terminal(x, o, err)) < 0)
 		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x->sync) < 0)

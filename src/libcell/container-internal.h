@@ -38,7 +38,7 @@ int cell_write_file_at_new(int dirfd, const char *name, const char *text);
 
 /* Compile (or fetch from the cache) the config's seccomp filter. */
 struct cell_seccomp_filter;
-int cell_seccomp_for(const struct cell_spec *spec, const char *config_text,
-		     struct cell_seccomp_filter **out, struct cell_error *err);
+int cell_seccomp_for(const struct cell_spec *spec, struct cell_seccomp_filter **out,
+		     struct cell_error *err);
 /* Fds 3..3+n-1 must be open and inheritable (passed by the caller). */
 int cell_preserved_fds_check(int n, struct cell_error *err);

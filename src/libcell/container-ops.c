@@ -47,16 +47,10 @@ int cell_write_file_at_new(int dirfd, const char *name, const char *text)
 
 /* Compiled filters are cached for root (one per distinct profile): the key is the
  * profile's canonical JSON, so any change to it is a different entry. */
-int cell_seccomp_for(const struct cell_spec *spec, const char *config_text,
-		     struct cell_seccomp_filter **out, struct cell_error *err)
+int cell_seccomp_for(const struct cell_spec *spec, struct cell_seccomp_filter **out,
+		     struct cell_error *err)
 {
-	json_t *c = config_text ? json_loads(config_text, 0, NULL) : NULL;
-	json_t *sc = json_object_get(json_object_get(c, "linux"), "seccomp");
-	_cleanup_free_ char *key = sc ? json_dumps(sc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	int r;
-
-	json_decref(c);
-	r = cell_seccomp_prepare_cached(&spec->linux.seccomp, key,
+	int r = cell_seccomp_prepare_cached(&spec->linux.seccomp, spec->linux.seccomp.canonical,
 					geteuid() == 0 ? "/run/cellrun-cache" : NULL, out, err);
 	return r < 0 ? cell_err_prefix(err, "linux.seccomp") : 0;
 }

@@ -281,7 +281,7 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 	    (r = setup_listener(c, err)) < 0)
 		return r;
 	if (c->spec->linux.seccomp.set &&
-	    (r = cell_seccomp_for(c->spec, c->config_text, &c->sp.seccomp, err)) < 0)
+	    (r = cell_seccomp_for(c->spec, &c->sp.seccomp, err)) < 0)
 		return r;
 	if (c->spec->linux.mount_label && (r = cell_lsm_mount_label_check(c->spec->linux.mount_label, err)) < 0)
 		return r;

@@ -61,8 +61,11 @@ static int notify_listener(struct pctx *c, const struct jp *at, const struct cel
 
 static int seccomp_post(struct pctx *c, const struct jp *at, json_t *obj, void *base)
 {
-	const struct cell_seccomp *sc = base;
+	struct cell_seccomp *sc = base;
 	int r;
+
+	free(sc->canonical);
+	sc->canonical = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
 
 	if (sc->default_errno_ret_set &&
 	    (r = errno_ret_allowed(c, JP_KEY(at, "defaultErrnoRet"), sc->default_action)) < 0)

@@ -95,6 +95,7 @@ void cell_spec_free(struct cell_spec *s)
 	if (!s)
 		return;
 	spec_release(&spec_obj, s);
+	free(s->linux.seccomp.canonical); /* not a field of the table: made by its post hook */
 	free(s);
 }
 

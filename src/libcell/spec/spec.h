@@ -261,6 +261,7 @@ struct cell_seccomp {
 	char *listener_metadata;
 	struct cell_seccomp_syscall *syscalls;
 	size_t n_syscalls;
+	char *canonical; /* the object as compact JSON with sorted keys: the filter cache key */
 };
 
 struct cell_personality {
