@@ -477,14 +477,18 @@ class Session:
                 pass
 
 
-def run_reaping(argv, timeout=DEFAULT_TIMEOUT, stdin=None, cwd=None, env=None, tmpdir=None):
+def run_reaping(argv, timeout=DEFAULT_TIMEOUT, stdin=None, cwd=None, env=None, tmpdir=None,
+                pass_fds=(), preexec=None):
     """Run argv to completion and return a Result.  stdout/stderr go to files,
     not pipes: a detached container inherits them and would hold a pipe open
-    forever.  Orphans adopted meanwhile are reaped (see wait_reaping)."""
+    forever.  Orphans adopted meanwhile are reaped (see wait_reaping).
+    pass_fds: the caller's fds the program inherits (what a careless caller
+    leaks); preexec: a callable run in the child just before exec."""
     with tempfile.TemporaryFile(dir=tmpdir) as fo, tempfile.TemporaryFile(dir=tmpdir) as fe:
         t0 = time.monotonic()
         p = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                             stdout=fo, stderr=fe, cwd=cwd, env=env, start_new_session=True)
+                             stdout=fo, stderr=fe, cwd=cwd, env=env, start_new_session=True,
+                             pass_fds=pass_fds, preexec_fn=preexec)
         IN_FLIGHT.add(p.pid)
         try:
             rc = wait_reaping(p, timeout)
@@ -516,15 +520,18 @@ class Runtime:
         return self.s.is_cell
 
     def cmd(self, *args, timeout=DEFAULT_TIMEOUT, guard=False, root=True, stdin=None,
-            cwd=None, env=None):
+            cwd=None, env=None, pass_fds=(), preexec=None, wrap=None):
+        """wrap: a command prefix (e.g. a shell that opens more fds) around it all."""
         argv = [self.binary] + (["--root", self.s.state_root] if root else []) + [str(a) for a in args]
         # create/run write hostname, domainname and sysctls: a runtime bug
         # that does so before entering the container's namespaces must hit
         # a throwaway UTS/net namespace, never the host's.
         if guard:
             argv = ["unshare", "--uts", "--net", "--"] + argv
+        if wrap:
+            argv = list(wrap) + argv
         return run_reaping(argv, timeout=timeout, stdin=stdin, cwd=cwd, env=env,
-                           tmpdir=self.s.base)
+                           tmpdir=self.s.base, pass_fds=pass_fds, preexec=preexec)
 
     # -- verbs that make containers
     def _prepare(self, bundle, cid):

@@ -9,6 +9,7 @@ import os
 import pytest
 
 import celltest
+from cellfixtures import bundle, make_bundle, runtime, start_session  # noqa: F401 (fixtures)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 _session = None
@@ -28,43 +29,7 @@ def _get_session():
 
 @pytest.fixture(scope="session")
 def session():
-    if os.geteuid() != 0:
-        pytest.skip("the integration suite needs root")
-    s = _get_session()
-    if not hasattr(s, "skip_reason"):
-        celltest.become_subreaper()
-        s.setup()
-        s.skip_reason = s.probe_binary()
-    if s.skip_reason:
-        pytest.skip(s.skip_reason)
-    return s
-
-
-@pytest.fixture
-def runtime(session):
-    rt = celltest.Runtime(session)
-    yield rt
-    rt.cleanup()
-
-
-@pytest.fixture
-def make_bundle(session, runtime, request):
-    made = []
-
-    def make(hint=None):
-        b = celltest.Bundle(session, hint or request.node.name.replace("test_", ""))
-        made.append(b)
-        return b
-
-    yield make
-    runtime.cleanup()   # delete --force every id the test made, before the bundle goes
-    for b in made:
-        b.destroy()
-
-
-@pytest.fixture
-def bundle(make_bundle):
-    return make_bundle()
+    return start_session(_get_session(), "integration")
 
 
 @pytest.fixture

@@ -15,12 +15,11 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 
 import pytest
 
 import celltest
-from celltest import DEFAULT_TIMEOUT, Result, wait_for
+from celltest import DEFAULT_TIMEOUT, wait_for
 
 SECRET = "host-secret-contents\n"
 
@@ -47,27 +46,7 @@ def host(session, bundle):
 def cli(runtime, *args, fds=(), cwd=None, guard=False, wrap=None, timeout=DEFAULT_TIMEOUT):
     """runtime.cmd with the caller's fds passed on (not close-on-exec) and a
     chosen cwd; wrap is a shell prefix that opens more fds by number."""
-    argv = [runtime.binary, "--root", runtime.s.state_root] + [str(a) for a in args]
-    if guard:
-        argv = ["unshare", "--uts", "--net", "--"] + argv
-    if wrap:
-        argv = wrap + argv
-    with tempfile.TemporaryFile(dir=runtime.s.base) as fo, \
-            tempfile.TemporaryFile(dir=runtime.s.base) as fe:
-        t0 = time.monotonic()
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe, cwd=cwd,
-                             pass_fds=fds, start_new_session=True)
-        celltest.IN_FLIGHT.add(p.pid)
-        try:
-            rc = celltest.wait_reaping(p, timeout)
-        finally:
-            celltest.IN_FLIGHT.discard(p.pid)
-        celltest.reap_orphans()
-        fo.seek(0)
-        fe.seek(0)
-        out, err = fo.read().decode(errors="replace"), fe.read().decode(errors="replace")
-    assert rc is not None, f"{argv} timed out; stderr: {err}"
-    return Result(argv, rc, out, err, time.monotonic() - t0)
+    return runtime.cmd(*args, pass_fds=fds, cwd=cwd, guard=guard, wrap=wrap, timeout=timeout)
 
 
 def bash_opening(file, dirpath, fds="3 4 5"):

@@ -20,7 +20,7 @@ INTEGRATION = os.path.join(os.path.dirname(HERE), "integration")
 if INTEGRATION not in sys.path:
     sys.path.insert(0, INTEGRATION)
 
-import celltest  # noqa: E402  (after the sys.path insert)
+from cellfixtures import bundle, make_bundle, runtime, start_session  # noqa: E402,F401
 
 import payload  # noqa: E402
 
@@ -40,43 +40,7 @@ def integration_conftest(config):
 @pytest.fixture(scope="session")
 def session(request):
     """The integration suite's session fixture, for this directory."""
-    if os.geteuid() != 0:
-        pytest.skip("the security suite needs root")
-    s = integration_conftest(request.config)._get_session()
-    if not hasattr(s, "skip_reason"):
-        celltest.become_subreaper()
-        s.setup()
-        s.skip_reason = s.probe_binary()
-    if s.skip_reason:
-        pytest.skip(s.skip_reason)
-    return s
-
-
-@pytest.fixture
-def runtime(session):
-    rt = celltest.Runtime(session)
-    yield rt
-    rt.cleanup()
-
-
-@pytest.fixture
-def make_bundle(session, runtime, request):
-    made = []
-
-    def make(hint=None):
-        b = celltest.Bundle(session, hint or request.node.name.replace("test_", ""))
-        made.append(b)
-        return b
-
-    yield make
-    runtime.cleanup()   # delete --force every id the test made, before the bundle goes
-    for b in made:
-        b.destroy()
-
-
-@pytest.fixture
-def bundle(make_bundle):
-    return make_bundle()
+    return start_session(integration_conftest(request.config)._get_session(), "security")
 
 
 @pytest.fixture

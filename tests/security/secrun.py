@@ -2,9 +2,6 @@
 """Driving attacks: runtime calls the integration driver has no knob for,
 and waiting for evidence a detached attacker leaves in its bundle's out/."""
 import os
-import subprocess
-import tempfile
-import time
 
 import celltest
 
@@ -29,25 +26,7 @@ def run_with_fds(rt, *args, fds, cwd=None, timeout=20):
 def run_with_preexec(rt, preexec, *args, timeout=20):
     """rt.cmd(*args) with preexec (a callable) run in the runtime's process
     just before exec -- to start it in a prepared context."""
-    argv = [rt.binary, "--root", rt.s.state_root] + [str(a) for a in args]
-    if args[0] in ("run", "create"):
-        argv = ["unshare", "--uts", "--net", "--"] + argv
-    with tempfile.TemporaryFile(dir=rt.s.base) as fo, tempfile.TemporaryFile(dir=rt.s.base) as fe:
-        t0 = time.monotonic()
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
-                             preexec_fn=preexec, start_new_session=True)
-        celltest.IN_FLIGHT.add(p.pid)
-        try:
-            rc = celltest.wait_reaping(p, timeout)
-        finally:
-            celltest.IN_FLIGHT.discard(p.pid)
-        celltest.reap_orphans()
-        fo.seek(0)
-        fe.seek(0)
-        out, err = fo.read().decode(errors="replace"), fe.read().decode(errors="replace")
-    if rc is None:
-        raise AssertionError(f"{' '.join(argv)} timed out after {timeout}s; stderr: {err}")
-    return celltest.Result(argv, rc, out, err, time.monotonic() - t0)
+    return rt.cmd(*args, preexec=preexec, guard=args[0] in ("run", "create"), timeout=timeout)
 
 
 def read(path):
