@@ -127,6 +127,30 @@ def test_terminal_dev_console(runtime, bundle, console):
     assert majors[0] == majors[1] == "88"    # 136: the pts major
 
 
+@pytest.mark.parametrize("kind", ["symlink", "directory"])
+def test_terminal_dev_console_not_a_file_is_refused(runtime, bundle, console, kind):
+    """/dev/console of the image (no tmpfs on /dev) is a symlink to a file or a
+    directory: the pty is not bound over it, or over what the link names."""
+    root = bundle.private_rootfs()
+    os.makedirs(os.path.join(root, "dev"), exist_ok=True)
+    target = os.path.join(root, "dev/console")
+    if os.path.lexists(target):
+        os.remove(target)
+    if not os.path.lexists(os.path.join(root, "dev/ptmx")):
+        os.symlink("pts/ptmx", os.path.join(root, "dev/ptmx"))
+    if kind == "symlink":
+        os.symlink("/etc/hostname", target)
+    else:
+        os.mkdir(target)
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m["destination"] != "/dev"]
+    rx = console()
+    tty_bundle(bundle, "true")
+    r = runtime.run(bundle, "--console-socket", rx.path, detach=True)
+    assert r.rc != 0, r
+    if runtime.is_cell:
+        assert f"/dev/console is a {kind}" in r.err, r
+
+
 def test_terminal_exec(runtime, bundle, console):
     bundle.args("sleep", "1001")
     runtime.run(bundle, detach=True).ok()

@@ -334,6 +334,68 @@ static void test_device_program(void **state)
 	destroy_all(h);
 }
 
+/* ---- signalling through the cgroup2 backend (v2 host, or hybrid's "unified") ---- */
+
+static int child_wait_usr1(void)
+{
+	sigset_t s;
+
+	int sig;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	/* freezing and thawing us interrupts the wait (EINTR), as it would any */
+	do
+		sig = sigwaitinfo(&s, NULL);
+	while (sig < 0 && errno == EINTR);
+	return sig == SIGUSR1 ? 7 : 1;
+}
+
+static void test_v2_signal_freezes_first(void **state)
+{
+	struct host *h = *state;
+	struct cell_error err = {0};
+	_cleanup_free_ char *freeze = NULL;
+	bool frozen = true;
+	int status = 0;
+	sigset_t usr1, old;
+
+	skip_unless_root(h);
+	/* the backend alone: its own root, in v2 mode on any host with a cgroup2 mount */
+	if (access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) == 0)
+		h->o.fs_root = "/sys/fs/cgroup/unified";
+	else if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0)
+		skip();
+	if (cell_cgroup_create(&h->o, h->path, &h->cg, &err) < 0)
+		fail_msg("create: %s (%s)", err.msg, strerror(err.code));
+	assert_int_equal(cell_cgroup_get_mode(h->cg), CELL_CGROUP_V2);
+	remember_dirs(h);
+	struct cgroup_hier *u = cgroup_unified(h->cg);
+	if (!u || !cg_has(u, "cgroup.freeze"))
+		skip();
+
+	/* blocked before the fork, so that it waits in sigwaitinfo */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	assert_int_equal(sigprocmask(SIG_BLOCK, &usr1, &old), 0);
+	fork_child(h, child_wait_usr1);
+	assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+	assert_int_equal(cell_cgroup_enter(h->cg, h->child, &err), 0);
+	release_child(h);
+
+	assert_int_equal(cell_cgroup_kill(h->cg, SIGUSR1, &err), 0);
+	assert_int_equal(waitpid(h->child, &status, 0), h->child);
+	h->child = -1;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 7);
+	/* thawed again: the freeze was only for the signal */
+	assert_int_equal(cg_read(u, "cgroup.freeze", &freeze), 0);
+	assert_string_equal(freeze, "0");
+	assert_int_equal(cell_cgroup_is_frozen(h->cg, &frozen, &err), 0);
+	assert_false(frozen);
+	destroy_all(h);
+}
+
 #define HOST(t) cmocka_unit_test_setup_teardown(t, host_setup, host_teardown)
 
 int main(void)
@@ -341,6 +403,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    HOST(test_lifecycle),
 	    HOST(test_device_program),
+	    HOST(test_v2_signal_freezes_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -543,13 +543,29 @@ static int v2_is_frozen(struct cell_cgroup *cg, bool *frozen, struct cell_error 
 static int v2_kill(struct cell_cgroup *cg, int sig, struct cell_error *err)
 {
 	struct cgroup_hier *h = cgroup_unified(cg);
+	struct cell_error e = {0};
+	bool freezer, was = false;
+	int r;
 
 	if (!h)
 		return cell_err(err, ENOENT, "cgroup %s: not available", cg->saved);
 	/* cgroup.kill (5.14+) also gets processes forking meanwhile */
 	if (sig == SIGKILL && cg_has(h, "cgroup.kill"))
 		return cg_write(h, "cgroup.kill", "1", err);
-	return cg_signal_all(h, sig, err);
+	/* Otherwise the list is read first: frozen, nothing can fork past it.  A frozen
+	 * task takes the signal when thawed (a fatal one at once); a cgroup that was
+	 * frozen before stays frozen. */
+	freezer = cg_has(h, "cgroup.freeze");
+	if (freezer && (r = v2_is_frozen(cg, &was, err)) < 0)
+		return r;
+	if (freezer && !was && (r = v2_freeze(cg, true, err)) < 0)
+		return r;
+	r = cg_signal_all(h, sig, err);
+	if (freezer && !was && v2_freeze(cg, false, &e) < 0 && r == 0) {
+		*err = e;
+		r = -e.code;
+	}
+	return r;
 }
 
 const struct cgroup_ops cgroup_v2_ops = {

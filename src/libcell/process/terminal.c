@@ -38,22 +38,34 @@ static int send_master(int sock, int master, const char *name, struct cell_error
 	return 0;
 }
 
+/* By fd once opened: a symlink swapped in after the check cannot redirect the bind. */
 static int bind_console(const char *pts, struct cell_error *err)
 {
 	struct stat st;
 
 	if (stat("/dev", &st) < 0)
 		return 0;
-	if (lstat("/dev/console", &st) < 0) {
+	_cleanup_close_ int target = open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (target < 0 && errno == ENOENT) {
 		int fd = open("/dev/console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
 			      0600);
 		if (fd < 0)
 			return cell_err(err, errno, "create /dev/console");
 		(void)close(fd);
-	} else if (S_ISLNK(st.st_mode)) {
-		return cell_err(err, ELOOP, "/dev/console is a symlink, refusing to bind over it");
+		target = open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	}
-	if (mount(pts, "/dev/console", NULL, MS_BIND, NULL) < 0)
+	if (target < 0)
+		return cell_err(err, errno, "open /dev/console");
+	if (fstat(target, &st) < 0)
+		return cell_err(err, errno, "stat /dev/console");
+	if (S_ISLNK(st.st_mode))
+		return cell_err(err, ELOOP, "/dev/console is a symlink, refusing to bind over it");
+	if (S_ISDIR(st.st_mode))
+		return cell_err(err, EISDIR, "/dev/console is a directory, refusing to bind over it");
+	_cleanup_close_ int tree = open_tree(AT_FDCWD, pts, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return cell_err(err, errno, "bind %s: open_tree", pts);
+	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return cell_err(err, errno, "bind %s on /dev/console", pts);
 	return 0;
 }
