@@ -270,6 +270,15 @@ static int prepare_cgroup(struct create_ctx *c, struct cell_error *err)
 	r = cell_cgroup_apply(c->cg, l->resources_set ? &l->resources : &none, err);
 	if (r < 0)
 		return cell_err_prefix(err, "linux.resources");
+	/* a new user namespace with its own cgroup namespace: its root may manage the
+	 * groups below the container's (systemd must, to boot), as LXC and crun allow */
+	uint32_t uid, gid;
+	if (!c->rt->rootless && l->ns[CELL_NS_USER].enabled && !l->ns[CELL_NS_USER].path &&
+	    l->ns[CELL_NS_CGROUP].enabled &&
+	    cell_idmap_to_host(l->uid_mappings, l->n_uid_mappings, 0, &uid) &&
+	    cell_idmap_to_host(l->gid_mappings, l->n_gid_mappings, 0, &gid) &&
+	    (r = cell_cgroup_chown(c->cg, (uid_t)uid, (gid_t)gid, err)) < 0)
+		return r;
 	return cell_cgroup_mounts(c->cg, &c->cg_mounts, &c->n_cg_mounts, err);
 }
 

@@ -180,3 +180,29 @@ def test_overlay_debian_stops_as_systemd(cell, debian):
     stop_cleanly(cell, n)
     cell("destroy", n, check=True)
     cell.names.discard(n)
+
+
+def test_unprivileged_debian_boots(cell, debian):
+    """--unprivileged: systemd runs as an unprivileged host uid and still boots to
+    running, because its cgroup is delegated to the user namespace's root (it
+    must create init.scope and the units' groups below it)."""
+    n = cell.name("debunpriv")
+    create_debian(cell, n, "--storage", "overlay", "--unprivileged")
+    st = info(cell, n)
+    assert st["unprivileged"], st
+    boot(cell, n)
+    assert_systemd_is_init(cell, n)
+    host_uid = st["idmap"]["host"]
+    pid = info(cell, n)["pid"]
+    assert os.stat(f"/proc/{pid}").st_uid == host_uid, "systemd must run as the mapped uid"
+    r = cell("exec", n, "--", "cat", "/proc/1/cgroup", check=True)
+    assert "name=systemd:/init.scope" in r.stdout, r.stdout
+    # the delegation: the container's own cgroup belongs to its root, its parent does not
+    dirs = [os.path.join(d, n) for d in cell.cgroup_dirs() if os.path.isdir(os.path.join(d, n))]
+    assert dirs, "no cgroup of the container found"
+    for d in dirs:
+        assert os.stat(d).st_uid == host_uid, d
+        assert os.stat(os.path.dirname(d)).st_uid == 0, os.path.dirname(d)
+    stop_cleanly(cell, n)
+    cell("destroy", n, check=True)
+    cell.names.discard(n)

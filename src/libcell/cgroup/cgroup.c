@@ -572,6 +572,31 @@ int cell_cgroup_enter(struct cell_cgroup *cg, pid_t pid, struct cell_error *err)
 	return 0;
 }
 
+int cell_cgroup_chown(struct cell_cgroup *cg, uid_t uid, gid_t gid, struct cell_error *err)
+{
+	/* cgroup-v2.rst "Delegation Containment"; v1 has no rule, these are LXC's */
+	static const char *const v2_files[] = { "cgroup.procs", "cgroup.threads",
+						"cgroup.subtree_control", NULL };
+	static const char *const v1_files[] = { "tasks", "cgroup.procs", "cgroup.clone_children",
+						NULL };
+
+	for (size_t i = 0; i < cg->n_h; i++) {
+		const struct cgroup_hier *h = &cg->h[i];
+		if (h->skipped || h->fake)
+			continue;
+		if (chown(h->dir, uid, gid) < 0)
+			return cell_err(err, errno, "delegate %s to %u:%u", h->dir, (unsigned)uid,
+					(unsigned)gid);
+		for (const char *const *f = h->v2 ? v2_files : v1_files; *f; f++) {
+			_cleanup_free_ char *p = xasprintf("%s/%s", h->dir, *f);
+			if (chown(p, uid, gid) < 0 && errno != ENOENT)
+				return cell_err(err, errno, "delegate %s to %u:%u", p, (unsigned)uid,
+						(unsigned)gid);
+		}
+	}
+	return 0;
+}
+
 int cell_cgroup_apply(struct cell_cgroup *cg, const struct cell_resources *r,
 		      struct cell_error *err)
 {

@@ -78,6 +78,11 @@ int cell_cgroup_join_self(struct cell_cgroup_join *j, struct cell_error *err);
 int cell_cgroup_join_rest(struct cell_cgroup *cg, const struct cell_cgroup_join *j, pid_t pid,
 			  struct cell_error *err);
 void cell_cgroup_join_close(struct cell_cgroup_join *j);
+/* Delegate the container's cgroup to the root of its user namespace (uid/gid on the
+ * host), as an init inside needs to make its own groups (systemd's init.scope): the
+ * directory and the files that move processes and (v2) enable controllers below it.
+ * Limits stay root's.  Skipped and fake hierarchies are left alone. */
+int cell_cgroup_chown(struct cell_cgroup *cg, uid_t uid, gid_t gid, struct cell_error *err);
 /* Apply (create) or change (update) resource limits, devices included. */
 int cell_cgroup_apply(struct cell_cgroup *cg, const struct cell_resources *r,
 		      struct cell_error *err);

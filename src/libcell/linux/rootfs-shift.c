@@ -24,6 +24,7 @@
 #include "../base/util.h"
 #include "rootfs-internal.h"
 #include "rootfs.h"
+#include "userns.h"
 
 static bool id_mapped(const struct cell_idmap *m, size_t n, uint32_t host_id)
 {
@@ -36,10 +37,10 @@ static bool id_mapped(const struct cell_idmap *m, size_t n, uint32_t host_id)
 /* container id k -> host id; unmapped ids stay as they are */
 static uint32_t to_host(const struct cell_idmap *m, size_t n, uint32_t k)
 {
-	for (size_t i = 0; i < n; i++)
-		if (k >= m[i].container_id && k - m[i].container_id < m[i].size)
-			return m[i].host_id + (k - m[i].container_id);
-	return k;
+	uint32_t host = k;
+
+	(void)cell_idmap_to_host(m, n, k, &host);
+	return host;
 }
 
 static int idmapped_tree(const struct cell_spec *s, const char *rootfs, int *tree_fd,

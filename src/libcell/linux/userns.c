@@ -133,6 +133,16 @@ int cell_userns_write_maps(pid_t pid, const struct cell_linux *l, struct cell_er
 	return write_one(pid, false, l->gid_mappings, l->n_gid_mappings, err);
 }
 
+bool cell_idmap_to_host(const struct cell_idmap *m, size_t n, uint32_t k, uint32_t *host)
+{
+	for (size_t i = 0; i < n; i++)
+		if (k >= m[i].container_id && k - m[i].container_id < m[i].size) {
+			*host = m[i].host_id + (k - m[i].container_id);
+			return true;
+		}
+	return false;
+}
+
 bool cell_userns_setgroups_allowed(const struct cell_linux *l)
 {
 	if (geteuid() == 0)
