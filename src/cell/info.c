@@ -192,6 +192,9 @@ int cmd_config(struct cli *c, struct cell_error *err)
 		r = cell_settings_set(s, c->argv[2], c->argv[3], err);
 		if (r >= 0)
 			r = cell_settings_save(&c->st, s, err);
+		/* a systemd init sets the name from /etc/hostname over the runtime's */
+		if (r >= 0 && streq(c->argv[2], "hostname"))
+			r = cell_manager_write_hostname(&c->st, s, err);
 		(void)close(lock);
 		return r;
 	}

@@ -12,7 +12,7 @@
 #include "libcell/base/util.h"
 
 struct exec_args {
-	const char *process_file, *cwd, *user;
+	const char *process_file, *cwd, *user, *apparmor, *label;
 	char **env, **caps;
 	uint32_t *gids;
 	size_t n_gids;
@@ -32,6 +32,8 @@ static void exec_usage(void)
 	       "  -g, --additional-gids G add a supplementary group (repeatable)\n"
 	       "      --cap CAP           add a capability\n"
 	       "      --no-new-privs      set no_new_privs\n"
+	       "      --apparmor PROFILE  the AppArmor profile of the process\n"
+	       "      --process-label L   the SELinux label of the process\n"
 	       "      --pid-file P        write the process's pid here\n"
 	       "      --console-socket P  send the terminal master to this socket\n"
 	       "      --preserve-fds N    pass N extra fds\n");
@@ -81,7 +83,15 @@ static int parse_exec(struct cli *c, struct exec_args *a, struct cell_error *err
 			a->gids = xrealloc(a->gids, (a->n_gids + 1) * sizeof(uint32_t));
 			a->gids[a->n_gids++] = (uint32_t)n;
 			break;
-		case 'i': case 'a': case 'l': case 'G': break;
+		case 'a': a->apparmor = optarg; break;
+		case 'l': a->label = optarg; break;
+		case 'G':
+			return cell_err(err, ENOTSUP,
+					"exec --cgroup %s: sub-cgroups are not supported; the process joins the container's cgroup",
+					optarg);
+		case 'i':
+			return cell_err(err, ENOTSUP,
+					"exec --ignore-paused: not supported; a process in a paused container could not start (resume it first)");
 		case 'h': exec_usage(); return 1;
 		default: return cell_err(err, EINVAL, "exec: unknown option (see --help)");
 		}
@@ -147,6 +157,15 @@ static int build_from_args(struct cli *c, struct exec_args *a, struct cell_proce
 	}
 	if (a->no_new_privs)
 		p->no_new_privileges = true;
+	/* applied where the LSM is enabled, a clear error where it is not (as at create) */
+	if (a->apparmor) {
+		free(p->apparmor_profile);
+		p->apparmor_profile = xstrdup(a->apparmor);
+	}
+	if (a->label) {
+		free(p->selinux_label);
+		p->selinux_label = xstrdup(a->label);
+	}
 	if (a->user && (r = apply_user(p, a->user, err)) < 0)
 		return r;
 	if (a->n_gids) {

@@ -215,7 +215,15 @@ static int exec_prepare(const struct cell_runtime *rt, const char *id, struct ex
 		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x->sync) < 0)
 		return cell_err(err, errno, "sync socketpair");
-	return cell_cgroup_of(rt, id, x->st->systemd_cgroup, x->st->cgroup_path, false, cg, err);
+	if ((r = cell_cgroup_of(rt, id, x->st->systemd_cgroup, x->st->cgroup_path, false, cg,
+				err)) < 0)
+		return r;
+	/* the new process would join a frozen cgroup and stop before it could report */
+	bool frozen = false;
+	struct cell_error ignored = { 0 };
+	if (cell_cgroup_is_frozen(*cg, &frozen, &ignored) >= 0 && frozen)
+		return cell_err(err, EBUSY, "container is paused: resume it first");
+	return 0;
 }
 
 static int exec_wait(pid_t pid, int master, int *status)

@@ -96,6 +96,25 @@ def test_config_get_set(cell):
     cell("stop", n, check=True)
 
 
+@pytest.mark.parametrize("storage", ["dir", "overlay"])
+def test_config_hostname_rewrites_etc_hostname(cell, storage):
+    """A systemd init names the machine from /etc/hostname, over the runtime's:
+    `config hostname` rewrites it, stopped (the root mounted for the while) or running."""
+    n = cell.name("hn")
+    cell("create", n, "--template", "busybox", "--storage", storage, check=True)
+    cell("config", n, "hostname", "first", check=True)
+    cell("start", n, check=True)
+    r = cell("exec", n, "--", "sh", "-c", "cat /etc/hostname; hostname", check=True)
+    assert r.stdout.split() == ["first", "first"], r.stdout
+    cell("config", n, "hostname", "second", check=True)   # running: the file now, the UTS name at restart
+    r = cell("exec", n, "--", "cat", "/etc/hostname", check=True)
+    assert r.stdout.strip() == "second", r.stdout
+    cell("stop", n, check=True)
+    assert not os.path.ismount(os.path.join(cell.store, "containers", n, "rootfs"))
+    cell("destroy", n, check=True)
+    cell.names.discard(n)
+
+
 def test_logs_hold_the_console(cell):
     n = cell.name("log")
     cell("create", n, check=True)

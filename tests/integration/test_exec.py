@@ -156,3 +156,29 @@ def test_exec_missing_binary(runtime, running):
     assert r.rc != 0
     assert "/no/such/binary" in r.err
     assert runtime.status(running.id) == "running"
+
+
+def test_exec_paused_container_is_refused(runtime, running):
+    """The new process would join a frozen cgroup and stop before it could
+    report: refused at once (not a hang), and fine again after resume."""
+    runtime.cmd("pause", running.id).ok()
+    r = runtime.exec(running.id, "true", timeout=10)
+    assert r.rc != 0, r
+    if runtime.is_cell:
+        assert "paused" in r.err, r
+    runtime.cmd("resume", running.id).ok()
+    assert runtime.exec(running.id, "echo", "back").ok().out == "back\n"
+
+
+def test_exec_lsm_options_are_not_ignored(runtime, running):
+    """--apparmor / --process-label apply to the exec'd process: where the
+    LSM is off (or the profile unknown) exec fails and says which."""
+    if os.path.exists("/sys/kernel/security/apparmor/profiles"):
+        pytest.skip("AppArmor is enabled here: the profile would be looked up")
+    if runtime.is_cell:
+        r = runtime.exec(running.id, "true", opts=["--apparmor", "no-such-profile"])
+        assert r.rc != 0 and "AppArmor" in r.err, r
+        if not os.path.exists("/sys/fs/selinux/enforce"):
+            r = runtime.exec(running.id, "true", opts=["--process-label", "system_u:system_r:x:s0"])
+            assert r.rc != 0 and "SELinux" in r.err, r
+    assert runtime.status(running.id) == "running"

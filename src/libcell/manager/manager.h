@@ -136,6 +136,11 @@ int cell_manager_info(const struct cell_store *st, const char *name, struct cell
 void cell_info_free(struct cell_info *i);
 
 /* ---- storage verbs (storage-glue.c) ---- */
+/* A system container's /etc/hostname after `config hostname`: through the mounted root
+ * while it runs (a systemd init reads it at its next boot), else mounted for the
+ * while.  Not for app containers (their hostname is the runtime's). */
+int cell_manager_write_hostname(const struct cell_store *st, const struct cell_settings *s,
+				struct cell_error *err);
 int cell_manager_clone(const struct cell_store *st, const char *src, const char *dst,
 		       struct cell_error *err);
 /* snap NULL: a name from the time */

@@ -191,6 +191,35 @@ static void set_identity(int rootfd, const struct cell_settings *s)
 	rewrite_in_root(rootfd, "etc/machine-id", "");
 }
 
+int cell_manager_write_hostname(const struct cell_store *st, const struct cell_settings *s,
+				struct cell_error *err)
+{
+	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
+	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
+	_cleanup_free_ char *line = xasprintf("%s\n", s->hostname ? s->hostname : s->name);
+	struct cell_error ignored = { 0 };
+	int r;
+
+	if (!s->system)
+		return 0;
+	if ((r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err)) < 0)
+		return r;
+	_cleanup_free_ char *rootfs = cell_storage_rootfs(&sto);
+	bool mount_it = cell_supervisor_pid(st, s->name) <= 0 && !cell_storage_is_mounted(&sto);
+	if (mount_it && (r = cell_storage_mount(&sto, err)) < 0)
+		return r;
+	int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		r = cell_err(err, errno, "open %s", rootfs);
+	} else {
+		rewrite_in_root(rootfd, "etc/hostname", line);
+		(void)close(rootfd);
+	}
+	if (mount_it && cell_storage_unmount(&sto, r < 0 ? &ignored : err) < 0 && r >= 0)
+		r = -EIO;
+	return r;
+}
+
 /* On a new (created or cloned) root, mounted for the while (overlay, image). */
 static int first_setup(const struct cell_storage *sto, struct cell_settings *s,
 		       struct cell_error *err)
