@@ -24,6 +24,7 @@
 #include "libcell/base/cleanup.h"
 #include "libcell/base/util.h"
 #include "libcell/cgroup/cgroup-internal.h"
+#include "libcell/sys/syscalls.h"
 
 #define MIB (1024LL * 1024LL)
 
@@ -146,6 +147,22 @@ static void assert_cg_file(struct host *h, const char *controller, const char *v
 
 	assert_int_equal(cg_read_at(dir, v2 ? v2_file : v1_file, &got), 0);
 	assert_string_equal(got, v2 ? v2_want : v1_want);
+}
+
+/* How many lines of /proc/<child>/cgroup name our path. */
+static size_t child_placed(struct host *h)
+{
+	_cleanup_free_ char *p = xasprintf("/proc/%d/cgroup", (int)h->child), *text = NULL;
+	_cleanup_strv_free_ char **lines = NULL;
+	size_t ours = 0;
+
+	assert_int_equal(cell_read_file(p, &text, NULL), 0);
+	lines = cg_split(text, '\n');
+	for (size_t i = 0; lines[i]; i++) {
+		const char *c = strrchr(lines[i], ':');
+		ours += c && streq(c + 1, h->path);
+	}
+	return ours;
 }
 
 /* /proc/<pid>/cgroup names our path in every hierarchy the pid was moved into. */
@@ -334,6 +351,45 @@ static void test_device_program(void **state)
 	destroy_all(h);
 }
 
+/* ---- joining without the global attach lock (cgroup-join.c) ---- */
+
+static void test_join_by_clone_and_self(void **state)
+{
+	struct host *h = *state;
+	struct cell_cgroup_join j;
+	struct clone_args ca = { .exit_signal = SIGCHLD };
+	struct cell_error err = {0};
+	int status = 0;
+
+	skip_unless_root(h);
+	create(h);
+	assert_int_equal(cell_cgroup_join_open(h->cg, &j, &err), 0);
+	/* a real kernel: v1 hierarchies by the child's own "tasks" write, cgroup2 by the clone */
+	for (size_t i = 0; i < j.n; i++)
+		assert_true(j.how[i] == (h->cg->h[i].v2 ? CELL_JOIN_CLONE : CELL_JOIN_SELF));
+	h->child = cell_cgroup_join_clone(&j, &ca);
+	assert_true(h->child >= 0);
+	if (h->child == 0) {
+		struct cell_error e = {0};
+		char c;
+		int joined = cell_cgroup_join_self(&j, &e);
+		_exit(read(h->go[0], &c, 1) == 1 && joined == 0 ? 0 : 3);
+	}
+	/* nothing is left for the parent: no cgroup.procs write */
+	assert_int_equal(cell_cgroup_join_rest(h->cg, &j, h->child, &err), 0);
+	cell_cgroup_join_close(&j);
+	assert_int_equal(j.clone_fd, -1);
+	for (int i = 0; i < 200 && child_placed(h) < h->cg->n_h; i++)
+		usleep(10000);
+	assert_child_placed(h);
+	release_child(h);
+	assert_int_equal(waitpid(h->child, &status, 0), h->child);
+	h->child = -1;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	destroy_all(h);
+}
+
 /* ---- signalling through the cgroup2 backend (v2 host, or hybrid's "unified") ---- */
 
 static int child_wait_usr1(void)
@@ -404,6 +460,7 @@ int main(void)
 	    HOST(test_lifecycle),
 	    HOST(test_device_program),
 	    HOST(test_v2_signal_freezes_first),
+	    HOST(test_join_by_clone_and_self),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

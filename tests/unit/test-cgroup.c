@@ -773,6 +773,32 @@ static void test_v1_freezer_and_kill(void **state)
 
 /* ---- hybrid ---- */
 
+/* A fake tree has no kernel to take "0" in tasks or a clone into a cgroup: every
+ * hierarchy is left to the parent's cgroup.procs write. */
+static void test_join_on_a_fake_tree(void **state)
+{
+	struct fx *f = *state;
+	struct cell_cgroup_join j;
+	_cleanup_free_ char *pid = xasprintf("%d", 4242);
+
+	make_hybrid(f);
+	create(f, "/jn");
+	assert_int_equal(cell_cgroup_join_open(f->cg, &j, &f->err), 0);
+	assert_int_equal(j.clone_fd, -1);
+	assert_int_equal(j.n, f->cg->n_h);
+	for (size_t i = 0; i < j.n; i++) {
+		assert_int_equal(j.how[i], CELL_JOIN_PROCS);
+		assert_int_equal(j.task_fds[i], -1);
+	}
+	/* the child's part has nothing to do */
+	assert_int_equal(cell_cgroup_join_self(&j, &f->err), 0);
+	assert_int_equal(cell_cgroup_join_rest(f->cg, &j, 4242, &f->err), 0);
+	assert_file(f, "unified/jn/cgroup.procs", pid);
+	assert_file(f, "memory/jn/cgroup.procs", pid);
+	cell_cgroup_join_close(&j);
+	assert_null(j.how);
+}
+
 static void test_hybrid(void **state)
 {
 	struct fx *f = *state;
@@ -1057,6 +1083,7 @@ int main(void)
 	    FX(test_v1_memsw_absent),
 	    FX(test_v1_freezer_and_kill),
 	    FX(test_hybrid),
+	    FX(test_join_on_a_fake_tree),
 	    cmocka_unit_test(test_device_rules),
 	    cmocka_unit_test(test_bpf_semantics),
 	    cmocka_unit_test(test_bpf_verifier),
