@@ -65,30 +65,16 @@ static int open_outer(const char *path, struct archive **out, struct cell_error 
 static int join_link(const char *member, const char *target, char **out)
 {
 	const char *slash = strrchr(member, '/');
-	size_t n = slash ? (size_t)(slash - member) : 0;
-	_cleanup_free_ char *res = xzalloc(strlen(member) + strlen(target) + 2);
+	_cleanup_free_ char *joined = NULL, *res = NULL;
+	int r;
 
 	if (target[0] == '/')
 		return -EINVAL;
-	memcpy(res, member, n);
-	for (const char *p = target; *p;) {
-		size_t len = strcspn(p, "/");
-		if (len == 2 && p[0] == '.' && p[1] == '.') {
-			if (n == 0)
-				return -EINVAL;
-			char *up = memrchr(res, '/', n);
-			n = up ? (size_t)(up - res) : 0;
-		} else if (len > 0 && !(len == 1 && p[0] == '.')) {
-			if (n > 0)
-				res[n++] = '/';
-			memcpy(res + n, p, len);
-			n += len;
-		}
-		p += len;
-		p += strspn(p, "/");
-	}
-	res[n] = '\0';
-	if (n == 0)
+	joined = slash ? xasprintf("%.*s/%s", (int)(slash - member), member, target)
+		       : xstrdup(target);
+	if ((r = image_path_normalize(joined, true, &res)) < 0)
+		return r;
+	if (!res[0])
 		return -EINVAL;
 	*out = TAKE_PTR(res);
 	return 0;

@@ -27,7 +27,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-int image_path_clean(const char *in, char **out)
+int image_path_normalize(const char *in, bool allow_up, char **out)
 {
 	_cleanup_free_ char *res = xzalloc(strlen(in) + 1);
 	size_t n = 0;
@@ -36,9 +36,13 @@ int image_path_clean(const char *in, char **out)
 		return -EINVAL;
 	for (const char *p = in; *p;) {
 		size_t len = strcspn(p, "/");
-		if (len == 2 && p[0] == '.' && p[1] == '.')
-			return -EINVAL;
-		if (len > 0 && !(len == 1 && p[0] == '.')) {
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			/* never above the top */
+			if (!allow_up || n == 0)
+				return -EINVAL;
+			char *up = memrchr(res, '/', n);
+			n = up ? (size_t)(up - res) : 0;
+		} else if (len > 0 && !(len == 1 && p[0] == '.')) {
 			if (n > 0)
 				res[n++] = '/';
 			memcpy(res + n, p, len);
@@ -50,6 +54,11 @@ int image_path_clean(const char *in, char **out)
 	res[n] = '\0';
 	*out = TAKE_PTR(res);
 	return 0;
+}
+
+int image_path_clean(const char *in, char **out)
+{
+	return image_path_normalize(in, false, out);
 }
 
 /* Split "a/b/c" into "a/b" and "c" (dir "" at the top). */

@@ -40,6 +40,8 @@ int image_digest_file(const char *path, char out[IMAGE_DIGEST_MAX], struct cell_
  * -EINVAL for an absolute path or a ".." component.
  */
 int image_path_clean(const char *in, char **out);
+/* The same with ".." allowed where it stays inside: "a/b/../c" -> "a/c"; -EINVAL above the top. */
+int image_path_normalize(const char *in, bool allow_up, char **out);
 /* Open (O_PATH) the directory `dir` under rootfd, creating missing parts 0755. */
 int image_open_dir(int rootfd, const char *dir, bool create);
 /* rm -rf of name under dirfd; never follows symlinks nor crosses mounts. ENOENT is 0. */
