@@ -23,7 +23,7 @@
 
 #define RMDIR_TRIES 10 /* 1+2+4+...+256 ms between tries */
 
-static bool is_delegation_errno(int e)
+bool cg_delegation_errno(int e)
 {
 	return e == EACCES || e == EPERM || e == EROFS;
 }
@@ -60,7 +60,7 @@ int cg_write_at(const struct cgroup_hier *h, const char *dir, const char *file, 
 
 	if (r == 0)
 		return 0;
-	if (h->rootless && is_delegation_errno(-r)) {
+	if (h->rootless && cg_delegation_errno(-r)) {
 		cell_warn("cgroup: write %s \"%s\": %s; skipped (rootless)", path, val,
 			  strerror(-r));
 		return 0;
@@ -160,7 +160,7 @@ static int make_one(const struct cgroup_ops *ops, struct cgroup_hier *h, const c
 		*existed = true;
 		return 0;
 	}
-	if (h->rootless && is_delegation_errno(errno)) {
+	if (h->rootless && cg_delegation_errno(errno)) {
 		/* container.c says it once when limits were asked for */
 		cell_debug("cgroup: mkdir %s: %s; hierarchy skipped (rootless)", dir,
 			  strerror(errno));

@@ -73,6 +73,8 @@ char *cgroup_self_base(const char *self_text, const struct cgroup_hier *h);
 
 /* ---- files (cgroup-fs.c) ---- */
 
+/* EACCES, EPERM, EROFS: what a hierarchy not delegated to a rootless runtime answers. */
+bool cg_delegation_errno(int e);
 /* Write `val` to dir/file in one write; the error names the file and value.  In a rootless
  * hierarchy EACCES/EPERM/EROFS are warnings and return 0. */
 int cg_write_at(const struct cgroup_hier *h, const char *dir, const char *file, const char *val,

@@ -29,11 +29,6 @@
 #include "../base/util.h"
 #include "../sys/syscalls.h"
 
-static bool is_delegation_errno(int e)
-{
-	return e == EACCES || e == EPERM || e == EROFS;
-}
-
 void cell_cgroup_join_init(struct cell_cgroup_join *j)
 {
 	memset(j, 0, sizeof(*j));
@@ -69,7 +64,7 @@ int cell_cgroup_join_open(struct cell_cgroup *cg, struct cell_cgroup_join *j,
 		}
 		_cleanup_free_ char *path = xasprintf("%s/tasks", h->dir);
 		int fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 && h->rootless && is_delegation_errno(errno)) {
+		if (fd < 0 && h->rootless && cg_delegation_errno(errno)) {
 			cell_warn("cgroup: open %s: %s; skipped (rootless)", path, strerror(errno));
 			j->how[i] = CELL_JOIN_SKIP;
 			continue;
@@ -117,7 +112,7 @@ int cell_cgroup_join_self(struct cell_cgroup_join *j, struct cell_error *err)
 		if (write(j->task_fds[i], "0", 1) == 1)
 			continue;
 		int e = errno;
-		if (j->rootless && is_delegation_errno(e))
+		if (j->rootless && cg_delegation_errno(e))
 			cell_warn("cgroup: write %s \"0\": %s; skipped (rootless)", j->paths[i],
 				  strerror(e));
 		else

@@ -165,16 +165,20 @@ static const char *stop_signal_of_init(int rootfd)
 	return "SIGTERM";
 }
 
-/* Rewrite a regular file the tree has (never a link, never outside the root). */
-static void rewrite_in_root(int rootfd, const char *path, const char *text)
+/* Rewrite a regular file the tree has (never a link, never outside the root); false
+ * when it is not there or not a regular file. */
+static bool rewrite_in_root(int rootfd, const char *path, const char *text)
 {
 	_cleanup_close_ int fd =
 		cell_open_in_root(rootfd, path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK, 0);
 	struct stat sb;
 
 	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || ftruncate(fd, 0) < 0 ||
-	    cell_write_all(fd, text, strlen(text)) < 0)
+	    cell_write_all(fd, text, strlen(text)) < 0) {
 		cell_debug("%s not rewritten: %m", path);
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -187,8 +191,8 @@ static void set_identity(int rootfd, const struct cell_settings *s)
 {
 	_cleanup_free_ char *line = xasprintf("%s\n", s->hostname ? s->hostname : s->name);
 
-	rewrite_in_root(rootfd, "etc/hostname", line);
-	rewrite_in_root(rootfd, "etc/machine-id", "");
+	(void)rewrite_in_root(rootfd, "etc/hostname", line);
+	(void)rewrite_in_root(rootfd, "etc/machine-id", "");
 }
 
 int cell_manager_write_hostname(const struct cell_store *st, const struct cell_settings *s,
@@ -212,7 +216,9 @@ int cell_manager_write_hostname(const struct cell_store *st, const struct cell_s
 	if (rootfd < 0) {
 		r = cell_err(err, errno, "open %s", rootfs);
 	} else {
-		rewrite_in_root(rootfd, "etc/hostname", line);
+		if (!rewrite_in_root(rootfd, "etc/hostname", line))
+			cell_warn("%s: /etc/hostname is not a regular file in its root: the new name "
+				  "applies to the container's hostname only", s->name);
 		(void)close(rootfd);
 	}
 	if (mount_it && cell_storage_unmount(&sto, r < 0 ? &ignored : err) < 0 && r >= 0)

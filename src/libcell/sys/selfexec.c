@@ -158,15 +158,19 @@ int cell_selfexec_overlay(const char *path, int *out)
 	/* ':' ',' '\\' would need escaping in the layer list: the copy will do */
 	if (path[0] != '/' || !slash || slash[1] == '\0' || strpbrk(path, ":,\\"))
 		return -EINVAL;
-	if ((mkdir("/run/cellrun-cache", 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(EMPTY_LAYER, 0555) < 0 && errno != EEXIST))
-		return -errno;
 	if (snprintf(lower, sizeof(lower), "%.*s:%s", slash == path ? 1 : (int)(slash - path), path,
 		     EMPTY_LAYER) >= (int)sizeof(lower))
 		return -ENAMETOOLONG;
 	fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
-	if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0 ||
-	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+	if (fs < 0)
+		return -errno;
+	/* the empty layer is made once, the first time it is missing */
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0 &&
+	    (errno != ENOENT || (mkdir("/run/cellrun-cache", 0700) < 0 && errno != EEXIST) ||
+	     (mkdir(EMPTY_LAYER, 0555) < 0 && errno != EEXIST) ||
+	     syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0))
+		return -errno;
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return -errno;
 	mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
 			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID);
