@@ -44,3 +44,8 @@ int cell_rootfs_finalize(const struct cell_rootfs_ctx *c, struct cell_error *err
  */
 int cell_rootfs_shift_prepare(const struct cell_spec *s, const char *rootfs, int *tree_fd,
 			      struct cell_error *err);
+/* Move a tree shifted on disk from host ids from..from+size-1 to to..to+size-1
+ * (a copy of an unprivileged container's root that gets ids of its own); ids
+ * outside the range stay.  Does not cross mounts or follow symlinks. */
+int cell_rootfs_shift_range(const char *rootfs, uint32_t from, uint32_t to, uint32_t size,
+			    struct cell_error *err);
