@@ -177,7 +177,7 @@ int cell_manager_start(const struct cell_store *st, const char *name, enum cell_
 		return cell_err(err, 0, "%s is running already", name);
 	_cleanup_free_ char *dir = cell_store_dir(st, name);
 	/* also for containers made before their directory was closed */
-	if ((r = cell_manager_protect_dir(dir, s, err)) < 0)
+	if (cell_manager_protect_dir(dir, s, err) < 0)
 		return cell_err_prefix(err, "start %s", name);
 	/* a stopped container may have left state behind (host reboot, kill -9) */
 	struct cell_error ignored = { 0 };

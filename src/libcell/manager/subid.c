@@ -165,7 +165,7 @@ static int new_root_range(const struct subid_file *f, const struct subid_file *o
 static int ensure_root(struct subid_file *f, const struct subid_file *other, char **notice,
 		       struct cell_error *err)
 {
-	struct cell_id_range range;
+	struct cell_id_range range = { 0 };
 	int r;
 
 	if (f->ids.n_root)
