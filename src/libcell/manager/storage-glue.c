@@ -44,8 +44,10 @@ static uint64_t fnv1a(const char *s)
 /* The template's cache key: a directory name under <root>/templates. */
 static char *template_key(const char *t, char **packages)
 {
+	/* "-2": a tree of an older cell, whose rcS mounted a new procfs over the
+	 * runtime's masked one, is not reused */
 	if (streq(t, "busybox"))
-		return xstrdup("busybox");
+		return xstrdup("busybox-2");
 	_cleanup_free_ char *pk = xstrdup("");
 	for (size_t i = 0; packages && packages[i]; i++) {
 		char *n = xasprintf("%s,%s", pk, packages[i]);
