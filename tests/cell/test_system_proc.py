@@ -65,3 +65,25 @@ def test_init_keeps_the_runtime_proc(cell, kind):
     cell("stop", n, check=True)
     cell("destroy", n, check=True)
     cell.names.discard(n)
+
+
+def test_unprivileged_fresh_proc_unmasks_nothing_writable(cell):
+    """Defence beneath the masks, where the kernel holds them: in an unprivileged
+    container, root may mount a procfs of its own (the runtime's masks are not
+    locked mounts, so the kernel's mount_too_revealing check lets it), but what it
+    uncovers stays the host root's: timer_list unreadable, core_pattern and
+    sysrq-trigger not writable (opened for writing, nothing written)."""
+    n = cell.name("freshproc")
+    boot(cell, n, ["--unprivileged"])
+    script = ("mkdir -p /tmp/p && mount -t proc proc /tmp/p || exit 9; "
+              "cat /tmp/p/timer_list >/dev/null 2>&1 && echo timer_list-read; "
+              "(: >> /tmp/p/sys/kernel/core_pattern) 2>/dev/null && echo core_pattern-open; "
+              "(: >> /tmp/p/sysrq-trigger) 2>/dev/null && echo sysrq-open; "
+              "umount /tmp/p")
+    r = cell("exec", n, "--", "sh", "-c", script)
+    if r.returncode == 9:
+        pytest.skip("this kernel refuses a new procfs in the container: nothing to uncover")
+    assert r.returncode == 0 and r.stdout == "", r
+    cell("stop", n, check=True)
+    cell("destroy", n, check=True)
+    cell.names.discard(n)
