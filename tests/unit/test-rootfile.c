@@ -163,11 +163,11 @@ static void write_creates_and_replaces_a_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(read_follows_links_inside_the_root_only),
-		cmocka_unit_test(read_refuses_what_is_not_a_file),
-		cmocka_unit_test(rewrite_never_follows_the_last_link),
-		cmocka_unit_test(a_planted_directory_link_stays_inside),
-		cmocka_unit_test(write_creates_and_replaces_a_file),
+	    cmocka_unit_test(read_follows_links_inside_the_root_only),
+	    cmocka_unit_test(read_refuses_what_is_not_a_file),
+	    cmocka_unit_test(rewrite_never_follows_the_last_link),
+	    cmocka_unit_test(a_planted_directory_link_stays_inside),
+	    cmocka_unit_test(write_creates_and_replaces_a_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -22,7 +22,7 @@ static bool numeric_user(const char *user, struct cell_user *u)
 {
 	const char *colon = strchr(user, ':');
 	_cleanup_free_ char *uid_text =
-		colon ? xstrndup(user, (size_t)(colon - user)) : xstrdup(user);
+	    colon ? xstrndup(user, (size_t)(colon - user)) : xstrdup(user);
 	long long uid, gid = -1;
 
 	if (cell_parse_long(uid_text, &uid) < 0 || uid < 0 || uid >= UINT32_MAX)
@@ -37,9 +37,8 @@ static bool numeric_user(const char *user, struct cell_user *u)
 static void take_groups(struct cell_user *u, const struct cell_image_config *cfg)
 {
 	free(u->additional_gids);
-	u->additional_gids = cfg->n_additional_gids
-				     ? xcalloc(cfg->n_additional_gids, sizeof(uint32_t))
-				     : NULL;
+	u->additional_gids =
+	    cfg->n_additional_gids ? xcalloc(cfg->n_additional_gids, sizeof(uint32_t)) : NULL;
 	for (size_t i = 0; i < cfg->n_additional_gids; i++)
 		u->additional_gids[i] = (uint32_t)cfg->additional_gids[i];
 	u->n_additional_gids = cfg->n_additional_gids;
@@ -48,7 +47,7 @@ static void take_groups(struct cell_user *u, const struct cell_image_config *cfg
 int cell_manager_exec_user(const char *rootfs, const char *user, struct cell_user *u,
 			   struct cell_error *err)
 {
-	struct cell_image_config cfg = { .user = xstrdup(user) };
+	struct cell_image_config cfg = {.user = xstrdup(user)};
 	int rootfd, r;
 
 	if (numeric_user(user, u)) {

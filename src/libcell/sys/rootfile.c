@@ -32,7 +32,7 @@ int cell_root_read_file(int rootfd, const char *path, char **text, size_t *len)
 {
 	/* O_NONBLOCK: a fifo the container put there cannot stall the open */
 	_cleanup_close_ int fd =
-		cell_open_in_root(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+	    cell_open_in_root(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
 	int r;
 
 	if (fd < 0)
@@ -45,7 +45,7 @@ int cell_root_read_file(int rootfd, const char *path, char **text, size_t *len)
 int cell_root_rewrite_file(int rootfd, const char *path, const char *text)
 {
 	_cleanup_close_ int fd =
-		cell_open_in_root(rootfd, path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
+	    cell_open_in_root(rootfd, path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
 	int r;
 
 	if (fd < 0)
@@ -60,7 +60,7 @@ int cell_root_rewrite_file(int rootfd, const char *path, const char *text)
 int cell_root_write_file(int rootfd, const char *path, mode_t mode, const char *text)
 {
 	_cleanup_close_ int fd = cell_open_in_root(
-		rootfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode);
+	    rootfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, mode);
 	int r;
 
 	if (fd < 0)
