@@ -47,25 +47,22 @@ static void take_groups(struct cell_user *u, const struct cell_image_config *cfg
 int cell_manager_exec_user(const char *rootfs, const char *user, struct cell_user *u,
 			   struct cell_error *err)
 {
-	struct cell_image_config cfg = {.user = xstrdup(user)};
-	int rootfd, r;
+	struct cell_image_config cfg = {0};
+	_cleanup_close_ int rootfd = -1;
+	int r;
 
-	if (numeric_user(user, u)) {
-		cell_image_config_free(&cfg);
+	if (numeric_user(user, u))
 		return 0;
-	}
 	rootfd = cell_root_open(rootfs);
-	if (rootfd < 0) {
-		cell_image_config_free(&cfg);
-		return cell_err(err, rootfd, "-u %s: open the container's root %s", user, rootfs);
-	}
+	if (rootfd < 0)
+		return cell_err(err, rootfd, "open the container's root %s", rootfs);
+	cfg.user = xstrdup(user);
 	r = cell_image_user_resolve(rootfd, &cfg, err);
-	(void)close(rootfd);
 	if (r == 0) {
 		u->uid = (uint32_t)cfg.uid;
 		u->gid = (uint32_t)cfg.gid;
 		take_groups(u, &cfg);
 	}
 	cell_image_config_free(&cfg);
-	return r < 0 ? cell_err_prefix(err, "-u %s", user) : 0;
+	return r;
 }
