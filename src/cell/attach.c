@@ -96,7 +96,7 @@ int cmd_exec(struct cli *c, struct cell_error *err)
 		free(p->cwd);
 		p->cwd = xstrdup(x.cwd);
 	}
-	if (x.user && (r = cell_manager_exec_user(spec->root.path, x.user, &p->user, err)) < 0) {
+	if (x.user && cell_manager_exec_user(spec->root.path, x.user, &p->user, err) < 0) {
 		r = cell_err_prefix(err, "-u %s", x.user);
 		goto out;
 	}
