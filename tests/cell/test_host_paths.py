@@ -110,18 +110,22 @@ def test_config_hostname_writes_inside_the_root(cell, host, planted):
     destroy(cell, n)
 
 
-def test_clone_copies_links_and_writes_identity_inside_the_root(cell, host):
+def test_clone_snapshot_copy_links_and_write_identity_inside_the_root(cell, host):
     n, c = cell.name("idsrc"), cell.name("idclone")
     cell("create", n, "--template", "busybox", check=True)
     for rel, name in (("etc/hostname", "hostname"), ("etc/machine-id", "machine-id"),
                       ("hostlink", "passwd")):
         plant(cell, n, rel, str(host / name))
     cell("clone", n, c, check=True)
-    for rel, name in (("etc/hostname", "hostname"), ("etc/machine-id", "machine-id"),
-                      ("hostlink", "passwd")):
-        p = os.path.join(rootfs(cell, c), rel)
-        assert os.path.islink(p) and os.readlink(p) == str(host / name), \
-            f"clone did not copy {rel} as the symlink it is"
+    cell("snapshot", n, "s1", check=True)
+    cell("rollback", n, "s1", check=True)
+    snap = os.path.join(cell.store, "containers", n, "snapshots", "s1", "rootfs")
+    for root, what in ((rootfs(cell, c), "clone"), (snap, "snapshot"), (rootfs(cell, n), "rollback")):
+        for rel, name in (("etc/hostname", "hostname"), ("etc/machine-id", "machine-id"),
+                          ("hostlink", "passwd")):
+            p = os.path.join(root, rel)
+            assert os.path.islink(p) and os.readlink(p) == str(host / name), \
+                f"{what} did not copy {rel} as the symlink it is"
     host.unchanged()
     destroy(cell, c)
     destroy(cell, n)
