@@ -142,6 +142,14 @@ int cell_manager_info(const struct cell_store *st, const char *name, struct cell
 		      struct cell_error *err);
 void cell_info_free(struct cell_info *i);
 
+/* ---- exec (exec-user.c) ---- */
+/* `exec -u USER` of the container whose root is `rootfs` into *u: "uid[:gid]"
+ * as given (the gid defaults to the uid), else "name", "name:group" or
+ * "uid:group" from the container's /etc/passwd and /etc/group (the named
+ * user's supplementary groups too), read inside its root (sys/rootfile.h). */
+int cell_manager_exec_user(const char *rootfs, const char *user, struct cell_user *u,
+			   struct cell_error *err);
+
 /* ---- storage verbs (storage-glue.c) ---- */
 /* A system container's /etc/hostname after `config hostname`: through the mounted root
  * while it runs (a systemd init reads it at its next boot), else mounted for the

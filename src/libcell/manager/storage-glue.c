@@ -21,6 +21,7 @@
 #include "../image/image.h"
 #include "../linux/rootfs.h"
 #include "../storage/storage.h"
+#include "../sys/rootfile.h"
 #include "../sys/syscalls.h"
 #include "idmap-internal.h"
 #include "supervisor-internal.h"
@@ -46,8 +47,10 @@ static uint64_t fnv1a(const char *s)
 /* The template's cache key: a directory name under <root>/templates. */
 static char *template_key(const char *t, char **packages)
 {
+	/* "-2": a tree of an older cell, whose rcS mounted a new procfs over the
+	 * runtime's masked one, is not reused */
 	if (streq(t, "busybox"))
-		return xstrdup("busybox");
+		return xstrdup("busybox-2");
 	_cleanup_free_ char *pk = xstrdup("");
 	for (size_t i = 0; packages && packages[i]; i++) {
 		char *n = xasprintf("%s,%s", pk, packages[i]);
@@ -171,16 +174,11 @@ static const char *stop_signal_of_init(int rootfd)
  * when it is not there or not a regular file. */
 static bool rewrite_in_root(int rootfd, const char *path, const char *text)
 {
-	_cleanup_close_ int fd =
-		cell_open_in_root(rootfd, path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK, 0);
-	struct stat sb;
+	int r = cell_root_rewrite_file(rootfd, path, text);
 
-	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || ftruncate(fd, 0) < 0 ||
-	    cell_write_all(fd, text, strlen(text)) < 0) {
-		cell_debug("%s not rewritten: %m", path);
-		return false;
-	}
-	return true;
+	if (r < 0)
+		cell_debug("%s not rewritten: %s", path, strerror(-r));
+	return r == 0;
 }
 
 /*
@@ -214,9 +212,9 @@ int cell_manager_write_hostname(const struct cell_store *st, const struct cell_s
 	bool mount_it = cell_supervisor_pid(st, s->name) <= 0 && !cell_storage_is_mounted(&sto);
 	if (mount_it && (r = cell_storage_mount(&sto, err)) < 0)
 		return r;
-	int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rootfd = cell_root_open(rootfs);
 	if (rootfd < 0) {
-		r = cell_err(err, errno, "open %s", rootfs);
+		r = cell_err(err, rootfd, "open %s", rootfs);
 	} else {
 		if (!rewrite_in_root(rootfd, "etc/hostname", line))
 			cell_warn("%s: /etc/hostname is not a regular file in its root: the new name "
@@ -238,9 +236,9 @@ static int first_setup(const struct cell_storage *sto, struct cell_settings *s,
 
 	if (r < 0)
 		return r;
-	rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rootfd = cell_root_open(rootfs);
 	if (rootfd < 0)
-		r = cell_err(err, errno, "open %s", rootfs);
+		r = cell_err(err, rootfd, "open %s", rootfs);
 	if (rootfd >= 0 && s->system)
 		set_identity(rootfd, s);
 	if (rootfd >= 0 && !s->stop_signal)
