@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""kill -9 of create, run -d, start and exec at random moments (issue 8,
+fault 1): after each, `delete --force` exits 0 and leaves no process,
+cgroup, mount or state dir, and the same id can be made again."""
+import pytest
+
+import faultlib
+from faultlib import TRIALS, assert_delete_cleans, assert_remade, kill_after, timed
+
+
+def sleeper(bundle):
+    return bundle.args("sleep", "1000")
+
+
+def baseline(runtime, bundle, *args, guard=True):
+    """How long the verb normally takes (the window the kills are spread over)."""
+    took, r = timed(runtime, *args, guard=guard)
+    assert r.rc == 0, r
+    return took
+
+
+def trials(name, window):
+    g = faultlib.rng(name)
+    # mostly inside the verb's run, a few just past its end
+    return [g.uniform(0, 1.2 * window) for _ in range(TRIALS)]
+
+
+@pytest.mark.parametrize("verb", ["run", "create"])
+def test_kill_making(runtime, bundle, adopted, verb):
+    cid = bundle.id
+    sleeper(bundle)
+    runtime._prepare(bundle, cid)
+    extra = ["-d"] if verb == "run" else []
+    window = baseline(runtime, bundle, verb, "--bundle", bundle.path, *extra, cid)
+    assert_delete_cleans(runtime, cid, adopted, "after a normal " + verb)
+    for i, delay in enumerate(trials(verb, window)):
+        what = f"kill -9 of {verb} after {delay * 1000:.1f} ms (trial {i})"
+        kill_after(runtime, delay, verb, "--bundle", bundle.path, *extra, cid, guard=True)
+        assert_delete_cleans(runtime, cid, adopted, what)
+        assert_remade(runtime, bundle, cid, what)
+
+
+def test_kill_start(runtime, bundle, adopted):
+    cid = bundle.id
+    sleeper(bundle)
+    assert runtime.create(bundle).rc == 0
+    window = baseline(runtime, bundle, "start", cid, guard=False)
+    assert_delete_cleans(runtime, cid, adopted, "after a normal start")
+    for i, delay in enumerate(trials("start", window)):
+        what = f"kill -9 of start after {delay * 1000:.1f} ms (trial {i})"
+        r = runtime.create(bundle)
+        assert r.rc == 0, f"{what}: {r}"
+        kill_after(runtime, delay, "start", cid)
+        assert_delete_cleans(runtime, cid, adopted, what)
+    assert_remade(runtime, bundle, cid, "after the start trials")
+
+
+def test_kill_exec(runtime, bundle, adopted):
+    cid = bundle.id
+    sleeper(bundle)
+    assert runtime.run(bundle, detach=True).rc == 0
+    window = baseline(runtime, bundle, "exec", cid, "true", guard=False)
+    for i, delay in enumerate(trials("exec", window)):
+        what = f"kill -9 of exec after {delay * 1000:.1f} ms (trial {i})"
+        kill_after(runtime, delay, "exec", cid, "sleep", "1000")
+        if i % 4 == 3 or i == TRIALS - 1:
+            assert_delete_cleans(runtime, cid, adopted, what)
+            assert_remade(runtime, bundle, cid, what)
+            if i != TRIALS - 1:
+                assert runtime.run(bundle, detach=True).rc == 0
+        else:
+            # the container itself lives on and still runs what it is given
+            r = runtime.exec(cid, "echo", "alive")
+            assert r.rc == 0 and r.out == "alive\n", f"{what}: {r}"
