@@ -3,6 +3,7 @@
 a process that joined it would hang in D state for ever.  create refuses,
 naming the cgroup, before any process joins; it leaves nothing behind and
 does not remove the cgroup it did not make.  Also a frozen parent."""
+import json
 import os
 
 import pytest
@@ -46,18 +47,13 @@ def test_frozen_cgroup_refused(session, runtime, bundle, hier, where):
         write(os.path.join(frozen_dir, file), frozen)
         celltest.wait_for(lambda: open(os.path.join(frozen_dir, file)).read().strip() == frozen,
                           timeout=5, what="the cgroup to freeze")
-        bundle_write = bundle.write
-        bundle.write = lambda cid=None: None  # keep our cgroupsPath
-        try:
-            with open(os.path.join(bundle.path, "config.json"), "w") as f:
-                import json
-                json.dump(bundle.config, f)
-            runtime.ids.append(cid)
-            r = runtime.cmd("create", "--bundle", bundle.path, cid, timeout=15, guard=True)
-        finally:
-            bundle.write = bundle_write
+        # the config as is: bundle.write() would reset cgroupsPath to the default
+        with open(os.path.join(bundle.path, "config.json"), "w") as f:
+            json.dump(bundle.config, f)
+        runtime.ids.append(cid)
+        r = runtime.cmd("create", "--bundle", bundle.path, cid, timeout=15, guard=True)
         assert r.rc != 0, r
-        assert len(r.err_lines()) == 1, r
+        assert len(r.err_lines) == 1, r
         assert "frozen" in r.err and cg_path.rsplit("/", 1)[0] in r.err, r
         # nothing of the container; our cgroup still there, still frozen, empty
         assert session.leaked_state(cid) == []

@@ -18,7 +18,7 @@ def test_default_errno_without_rules(runtime, bundle, verb, syscalls):
     bundle.args("true")
     r = runtime.run(bundle, timeout=15) if verb == "run" else runtime.create(bundle, timeout=15)
     assert r.rc == 1, r
-    assert len(r.err_lines()) == 1, r
+    assert len(r.err_lines) == 1, r
     assert "linux.seccomp.defaultAction" in r.err and "execve" in r.err, r
     assert "Operation not permitted" in r.err, r
     assert runtime.s.leftovers(bundle.id) == []

@@ -47,7 +47,7 @@ def test_corrupt_state(session, runtime, bundle, adopted, how):
     r = runtime.cmd("state", cid)
     no_crash(r)
     if r.rc:
-        assert len(r.err_lines()) == 1 and cid in r.err, r
+        assert len(r.err_lines) == 1 and cid in r.err, r
     r = runtime.cmd("list")
     no_crash(r)
     assert r.rc == 0 and cid in r.out, r
