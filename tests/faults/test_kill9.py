@@ -19,6 +19,12 @@ def baseline(runtime, bundle, *args, guard=True):
     return took
 
 
+def mid_way(rcs):
+    """Enough of the kills must land while the verb ran (else the test proves little)."""
+    killed = sum(1 for rc in rcs if rc == -9)
+    assert killed >= len(rcs) // 4, f"only {killed} of {len(rcs)} kills hit the verb: {rcs}"
+
+
 def trials(name, window):
     g = faultlib.rng(name)
     # mostly inside the verb's run, a few just past its end
@@ -33,11 +39,14 @@ def test_kill_making(runtime, bundle, adopted, verb):
     extra = ["-d"] if verb == "run" else []
     window = baseline(runtime, bundle, verb, "--bundle", bundle.path, *extra, cid)
     assert_delete_cleans(runtime, cid, adopted, "after a normal " + verb)
+    rcs = []
     for i, delay in enumerate(trials(verb, window)):
         what = f"kill -9 of {verb} after {delay * 1000:.1f} ms (trial {i})"
-        kill_after(runtime, delay, verb, "--bundle", bundle.path, *extra, cid, guard=True)
+        rcs.append(kill_after(runtime, delay, verb, "--bundle", bundle.path, *extra, cid,
+                              guard=True))
         assert_delete_cleans(runtime, cid, adopted, what)
         assert_remade(runtime, bundle, cid, what)
+    mid_way(rcs)
 
 
 def test_kill_start(runtime, bundle, adopted):
@@ -46,12 +55,14 @@ def test_kill_start(runtime, bundle, adopted):
     assert runtime.create(bundle).rc == 0
     window = baseline(runtime, bundle, "start", cid, guard=False)
     assert_delete_cleans(runtime, cid, adopted, "after a normal start")
+    rcs = []
     for i, delay in enumerate(trials("start", window)):
         what = f"kill -9 of start after {delay * 1000:.1f} ms (trial {i})"
         r = runtime.create(bundle)
         assert r.rc == 0, f"{what}: {r}"
-        kill_after(runtime, delay, "start", cid)
+        rcs.append(kill_after(runtime, delay, "start", cid))
         assert_delete_cleans(runtime, cid, adopted, what)
+    mid_way(rcs)
     assert_remade(runtime, bundle, cid, "after the start trials")
 
 
@@ -60,9 +71,10 @@ def test_kill_exec(runtime, bundle, adopted):
     sleeper(bundle)
     assert runtime.run(bundle, detach=True).rc == 0
     window = baseline(runtime, bundle, "exec", cid, "true", guard=False)
+    rcs = []
     for i, delay in enumerate(trials("exec", window)):
         what = f"kill -9 of exec after {delay * 1000:.1f} ms (trial {i})"
-        kill_after(runtime, delay, "exec", cid, "sleep", "1000")
+        rcs.append(kill_after(runtime, delay, "exec", cid, "sleep", "1000"))
         if i % 4 == 3 or i == TRIALS - 1:
             assert_delete_cleans(runtime, cid, adopted, what)
             assert_remade(runtime, bundle, cid, what)
@@ -72,3 +84,5 @@ def test_kill_exec(runtime, bundle, adopted):
             # the container itself lives on and still runs what it is given
             r = runtime.exec(cid, "echo", "alive")
             assert r.rc == 0 and r.out == "alive\n", f"{what}: {r}"
+    # exec of `sleep 1000` never ends by itself: every kill hits it
+    assert all(rc == -9 for rc in rcs), rcs
