@@ -167,7 +167,7 @@ static void wait_exit(const struct cell_state *st, int ms)
  * then (a fork may have been in flight); a zombie leaves it once its parent reaps it. */
 static int wait_cgroup_empty(struct cell_cgroup *cg, struct cell_error *err)
 {
-	const struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+	const struct timespec tick = { .tv_nsec = 10000000L }; /* 10 ms */
 	struct cell_error ignored = { 0 };
 
 	for (int i = 0; i < 1000; i++) {
