@@ -25,10 +25,22 @@ def mid_way(rcs):
     assert killed >= len(rcs) // 4, f"only {killed} of {len(rcs)} kills hit the verb: {rcs}"
 
 
-def trials(name, window):
-    g = faultlib.rng(name)
-    # mostly inside the verb's run, a few just past its end
-    return [g.uniform(0, 1.2 * window) for _ in range(TRIALS)]
+class Delays:
+    """TRIALS random delays over the verb's duration.  The measured duration
+    includes starting the process, so the window adapts: a kill that came after
+    the verb ended narrows it, one that hit it widens it again, so that about
+    half of the kills land inside and spread over all of the verb's steps."""
+
+    def __init__(self, name, window):
+        self.g = faultlib.rng(name)
+        self.window = window
+
+    def __iter__(self):
+        for i in range(TRIALS):
+            yield i, self.g.uniform(0, self.window)
+
+    def outcome(self, rc):
+        self.window *= 1.1 if rc == -9 else 0.8
 
 
 @pytest.mark.parametrize("verb", ["run", "create"])
@@ -40,10 +52,12 @@ def test_kill_making(runtime, bundle, adopted, verb):
     window = baseline(runtime, bundle, verb, "--bundle", bundle.path, *extra, cid)
     assert_delete_cleans(runtime, cid, adopted, "after a normal " + verb)
     rcs = []
-    for i, delay in enumerate(trials(verb, window)):
+    delays = Delays(verb, window)
+    for i, delay in delays:
         what = f"kill -9 of {verb} after {delay * 1000:.1f} ms (trial {i})"
         rcs.append(kill_after(runtime, delay, verb, "--bundle", bundle.path, *extra, cid,
                               guard=True))
+        delays.outcome(rcs[-1])
         assert_delete_cleans(runtime, cid, adopted, what)
         assert_remade(runtime, bundle, cid, what)
     mid_way(rcs)
@@ -56,11 +70,13 @@ def test_kill_start(runtime, bundle, adopted):
     window = baseline(runtime, bundle, "start", cid, guard=False)
     assert_delete_cleans(runtime, cid, adopted, "after a normal start")
     rcs = []
-    for i, delay in enumerate(trials("start", window)):
+    delays = Delays("start", window)
+    for i, delay in delays:
         what = f"kill -9 of start after {delay * 1000:.1f} ms (trial {i})"
         r = runtime.create(bundle)
         assert r.rc == 0, f"{what}: {r}"
         rcs.append(kill_after(runtime, delay, "start", cid))
+        delays.outcome(rcs[-1])
         assert_delete_cleans(runtime, cid, adopted, what)
     mid_way(rcs)
     assert_remade(runtime, bundle, cid, "after the start trials")
@@ -72,7 +88,7 @@ def test_kill_exec(runtime, bundle, adopted):
     assert runtime.run(bundle, detach=True).rc == 0
     window = baseline(runtime, bundle, "exec", cid, "true", guard=False)
     rcs = []
-    for i, delay in enumerate(trials("exec", window)):
+    for i, delay in Delays("exec", window):
         what = f"kill -9 of exec after {delay * 1000:.1f} ms (trial {i})"
         rcs.append(kill_after(runtime, delay, "exec", cid, "sleep", "1000"))
         if i % 4 == 3 or i == TRIALS - 1:
@@ -86,3 +102,22 @@ def test_kill_exec(runtime, bundle, adopted):
             assert r.rc == 0 and r.out == "alive\n", f"{what}: {r}"
     # exec of `sleep 1000` never ends by itself: every kill hits it
     assert all(rc == -9 for rc in rcs), rcs
+
+
+def test_kill_delete(runtime, bundle, adopted):
+    """A delete --force killed half-way leaves what a second one removes."""
+    cid = bundle.id
+    sleeper(bundle)
+    assert runtime.run(bundle, detach=True).rc == 0
+    window = baseline(runtime, bundle, "delete", "--force", cid, guard=False)
+    rcs = []
+    delays = Delays("delete", window)
+    for i, delay in delays:
+        what = f"kill -9 of delete --force after {delay * 1000:.1f} ms (trial {i})"
+        r = runtime.run(bundle, detach=True)
+        assert r.rc == 0, f"{what}: {r}"
+        rcs.append(kill_after(runtime, delay, "delete", "--force", cid))
+        delays.outcome(rcs[-1])
+        assert_delete_cleans(runtime, cid, adopted, what)
+    mid_way(rcs)
+    assert_remade(runtime, bundle, cid, "after the delete trials")
