@@ -101,8 +101,9 @@ static int load_locked(const struct cell_runtime *rt, const char *id, int *dirfd
 	r = cell_state_load(*dirfd, st, err);
 	if (r < 0) {
 		(void)close(TAKE_FD(*dirfd));
-		return cell_err_prefix(err, "damaged or incomplete state (delete --force "
-					    "removes the container)");
+		(void)cell_err_prefix(err, "damaged or incomplete state (delete --force "
+					   "removes the container)");
+		return r;
 	}
 	*status = live_status(rt, *st);
 	return 0;
