@@ -112,6 +112,7 @@ struct create_ctx {
 	int master;  /* foreground terminal */
 	int tree_fd; /* idmapped rootfs for the child to attach, or -1 */
 	unsigned long long start_time; /* of the init, read before it may exit */
+	char *created;                 /* RFC 3339, when the state was first recorded */
 };
 
 static void ctx_close_child_fds(struct create_ctx *c)
@@ -140,6 +141,7 @@ static void ctx_free(struct create_ctx *c)
 	cell_seccomp_free(c->sp.seccomp);
 	cell_spec_free(c->spec);
 	free(c->config_text);
+	free(c->created);
 	free(c->bundle);
 	free(c->rootfs);
 }
@@ -420,14 +422,13 @@ static void poststart(const struct cell_spec *spec, const struct cell_state *st)
 /* state.json: "created", or for `run` "running", written before the process may exec. */
 static int record_state(struct create_ctx *c, enum cell_status status, struct cell_error *err)
 {
-	_cleanup_free_ char *now = cell_now_rfc3339();
 	struct cell_state st = {
 		.id = (char *)c->o->id,
 		.pid = c->pid,
 		.bundle = c->bundle,
 		.rootfs = c->rootfs,
 		.status = status,
-		.created = now,
+		.created = c->created,
 		.cgroup_path = (char *)cell_cgroup_path(c->cg),
 		.systemd_cgroup = c->rt->systemd_cgroup,
 		.rootless = c->rt->rootless,
@@ -435,34 +436,37 @@ static int record_state(struct create_ctx *c, enum cell_status status, struct ce
 		.annotations = c->spec->annotations,
 		.n_annotations = c->spec->n_annotations,
 	};
-	int r;
 
 	st.start_time = c->start_time;
-	if ((r = cell_state_save(c->dirfd, &st, err)) < 0)
-		return r;
-	if (c->o->pid_file && (r = write_pid_file(c->o->pid_file, c->pid, err)) < 0)
-		return r;
-	if (status == CELL_RUNNING)
-		return 0;
-	/* the child waits for this before it listens for `start`: killed before it, we
-	 * leave no process waiting for ever (the child exits at EOF) */
-	if ((r = cell_sync_send(c->sync[0], CELL_SYNC_RECORDED, 0, NULL, 0)) < 0)
-		return cell_err(err, r, "sync with container process");
-	return 0;
+	return cell_state_save(c->dirfd, &st, err);
 }
 
-/* `run`, once the process exec'd: the poststart hooks. */
-static void started(struct create_ctx *c)
+/* After the state is recorded (and `run` started the process): --pid-file, then for
+ * `run` the poststart hooks; `create` tells the child, which waits for this before it
+ * listens for `start` -- killed before it, we leave no process waiting for ever (the
+ * child exits at EOF). */
+static int recorded(struct create_ctx *c, struct cell_error *err)
 {
 	struct cell_state st = {
 		.id = (char *)c->o->id,
 		.pid = c->pid,
 		.bundle = c->bundle,
 		.rootfs = c->rootfs,
+		.created = c->created,
 		.annotations = c->spec->annotations,
 		.n_annotations = c->spec->n_annotations,
 	};
-	poststart(c->spec, &st);
+	int r;
+
+	if (c->o->pid_file && (r = write_pid_file(c->o->pid_file, c->pid, err)) < 0)
+		return r;
+	if (c->run) {
+		poststart(c->spec, &st);
+		return 0;
+	}
+	if ((r = cell_sync_send(c->sync[0], CELL_SYNC_RECORDED, 0, NULL, 0)) < 0)
+		return cell_err(err, r, "sync with container process");
+	return 0;
 }
 
 /* The start byte, then EOF (the process exec'd: its end is close-on-exec) or an error
@@ -535,14 +539,15 @@ static int create_in(struct create_ctx *c, struct cell_error *err)
 	}
 	/* recorded before it can run; `run` then starts it, still holding the lock: one
 	 * state write, no exec.sock */
+	c->created = cell_now_rfc3339();
 	if ((r = record_state(c, c->run ? CELL_RUNNING : CELL_CREATED, err)) < 0)
 		goto fail;
 	c->starting = c->run;
 	if (c->run && (r = start_process(c->sync[0], err)) < 0)
 		goto fail;
 	c->starting = false;
-	if (c->run)
-		started(c);
+	if ((r = recorded(c, err)) < 0)
+		goto fail;
 	if (c->console_pair[0] >= 0 &&
 	    (r = cell_console_recv_master(c->console_pair[0], &c->master, err)) < 0)
 		goto fail;
