@@ -122,7 +122,7 @@ static void damaged_state_kinds(void **state)
 		{ "{\"id\": 7, \"pid\": \"x\", \"bundle\": []}", 37, "missing id or bundle" },
 	};
 	char dir[] = "/tmp/cell-test-state.XXXXXX";
-	struct cell_state rec = { .id = "c", .bundle = "/b", .status = CELL_CREATING,
+	struct cell_state rec = { .id = "c", .bundle = "/b", .rootfs = "/b/r", .status = CELL_CREATING,
 				  .created = "", .cgroup_path = "/x/c" };
 	struct cell_state *back = NULL;
 	struct cell_error err = { 0 };
