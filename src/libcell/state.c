@@ -108,10 +108,12 @@ int cell_state_load_from(int dirfd, const char *name, struct cell_state **out,
 	if (r < 0)
 		return cell_err(err, r, "read %s", name);
 	json_t *o = json_loads(text, 0, &je);
-	if (!o || !json_is_object(o)) {
-		json_decref(o);
+	if (!o)
 		return cell_err(err, EINVAL, "%s: line %d, column %d: %s", name, je.line,
-				je.column, o ? "not an object" : je.text);
+				je.column, je.text);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return cell_err(err, EINVAL, "%s: not a JSON object", name);
 	}
 	struct cell_state *st = xzalloc(sizeof(*st));
 	st->id = dup_str(o, "id");

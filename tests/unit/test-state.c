@@ -114,12 +114,14 @@ static void damaged_state_kinds(void **state)
 		size_t len;
 		const char *want;
 	} kinds[] = {
-		{ "", 0, "line 1" },
+#define T(s) s, sizeof(s) - 1
+		{ T(""), "line 1" },
 		{ nul, sizeof(nul), "line 1" },
-		{ "{\"id\": \"a\", \"bun", 16, "line 1" },
-		{ "[1, 2]", 6, "not an object" },
-		{ "\"text\"", 6, "not an object" },
-		{ "{\"id\": 7, \"pid\": \"x\", \"bundle\": []}", 37, "missing id or bundle" },
+		{ T("{\"id\": \"a\", \"bun"), "line 1" },
+		{ T("[1, 2]"), "not a JSON object" },
+		{ T("\"text\""), "line 1" },
+		{ T("{\"id\": 7, \"pid\": \"x\", \"bundle\": []}"), "missing id or bundle" },
+#undef T
 	};
 	char dir[] = "/tmp/cell-test-state.XXXXXX";
 	struct cell_state rec = { .id = "c", .bundle = "/b", .rootfs = "/b/r", .status = CELL_CREATING,
