@@ -18,7 +18,9 @@
  *                                        6. createContainer hooks, pivot_root,
  *                                           sysctl, terminal, masked/readonly
  *                                           paths
- *  8. record state "created" ......... ← CREATED
+ *  8. record state "created",         ← CREATED
+ *     send RECORDED .................. → wait for RECORDED (EOF: the runtime
+ *                                           died before recording us: exit)
  *                                        9. accept() on exec.sock: `start`
  *                                       10. startContainer hooks, cwd, LSM,
  *                                           rlimits..., user+caps, no_new_privs,
@@ -336,8 +338,14 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 		child_fail(s->sync_fd, &err);
 	if (cell_sync_send(s->sync_fd, CELL_SYNC_CREATED, 0, NULL, 0) < 0)
 		_exit(1);
-	if (s->exec_listen_fd >= 0)
+	/* `create`: until our state is recorded, the runtime's end of the sync socket is
+	 * the only way to notice its death (EOF) */
+	if (s->exec_listen_fd >= 0) {
+		struct cell_sync_msg rec;
+		if (cell_sync_expect(s->sync_fd, CELL_SYNC_RECORDED, &rec, NULL, 0, &err) < 0)
+			_exit(1);
 		(void)close(s->sync_fd);
+	}
 	child_wait_start(s, (pid_t)m.value);
 }
 
