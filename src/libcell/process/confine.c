@@ -131,11 +131,11 @@ static bool fs_id_eq(const struct fs_id *a, const struct fs_id *b)
 
 /* Walk ".." from the cwd: inside the root it reaches the root; outside, it
  * ends at a directory that is its own parent without meeting it. */
-static int cwd_in_root(const char *cwd, struct cell_error *err)
+int cell_cwd_check_in_root(const char *cwd, struct cell_error *err)
 {
 	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int cur = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct fs_id rid, id, up;
+	struct fs_id rid = { 0 }, id = { 0 }, up = { 0 };
 	int r;
 
 	if (root < 0 || cur < 0)
@@ -171,5 +171,5 @@ int cell_cwd_enter(const char *cwd, struct cell_error *err)
 		return cell_err(err, errno, "open process.cwd %s inside the root", cwd);
 	if (fchdir(fd) < 0)
 		return cell_err(err, errno, "chdir to process.cwd %s", cwd);
-	return cwd_in_root(cwd, err);
+	return cell_cwd_check_in_root(cwd, err);
 }

@@ -25,6 +25,10 @@ int cell_session_new(struct cell_error *err);
 int cell_cwd_make(const char *cwd, struct cell_error *err);
 
 /* chdir to cwd resolved inside the root (RESOLVE_IN_ROOT, no magic links),
- * then check that the cwd lies under the root: its ancestors, walked by "..",
- * reach the root's mount and inode. */
+ * then cell_cwd_check_in_root. */
 int cell_cwd_enter(const char *cwd, struct cell_error *err);
+/* The current directory lies under the process's root: walked up by "..", it
+ * reaches the root's mount, device and inode (a string compare of paths, or
+ * the inode alone, would take the host's view of the rootfs for the root).
+ * -EXDEV when it does not; cwd names it in the message. */
+int cell_cwd_check_in_root(const char *cwd, struct cell_error *err);
