@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/close_range.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -34,7 +33,7 @@ static int close_span(unsigned int from, unsigned int to)
 	return syscall(SYS_close_range, from, to, 0) < 0 ? -errno : 0;
 }
 
-/* The fds to keep, >= first, sorted, duplicates and -1 removed: *n of them. */
+/* The fds to keep (>= first) into out, sorted, without duplicates or -1: their count. */
 static size_t keep_sorted(const int *keep, size_t n_keep, unsigned int first, int *out)
 {
 	size_t n = 0;
