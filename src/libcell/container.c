@@ -337,7 +337,12 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 	c->sp.id = c->o->id;
 	c->sp.bundle = c->bundle;
 	c->sp.rootfs = c->rootfs;
-	c->sp.preserve_fds = c->o->preserve_fds;
+	c->sp.preserve_fds = c->o->listen_fds + c->o->preserve_fds;
+	if (c->o->listen_fds > 0) {
+		cell_strv_push(&c->spec->process.env,
+			       xasprintf("LISTEN_FDS=%d", c->o->listen_fds));
+		cell_strv_push(&c->spec->process.env, xstrdup("LISTEN_PID=1"));
+	}
 	c->sp.no_new_keyring = c->o->no_new_keyring;
 	c->sp.setgroups_allowed = cell_userns_setgroups_allowed(&c->spec->linux);
 	c->sp.rootfs_ctx = (struct cell_rootfs_ctx){
@@ -516,7 +521,7 @@ static int create_in(struct create_ctx *c, struct cell_error *err)
 {
 	int r;
 
-	if ((r = cell_preserved_fds_check(c->o->preserve_fds, err)) < 0 ||
+	if ((r = cell_preserved_fds_check(c->o->listen_fds + c->o->preserve_fds, err)) < 0 ||
 	    (r = load_bundle(c, err)) < 0)
 		return r;
 	if ((r = cell_state_dir_open(c->rt, c->o->id, true, &c->dirfd, err)) < 0) {

@@ -32,6 +32,10 @@ struct cell_rootfs_ctx {
 int cell_rootfs_prepare(const struct cell_rootfs_ctx *c, struct cell_error *err);
 /* pivot_root (or move+chroot with no_pivot) into the rootfs; chdir("/"). */
 int cell_rootfs_pivot(const struct cell_rootfs_ctx *c, struct cell_error *err);
+/* Create directory `path` (and its parents) inside the tree at rootfd; every component
+ * resolved inside it (a dangling symlink's target is created there too).  Returns an
+ * O_PATH fd of it, or -errno recorded in err. */
+int cell_rootfs_mkdir(int rootfd, const char *path, struct cell_error *err);
 /* After pivot: maskedPaths, readonlyPaths, root.readonly, rootfsPropagation. */
 int cell_rootfs_finalize(const struct cell_rootfs_ctx *c, struct cell_error *err);
 
