@@ -12,6 +12,7 @@ struct cli {
 	int argc;    /* the verb's arguments, argv[0] is the verb */
 	char **argv;
 	int exit_status; /* set by verbs that pass a container's status on */
+	int error_status; /* exit status on error when not 1 (exec: 255, as runc) */
 };
 
 typedef int (*cli_verb_fn)(struct cli *c, struct cell_error *err);

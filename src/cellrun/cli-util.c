@@ -23,8 +23,9 @@ int cli_parse_signal(const char *s, int *sig)
 {
 	long long n;
 
+	/* 0 is kill(2)'s probe: is the process there? (runc accepts it) */
 	if (cell_parse_long(s, &n) == 0) {
-		if (n <= 0 || n > SIGRTMAX)
+		if (n < 0 || n > SIGRTMAX)
 			return -EINVAL;
 		*sig = (int)n;
 		return 0;

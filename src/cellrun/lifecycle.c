@@ -37,7 +37,9 @@ static void create_usage(const char *verb)
 	       "      --no-pivot          use MS_MOVE+chroot instead of pivot_root\n"
 	       "      --no-new-keyring    keep the caller's session keyring\n"
 	       "      --preserve-fds N    pass N extra fds (from 3) to the container\n%s",
-	       verb, streq(verb, "run") ? "  -d, --detach            do not wait for the container\n" : "");
+	       verb, streq(verb, "run") ? "  -d, --detach            do not wait for the container\n"
+				    "      --keep              keep the stopped container until delete\n"
+				  : "");
 }
 
 /* Socket activation: LISTEN_FDS fds from 3 on, when LISTEN_PID names us (sd_listen_fds). */
@@ -70,7 +72,8 @@ static int parse_create(struct cli *c, struct cell_create_opts *o, bool *detach,
 			o->preserve_fds = (int)n;
 			break;
 		case OPT_DETACH: *detach = true; break;
-		case OPT_NOSUBREAPER: case OPT_KEEP: break;
+		case OPT_KEEP: o->keep = true; break;
+		case OPT_NOSUBREAPER: break;
 		case OPT_HELP: *help = true; return 0;
 		default: return cell_err(err, EINVAL, "%s: unknown option (see --help)", c->argv[0]);
 		}

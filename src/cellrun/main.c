@@ -154,5 +154,5 @@ int main(int argc, char **argv)
 	if (cell_log_to_file())
 		cell_log(CELL_LOG_ERROR, "%s", buf);
 	fprintf(stderr, "cellrun: %s\n", buf);
-	return 1;
+	return c.error_status ? c.error_status : 1;
 }

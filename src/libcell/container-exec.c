@@ -206,7 +206,10 @@ static int exec_prepare(const struct cell_runtime *rt, const char *id, struct ex
 
 	if (r < 0 || (r = cell_state_load(dirfd, &x->st, err)) < 0)
 		return r;
-	if (x->st->status != CELL_RUNNING || !cell_state_pid_alive(x->st))
+	/* a created container takes exec too: runc refuses only stopped (and
+	 * paused, below) ones; the init waiting for `start` is alive */
+	bool live = x->st->status == CELL_RUNNING || x->st->status == CELL_CREATED;
+	if (!live || !cell_state_pid_alive(x->st))
 		return cell_err(err, 0, "container is not running");
 	if ((r = cell_container_config(rt, id, &x->spec, err)) < 0)
 		return r;

@@ -34,9 +34,10 @@ struct cell_known {
 	struct cell_cgroup *cg;
 	const struct cell_spec *spec;
 };
-/* Foreground `run`: proxy the terminal, forward signals, reap, delete. */
+/* Foreground `run`: proxy the terminal, forward signals, reap, delete (unless keep). */
 int cell_wait_foreground(const struct cell_runtime *rt, const char *id, pid_t pid, int master,
-			 const struct cell_known *known, int *status, struct cell_error *err);
+			 const struct cell_known *known, bool keep, int *status,
+			 struct cell_error *err);
 /* Create dirfd/name (O_EXCL, 0600) with text. */
 int cell_write_file_at_new(int dirfd, const char *name, const char *text);
 

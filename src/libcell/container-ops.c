@@ -436,7 +436,8 @@ static int forward_until_exit(pid_t pid, int *status)
 }
 
 int cell_wait_foreground(const struct cell_runtime *rt, const char *id, pid_t pid, int master,
-			 const struct cell_known *known, int *status, struct cell_error *err)
+			 const struct cell_known *known, bool keep, int *status,
+			 struct cell_error *err)
 {
 	struct cell_error ignored = { 0 };
 	int r;
@@ -446,6 +447,8 @@ int cell_wait_foreground(const struct cell_runtime *rt, const char *id, pid_t pi
 		(void)cell_terminal_proxy(master, pfd, err);
 	}
 	r = forward_until_exit(pid, status);
-	(void)delete_known(rt, id, true, known, &ignored);
+	/* kept: its state names a dead init, so it reads "stopped" until delete */
+	if (!keep)
+		(void)delete_known(rt, id, true, known, &ignored);
 	return r < 0 ? cell_err(err, r, "wait for container %s", id) : 0;
 }

@@ -655,7 +655,8 @@ int cell_container_run(const struct cell_runtime *rt, const struct cell_create_o
 		(void)close(TAKE_FD(c.dirfd)); /* the container is running: others may act on it */
 	if (r >= 0 && !detach) {
 		struct cell_known known = { .pid = c.pid, .cg = c.cg, .spec = c.spec };
-		r = cell_wait_foreground(rt, o->id, c.pid, c.master, &known, status, err);
+		r = cell_wait_foreground(rt, o->id, c.pid, c.master, &known, o->keep, status,
+					 err);
 	}
 	if (!detach)
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);

@@ -28,6 +28,9 @@ struct cell_create_opts {
 	 * pass before the preserve_fds ones, and the process is told so
 	 * (LISTEN_FDS=n, LISTEN_PID=1), as runc does */
 	int listen_fds;
+	/* `run --keep`: a foreground run leaves the stopped container (its state,
+	 * cgroup and mounts) to `delete` (runc) */
+	bool keep;
 };
 
 int cell_container_create(const struct cell_runtime *rt, const struct cell_create_opts *o,
