@@ -4,7 +4,15 @@ accepts and returns around a container's process (kill 0, exec into a created
 container, run --keep, exit statuses, a missing command at create)."""
 import os
 
+import pytest
+
 from celltest import wait_for
+
+
+def not_found(err, name):
+    """runc's message (its log quotes the quotes): exec: "name": executable
+    file not found in $PATH"""
+    return (f'exec: "{name}": executable file not found in $PATH' in err.replace('\\"', '"'))
 
 
 def test_kill_zero_probes_liveness(runtime, bundle):
@@ -62,6 +70,127 @@ def test_exec_failure_exits_255(runtime, bundle):
     runtime.run(bundle, detach=True).ok()
     r = runtime.exec(bundle.id, "nosuchcmd")
     assert r.rc == 255, r
-    assert "nosuchcmd" in r.err and "executable file not found in $PATH" in r.err, r
+    assert not_found(r.err, "nosuchcmd"), r
     assert runtime.exec(bundle.id, "sh", "-c", "exit 7").rc == 7
     assert runtime.status(bundle.id) == "running"
+
+
+def no_state_left(runtime, session, cid):
+    assert runtime.state(cid) is None
+    assert not session.leftovers(cid)
+
+
+def test_missing_command_fails_create(runtime, bundle, session):
+    """runc looks the command up in the init before reporting it created:
+    `create` fails (podman exits 127 on that) and leaves nothing behind."""
+    bundle.process["env"] = ["PATH=/bin:/sbin"]
+    bundle.args("nosuchcmd", "arg")
+    r = runtime.create(bundle)
+    assert r.rc != 0, r
+    assert not_found(r.err, "nosuchcmd"), r
+    no_state_left(runtime, session, bundle.id)
+
+
+@pytest.mark.parametrize("argv0", ["/etc/passwd", "/etc", "/no/such/cmd"])
+def test_command_not_executable_fails_create(runtime, bundle, session, argv0):
+    bundle.args(argv0)
+    r = runtime.create(bundle)
+    assert r.rc != 0, r
+    assert argv0 in r.err, r
+    no_state_left(runtime, session, bundle.id)
+
+
+def test_command_not_executable_for_user_fails_create(runtime, bundle, session):
+    """Executable for root only (0744): for uid 1000 without CAP_DAC_OVERRIDE
+    it fails at create."""
+    rootfs = bundle.private_rootfs()
+    with open(os.path.join(rootfs, "rootonly"), "w") as f:
+        f.write("#!/bin/sh\necho ran\n")
+    os.chmod(os.path.join(rootfs, "rootonly"), 0o744)
+    bundle.process["user"] = {"uid": 1000, "gid": 1000}
+    bundle.process["capabilities"] = {"bounding": ["CAP_KILL"], "effective": [],
+                                      "permitted": []}
+    bundle.args("/rootonly")
+    r = runtime.create(bundle)
+    assert r.rc != 0, r
+    assert "/rootonly" in r.err and "ermission denied" in r.err, r
+    no_state_left(runtime, session, bundle.id)
+    # root may run it
+    bundle.process["user"] = {"uid": 0, "gid": 0}
+    r = runtime.run(bundle, cid=session.new_id("root"))
+    assert r.rc == 0 and r.out == "ran\n", r
+
+
+def test_command_found_through_path_and_cwd(runtime, bundle):
+    """A bare name goes through PATH of process.env; a name with a slash is
+    relative to process.cwd."""
+    bundle.process["env"] = ["PATH=/nonexistent:/bin"]
+    bundle.process["cwd"] = "/bin"
+    bundle.args("./echo", "dot")
+    r = runtime.run(bundle)
+    assert r.rc == 0 and r.out == "dot\n", r
+
+
+def test_exec_missing_command_message(runtime, bundle):
+    bundle.args("sleep", "1001")
+    runtime.run(bundle, detach=True).ok()
+    r = runtime.exec(bundle.id, "nosuchcmd")
+    assert r.rc != 0
+    assert not_found(r.err, "nosuchcmd"), r
+
+
+@pytest.mark.parametrize("uid,want", [(0, "/root"), (1000, "/home/user"), (4242, "/")])
+def test_home_from_passwd(runtime, bundle, uid, want):
+    """HOME from the user's /etc/passwd entry of the container, "/" without
+    one, when process.env has none (runc)."""
+    bundle.process["env"] = ["PATH=/bin"]
+    bundle.process["user"] = {"uid": uid, "gid": uid}
+    bundle.sh('echo "HOME=$HOME"')
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    assert r.out == f"HOME={want}\n"
+
+
+def test_home_from_env_kept(runtime, bundle):
+    bundle.process["env"] = ["PATH=/bin", "HOME=/elsewhere"]
+    bundle.process["user"] = {"uid": 1000, "gid": 1000}
+    bundle.sh('echo "HOME=$HOME"')
+    assert runtime.run(bundle).ok().out == "HOME=/elsewhere\n"
+
+
+def test_exec_home_from_passwd(runtime, bundle):
+    bundle.process["env"] = ["PATH=/bin"]
+    bundle.args("sleep", "1001")
+    runtime.run(bundle, detach=True).ok()
+    r = runtime.exec(bundle.id, "sh", "-c", 'echo "HOME=$HOME"', opts=("--user", "1000:1000"))
+    assert r.ok().out == "HOME=/home/user\n"
+
+
+def test_cwd_only_root_may_enter(runtime, bundle):
+    """runc's cwd.bats: the cwd is entered before the capabilities go, so a
+    directory only root may enter (0700 root) works for uid 1000."""
+    rootfs = bundle.private_rootfs()
+    os.makedirs(os.path.join(rootfs, "home/nonroot"))
+    os.chmod(os.path.join(rootfs, "home/nonroot"), 0o700)
+    bundle.process["cwd"] = "/home/nonroot"
+    bundle.process["user"] = {"uid": 1000, "gid": 1000}
+    caps = ["CAP_KILL", "CAP_AUDIT_WRITE"]   # no CAP_DAC_*: uid 1000 may not enter
+    bundle.process["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
+    bundle.sh("pwd; id -u; ls . || echo denied")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    assert r.lines[:2] == ["/home/nonroot", "1000"] and "denied" in r.out, r
+
+
+def test_exec_user_root_into_cwd_of_other_user(runtime, bundle):
+    """cwd.bats: runc exec --user 0 into a container whose cwd is 0700 uid 42."""
+    rootfs = bundle.private_rootfs()
+    os.makedirs(os.path.join(rootfs, "root"), exist_ok=True)
+    os.chown(os.path.join(rootfs, "root"), 42, 0)
+    os.chmod(os.path.join(rootfs, "root"), 0o700)
+    bundle.process["cwd"] = "/root"
+    bundle.process["user"] = {"uid": 42, "gid": 42}
+    bundle.args("sleep", "1001")
+    runtime.run(bundle, detach=True).ok()
+    r = runtime.exec(bundle.id, "sh", "-c", "pwd; id -u", opts=("--user", "0"))
+    assert r.ok().lines == ["/root", "0"]

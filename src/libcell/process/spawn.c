@@ -53,6 +53,7 @@
 #include "../sys/syscalls.h"
 #include "confine.h"
 #include "hooks.h"
+#include "lookup.h"
 #include "sync.h"
 #include "terminal.h"
 
@@ -90,39 +91,11 @@ char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, const char *s
 	return json;
 }
 
-static const char *env_get(char **env, const char *key)
+int cell_exec_process(const struct cell_process *p, const struct cell_exec_target *t,
+		      struct cell_error *err)
 {
-	size_t k = strlen(key);
-	for (size_t i = 0; env && env[i]; i++)
-		if (strncmp(env[i], key, k) == 0 && env[i][k] == '=')
-			return env[i] + k + 1;
-	return NULL;
-}
-
-int cell_exec_process(const struct cell_process *p, struct cell_error *err)
-{
-	const char *file = p->args[0];
-	const char *path = env_get(p->env, "PATH");
-	char **env = p->env;
-	char *empty[] = { NULL };
-
-	if (!env)
-		env = empty;
-	if (strchr(file, '/')) {
-		execve(file, p->args, env);
-		return cell_err(err, errno, "exec %s", file);
-	}
-	if (!path)
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	int saved = ENOENT;
-	for (const char *d = path; d; d = strchr(d, ':') ? strchr(d, ':') + 1 : NULL) {
-		size_t len = strcspn(d, ":");
-		_cleanup_free_ char *full = xasprintf("%.*s/%s", (int)len, len ? d : ".", file);
-		execve(full, p->args, env);
-		if (errno != ENOENT && errno != ENOTDIR)
-			saved = errno;
-	}
-	return cell_err(err, saved, "exec %s (looked up in PATH=%s)", file, path);
+	execve(t->file, p->args, t->env);
+	return cell_err(err, errno, "exec %s", t->file);
 }
 
 static int load_seccomp(struct cell_seccomp_filter *sc, const struct cell_linux *l, int listener_fd,
@@ -144,13 +117,36 @@ static int load_seccomp(struct cell_seccomp_filter *sc, const struct cell_linux 
 	return r;
 }
 
-int cell_process_finish(const struct cell_process *p, const struct cell_linux *l,
+/* process.cwd before the capabilities go (runc's finalizeNamespace): a cwd
+ * only root may enter (CAP_DAC_OVERRIDE) works for a non-root user; one only
+ * the user may enter (a volume chowned to it, root squashed) is entered after
+ * the switch.  *later tells which. */
+static int cwd_enter_early(const struct cell_process *p, bool *later, struct cell_error *err)
+{
+	struct cell_error first = { 0 };
+	int r;
+
+	*later = false;
+	if (!p->cwd)
+		return 0;
+	r = cell_cwd_enter(p->cwd, &first);
+	if (r == -EACCES || r == -EPERM) {
+		*later = true;
+		return 0;
+	}
+	if (r < 0)
+		*err = first;
+	return r;
+}
+
+static int finish_steps(const struct cell_process *p, const struct cell_linux *l,
 			struct cell_seccomp_filter *sc, int listener_fd, const char *state_json,
 			bool setgroups_allowed, struct cell_error *err)
 {
+	bool cwd_later;
 	int r;
 
-	if (p->cwd && (r = cell_cwd_enter(p->cwd, err)) < 0)
+	if ((r = cwd_enter_early(p, &cwd_later, err)) < 0)
 		return r;
 	if ((r = cell_lsm_apply(p, err)) < 0 || (r = cell_process_attrs_apply(p, err)) < 0)
 		return r;
@@ -160,8 +156,7 @@ int cell_process_finish(const struct cell_process *p, const struct cell_linux *l
 		return r;
 	if ((r = cell_identity_apply(p, setgroups_allowed, err)) < 0)
 		return r;
-	/* cwd may be reachable only for the new uid */
-	if (p->cwd && (r = cell_cwd_enter(p->cwd, err)) < 0)
+	if (cwd_later && (r = cell_cwd_enter(p->cwd, err)) < 0)
 		return r;
 	if ((r = cell_personality_apply(&l->personality, err)) < 0)
 		return r;
@@ -173,9 +168,26 @@ int cell_process_finish(const struct cell_process *p, const struct cell_linux *l
 		    (r = load_seccomp(sc, l, listener_fd, state_json, err)) < 0)
 			return r;
 	}
+	return 0;
+}
+
+int cell_process_finish(const struct cell_process *p, const struct cell_linux *l,
+			struct cell_seccomp_filter *sc, int listener_fd, const char *state_json,
+			bool setgroups_allowed, struct cell_error *err)
+{
+	struct cell_exec_target t = { 0 };
+	int r;
+
+	/* first: a seccomp profile need not allow the look-up's syscalls */
+	if ((r = cell_exec_target_prepare(p, &t, err)) < 0)
+		return r;
+	r = finish_steps(p, l, sc, listener_fd, state_json, setgroups_allowed, err);
 	if (listener_fd >= 0)
 		(void)close(listener_fd);
-	return cell_exec_process(p, err);
+	if (r >= 0)
+		r = cell_exec_process(p, &t, err);
+	cell_exec_target_release(&t);
+	return r;
 }
 
 /* A session keyring of the container's own.  The kernel's default
@@ -257,6 +269,11 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	}
 	if ((r = cell_rootfs_finalize(&s->rootfs_ctx, err)) < 0)
 		return r;
+	/* a missing command fails `create`, as with runc (checked again at start) */
+	struct cell_exec_target t = { 0 };
+	if ((r = cell_exec_target_prepare(&sp->process, &t, err)) < 0)
+		return r;
+	cell_exec_target_release(&t);
 	return 0;
 }
 

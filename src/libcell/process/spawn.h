@@ -43,8 +43,10 @@ int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_syn
 /* Build the OCI state JSON for hooks run in the child or parent. */
 char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, const char *status);
 
-/* exec the process args, PATH looked up in the process env (not ours). */
-int cell_exec_process(const struct cell_process *p, struct cell_error *err);
+/* exec the process args as looked up (lookup.h). */
+struct cell_exec_target;
+int cell_exec_process(const struct cell_process *p, const struct cell_exec_target *t,
+		      struct cell_error *err);
 /* Apply everything from cwd to seccomp, then exec (the common tail of init and exec). */
 int cell_process_finish(const struct cell_process *p, const struct cell_linux *l,
 			struct cell_seccomp_filter *sc, int listener_fd, const char *state_json,

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What execve gets, looked up in the container's root (after pivot_root, so
+ * "/" is the container's): the program through PATH of process.env, and
+ * HOME from the user's /etc/passwd entry when process.env lacks it.  runc
+ * does both in its init before reporting it is ready, so a missing command
+ * fails `create`, not `start`.
+ */
+#include "lookup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../base/util.h"
+#include "../sys/rootfile.h"
+#include "../sys/syscalls.h"
+
+/* The search path when process.env has no PATH (what a shell assumes). */
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+const char *cell_env_get(char *const *env, const char *key)
+{
+	size_t k = strlen(key);
+	for (size_t i = 0; env && env[i]; i++)
+		if (strncmp(env[i], key, k) == 0 && env[i][k] == '=')
+			return env[i] + k + 1;
+	return NULL;
+}
+
+static bool in_groups(const struct cell_user *u, gid_t gid)
+{
+	if (u->gid == gid)
+		return true;
+	for (size_t i = 0; i < u->n_additional_gids; i++)
+		if (u->additional_gids[i] == gid)
+			return true;
+	return false;
+}
+
+/* execve's permission check (fs/namei.c generic_permission) for the user the
+ * process becomes, done before it does: with CAP_DAC_OVERRIDE one x bit
+ * suffices, else the owner, group or other bits that apply. */
+static bool user_may_exec(const struct stat *st, const struct cell_process *p)
+{
+	const uint64_t dac = UINT64_C(1) << CAP_DAC_OVERRIDE;
+	bool override = p->caps.set ? (p->caps.effective & dac) != 0 : p->user.uid == 0;
+
+	if (override)
+		return (st->st_mode & 0111) != 0;
+	if (st->st_uid == p->user.uid)
+		return (st->st_mode & S_IXUSR) != 0;
+	if (in_groups(&p->user, st->st_gid))
+		return (st->st_mode & S_IXGRP) != 0;
+	return (st->st_mode & S_IXOTH) != 0;
+}
+
+/* A regular file with an x bit (as Go's exec.LookPath, which runc uses):
+ * 0, else -errno of why `path` is no candidate. */
+static int candidate(int root, const char *path, struct stat *st)
+{
+	_cleanup_close_ int fd = cell_open_in_root(root, path, O_PATH, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0)
+		return -errno;
+	if (!S_ISREG(st->st_mode) || !(st->st_mode & 0111))
+		return -EACCES;
+	struct statfs sf;
+	if (fstatfs(fd, &sf) == 0 && (sf.f_flags & ST_NOEXEC))
+		return -EACCES;
+	return 0;
+}
+
+static int checked(int root, const struct cell_process *p, const char *path, char **out,
+		   struct cell_error *err)
+{
+	struct stat st;
+	int r = candidate(root, path, &st);
+
+	if (r < 0)
+		return cell_err(err, -r, "exec: \"%s\": stat %s", p->args[0], path);
+	if (!user_may_exec(&st, p))
+		return cell_err(err, EACCES, "exec %s (as uid %u)", path, p->user.uid);
+	*out = xstrdup(path);
+	return 0;
+}
+
+/* A name with a slash is taken as is (relative to process.cwd); a bare name
+ * is searched in PATH, an empty entry meaning the cwd. */
+static int resolve(int root, const struct cell_process *p, char **out, struct cell_error *err)
+{
+	const char *file = p->args[0], *cwd = p->cwd ? p->cwd : "/";
+	const char *path = cell_env_get(p->env, "PATH");
+	struct stat st;
+
+	if (strchr(file, '/')) {
+		_cleanup_free_ char *full = file[0] == '/' ? xstrdup(file)
+							   : xasprintf("%s/%s", cwd, file);
+		return checked(root, p, full, out, err);
+	}
+	if (!path)
+		path = DEFAULT_PATH;
+	for (const char *d = path; d; d = strchr(d, ':') ? strchr(d, ':') + 1 : NULL) {
+		size_t len = strcspn(d, ":");
+		_cleanup_free_ char *full = len ? xasprintf("%.*s/%s", (int)len, d, file)
+						: xasprintf("%s/%s", cwd, file);
+		if (candidate(root, full, &st) == 0)
+			return checked(root, p, full, out, err);
+	}
+	return cell_err(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
+}
+
+/* Field n (from 0) of the ':'-separated line at `line`, or NULL. */
+static const char *field(const char *line, int n)
+{
+	size_t len = strcspn(line, "\n");
+
+	for (int i = 0; i < n; i++) {
+		const char *colon = memchr(line, ':', len);
+		if (!colon)
+			return NULL;
+		len -= (size_t)(colon + 1 - line);
+		line = colon + 1;
+	}
+	return line;
+}
+
+/* The home field of the passwd line (name:password:uid:gid:gecos:home:shell)
+ * whose uid is `uid`, or NULL. */
+static char *passwd_home(const char *text, uid_t uid)
+{
+	for (const char *line = text; *line;) {
+		const char *u = field(line, 2), *home = field(line, 5);
+		char *end = NULL;
+		unsigned long v = u ? strtoul(u, &end, 10) : 0;
+		if (home && end != u && *end == ':' && v == uid) {
+			size_t n = strcspn(home, ":\n");
+			return n ? xasprintf("%.*s", (int)n, home) : NULL;
+		}
+		const char *nl = strchr(line, '\n');
+		line = nl ? nl + 1 : line + strlen(line);
+	}
+	return NULL;
+}
+
+/* HOME of uid from the container's /etc/passwd; "/" without one (runc). */
+static char *home_of(int root, uid_t uid)
+{
+	_cleanup_free_ char *text = NULL;
+	char *home = NULL;
+
+	if (cell_root_read_file(root, "/etc/passwd", &text, NULL) >= 0)
+		home = passwd_home(text, uid);
+	return home ? home : xstrdup("/");
+}
+
+int cell_exec_target_prepare(const struct cell_process *p, struct cell_exec_target *out,
+			     struct cell_error *err)
+{
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *file = NULL;
+	int r;
+
+	if (root < 0)
+		return cell_err(err, errno, "open / to look up %s", p->args[0]);
+	if ((r = resolve(root, p, &file, err)) < 0)
+		return r;
+	out->file = file;
+	out->env = cell_strv_copy(p->env);
+	if (!cell_env_get(p->env, "HOME")) {
+		_cleanup_free_ char *home = home_of(root, p->user.uid);
+		cell_strv_push(&out->env, xasprintf("HOME=%s", home));
+	}
+	return 0;
+}
+
+void cell_exec_target_release(struct cell_exec_target *t)
+{
+	free(t->file);
+	cell_strv_free(t->env);
+	t->file = NULL;
+	t->env = NULL;
+}
