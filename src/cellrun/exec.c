@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* exec: -p process.json, or CMD... with runc's flags on top of the
  * container's own process settings (env, user, capabilities, rlimits). */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -122,12 +123,29 @@ static int apply_user(struct cell_process *p, const char *u, struct cell_error *
 	return 0;
 }
 
-static int apply_caps(struct cell_process *p, char **caps, struct cell_error *err)
+/* An unknown name goes to caps.unknown, printable only: libcell warns about it
+ * and leaves it out, as runc does. */
+static void unknown_cap(struct cell_caps *c, const char *name)
+{
+	size_t used = strlen(c->unknown);
+
+	if (used + 2 >= sizeof(c->unknown))
+		return;
+	if (used)
+		c->unknown[used++] = ' ';
+	for (size_t i = 0; name[i] && used + 1 < sizeof(c->unknown); i++)
+		c->unknown[used++] = isprint((unsigned char)name[i]) ? name[i] : '?';
+	c->unknown[used] = '\0';
+}
+
+static void apply_caps(struct cell_process *p, char **caps)
 {
 	for (size_t i = 0; caps && caps[i]; i++) {
 		int cap = cell_cap_from_name(caps[i]);
-		if (cap < 0)
-			return cell_err(err, EINVAL, "--cap: unknown capability \"%s\"", caps[i]);
+		if (cap < 0) {
+			unknown_cap(&p->caps, caps[i]);
+			continue;
+		}
 		uint64_t bit = 1ULL << cap;
 		p->caps.set = true;
 		p->caps.bounding |= bit;
@@ -136,7 +154,6 @@ static int apply_caps(struct cell_process *p, char **caps, struct cell_error *er
 		p->caps.inheritable |= bit;
 		p->caps.ambient |= bit;
 	}
-	return 0;
 }
 
 /* The container's process with CMD... and the flags applied. */
@@ -173,7 +190,8 @@ static int build_from_args(struct cli *c, struct exec_args *a, struct cell_proce
 		p->user.additional_gids = TAKE_PTR(a->gids);
 		p->user.n_additional_gids = a->n_gids;
 	}
-	return apply_caps(p, a->caps, err);
+	apply_caps(p, a->caps);
+	return 0;
 }
 
 static void spec_freep(struct cell_spec **s)

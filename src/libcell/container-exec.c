@@ -37,6 +37,7 @@
 
 struct exec_ctx {
 	const struct cell_process *p;
+	struct cell_process own; /* *p with the capabilities it can have */
 	struct cell_spec *spec;
 	struct cell_state *st;
 	struct cell_seccomp_filter *sc;
@@ -217,6 +218,9 @@ static int exec_prepare(const struct cell_runtime *rt, const char *id, struct ex
 	if (x->pidfd < 0 || !cell_state_pid_alive(x->st))
 		return cell_err(err, ESRCH, "container is not running");
 	x->ns_flags = ns_flags_of(x->spec);
+	x->own = *x->p; /* a shallow copy: only its capabilities change */
+	cell_caps_drop_unavailable(&x->own.caps, x->ns_flags & CLONE_NEWUSER);
+	x->p = &x->own;
 	if (x->spec->linux.seccomp.set && (r = cell_seccomp_for(x->spec, &x->sc, err)) < 0)
 		return r;
 	if ((r = exec_terminal(x, o, err)) < 0)

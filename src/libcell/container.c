@@ -326,6 +326,7 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 		return r;
 	if (c->spec->linux.mount_label && (r = cell_lsm_mount_label_check(c->spec->linux.mount_label, err)) < 0)
 		return r;
+	cell_caps_drop_unavailable(&c->spec->process.caps, c->spec->linux.ns[CELL_NS_USER].enabled);
 	if ((r = cell_write_file_at_new(c->dirfd, "config.json", c->config_text)) < 0)
 		return cell_err(err, r, "save config.json in the state directory");
 	if ((r = prepare_cgroup(c, err)) < 0 || (!c->run && (r = listen_exec_socket(c, err)) < 0))

@@ -95,16 +95,6 @@ def test_rlimit_soft_above_hard(runtime, bundle):
     rejected(r, runtime, bundle, cell_needles=("RLIMIT_NOFILE",))
 
 
-def test_unknown_capability(runtime, bundle, session):
-    session.cell_only("runc 1.1 ignores unknown capability names with a warning")
-
-    def mutate(c):
-        c["process"]["capabilities"]["bounding"].append("CAP_CELLTEST")
-    r = write_and_create(runtime, bundle, mutate)
-    rejected(r, runtime, bundle, "CAP_CELLTEST",
-             cell_needles=("process.capabilities.bounding[",))
-
-
 def test_unknown_namespace(runtime, bundle):
     r = write_and_create(runtime, bundle,
                          lambda c: c["linux"]["namespaces"].append({"type": "celltestns"}))

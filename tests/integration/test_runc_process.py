@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Process-side behaviour where runc is the contract (issue 9): what the CLI
 accepts and returns around a container's process (kill 0, exec into a created
-container, run --keep, exit statuses, a missing command at create)."""
+container, run --keep, exit statuses), what execve gets (the command looked
+up at create, HOME, the cwd) and the capabilities it may have."""
 import os
 
 import pytest
 
-from celltest import wait_for
+from celltest import CAP_NUMBERS, cap_mask, cap_sets, wait_for
+
+STATUS = "cat /proc/self/status"
 
 
 def not_found(err, name):
@@ -194,3 +197,56 @@ def test_exec_user_root_into_cwd_of_other_user(runtime, bundle):
     runtime.run(bundle, detach=True).ok()
     r = runtime.exec(bundle.id, "sh", "-c", "pwd; id -u", opts=("--user", "0"))
     assert r.ok().lines == ["/root", "0"]
+
+
+def runtime_lacks(cap):
+    with open("/proc/self/status") as f:
+        st = cap_sets(f.read())
+    return not (st["CapBnd"] >> CAP_NUMBERS[cap]) & 1
+
+
+def ignoring(err, name):
+    return "ignoring unknown or unavailable capabilities" in err and name in err
+
+
+def test_unknown_capability_ignored_with_warning(runtime, bundle):
+    """runtime-spec 1.1: an unknown capability is warned about and left out;
+    the known ones still apply."""
+    caps = bundle.process["capabilities"]
+    for k in ("bounding", "effective", "permitted"):
+        caps[k] = ["CAP_KILL", "CAP_CELLTEST"]
+    bundle.sh(STATUS)
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    assert ignoring(r.err, "CAP_CELLTEST"), r
+    st = cap_sets(r.out)
+    assert st["CapEff"] == st["CapPrm"] == st["CapBnd"] == cap_mask(["CAP_KILL"])
+
+
+def test_unavailable_capability_dropped_with_warning(runtime, bundle, session):
+    """A capability the runtime itself lacks (this host: CAP_SYS_RESOURCE) is
+    warned about and left out, so --privileged-style configs still start."""
+    session.cell_only("runc 1.1 fails: unable to apply caps: operation not permitted")
+    if not runtime_lacks("CAP_SYS_RESOURCE"):
+        pytest.skip("the runtime holds CAP_SYS_RESOURCE here")
+    caps = bundle.process["capabilities"]
+    for k in ("bounding", "effective", "permitted", "inheritable"):
+        caps[k] = ["CAP_KILL", "CAP_SYS_RESOURCE"]
+    bundle.sh(STATUS)
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    assert ignoring(r.err, "CAP_SYS_RESOURCE"), r
+    st = cap_sets(r.out)
+    assert st["CapEff"] == st["CapPrm"] == cap_mask(["CAP_KILL"])
+
+
+def test_exec_unknown_cap_ignored_with_warning(runtime, bundle):
+    caps = bundle.process["capabilities"]
+    for k in ("bounding", "effective", "permitted"):
+        caps[k] = ["CAP_KILL", "CAP_CHOWN"]
+    bundle.args("sleep", "1001")
+    runtime.run(bundle, detach=True).ok()
+    r = runtime.exec(bundle.id, "cat", "/proc/self/status", opts=("--cap", "CAP_CELLTEST"))
+    assert r.rc == 0, r
+    assert ignoring(r.err, "CAP_CELLTEST"), r
+    assert cap_sets(r.out)["CapEff"] == cap_mask(["CAP_KILL", "CAP_CHOWN"])

@@ -195,6 +195,48 @@ static int ambient_apply(const struct cell_caps *want, int last, struct cell_err
 	return 0;
 }
 
+/* What the runtime itself may hand on: its permitted set within its bounding set. */
+static uint64_t runtime_caps(int last)
+{
+	_cleanup_cap_ cap_t cur = cap_get_proc();
+	cap_flag_value_t v = CAP_CLEAR;
+	uint64_t have = 0;
+
+	for (cap_value_t cap = 0; cur && cap <= last; cap++)
+		if (cap_get_flag(cur, cap, CAP_PERMITTED, &v) == 0 && v == CAP_SET &&
+		    prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
+			have |= UINT64_C(1) << cap;
+	return have;
+}
+
+void cell_caps_drop_unavailable(struct cell_caps *c, bool in_userns)
+{
+	int last = kernel_cap_last();
+	uint64_t avail = in_userns ? caps_all(last) : runtime_caps(last);
+	uint64_t asked = c->effective | c->permitted | c->inheritable | c->ambient;
+	uint64_t gone = asked & ~avail;
+	char names[512];
+	size_t off = 0;
+
+	if (!gone && !c->unknown[0])
+		return;
+	names[0] = '\0';
+	for (int cap = 0; cap < 64 && off < sizeof(names); cap++) {
+		if (!has_cap(gone, cap))
+			continue;
+		const char *n = cell_cap_name(cap);
+		off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", off ? " " : "",
+					n ? n : "?");
+	}
+	c->effective &= avail;
+	c->permitted &= avail;
+	c->inheritable &= avail;
+	c->ambient &= avail;
+	cell_warn("ignoring unknown or unavailable capabilities: %s%s%s", c->unknown,
+		  c->unknown[0] && names[0] ? " " : "", names);
+	c->unknown[0] = '\0';
+}
+
 /* The capabilities to apply; without process.capabilities (runc): nothing
  * for a non-root user, the bounding set untouched. */
 static struct cell_caps caps_wanted(const struct cell_process *p, int last)

@@ -14,6 +14,16 @@
 int cell_identity_apply(const struct cell_process *p, bool setgroups_allowed,
 			struct cell_error *err);
 
+/* In the runtime, before the child: what process.capabilities asks for that
+ * this runtime cannot give is left out of the sets with one warning, as runc
+ * does ("ignoring unknown or unavailable capabilities"; runtime-spec 1.1: a
+ * runtime SHOULD warn and go on): names unknown to this build (the parser
+ * left them out), capabilities above the kernel's last, and, when the
+ * process has no user namespace (where it would hold every capability),
+ * those missing from the runtime's own permitted or bounding set (capset
+ * would refuse them). */
+void cell_caps_drop_unavailable(struct cell_caps *c, bool in_userns);
+
 /* umask (0022 when unset), rlimits, scheduler, I/O priority,
  * execCPUAffinity.initial, in the child before exec. */
 int cell_process_attrs_apply(const struct cell_process *p, struct cell_error *err);

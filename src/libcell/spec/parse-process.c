@@ -7,7 +7,9 @@
 #include "parse-internal.h"
 
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../base/cleanup.h"
 #include "../base/util.h"
@@ -64,7 +66,6 @@ static int parse_capset(struct pctx *c, const struct jp *at, json_t *v, void *me
 {
 	uint64_t *mask = member;
 	const char *name;
-	char q[80];
 	size_t i;
 	json_t *x;
 	int cap;
@@ -74,10 +75,9 @@ static int parse_capset(struct pctx *c, const struct jp *at, json_t *v, void *me
 	json_array_foreach(v, i, x) {
 		if (!(name = jstring(c, x)))
 			return jp_fail(c, JP_IDX(at, i), "expected a string");
-		if ((cap = cell_cap_from_name(name)) < 0)
-			return jp_fail(c, JP_IDX(at, i), "unknown capability \"%s\"",
-				       spec_quote(q, sizeof(q), name));
-		*mask |= UINT64_C(1) << cap;
+		/* an unknown name is left out, and named by caps_post */
+		if ((cap = cell_cap_from_name(name)) >= 0)
+			*mask |= UINT64_C(1) << cap;
 	}
 	return 0;
 }
@@ -91,7 +91,41 @@ static const struct spec_field caps_fields[] = {
 	{ "ambient", F_FN, M(CAPS, ambient), .fn = parse_capset },
 	FIELD_END,
 };
-static const struct spec_obj caps_obj = { caps_fields, 0, NULL };
+/* Each unknown name once into caps->unknown (quoted: it reaches a terminal). */
+static void unknown_add(struct cell_caps *caps, const char *name)
+{
+	char q[48];
+	size_t used = strlen(caps->unknown);
+
+	spec_quote(q, sizeof(q), name);
+	for (const char *at = strstr(caps->unknown, q); at; at = strstr(at + 1, q))
+		if ((at == caps->unknown || at[-1] == ' ') && (at[strlen(q)] == ' ' || !at[strlen(q)]))
+			return;
+	(void)snprintf(caps->unknown + used, sizeof(caps->unknown) - used, "%s%s",
+		       used ? " " : "", q);
+}
+
+static int caps_post(struct pctx *c, const struct jp *at, json_t *obj, void *base)
+{
+	struct cell_caps *caps = base;
+	const char *key;
+	json_t *set, *x;
+	size_t i;
+
+	(void)at;
+	json_object_foreach(obj, key, set) {
+		if (!json_is_array(set))
+			continue;
+		json_array_foreach(set, i, x) {
+			const char *name = jstring(c, x);
+			if (name && cell_cap_from_name(name) < 0)
+				unknown_add(caps, name);
+		}
+	}
+	return 0;
+}
+
+static const struct spec_obj caps_obj = { caps_fields, 0, caps_post };
 
 /* ---- rlimits ---- */
 

@@ -49,6 +49,9 @@ struct cell_rlimit {
 struct cell_caps {
 	bool set; /* process.capabilities present */
 	uint64_t bounding, effective, inheritable, permitted, ambient;
+	/* names not known to this build, left out of the sets (runtime-spec 1.1:
+	 * the runtime SHOULD warn and go on); space-separated, cut at the end */
+	char unknown[160];
 };
 
 enum cell_sched_policy {
