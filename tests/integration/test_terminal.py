@@ -161,6 +161,35 @@ def test_terminal_exec(runtime, bundle, console):
     assert lines[0].startswith("/dev/pts/") and lines[1] == "is-tty"
 
 
+def devpts_gid(bundle):
+    """The gid= of the devpts mount (5, tty, in the default spec)."""
+    for m in bundle.config["mounts"]:
+        if m.get("type") == "devpts":
+            for o in m.get("options", []):
+                if o.startswith("gid="):
+                    return int(o[4:])
+    return 0
+
+
+def test_terminal_owned_by_process_user(runtime, bundle, console):
+    """runc fchowns the pty to the process's uid (the gid stays the devpts
+    mount's), so that a non-root process can use its own terminal."""
+    rx = console()
+    bundle.process["user"] = {"uid": 1000, "gid": 1000}
+    tty_bundle(bundle, "stat -c '%u %g' $(tty)")
+    runtime.run(bundle, "--console-socket", rx.path, detach=True).ok()
+    assert rx.wait().split() == ["1000", str(devpts_gid(bundle))]
+
+
+def test_terminal_exec_owned_by_process_user(runtime, bundle, console):
+    bundle.args("sleep", "1001")
+    runtime.run(bundle, detach=True).ok()
+    rx = console("exec.sock")
+    runtime.exec(bundle.id, "sh", "-c", "stat -c '%u %g' $(tty)",
+                 opts=["--tty", "--console-socket", rx.path, "-d", "--user", "1000:1000"]).ok()
+    assert rx.wait().split() == ["1000", str(devpts_gid(bundle))]
+
+
 def test_no_terminal_stdio_not_tty(runtime, bundle):
     bundle.sh("[ -t 1 ] && echo tty || echo not-tty; tty")
     r = runtime.run(bundle)

@@ -70,6 +70,22 @@ static int bind_console(const char *pts, struct cell_error *err)
 	return 0;
 }
 
+/* The pty is the process's, not root's (runc fixStdioPermissions): its uid
+ * only, the gid stays the devpts mount's (tty).  A read-only /dev, or an
+ * owner or gid not mapped in the user namespace, leave it as it is. */
+static int pty_chown(int slave, const char *name, uid_t uid, struct cell_error *err)
+{
+	struct stat st;
+
+	if (fstat(slave, &st) < 0)
+		return cell_err(err, errno, "stat %s", name);
+	if (st.st_uid == uid || fchown(slave, uid, (gid_t)-1) == 0)
+		return 0;
+	if (errno == EINVAL || errno == EPERM || errno == EROFS)
+		return 0;
+	return cell_err(err, errno, "chown %s to uid %u", name, (unsigned)uid);
+}
+
 int cell_terminal_setup(int console_sock, const struct cell_process *p, bool bind_cons,
 			struct cell_error *err)
 {
@@ -84,6 +100,8 @@ int cell_terminal_setup(int console_sock, const struct cell_process *p, bool bin
 	_cleanup_close_ int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
 		return cell_err(err, errno, "open %s", name);
+	if ((r = pty_chown(slave, name, p->user.uid, err)) < 0)
+		return r;
 	if (p->console_size_set) {
 		struct winsize ws = { .ws_row = (unsigned short)p->console_height,
 				      .ws_col = (unsigned short)p->console_width };
