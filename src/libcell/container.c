@@ -31,6 +31,7 @@
 #include "linux/seccomp.h"
 #include "linux/userns.h"
 #include "process/hooks.h"
+#include "process/mount-sources.h"
 #include "process/spawn.h"
 #include "process/sync.h"
 #include "process/terminal.h"
@@ -346,6 +347,9 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 	}
 	c->sp.no_new_keyring = c->o->no_new_keyring;
 	c->sp.setgroups_allowed = cell_userns_setgroups_allowed(&c->spec->linux);
+	c->sp.send_mount_sources = cell_mount_sources_wanted(
+		c->spec, (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0,
+		c->rt->rootless);
 	c->sp.rootfs_ctx = (struct cell_rootfs_ctx){
 		.spec = c->spec,
 		.rootfs = c->rootfs,

@@ -44,3 +44,26 @@ def test_container_root_is_unprivileged_on_a_bind_mount(runtime, bundle, session
     assert r.out.strip() == "0"
     st = os.stat(os.path.join(bundle.out, "by-container-root"))
     assert st.st_uid == RANGE and st.st_uid != 0
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_bind_source_below_a_root_only_directory(runtime, bundle, relative):
+    """The runtime opens bind sources with its own privileges (runc sends them
+    by fd): a source below a 0700 root directory, which the container's root
+    may not search, still mounts."""
+    userns(bundle)
+    bundle.private_rootfs()
+    hidden = os.path.join(bundle.path, "hidden")
+    os.makedirs(os.path.join(hidden, "data"))
+    os.chmod(hidden, 0o700)
+    os.chmod(os.path.join(hidden, "data"), 0o755)
+    with open(os.path.join(hidden, "data", "f"), "w") as f:
+        f.write("reached\n")
+    os.chmod(os.path.join(hidden, "data", "f"), 0o644)
+    source = "hidden/data" if relative else os.path.join(hidden, "data")
+    bundle.add_mount("/mnt", "bind", source, ["rbind", "ro"])   # /mnt exists: no mkdir
+    bundle.sh("cat /mnt/f; ls /hidden 2>/dev/null || echo no-hidden; "
+              "touch /mnt/x 2>/dev/null || echo read-only")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    assert r.lines == ["reached", "no-hidden", "read-only"], r

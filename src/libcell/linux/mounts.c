@@ -21,6 +21,7 @@ struct job {
 	const struct cell_mount *m;
 	const struct cell_mount_plan *p;
 	const char *dest; /* cleaned destination */
+	size_t i;         /* index in spec->mounts */
 };
 
 static bool wants_idmap(const struct job *j)
@@ -95,10 +96,13 @@ static int mount_fresh(const struct job *j, struct cell_error *err)
 
 /* A bind of src: the plan's flags on the top mount, its recursive attributes on all.  In a
  * user namespace the source's locked flags stay as they are (mount_namespaces(7)). */
-static int bind_from(const struct job *j, const char *src, bool recursive, struct cell_error *err)
+static int bind_from(const struct job *j, int srcfd, const char *src, bool recursive,
+		     struct cell_error *err)
 {
 	unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
-	_cleanup_close_ int mnt = open_tree(AT_FDCWD, src, flags);
+	/* an fd the runtime opened: cloned from, with no walk down the path */
+	_cleanup_close_ int mnt = srcfd >= 0 ? open_tree(srcfd, "", flags | AT_EMPTY_PATH)
+					     : open_tree(AT_FDCWD, src, flags);
 	uint64_t set, clr, rset = j->p->rec_set, rclr = j->p->rec_clr;
 	struct statvfs sv;
 	struct stat st;
@@ -127,7 +131,8 @@ static int mount_bind(const struct job *j, struct cell_error *err)
 		return cell_err(err, 0, "a bind mount needs a source");
 	/* relative sources are relative to the bundle (runtime-spec config.md#mounts) */
 	path = src[0] == '/' ? xstrdup(src) : xasprintf("%s/%s", j->c->bundle, src);
-	return bind_from(j, path, j->p->flags & MS_REC, err);
+	int fd = j->c->source_fds ? j->c->source_fds[j->i] : -1;
+	return bind_from(j, fd, path, j->p->flags & MS_REC, err);
 }
 
 /* sysfs belongs to the network namespace's owner: in a user namespace without a network
@@ -137,7 +142,7 @@ static int mount_sysfs(const struct job *j, struct cell_error *err)
 	const struct cell_namespace *net = &j->c->spec->linux.ns[CELL_NS_NET];
 
 	if (j->c->in_userns && (!net->enabled || net->path))
-		return bind_from(j, "/sys", true, err);
+		return bind_from(j, -1, "/sys", true, err);
 	return mount_fresh(j, err);
 }
 
@@ -180,7 +185,7 @@ int cell_rootfs_mount_entry(const struct cell_rootfs_ctx *c, int rootfd, size_t 
 		return cell_err(err, 0, "mounts[%zu].destination \"%s\": cannot cover the rootfs",
 				i, m->destination);
 	cell_mount_plan_build(m, &p);
-	struct job j = {c, rootfd, m, &p, dest};
+	struct job j = {c, rootfd, m, &p, dest, i};
 	if ((r = mounters[p.kind](&j, err)) < 0)
 		cell_err_prefix(err, "mounts[%zu] (%s)", i, m->destination);
 	return r;

@@ -25,6 +25,7 @@ struct cell_rootfs_ctx {
 	bool cgroupns;       /* a new cgroup namespace was made */
 	bool attach_tree;    /* attach tree_fd (a detached, idmapped rootfs) instead of a bind */
 	int tree_fd;
+	int *source_fds;     /* per spec mount: its bind source opened by the runtime, or -1 (or NULL) */
 };
 
 /* Make / rslave (or linux.rootfsPropagation), bind the rootfs on itself, perform all

@@ -54,6 +54,7 @@
 #include "confine.h"
 #include "hooks.h"
 #include "lookup.h"
+#include "mount-sources.h"
 #include "sync.h"
 #include "terminal.h"
 
@@ -234,7 +235,10 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 		return cell_err(err, errno, "sethostname %s", sp->hostname);
 	if (sp->domainname && setdomainname(sp->domainname, strlen(sp->domainname)) < 0)
 		return cell_err(err, errno, "setdomainname %s", sp->domainname);
-	if ((r = cell_rootfs_prepare(&s->rootfs_ctx, err)) < 0)
+	r = cell_rootfs_prepare(&s->rootfs_ctx, err);
+	cell_mount_sources_close(s->rootfs_ctx.source_fds, sp->n_mounts);
+	s->rootfs_ctx.source_fds = NULL;
+	if (r < 0)
 		return r;
 	if (sp->hooks[CELL_HOOK_PRESTART].n || sp->hooks[CELL_HOOK_CREATE_RUNTIME].n) {
 		if ((r = cell_sync_send(s->sync_fd, CELL_SYNC_PREPARED, 0, NULL, 0)) < 0)
@@ -343,6 +347,9 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 	if (child_confine(s, &err) < 0)
 		child_fail(s->sync_fd, &err);
 	if (cell_sync_expect(s->sync_fd, CELL_SYNC_GO, &m, NULL, 0, &err) < 0)
+		_exit(1);
+	if (s->send_mount_sources && cell_mount_sources_recv(s->sync_fd, s->spec->n_mounts,
+							     &s->rootfs_ctx.source_fds, &err) < 0)
 		_exit(1);
 	/* Until exec, no process in the container may open our /proc files (fds,
 	 * exe, mem); the kernel resets this at execve (CVE-2016-9962).  Only after
@@ -508,6 +515,8 @@ int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_syn
 	cell_cgroup_join_close(&s->join);
 	if (r >= 0 && (r = cell_sync_send(parent_sync, CELL_SYNC_GO, init, NULL, 0)) < 0)
 		cell_err(err, r, "start container process");
+	if (r >= 0 && s->send_mount_sources)
+		r = cell_mount_sources_send(s->spec, s->bundle, s->rootfs, init, parent_sync, err);
 	if (r < 0) {
 		pid_t victim = init > 0 ? init : pid;
 		(void)kill(victim, SIGKILL);

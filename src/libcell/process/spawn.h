@@ -32,6 +32,7 @@ struct cell_spawn {
 	int preserve_fds;
 	bool no_new_keyring;
 	bool setgroups_allowed;     /* computed by the parent: the child is root in its userns */
+	bool send_mount_sources;    /* bind sources opened by the runtime (mount-sources.c) */
 };
 
 /* Clone the child (and, when needed, the intermediate).  Returns the host

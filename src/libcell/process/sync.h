@@ -18,6 +18,7 @@ enum cell_sync_type {
 	CELL_SYNC_ERROR,       /* either way: carries the error record */
 	CELL_SYNC_EXEC_OK,     /* exec: helper → parent, process about to exec */
 	CELL_SYNC_RECORDED,    /* parent → child: state.json written, listen for `start` */
+	CELL_SYNC_MOUNT_SOURCE, /* helper → child: fd of mounts[value]'s source; -1 ends */
 };
 
 struct cell_sync_msg {
