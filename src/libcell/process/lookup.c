@@ -85,7 +85,7 @@ static int candidate(int root, const char *path, struct stat *st)
 static int checked(int root, const struct cell_process *p, const char *path, char **out,
 		   struct cell_error *err)
 {
-	struct stat st;
+	struct stat st = { 0 };
 	int r = candidate(root, path, &st);
 
 	if (r < 0)
@@ -102,7 +102,7 @@ static int resolve(int root, const struct cell_process *p, char **out, struct ce
 {
 	const char *file = p->args[0], *cwd = p->cwd ? p->cwd : "/";
 	const char *path = cell_env_get(p->env, "PATH");
-	struct stat st;
+	struct stat st = { 0 };
 
 	if (strchr(file, '/')) {
 		_cleanup_free_ char *full = file[0] == '/' ? xstrdup(file)
