@@ -250,3 +250,15 @@ def test_exec_unknown_cap_ignored_with_warning(runtime, bundle):
     assert r.rc == 0, r
     assert ignoring(r.err, "CAP_CELLTEST"), r
     assert cap_sets(r.out)["CapEff"] == cap_mask(["CAP_KILL", "CAP_CHOWN"])
+
+
+def test_command_through_relative_path_entry_refused(runtime, bundle, session):
+    """As Go's exec.LookPath (runc): a bare name found through a relative PATH
+    entry is not run."""
+    bundle.process["env"] = ["PATH=nonexistent:bin"]
+    bundle.process["cwd"] = "/"
+    bundle.args("echo", "rel")
+    r = runtime.create(bundle)
+    assert r.rc != 0, r
+    assert "cannot run executable found relative to current directory" in r.err, r
+    no_state_left(runtime, session, bundle.id)

@@ -97,7 +97,8 @@ static int checked(int root, const struct cell_process *p, const char *path, cha
 }
 
 /* A name with a slash is taken as is (relative to process.cwd); a bare name
- * is searched in PATH, an empty entry meaning the cwd. */
+ * is searched in PATH.  The result is absolute: exec runs it from wherever
+ * the cwd is by then. */
 static int resolve(int root, const struct cell_process *p, char **out, struct cell_error *err)
 {
 	const char *file = p->args[0], *cwd = p->cwd ? p->cwd : "/";
@@ -113,10 +114,18 @@ static int resolve(int root, const struct cell_process *p, char **out, struct ce
 		path = DEFAULT_PATH;
 	for (const char *d = path; d; d = strchr(d, ':') ? strchr(d, ':') + 1 : NULL) {
 		size_t len = strcspn(d, ":");
-		_cleanup_free_ char *full = len ? xasprintf("%.*s/%s", (int)len, d, file)
-						: xasprintf("%s/%s", cwd, file);
-		if (candidate(root, full, &st) == 0)
-			return checked(root, p, full, out, err);
+		bool relative = !len || d[0] != '/';
+		_cleanup_free_ char *full = relative ? xasprintf("%s/%.*s/%s", cwd, (int)len, d, file)
+						     : xasprintf("%.*s/%s", (int)len, d, file);
+		if (candidate(root, full, &st) < 0)
+			continue;
+		/* as Go's exec.LookPath (ErrDot), which runc uses: a bare name is
+		 * not run from a relative (or empty) PATH entry */
+		if (relative)
+			return cell_err(err, EACCES,
+					"exec: \"%s\": cannot run executable found relative to "
+					"current directory", file);
+		return checked(root, p, full, out, err);
 	}
 	return cell_err(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
 }
