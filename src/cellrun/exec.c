@@ -214,9 +214,10 @@ int cmd_exec(struct cli *c, struct cell_error *err)
 	size_t len;
 	int r = parse_exec(c, &a, err);
 
-	/* runc exits 255 when exec itself fails, so that callers (containerd,
-	 * podman) tell it from the process's own status */
-	c->error_status = 255;
+	/* runc exits 255 when exec itself fails (its arguments parsed), so that
+	 * callers (containerd, podman) tell it from the process's own status */
+	if (r == 0)
+		c->error_status = 255;
 	if (r == 0 && a.process_file) {
 		if ((r = cell_read_file(a.process_file, &text, &len)) < 0)
 			r = cell_err(err, r, "read %s", a.process_file);

@@ -76,6 +76,8 @@ def test_exec_failure_exits_255(runtime, bundle):
     assert not_found(r.err, "nosuchcmd"), r
     assert runtime.exec(bundle.id, "sh", "-c", "exit 7").rc == 7
     assert runtime.status(bundle.id) == "running"
+    # a usage error is an ordinary error (1)
+    assert runtime.cmd("exec").rc == 1
 
 
 def no_state_left(runtime, session, cid):
