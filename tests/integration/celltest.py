@@ -541,18 +541,20 @@ class Runtime:
         bundle.write(cid)
         return cid
 
-    def create(self, bundle, *extra, cid=None, timeout=DEFAULT_TIMEOUT, guard=True):
+    def create(self, bundle, *extra, cid=None, timeout=DEFAULT_TIMEOUT, guard=True, wrap=None):
         cid = self._prepare(bundle, cid)
-        r = self.cmd("create", "--bundle", bundle.path, *extra, cid, timeout=timeout, guard=guard)
+        r = self.cmd("create", "--bundle", bundle.path, *extra, cid, timeout=timeout, guard=guard,
+                     wrap=wrap)
         if r.rc == 0:
             self.state(cid)
         return r
 
-    def run(self, bundle, *extra, cid=None, detach=False, timeout=DEFAULT_TIMEOUT, guard=True):
+    def run(self, bundle, *extra, cid=None, detach=False, timeout=DEFAULT_TIMEOUT, guard=True,
+            wrap=None):
         cid = self._prepare(bundle, cid)
         opts = ["-d"] if detach else []
         r = self.cmd("run", "--bundle", bundle.path, *opts, *extra, cid, timeout=timeout,
-                     guard=guard)
+                     guard=guard, wrap=wrap)
         if detach and r.rc == 0:
             self.state(cid)
         return r
@@ -585,8 +587,8 @@ class Runtime:
     def delete(self, cid, force=False):
         return self.cmd("delete", *(["--force"] if force else []), cid)
 
-    def exec(self, cid, *args, opts=(), timeout=DEFAULT_TIMEOUT):
-        return self.cmd("exec", *opts, cid, *args, timeout=timeout)
+    def exec(self, cid, *args, opts=(), timeout=DEFAULT_TIMEOUT, wrap=None):
+        return self.cmd("exec", *opts, cid, *args, timeout=timeout, wrap=wrap)
 
     def cleanup(self):
         """delete --force every id this test used; then kill whatever a

@@ -48,7 +48,11 @@ static int idmapped_tree(const struct cell_spec *s, const char *rootfs, int *tre
 {
 	static const struct cell_mount whole = { 0 };
 	_cleanup_close_ int userns = cell_idmap_userns_fd(s, &whole, err);
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP };
+	/* The clone joins the peer group of a shared source (as on a systemd host): as a
+	 * peer, every mount the container made on it would appear in our namespace, and
+	 * pivot_root(2) would refuse it.  A slave, like the bind the child makes of a
+	 * rootfs below its rslave "/", receives and sends nothing back. */
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .propagation = MS_SLAVE };
 
 	if (userns < 0)
 		return userns;
@@ -58,7 +62,7 @@ static int idmapped_tree(const struct cell_spec *s, const char *rootfs, int *tre
 		return cell_err(err, errno, "clone the mount tree of %s", rootfs);
 	attr.userns_fd = (uint64_t)userns;
 	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-		return cell_err(err, errno, "idmap %s", rootfs);
+		return cell_err(err, errno, "idmap %s (and make it a slave)", rootfs);
 	*tree_fd = TAKE_FD(tree);
 	return 0;
 }

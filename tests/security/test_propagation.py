@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""No mount propagates out of a container's mount namespace, whatever the
+propagation of the caller's "/".
+
+On a systemd host every mount is shared (mount_namespaces(7)); this machine's
+are private, which hid the bug.  So each test calls the runtime from a mount
+namespace of its own whose "/" is rshared (scripts/shared-root: a private
+copy of ours made shared, so that nothing reaches the real host), and compares
+that namespace's mount table before, during and after the container: the
+container's proc, sys, dev, cgroup and tmpfs mounts, and mounts the container
+makes itself, must never appear there.  Covered: a container without a user
+namespace, one in a user namespace with a root-owned rootfs (shifted by an
+idmapped mount that the runtime makes in its own namespace), and one whose
+rootfs is owned by the mapped range (a plain bind); each with every
+linux.rootfsPropagation.
+"""
+import os
+import subprocess
+
+import pytest
+
+import celltest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SHARED_ROOT = os.path.join(REPO, "scripts", "shared-root")
+RANGE = 200000
+MAPS = [{"containerID": 0, "hostID": RANGE, "size": 65536}]
+PROPAGATIONS = [None, "private", "rprivate", "slave", "rslave", "shared", "rshared",
+                "unbindable", "runbindable"]
+USERNS = ["no-userns", "userns-idmapped", "userns-owned"]
+
+
+class SharedNamespace:
+    """A mount namespace with an rshared "/", held open by a sleep of ours."""
+
+    def __init__(self):
+        self.p = subprocess.Popen([SHARED_ROOT, "sh", "-c", "echo ready; exec sleep 3600"],
+                                  stdout=subprocess.PIPE, start_new_session=True)
+        celltest.IN_FLIGHT.add(self.p.pid)
+        assert self.p.stdout.readline() == b"ready\n", "scripts/shared-root failed"
+        self.wrap = ["nsenter", f"--mount=/proc/{self.p.pid}/ns/mnt", "--"]
+        root = celltest.mount_at(self.mounts(), "/")
+        assert any(t.startswith("shared:") for t in root["optional"]), root
+
+    def mounts(self):
+        with open(f"/proc/{self.p.pid}/mountinfo") as f:
+            return celltest.parse_mountinfo(f.read())
+
+    def close(self):
+        self.p.kill()
+        self.p.wait()
+        self.p.stdout.close()
+        celltest.IN_FLIGHT.discard(self.p.pid)
+
+
+@pytest.fixture
+def shared_ns():
+    ns = SharedNamespace()
+    yield ns
+    ns.close()
+
+
+def key(m):
+    return (m["mountpoint"], m["fstype"], m["source"], m["root"])
+
+
+def new_mounts(before, after):
+    old = {key(m) for m in before}
+    return [f"{m['mountpoint']} ({m['fstype']})" for m in after if key(m) not in old]
+
+
+def configure(bundle, userns, propagation):
+    rootfs = bundle.private_rootfs()
+    bundle.config["root"]["readonly"] = False
+    if propagation:
+        bundle.linux["rootfsPropagation"] = propagation
+    # the container mounts things itself too (the default profile lets only a
+    # spec that grants CAP_SYS_ADMIN up front call mount(2))
+    bundle.linux.pop("seccomp", None)
+    caps = bundle.process.setdefault("capabilities", {})
+    for kind in ("bounding", "effective", "permitted"):
+        caps[kind] = sorted(set(caps.get(kind, [])) | {"CAP_SYS_ADMIN"})
+    if userns == "no-userns":
+        return rootfs
+    bundle.set_namespace("user")
+    bundle.linux["uidMappings"] = MAPS
+    bundle.linux["gidMappings"] = MAPS
+    # cgroupfs v1 cannot be mounted from a user namespace
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m.get("type") != "cgroup"]
+    if userns == "userns-owned":
+        for d, dirs, files in os.walk(rootfs):
+            for name in [d] + [os.path.join(d, f) for f in dirs + files]:
+                os.lchown(name, RANGE, RANGE)
+    return rootfs
+
+
+def check_disk(rootfs, userns):
+    """A root-owned rootfs was shifted by an idmapped mount, not by chown."""
+    want = RANGE if userns == "userns-owned" else 0
+    assert os.stat(os.path.join(rootfs, "bin/busybox")).st_uid == want
+
+
+INSIDE = ("cat /proc/self/mountinfo > /out/mountinfo; mkdir -p /out/sub; "
+          "mount -t tmpfs made-inside /out/sub && mount -t tmpfs made-inside /mnt && echo mounted")
+
+
+def check_inside(bundle, propagation):
+    """The container had its mounts, and its root the propagation asked for."""
+    mounts = celltest.parse_mountinfo(bundle.read_out("mountinfo"))
+    assert celltest.mount_at(mounts, "/proc")["fstype"] == "proc"
+    assert celltest.mount_at(mounts, "/sys")["fstype"] == "sysfs"
+    assert celltest.mount_at(mounts, "/dev")["fstype"] == "tmpfs"
+    tags = " ".join(celltest.mount_at(mounts, "/")["optional"])
+    if propagation in ("shared", "rshared"):
+        assert "shared:" in tags, tags
+    elif propagation in ("unbindable", "runbindable"):
+        assert "unbindable" in tags, tags
+    else:
+        assert "shared:" not in tags, tags
+    if propagation in ("private", "rprivate"):
+        assert tags == "", tags
+
+
+@pytest.mark.parametrize("propagation", PROPAGATIONS, ids=lambda p: p or "default")
+@pytest.mark.parametrize("userns", USERNS)
+def test_no_mount_leaves_the_container(shared_ns, runtime, bundle, userns, propagation):
+    rootfs = configure(bundle, userns, propagation)
+    bundle.sh(INSIDE)
+    before = shared_ns.mounts()
+    r = runtime.run(bundle, wrap=shared_ns.wrap)
+    after = shared_ns.mounts()
+    leaked = new_mounts(before, after)
+    assert (r.rc, leaked) == (0, []), (
+        f"caller's namespace: {len(before)} mounts before, {len(after)} after; "
+        f"new: {leaked}\n{r}")
+    assert r.out.strip() == "mounted", r
+    check_inside(bundle, propagation)
+    check_disk(rootfs, userns)
+
+
+@pytest.mark.parametrize("userns", USERNS)
+def test_no_mount_leaves_a_running_container(shared_ns, runtime, bundle, userns):
+    """Detached: the caller's table stays the same while the container runs
+    (also after an exec into it), and after delete."""
+    rootfs = configure(bundle, userns, None)
+    bundle.sh(INSIDE + " > /out/ready; exec sleep 1000")
+    before = shared_ns.mounts()
+    runtime.run(bundle, detach=True, wrap=shared_ns.wrap).ok()
+    celltest.wait_for(lambda: os.path.exists(os.path.join(bundle.out, "ready")),
+                      what="the container's mounts")
+    assert bundle.read_out("ready").strip() == "mounted"
+    r = runtime.exec(bundle.id, "stat", "-f", "-c", "%T", "/proc", "/mnt",
+                     wrap=shared_ns.wrap).ok()
+    assert r.out.split() == ["proc", "tmpfs"], r
+    during = shared_ns.mounts()
+    runtime.delete(bundle.id, force=True).ok()
+    after = shared_ns.mounts()
+    assert new_mounts(before, during) == [], f"{len(before)} mounts before, {len(during)} during"
+    assert new_mounts(before, after) == []
+    check_inside(bundle, None)
+    check_disk(rootfs, userns)
