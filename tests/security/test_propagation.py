@@ -15,14 +15,11 @@ rootfs is owned by the mapped range (a plain bind); each with every
 linux.rootfsPropagation.
 """
 import os
-import subprocess
 
 import pytest
 
 import celltest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SHARED_ROOT = os.path.join(REPO, "scripts", "shared-root")
 RANGE = 200000
 MAPS = [{"containerID": 0, "hostID": RANGE, "size": 65536}]
 PROPAGATIONS = [None, "private", "rprivate", "slave", "rslave", "shared", "rshared",
@@ -30,43 +27,11 @@ PROPAGATIONS = [None, "private", "rprivate", "slave", "rslave", "shared", "rshar
 USERNS = ["no-userns", "userns-idmapped", "userns-owned"]
 
 
-class SharedNamespace:
-    """A mount namespace with an rshared "/", held open by a sleep of ours."""
-
-    def __init__(self):
-        self.p = subprocess.Popen([SHARED_ROOT, "sh", "-c", "echo ready; exec sleep 3600"],
-                                  stdout=subprocess.PIPE, start_new_session=True)
-        celltest.IN_FLIGHT.add(self.p.pid)
-        assert self.p.stdout.readline() == b"ready\n", "scripts/shared-root failed"
-        self.wrap = ["nsenter", f"--mount=/proc/{self.p.pid}/ns/mnt", "--"]
-        root = celltest.mount_at(self.mounts(), "/")
-        assert any(t.startswith("shared:") for t in root["optional"]), root
-
-    def mounts(self):
-        with open(f"/proc/{self.p.pid}/mountinfo") as f:
-            return celltest.parse_mountinfo(f.read())
-
-    def close(self):
-        self.p.kill()
-        self.p.wait()
-        self.p.stdout.close()
-        celltest.IN_FLIGHT.discard(self.p.pid)
-
-
 @pytest.fixture
 def shared_ns():
-    ns = SharedNamespace()
+    ns = celltest.SharedNamespace()
     yield ns
     ns.close()
-
-
-def key(m):
-    return (m["mountpoint"], m["fstype"], m["source"], m["root"])
-
-
-def new_mounts(before, after):
-    old = {key(m) for m in before}
-    return [f"{m['mountpoint']} ({m['fstype']})" for m in after if key(m) not in old]
 
 
 def configure(bundle, userns, propagation):
@@ -128,10 +93,9 @@ def test_no_mount_leaves_the_container(shared_ns, runtime, bundle, userns, propa
     bundle.sh(INSIDE)
     before = shared_ns.mounts()
     r = runtime.run(bundle, wrap=shared_ns.wrap)
-    after = shared_ns.mounts()
-    leaked = new_mounts(before, after)
+    leaked = shared_ns.new_mounts(before)
     assert (r.rc, leaked) == (0, []), (
-        f"caller's namespace: {len(before)} mounts before, {len(after)} after; "
+        f"caller's namespace: {len(before)} mounts before, {len(shared_ns.mounts())} after; "
         f"new: {leaked}\n{r}")
     assert r.out.strip() == "mounted", r
     check_inside(bundle, propagation)
@@ -152,10 +116,24 @@ def test_no_mount_leaves_a_running_container(shared_ns, runtime, bundle, userns)
     r = runtime.exec(bundle.id, "stat", "-f", "-c", "%T", "/proc", "/mnt",
                      wrap=shared_ns.wrap).ok()
     assert r.out.split() == ["proc", "tmpfs"], r
-    during = shared_ns.mounts()
+    during = shared_ns.new_mounts(before)
     runtime.delete(bundle.id, force=True).ok()
-    after = shared_ns.mounts()
-    assert new_mounts(before, during) == [], f"{len(before)} mounts before, {len(during)} during"
-    assert new_mounts(before, after) == []
+    assert during == [], f"new mounts in the caller's namespace while it ran: {during}"
+    assert shared_ns.new_mounts(before) == []
     check_inside(bundle, None)
+    check_disk(rootfs, userns)
+
+
+@pytest.mark.parametrize("propagation", [None, "rshared", "rslave"], ids=lambda p: p or "default")
+@pytest.mark.parametrize("userns", USERNS)
+def test_no_mount_leaves_a_no_pivot_container(shared_ns, runtime, bundle, userns, propagation):
+    """--no-pivot: the rootfs is moved onto "/" (MS_MOVE) instead."""
+    rootfs = configure(bundle, userns, propagation)
+    bundle.sh(INSIDE)
+    before = shared_ns.mounts()
+    r = runtime.run(bundle, "--no-pivot", wrap=shared_ns.wrap)
+    leaked = shared_ns.new_mounts(before)
+    assert (r.rc, leaked) == (0, []), f"new mounts in the caller's namespace: {leaked}\n{r}"
+    assert r.out.strip() == "mounted", r
+    check_inside(bundle, propagation)
     check_disk(rootfs, userns)
