@@ -34,6 +34,13 @@ def shared_ns():
     ns.close()
 
 
+def runc_gaps(session, propagation):
+    """Where runc 1.1 differs without leaking: it refuses an unbindable "/" (the
+    rootfs bind fails) and leaves a shared request off the new root."""
+    if propagation in ("shared", "rshared", "unbindable", "runbindable"):
+        session.cell_only(f"runc 1.1 does not give the root {propagation} propagation")
+
+
 def configure(bundle, userns, propagation):
     rootfs = bundle.private_rootfs()
     bundle.config["root"]["readonly"] = False
@@ -88,7 +95,8 @@ def check_inside(bundle, propagation):
 
 @pytest.mark.parametrize("propagation", PROPAGATIONS, ids=lambda p: p or "default")
 @pytest.mark.parametrize("userns", USERNS)
-def test_no_mount_leaves_the_container(shared_ns, runtime, bundle, userns, propagation):
+def test_no_mount_leaves_the_container(shared_ns, runtime, bundle, session, userns, propagation):
+    runc_gaps(session, propagation)
     rootfs = configure(bundle, userns, propagation)
     bundle.sh(INSIDE)
     before = shared_ns.mounts()
@@ -126,8 +134,10 @@ def test_no_mount_leaves_a_running_container(shared_ns, runtime, bundle, userns)
 
 @pytest.mark.parametrize("propagation", [None, "rshared", "rslave"], ids=lambda p: p or "default")
 @pytest.mark.parametrize("userns", USERNS)
-def test_no_mount_leaves_a_no_pivot_container(shared_ns, runtime, bundle, userns, propagation):
+def test_no_mount_leaves_a_no_pivot_container(shared_ns, runtime, bundle, session, userns,
+                                              propagation):
     """--no-pivot: the rootfs is moved onto "/" (MS_MOVE) instead."""
+    runc_gaps(session, propagation)
     rootfs = configure(bundle, userns, propagation)
     bundle.sh(INSIDE)
     before = shared_ns.mounts()
@@ -137,3 +147,27 @@ def test_no_mount_leaves_a_no_pivot_container(shared_ns, runtime, bundle, userns
     assert r.out.strip() == "mounted", r
     check_inside(bundle, propagation)
     check_disk(rootfs, userns)
+
+
+@pytest.mark.parametrize("propagation", PROPAGATIONS, ids=lambda p: p or "default")
+def test_volume_on_a_shared_mount(shared_ns, runtime, bundle, session, propagation):
+    """A bind whose host source is a shared mount of its own: what the container
+    mounts below it reaches the caller only when rootfsPropagation asks for
+    "rshared" (bidirectional volumes, as with runc); never by default, and not
+    for a non-recursive "shared", "private" or "slave" either (runc lets those
+    through: it gives "/" the requested mode before the binds are made)."""
+    if propagation in ("private", "slave", "shared", "unbindable", "runbindable"):
+        session.cell_only("runc gives / a non-recursive mode before its binds (and refuses "
+                          "an unbindable one)")
+    configure(bundle, "no-userns", propagation)
+    vol = os.path.join(bundle.path, "vol")
+    os.mkdir(vol)
+    celltest.run_reaping([*shared_ns.wrap, "mount", "-t", "tmpfs", "celltest-vol", vol]).ok()
+    bundle.add_mount("/vol", "bind", vol, ["rbind"])
+    bundle.sh("mkdir /vol/sub && mount -t tmpfs made-inside /vol/sub && echo mounted")
+    before = shared_ns.mounts()
+    r = runtime.run(bundle, wrap=shared_ns.wrap).ok()
+    assert r.out.strip() == "mounted", r
+    leaked = shared_ns.new_mounts(before)
+    want = [f"{vol}/sub (tmpfs)"] if propagation == "rshared" else []
+    assert leaked == want
