@@ -24,3 +24,10 @@ int cell_manager_mount(const struct cell_store *st, const struct cell_settings *
 unsigned long long cell_manager_memory(const struct cell_runtime *rt, const struct cell_state *st);
 /* An unused unprivileged 65536-id range (manager.c). */
 void cell_manager_pick_idmap(const struct cell_store *st, struct cell_settings *s);
+/* Processes in the container's cgroup (cleanup.c), 0 when it has none or no cgroup. */
+size_t cell_manager_cgroup_procs(const struct cell_store *st, const char *name);
+/* With no live supervisor: kill everything in the container's cgroup and remove it, the
+ * runtime state, the storage mount and <run>/<name> (cleanup.c).  Idempotent. */
+int cell_manager_cleanup(const struct cell_store *st, const char *name, struct cell_error *err);
+/* The storage backend of name: its cell.json's, else guessed from the store dir. */
+char *cell_manager_storage_kind(const struct cell_store *st, const char *name);
