@@ -14,7 +14,13 @@
  * mke2fs makes the filesystem (no second ext4 writer here); -m 0 because the
  * blocks ext4 reserves for root would only go to the container's root;
  * -E nodiscard because its discard of a regular file punches the reserved
- * blocks out again.  Clones and restored snapshots copy the image (reflinked,
+ * blocks out again, and no lazy init, because the kernel's zeroing of inode
+ * tables and journal at the first mount goes through the loop device as
+ * WRITE_ZEROES, which punches holes too.  mke2fs still zeroes with
+ * PUNCH_HOLE where the store lacks FALLOC_FL_ZERO_RANGE (tmpfs), and a
+ * privileged container can fstrim its image: the holes are filled again
+ * (fallocate over the whole file, which reads as zeros either way) after
+ * mkfs, after the template is copied in and before every mount.  Clones and restored snapshots copy the image (reflinked,
  * else sparse) and reserve the copy's holes the same way.
  */
 #include <errno.h>
@@ -90,7 +96,8 @@ static int reserve_copy(const char *img, struct cell_error *err)
 
 static int make_fs(const char *img, struct cell_error *err)
 {
-	const char *argv[] = {"mkfs.ext4", "-q", "-F", "-m", "0", "-E", "nodiscard", img, NULL};
+	const char *argv[] = {"mkfs.ext4", "-q", "-F", "-m", "0", "-E",
+			      "nodiscard,lazy_itable_init=0,lazy_journal_init=0", img, NULL};
 	int r = storage_run(argv, err);
 
 	return r < 0 ? cell_err_prefix(err, "make ext4 in %s", img) : 0;
@@ -128,19 +135,21 @@ static int image_create(const struct cell_storage *st, const char *tmpl, struct 
 		return cell_err(err, EINVAL, "image storage of %llu bytes: the minimum is %llu",
 				(unsigned long long)st->image_size, CELL_STORAGE_IMAGE_MIN);
 	if ((r = storage_mkdir(st, "storage", err)) < 0 ||
-	    (r = make_image(img, st->image_size, err)) < 0 || (r = make_fs(img, err)) < 0)
+	    (r = make_image(img, st->image_size, err)) < 0 || (r = make_fs(img, err)) < 0 ||
+	    (r = reserve_copy(img, err)) < 0)
 		return r;
 	if (mkdir(rootfs, 0755) < 0)
 		return cell_err(err, errno, "mkdir %s", rootfs);
-	return tmpl ? fill(img, rootfs, tmpl, err) : 0;
+	return tmpl && (r = fill(img, rootfs, tmpl, err)) < 0 ? r : reserve_copy(img, err);
 }
 
 static int image_mount(const struct cell_storage *st, struct cell_error *err)
 {
 	_cleanup_free_ char *img = storage_path(st, "storage/disk.img");
 	_cleanup_free_ char *rootfs = storage_path(st, "rootfs");
+	int r = reserve_copy(img, err); /* holes a discard or trim punched since */
 
-	return storage_loop_mount(img, "ext4", rootfs, err);
+	return r < 0 ? r : storage_loop_mount(img, "ext4", rootfs, err);
 }
 
 static int image_clone(const struct cell_storage *src, const struct cell_storage *dst,
