@@ -167,11 +167,11 @@ int cell_manager_cleanup(const struct cell_store *st, const char *name, struct c
 		return cell_err_prefix(err, "clean up %s", name);
 	/* the init by pidfd and start time, the cgroup state.json names, its state dir */
 	(void)cell_container_delete(&st->rt, name, true, &ignored);
-	if (cg && (r = kill_cgroup(cg, err)) < 0)
+	if (cg && kill_cgroup(cg, err) < 0)
 		return cell_err_prefix(err, "clean up %s", name);
 	if ((r = cell_rm_rf(statedir)) < 0)
 		return cell_err(err, r, "clean up %s: remove %s", name, statedir);
-	if ((r = unmount_storage(st, name, err)) < 0)
+	if (unmount_storage(st, name, err) < 0)
 		return cell_err_prefix(err, "clean up %s", name);
 	if ((r = cell_rm_rf(rundir)) < 0)
 		return cell_err(err, r, "clean up %s: remove %s", name, rundir);

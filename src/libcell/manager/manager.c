@@ -313,7 +313,7 @@ int cell_manager_destroy(const struct cell_store *st, const char *name, bool for
 	if (lost)
 		cell_warn("%s: its supervisor is gone (killed?): killing the container without it",
 			  name);
-	if ((r = cell_manager_cleanup(st, name, err)) < 0)
+	if (cell_manager_cleanup(st, name, err) < 0)
 		return cell_err_prefix(err, "destroy %s", name);
 	return remove_store_dir(st, name, err);
 }

@@ -20,8 +20,9 @@
  * PUNCH_HOLE where the store lacks FALLOC_FL_ZERO_RANGE (tmpfs), and a
  * privileged container can fstrim its image: the holes are filled again
  * (fallocate over the whole file, which reads as zeros either way) after
- * mkfs, after the template is copied in and before every mount.  Clones and restored snapshots copy the image (reflinked,
- * else sparse) and reserve the copy's holes the same way.
+ * mkfs, after the template is copied in and before every mount.  Clones and
+ * restored snapshots copy the image (reflinked, else sparse) and reserve the
+ * copy's holes the same way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,8 +39,8 @@ static int reserve_fail(int fd, int e, const char *img, uint64_t size, struct ce
 	struct statvfs sv;
 
 	if (e == ENOSPC && fstatvfs(fd, &sv) == 0)
-		return cell_err(err, ENOSPC, "reserve %s: the store has %llu MiB free, the image needs %llu MiB",
-				img, (unsigned long long)(sv.f_bavail * sv.f_frsize) >> 20,
+		return cell_err(err, ENOSPC,
+				"reserve %s: the store has %llu MiB free, the image needs %llu MiB", img, (unsigned long long)(sv.f_bavail * sv.f_frsize) >> 20,
 				(unsigned long long)size >> 20);
 	if (e == EOPNOTSUPP)
 		return cell_err(err, e,
