@@ -6,16 +6,20 @@
  * found from the config.json the runtime was given, not from state.json (which a kill
  * at the wrong moment leaves missing or half written), and every process in it is
  * killed (v1: freeze + SIGKILL, v2: cgroup.kill) before its directories are removed
- * in every hierarchy; then the storage is unmounted (its loop device autoclears) and
- * the runtime directories go.
+ * in every hierarchy; then the storage is unmounted, its loop device is gone (it
+ * autoclears, asynchronously: waited for) and the runtime directories go.
  */
 #include "manager.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -155,6 +159,47 @@ static int unmount_storage(const struct cell_store *st, const char *name, struct
 	return cell_storage_is_mounted(&sto) ? cell_storage_unmount(&sto, err) : 0;
 }
 
+/* Loop devices whose backing file lies under dir: their count; with clear, each is
+ * asked to detach (LOOP_CLR_FD: at once when unused, else at its last close). */
+static size_t loops_under(const char *dir, bool clear)
+{
+	_cleanup_closedir_ DIR *d = opendir("/sys/block");
+	_cleanup_free_ char *prefix = xasprintf("%s/", dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *bf = xasprintf("/sys/block/%s/loop/backing_file", de->d_name);
+		_cleanup_free_ char *dev = xasprintf("/dev/%s", de->d_name);
+		_cleanup_free_ char *text = NULL;
+		if (!cell_startswith(de->d_name, "loop") || cell_read_file(bf, &text, NULL) < 0 ||
+		    !cell_startswith(text, prefix))
+			continue;
+		n++;
+		_cleanup_close_ int fd = clear ? open(dev, O_RDONLY | O_CLOEXEC) : -1;
+		if (fd >= 0)
+			(void)ioctl(fd, LOOP_CLR_FD, 0);
+	}
+	return n;
+}
+
+/* The kernel detaches an autoclear loop device in a work item after its last close
+ * (umount, or the death of a create that had attached it): wait for that.  A mount
+ * namespace made elsewhere while the container ran (unshare -m, a service's private
+ * mounts) holds a copy of the image's mount, which only its owner can let go: said,
+ * and the device detaches when it does. */
+static void detach_loops(const struct cell_store *st, const char *name)
+{
+	_cleanup_free_ char *dir = cell_store_dir(st, name);
+
+	for (int i = 0; i < 60 && loops_under(dir, i % 20 == 0) > 0; i++)
+		(void)usleep(50 * 1000);
+	if (loops_under(dir, false) > 0)
+		cell_warn("%s: a loop device on %s/storage/disk.img is still held (by a copy "
+			  "of its mount in another mount namespace?); it detaches when that goes",
+			  name, dir);
+}
+
 int cell_manager_cleanup(const struct cell_store *st, const char *name, struct cell_error *err)
 {
 	_cleanup_(cgroup_freep) struct cell_cgroup *cg = NULL;
@@ -173,6 +218,7 @@ int cell_manager_cleanup(const struct cell_store *st, const char *name, struct c
 		return cell_err(err, r, "clean up %s: remove %s", name, statedir);
 	if (unmount_storage(st, name, err) < 0)
 		return cell_err_prefix(err, "clean up %s", name);
+	detach_loops(st, name);
 	if ((r = cell_rm_rf(rundir)) < 0)
 		return cell_err(err, r, "clean up %s: remove %s", name, rundir);
 	return 0;
