@@ -7,7 +7,7 @@ PYTEST ?= /usr/bin/python3 -m pytest
 BUILD ?= build
 TEST_BUILD ?= build-test
 
-.PHONY: all check unit integration integration-release demo fuzz fuzz-short bench clean install-deps lint
+.PHONY: all check check-faults unit integration integration-release demo fuzz fuzz-short bench clean install-deps lint
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -30,7 +30,7 @@ unit: $(TEST_BUILD)/build.ninja
 
 integration: $(TEST_BUILD)/build.ninja
 	ninja -C $(TEST_BUILD)
-	CELLRUN=$(CURDIR)/$(TEST_BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/integration tests/security
+	CELLRUN=$(CURDIR)/$(TEST_BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/integration tests/security tests/faults
 	CELL=$(CURDIR)/$(TEST_BUILD)/src/cell/cell $(PYTEST) -q tests/cell
 
 # The shipped cellrun (build/, static, optimised) through the same runtime and attack suites.
@@ -38,6 +38,13 @@ integration-release: all
 	CELLRUN=$(CURDIR)/$(BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/integration tests/security
 
 check: unit fuzz-short integration integration-release
+
+# The fault tests (kill -9 at random moments, damaged state, frozen cgroups) with many
+# trials each; `make check` runs them with a few (FAULT_TRIALS, default 8).
+FAULT_TRIALS ?= 200
+check-faults: $(TEST_BUILD)/build.ninja
+	ninja -C $(TEST_BUILD)
+	FAULT_TRIALS=$(FAULT_TRIALS) CELLRUN=$(CURDIR)/$(TEST_BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/faults
 
 demo: all
 	scripts/demo

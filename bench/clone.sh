@@ -92,6 +92,11 @@ WORK=$(mktemp -d /var/tmp/cellbench-clone.XXXXXX)
 chmod 755 "$WORK"
 export CELL_ROOT=$WORK/store CELL_RUNTIME_DIR=$WORK/run
 export CELL_CGROUP_PARENT=cellbench-clone-$$
+# the host's /etc/subuid, /etc/subgid and id registry stay untouched
+printf 'root:1000000:1000000000\n' >"$WORK/subuid"
+cp "$WORK/subuid" "$WORK/subgid"
+export CELL_SUBUID_FILE=$WORK/subuid CELL_SUBGID_FILE=$WORK/subgid
+export CELL_IDMAP_REGISTRY=$WORK/idmap/ranges.json
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM

@@ -24,39 +24,6 @@ static void spec_freep(struct cell_spec **s)
 	cell_spec_free(*s);
 }
 
-/* USER: "uid[:gid]" or a name from the container's /etc/passwd */
-static int resolve_user(struct cli *c, const char *name, const char *user, struct cell_user *u,
-			struct cell_error *err)
-{
-	_cleanup_free_ char *dir = cell_store_dir(&c->st, name);
-	_cleanup_free_ char *path = xasprintf("%s/rootfs/etc/passwd", dir);
-	_cleanup_free_ char *text = NULL;
-	long long uid, gid = -1;
-	const char *colon = strchr(user, ':');
-	_cleanup_free_ char *uid_text = colon ? xstrndup(user, (size_t)(colon - user)) : xstrdup(user);
-
-	if (cell_parse_long(uid_text, &uid) == 0) {
-		if (colon && cell_parse_long(colon + 1, &gid) < 0)
-			return cell_err(err, EINVAL, "-u %s: want UID[:GID] or a user name", user);
-		u->uid = (uint32_t)uid;
-		u->gid = gid < 0 ? (uint32_t)uid : (uint32_t)gid;
-		return 0;
-	}
-	if (cell_read_file(path, &text, NULL) < 0)
-		return cell_err(err, ENOENT, "-u %s: no /etc/passwd in the container", user);
-	size_t n = strlen(user);
-	for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		unsigned a, b;
-		if (strncmp(line, user, n) == 0 && line[n] == ':' &&
-		    sscanf(line + n, ":%*[^:]:%u:%u", &a, &b) == 2) {
-			u->uid = a;
-			u->gid = b;
-			return 0;
-		}
-	}
-	return cell_err(err, ENOENT, "-u %s: no such user in the container", user);
-}
-
 struct exec_opts {
 	bool tty;
 	const char *user, *cwd;
@@ -129,8 +96,10 @@ int cmd_exec(struct cli *c, struct cell_error *err)
 		free(p->cwd);
 		p->cwd = xstrdup(x.cwd);
 	}
-	if (x.user && (r = resolve_user(c, name, x.user, &p->user, err)) < 0)
+	if (x.user && cell_manager_exec_user(spec->root.path, x.user, &p->user, err) < 0) {
+		r = cell_err_prefix(err, "-u %s", x.user);
 		goto out;
+	}
 	r = cell_container_exec(&c->st.rt, name, p, &eo, &c->exit_status, err);
 out:
 	cell_strv_free(x.env);

@@ -13,17 +13,22 @@
 
 #define CREATE_USAGE                                                                              \
 	"create NAME [--template busybox|debian[:SUITE]|oci:PATH|dir:PATH]\n"                     \
-	"       [--storage dir|overlay|btrfs|image:SIZE] [--unprivileged] [-m MEM] [--cpus N]\n"  \
-	"       [--pids N] [--hostname H] [--mount SRC:DST[:ro]]... [--env K=V]... [--init PATH]\n" \
-	"       [--net none|host] [--packages P1,P2] [--autostart]"
+	"       [--storage dir|overlay|btrfs|image:SIZE] [--privileged | --idmap-share NAME]\n"    \
+	"       [-m MEM] [--cpus N] [--pids N] [--hostname H] [--mount SRC:DST[:ro]]...\n"        \
+	"       [--env K=V]... [--init PATH] [--net none|host] [--packages P1,P2] [--autostart]\n" \
+	"  unprivileged by default: a user namespace with 65536 host ids of its own, from\n"      \
+	"  root's /etc/subuid and /etc/subgid; --privileged: no user namespace, container\n"      \
+	"  root is host root (not root-safe); --idmap-share NAME: the ids of container NAME"
 
-enum { O_TEMPLATE = 256, O_STORAGE, O_UNPRIV, O_CPUS, O_PIDS, O_HOST, O_MOUNT, O_ENV, O_INIT,
+enum { O_TEMPLATE = 256, O_STORAGE, O_UNPRIV, O_PRIV, O_SHARE, O_CPUS, O_PIDS, O_HOST, O_MOUNT, O_ENV, O_INIT,
        O_NET, O_PKGS, O_AUTO, O_RM, O_NAME };
 
 static const struct option create_opts[] = {
 	{ "template", required_argument, NULL, O_TEMPLATE },
 	{ "storage", required_argument, NULL, O_STORAGE },
-	{ "unprivileged", no_argument, NULL, O_UNPRIV },
+	{ "unprivileged", no_argument, NULL, O_UNPRIV }, /* the default; kept for scripts */
+	{ "privileged", no_argument, NULL, O_PRIV },
+	{ "idmap-share", required_argument, NULL, O_SHARE },
 	{ "memory", required_argument, NULL, 'm' },
 	{ "cpus", required_argument, NULL, O_CPUS },
 	{ "pids", required_argument, NULL, O_PIDS },
@@ -46,7 +51,8 @@ struct create_args {
 	struct cell_settings *s;
 	char **packages;
 	bool rm, tty, interactive;
-	const char *name;
+	int privileged; /* -1: not said */
+	const char *name, *idmap_share;
 };
 
 static int add_bind(struct cell_settings *s, const char *spec, struct cell_error *err)
@@ -68,7 +74,13 @@ static int set_opt(struct create_args *a, int o, const char *v, struct cell_erro
 	switch (o) {
 	case O_TEMPLATE: free(s->template_name); s->template_name = xstrdup(v); return 0;
 	case O_STORAGE: free(s->storage); s->storage = xstrdup(v); return 0;
-	case O_UNPRIV: s->unprivileged = true; return 0;
+	case O_UNPRIV:
+	case O_PRIV:
+		if (a->privileged == (o == O_UNPRIV))
+			return cell_err(err, EINVAL, "--privileged and --unprivileged contradict");
+		a->privileged = o == O_PRIV;
+		return 0;
+	case O_SHARE: a->idmap_share = v; return 0;
 	case 'm': return cell_settings_set(s, "memory", v, err);
 	case O_CPUS: return cell_settings_set(s, "cpus", v, err);
 	case O_PIDS: return cell_settings_set(s, "pids", v, err);
@@ -105,6 +117,7 @@ static int parse(struct cli *c, struct create_args *a, bool in_order, struct cel
 
 	a->s = xzalloc(sizeof(*a->s));
 	a->s->env = xcalloc(1, sizeof(char *));
+	a->privileged = -1;
 	while ((o = getopt_long(c->argc, c->argv, in_order ? "+m:ith" : "m:ith", create_opts,
 				NULL)) != -1)
 		if ((r = set_opt(a, o, optarg, err)) < 0)
@@ -115,6 +128,9 @@ static int parse(struct cli *c, struct create_args *a, bool in_order, struct cel
 		a->s->storage = xstrdup("dir");
 	if (!a->s->net)
 		a->s->net = xstrdup("none");
+	/* unprivileged unless asked (as root: host ids come from root's subordinate
+	 * ranges; a rootless cell is in the caller's user namespace already) */
+	a->s->unprivileged = a->privileged == -1 ? geteuid() == 0 : !a->privileged;
 	return 0;
 }
 
@@ -127,14 +143,30 @@ static void progress(const char *line, void *arg)
 
 static int do_create(struct cli *c, struct create_args *a, struct cell_error *err)
 {
-	struct cell_create_req req = { .s = a->s, .packages = a->packages, .progress = progress };
+	struct cell_create_req req = { .s = a->s, .packages = a->packages, .progress = progress,
+				       .idmap_share = a->idmap_share };
 	int r = cli_store(c, err);
 
 	if (r >= 0)
 		r = cell_manager_create(&c->st, &req, err);
 	if (isatty(STDERR_FILENO))
 		fprintf(stderr, "\r\033[K");
+	if (req.notice)
+		fprintf(stderr, "cell: %s (the host ids of unprivileged containers)\n", req.notice);
+	free(req.notice);
+	if (r >= 0 && !a->s->unprivileged)
+		fprintf(stderr, "cell: warning: %s: privileged: yes (not root-safe): no user "
+				"namespace, its root is host root\n", a->s->name);
 	return r;
+}
+
+/* What create made: an unprivileged container's ids on the host (a privileged
+ * one got its warning). */
+static void say_made(const struct cell_settings *s)
+{
+	if (s->unprivileged)
+		printf("%s: unprivileged: container ids 0-%u are host ids %u-%u\n", s->name,
+		       s->idmap_size - 1, s->idmap_host, s->idmap_host + s->idmap_size - 1);
 }
 
 int cmd_create(struct cli *c, struct cell_error *err)
@@ -155,8 +187,8 @@ int cmd_create(struct cli *c, struct cell_error *err)
 				     a.s->name);
 	}
 	a.s->system = true;
-	if (r >= 0)
-		r = do_create(c, &a, err);
+	if (r >= 0 && (r = do_create(c, &a, err)) >= 0)
+		say_made(a.s);
 	cell_settings_free(a.s);
 	cell_strv_free(a.packages);
 	return r;

@@ -63,6 +63,10 @@ static json_t *info_json(const char *name, const struct cell_info *i, const stru
 		json_object_set_new(o, "template", json_string(s->template_name ? s->template_name : ""));
 		json_object_set_new(o, "storage", json_string(s->storage ? s->storage : "dir"));
 		json_object_set_new(o, "unprivileged", json_boolean(s->unprivileged));
+		json_object_set_new(o, "privileged", json_boolean(!s->unprivileged));
+		/* no user namespace: container root is host root, held by capabilities,
+		 * seccomp and masks alone (no LSM here): not root-safe, as LXC says */
+		json_object_set_new(o, "root_safe", json_boolean(s->unprivileged));
 		if (s->unprivileged)
 			json_object_set_new(o, "idmap", json_pack("{s:I, s:I}", "host",
 								  (json_int_t)s->idmap_host, "size",
@@ -99,7 +103,10 @@ int cmd_ls(struct cli *c, struct cell_error *err)
 		if (cell_manager_info(&c->st, names[k], &i, err) < 0)
 			continue;
 		if (json) {
-			json_array_append_new(arr, info_json(names[k], &i, NULL));
+			_cleanup_(settings_freep) struct cell_settings *s = NULL;
+			struct cell_error ignored = { 0 };
+			(void)cell_settings_load(&c->st, names[k], &s, &ignored);
+			json_array_append_new(arr, info_json(names[k], &i, s));
 		} else {
 			_cleanup_free_ char *mem = human_bytes(i.memory), *up = human_uptime(i.uptime);
 			printf("%-20s %-8s %-8d %-15s %-8s %s\n", names[k], state_text(&i),
@@ -142,7 +149,10 @@ int cmd_info(struct cli *c, struct cell_error *err)
 		json_object_foreach(o, k, v)
 		{
 			_cleanup_free_ char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-			printf("%-14s %s\n", k, t);
+			if (streq(k, "privileged"))
+				printf("%-14s %s\n", k, s->unprivileged ? "no" : "yes (not root-safe)");
+			else
+				printf("%-14s %s\n", k, t);
 		}
 	}
 	json_decref(o);

@@ -12,6 +12,7 @@
 
 int cmd_clone(struct cli *c, struct cell_error *err)
 {
+	_cleanup_free_ char *notice = NULL;
 	int r;
 
 	if (cli_help(c, "clone SRC DST   (SRC stopped; copy-on-write where storage allows)"))
@@ -20,7 +21,10 @@ int cmd_clone(struct cli *c, struct cell_error *err)
 		return cell_err(err, EINVAL, "usage: cell clone SRC DST");
 	if ((r = cli_store(c, err)) < 0)
 		return r;
-	return cell_manager_clone(&c->st, c->argv[1], c->argv[2], err);
+	r = cell_manager_clone(&c->st, c->argv[1], c->argv[2], &notice, err);
+	if (notice)
+		fprintf(stderr, "cell: %s (the host ids of unprivileged containers)\n", notice);
+	return r;
 }
 
 int cmd_snapshot(struct cli *c, struct cell_error *err)

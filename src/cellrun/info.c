@@ -70,8 +70,13 @@ static void list_print(struct cli *c, const char *id, bool json, bool quiet, jso
 		printf("%s\n", id);
 		return;
 	}
-	if (cell_container_state(&c->rt, id, &st, &s, &ignored) < 0)
+	if (cell_container_state(&c->rt, id, &st, &s, &ignored) < 0) {
+		/* damaged state (or being made or removed): no OCI state to give; the
+		 * table still shows the id, for delete --force */
+		if (!json)
+			printf("%-20s %-8d %-10s %-40s %s\n", id, 0, "unknown", "", "");
 		return;
+	}
 	if (json) {
 		_cleanup_free_ char *one = cell_state_oci_json(st, s, false);
 		json_array_append_new(arr, json_loads(one, 0, NULL));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cellrun.h"
 #include "libcell/base/util.h"
@@ -39,6 +40,17 @@ static void create_usage(const char *verb)
 	       verb, streq(verb, "run") ? "  -d, --detach            do not wait for the container\n" : "");
 }
 
+/* Socket activation: LISTEN_FDS fds from 3 on, when LISTEN_PID names us (sd_listen_fds). */
+static int listen_fds_of_env(void)
+{
+	const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	long long n, p;
+
+	if (!fds || !pid || cell_parse_long(fds, &n) < 0 || cell_parse_long(pid, &p) < 0)
+		return 0;
+	return p == (long long)getpid() && n > 0 && n <= 65536 ? (int)n : 0;
+}
+
 static int parse_create(struct cli *c, struct cell_create_opts *o, bool *detach, bool *help,
 			struct cell_error *err)
 {
@@ -63,6 +75,7 @@ static int parse_create(struct cli *c, struct cell_create_opts *o, bool *detach,
 		default: return cell_err(err, EINVAL, "%s: unknown option (see --help)", c->argv[0]);
 		}
 	}
+	o->listen_fds = listen_fds_of_env();
 	return cli_one_id(c, optind, &o->id, err);
 }
 

@@ -24,10 +24,12 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/log.h"
 #include "base/util.h"
 #include "linux/identity.h"
 #include "linux/seccomp.h"
 #include "linux/userns.h"
+#include "process/confine.h"
 #include "process/spawn.h"
 #include "process/sync.h"
 #include "process/terminal.h"
@@ -56,13 +58,16 @@ static void __attribute__((noreturn)) exec_process(struct exec_ctx *x)
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* see spawn.c child_main */
-	if (x->p->terminal && x->console_fd >= 0)
+	/* as the init: only preserved fds of the caller's, a session of its own */
+	int keep[] = { x->sync[1], x->console_fd, cell_log_fd() };
+	r = cell_fds_confine(x->preserve_fds, keep, ARRAY_SIZE(keep), &err);
+	if (r >= 0)
+		r = cell_session_new(&err);
+	if (r >= 0 && x->p->terminal && x->console_fd >= 0)
 		r = cell_terminal_setup(x->console_fd, x->p, false, &err);
 	if (x->console_fd >= 0)
 		(void)close(x->console_fd);
 	_cleanup_free_ char *state = cell_state_oci_json(x->st, CELL_RUNNING, false);
-	if (r >= 0)
-		r = cell_fds_prepare_exec(x->preserve_fds, &err);
 	if (r >= 0)
 		(void)cell_process_finish(x->p, &x->spec->linux, x->sc, -1, state,
 					  cell_userns_setgroups_allowed(&x->spec->linux), &err);

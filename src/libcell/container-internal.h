@@ -20,6 +20,10 @@ static inline void cell_cgroup_freep(struct cell_cgroup **c)
 /* Open (optionally mkdir) <root>/<id> and take its lock. */
 int cell_state_dir_open(const struct cell_runtime *rt, const char *id, bool create, int *dirfd,
 			struct cell_error *err);
+/* The cgroup options of the runtime rt for container id (a struct initializer). */
+#define CELL_CGROUP_OPTS(rt, id_, systemd_)                                                   \
+	.fs_root = "/sys/fs/cgroup", .self_cgroup_file = "/proc/self/cgroup",                  \
+	.systemd = (systemd_), .rootless = (rt)->rootless, .id = (id_)
 /* Create or reopen the container's cgroup. */
 int cell_cgroup_of(const struct cell_runtime *rt, const char *id, bool systemd, const char *path,
 		   bool create, struct cell_cgroup **out, struct cell_error *err);

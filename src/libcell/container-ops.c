@@ -52,7 +52,13 @@ int cell_seccomp_for(const struct cell_spec *spec, struct cell_seccomp_filter **
 {
 	int r = cell_seccomp_prepare_cached(&spec->linux.seccomp, spec->linux.seccomp.canonical,
 					geteuid() == 0 ? "/run/cellrun-cache" : NULL, out, err);
-	return r < 0 ? cell_err_prefix(err, "linux.seccomp") : 0;
+	if (r < 0)
+		return cell_err_prefix(err, "linux.seccomp");
+	if ((r = cell_seccomp_check_exec(&spec->linux.seccomp, *out, err)) < 0) {
+		cell_seccomp_free(*out);
+		*out = NULL;
+	}
+	return r;
 }
 
 int cell_container_config(const struct cell_runtime *rt, const char *id, struct cell_spec **out,
@@ -95,6 +101,8 @@ static int load_locked(const struct cell_runtime *rt, const char *id, int *dirfd
 	r = cell_state_load(*dirfd, st, err);
 	if (r < 0) {
 		(void)close(TAKE_FD(*dirfd));
+		(void)cell_err_prefix(err, "damaged or incomplete state (delete --force "
+					   "removes the container)");
 		return r;
 	}
 	*status = live_status(rt, *st);
@@ -157,6 +165,26 @@ static void wait_exit(const struct cell_state *st, int ms)
 		(void)poll(&p, 1, ms);
 }
 
+/* After SIGKILL: until no process is left in the cgroup (10 s), killing again now and
+ * then (a fork may have been in flight); a zombie leaves it once its parent reaps it. */
+static int wait_cgroup_empty(struct cell_cgroup *cg, struct cell_error *err)
+{
+	const struct timespec tick = { .tv_nsec = 10000000L }; /* 10 ms */
+	struct cell_error ignored = { 0 };
+
+	for (int i = 0; i < 1000; i++) {
+		_cleanup_free_ pid_t *pids = NULL;
+		size_t n = 0;
+		if (cell_cgroup_pids(cg, &pids, &n, &ignored) < 0 || n == 0)
+			return 0;
+		if (i % 50 == 49)
+			(void)cell_cgroup_kill(cg, SIGKILL, &ignored);
+		(void)nanosleep(&tick, NULL);
+	}
+	return cell_err(err, EBUSY, "cgroup %s: processes left after SIGKILL",
+			cell_cgroup_path(cg));
+}
+
 static int stop_everything(const struct cell_runtime *rt, const struct cell_state *st,
 			   struct cell_cgroup *cg, struct cell_error *err)
 {
@@ -174,7 +202,28 @@ static int stop_everything(const struct cell_runtime *rt, const struct cell_stat
 	wait_exit(st, 10000);
 	if (cell_state_pid_alive(st))
 		return cell_err(err, EBUSY, "container process %d did not die", (int)st->pid);
-	return 0;
+	return cg && n > 0 ? wait_cgroup_empty(cg, err) : 0;
+}
+
+/* delete --force without a readable state.json: the record written before the cgroup
+ * was made names it (no record: create died before it made one), whatever the state
+ * file says or lacks.  The cgroup is the ground truth of what the id owns. */
+static int delete_damaged(const struct cell_runtime *rt, int dirfd, const char *dir,
+			  struct cell_error *err)
+{
+	_cleanup_(cell_state_freep) struct cell_state *rec = NULL;
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
+	struct cell_error ignored = { 0 };
+	int r;
+
+	if (cell_state_load_from(dirfd, CELL_RECORD_FILE, &rec, &ignored) >= 0 &&
+	    rec->cgroup_path) {
+		rec->pid = 0; /* never recorded there */
+		if ((r = open_cg(rt, rec, &cg, err)) < 0 || (r = stop_everything(rt, rec, cg, err)) < 0 ||
+		    (r = cell_cgroup_destroy(cg, err)) < 0)
+			return r;
+	}
+	return (r = cell_rm_rf(dir)) < 0 ? cell_err(err, r, "remove %s", dir) : 0;
 }
 
 static void poststop(const struct cell_runtime *rt, const struct cell_state *st,
@@ -206,7 +255,7 @@ static int delete_locked(const struct cell_runtime *rt, const char *id, int dirf
 		/* a state dir without state: only --force clears it */
 		if (!force)
 			return cell_err_prefix(err, "state is unreadable (use --force to remove it)");
-		return cell_rm_rf(dir) < 0 ? cell_err(err, errno, "remove %s", dir) : 0;
+		return delete_damaged(rt, dirfd, dir, err);
 	}
 	if (known && known->pid != st->pid)
 		known = NULL; /* deleted and made anew meanwhile */
@@ -220,7 +269,8 @@ static int delete_locked(const struct cell_runtime *rt, const char *id, int dirf
 		cg = opened;
 	if ((r = stop_everything(rt, st, cg, err)) < 0)
 		return r;
-	if (cg && (r = cell_cgroup_destroy(cg, err)) < 0 && !force)
+	/* kept on failure, so that a second delete finds the cgroup again */
+	if (cg && (r = cell_cgroup_destroy(cg, err)) < 0)
 		return r;
 	poststop(rt, st, known ? known->spec : NULL);
 	if ((r = cell_rm_rf(dir)) < 0)
@@ -234,6 +284,9 @@ static int delete_known(const struct cell_runtime *rt, const char *id, bool forc
 	_cleanup_close_ int dirfd = -1;
 	int r = cell_state_dir_open(rt, id, false, &dirfd, err);
 
+	/* nothing to remove is no failure for --force, as in runc and crun */
+	if (r == -ENOENT && force)
+		return 0;
 	if (r >= 0)
 		r = delete_locked(rt, id, dirfd, force, known, err);
 	return r < 0 ? cell_err_prefix(err, "delete %s", id) : 0;

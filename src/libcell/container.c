@@ -68,14 +68,15 @@ int cell_state_dir_open(const struct cell_runtime *rt, const char *id, bool crea
 					       : cell_err(err, errno, "create %s", path);
 	}
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? cell_err(err, 0, "container \"%s\" does not exist", id)
-				       : cell_err(err, errno, "open %s", path);
-	if (flock(fd, LOCK_EX) < 0)
+	if (fd < 0 && errno != ENOENT)
+		return cell_err(err, errno, "open %s", path);
+	if (fd >= 0 && flock(fd, LOCK_EX) < 0)
 		return cell_err(err, errno, "lock %s", path);
-	/* deleted while we waited for the lock */
-	if (fstat(fd, &st) < 0 || st.st_nlink == 0)
-		return cell_err(err, 0, "container \"%s\" does not exist", id);
+	/* missing, or deleted while we waited for the lock: -ENOENT, said without strerror */
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_nlink == 0) {
+		(void)cell_err(err, 0, "container \"%s\" does not exist", id);
+		return -ENOENT;
+	}
 	*dirfd = TAKE_FD(fd);
 	return 0;
 }
@@ -84,13 +85,8 @@ int cell_cgroup_of(const struct cell_runtime *rt, const char *id, bool systemd,
 		   const char *path, bool create, struct cell_cgroup **out,
 		   struct cell_error *err)
 {
-	struct cell_cgroup_opts o = {
-		.fs_root = "/sys/fs/cgroup",
-		.self_cgroup_file = "/proc/self/cgroup",
-		.systemd = systemd,
-		.rootless = rt->rootless,
-		.id = id,
-	};
+	struct cell_cgroup_opts o = { CELL_CGROUP_OPTS(rt, id, systemd) };
+
 	return create ? cell_cgroup_create(&o, path, out, err) : cell_cgroup_open(&o, path, out, err);
 }
 
@@ -116,6 +112,7 @@ struct create_ctx {
 	int master;  /* foreground terminal */
 	int tree_fd; /* idmapped rootfs for the child to attach, or -1 */
 	unsigned long long start_time; /* of the init, read before it may exit */
+	char *created;                 /* RFC 3339, when the state was first recorded */
 };
 
 static void ctx_close_child_fds(struct create_ctx *c)
@@ -144,6 +141,7 @@ static void ctx_free(struct create_ctx *c)
 	cell_seccomp_free(c->sp.seccomp);
 	cell_spec_free(c->spec);
 	free(c->config_text);
+	free(c->created);
 	free(c->bundle);
 	free(c->rootfs);
 }
@@ -254,15 +252,49 @@ static int setup_listener(struct create_ctx *c, struct cell_error *err)
 	return 0;
 }
 
+/* The minimal record, before the cgroup exists: whatever happens to this process or to
+ * state.json from here on, `delete --force` finds the cgroup (container-ops.c). */
+static int record_cgroup(struct create_ctx *c, const struct cell_cgroup *cg,
+			 struct cell_error *err)
+{
+	struct cell_state st = {
+		.id = (char *)c->o->id,
+		.bundle = c->bundle,
+		.rootfs = c->rootfs,
+		.status = CELL_CREATING,
+		.created = (char *)"",
+		.cgroup_path = (char *)cell_cgroup_path(cg),
+		.systemd_cgroup = c->rt->systemd_cgroup,
+		.rootless = c->rt->rootless,
+		.owner = geteuid(),
+	};
+	return cell_state_save_as(c->dirfd, CELL_RECORD_FILE, &st, err);
+}
+
+static int make_cgroup(struct create_ctx *c, struct cell_error *err)
+{
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
+	int r = cell_cgroup_plan(&(struct cell_cgroup_opts){ CELL_CGROUP_OPTS(c->rt, c->o->id,
+							     c->rt->systemd_cgroup) },
+				 c->spec->linux.cgroups_path, &cg, err);
+
+	if (r < 0 || (r = record_cgroup(c, cg, err)) < 0)
+		return r;
+	/* not c->cg before it is made: a rollback must not kill or remove a cgroup that
+	 * was there (and busy) before us */
+	if ((r = cell_cgroup_make(cg, err)) < 0)
+		return r;
+	c->cg = TAKE_PTR(cg);
+	return 0;
+}
+
 static int prepare_cgroup(struct create_ctx *c, struct cell_error *err)
 {
 	static const struct cell_resources none;
 	const struct cell_linux *l = &c->spec->linux;
 	int r;
 
-	r = cell_cgroup_of(c->rt, c->o->id, c->rt->systemd_cgroup, l->cgroups_path, true, &c->cg,
-			   err);
-	if (r < 0)
+	if ((r = make_cgroup(c, err)) < 0)
 		return r;
 	if (c->rt->rootless && l->resources_set)
 		cell_warn("rootless: resource limits apply only in cgroup hierarchies delegated to "
@@ -305,7 +337,12 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 	c->sp.id = c->o->id;
 	c->sp.bundle = c->bundle;
 	c->sp.rootfs = c->rootfs;
-	c->sp.preserve_fds = c->o->preserve_fds;
+	c->sp.preserve_fds = c->o->listen_fds + c->o->preserve_fds;
+	if (c->o->listen_fds > 0) {
+		cell_strv_push(&c->spec->process.env,
+			       xasprintf("LISTEN_FDS=%d", c->o->listen_fds));
+		cell_strv_push(&c->spec->process.env, xstrdup("LISTEN_PID=1"));
+	}
 	c->sp.no_new_keyring = c->o->no_new_keyring;
 	c->sp.setgroups_allowed = cell_userns_setgroups_allowed(&c->spec->linux);
 	c->sp.rootfs_ctx = (struct cell_rootfs_ctx){
@@ -387,17 +424,16 @@ static void poststart(const struct cell_spec *spec, const struct cell_state *st)
 	(void)cell_hooks_run_all(&spec->hooks[CELL_HOOK_POSTSTART], CELL_HOOK_POSTSTART, json);
 }
 
-/* state.json (and --pid-file): "created", or for `run` "running" and the poststart hooks. */
+/* state.json: "created", or for `run` "running", written before the process may exec. */
 static int record_state(struct create_ctx *c, enum cell_status status, struct cell_error *err)
 {
-	_cleanup_free_ char *now = cell_now_rfc3339();
 	struct cell_state st = {
 		.id = (char *)c->o->id,
 		.pid = c->pid,
 		.bundle = c->bundle,
 		.rootfs = c->rootfs,
 		.status = status,
-		.created = now,
+		.created = c->created,
 		.cgroup_path = (char *)cell_cgroup_path(c->cg),
 		.systemd_cgroup = c->rt->systemd_cgroup,
 		.rootless = c->rt->rootless,
@@ -405,15 +441,36 @@ static int record_state(struct create_ctx *c, enum cell_status status, struct ce
 		.annotations = c->spec->annotations,
 		.n_annotations = c->spec->n_annotations,
 	};
-	int r;
 
 	st.start_time = c->start_time;
-	if ((r = cell_state_save(c->dirfd, &st, err)) < 0)
-		return r;
+	return cell_state_save(c->dirfd, &st, err);
+}
+
+/* After the state is recorded (and `run` started the process): --pid-file, then for
+ * `run` the poststart hooks; `create` tells the child, which waits for this before it
+ * listens for `start` -- killed before it, we leave no process waiting for ever (the
+ * child exits at EOF). */
+static int recorded(struct create_ctx *c, struct cell_error *err)
+{
+	struct cell_state st = {
+		.id = (char *)c->o->id,
+		.pid = c->pid,
+		.bundle = c->bundle,
+		.rootfs = c->rootfs,
+		.created = c->created,
+		.annotations = c->spec->annotations,
+		.n_annotations = c->spec->n_annotations,
+	};
+	int r;
+
 	if (c->o->pid_file && (r = write_pid_file(c->o->pid_file, c->pid, err)) < 0)
 		return r;
-	if (status == CELL_RUNNING)
+	if (c->run) {
 		poststart(c->spec, &st);
+		return 0;
+	}
+	if ((r = cell_sync_send(c->sync[0], CELL_SYNC_RECORDED, 0, NULL, 0)) < 0)
+		return cell_err(err, r, "sync with container process");
 	return 0;
 }
 
@@ -464,7 +521,7 @@ static int create_in(struct create_ctx *c, struct cell_error *err)
 {
 	int r;
 
-	if ((r = cell_preserved_fds_check(c->o->preserve_fds, err)) < 0 ||
+	if ((r = cell_preserved_fds_check(c->o->listen_fds + c->o->preserve_fds, err)) < 0 ||
 	    (r = load_bundle(c, err)) < 0)
 		return r;
 	if ((r = cell_state_dir_open(c->rt, c->o->id, true, &c->dirfd, err)) < 0) {
@@ -485,12 +542,16 @@ static int create_in(struct create_ctx *c, struct cell_error *err)
 		cell_err(err, r, "container process %d vanished", (int)c->pid);
 		goto fail;
 	}
-	/* `run` starts here, still holding the lock: one state write, no exec.sock */
+	/* recorded before it can run; `run` then starts it, still holding the lock: one
+	 * state write, no exec.sock */
+	c->created = cell_now_rfc3339();
+	if ((r = record_state(c, c->run ? CELL_RUNNING : CELL_CREATED, err)) < 0)
+		goto fail;
 	c->starting = c->run;
 	if (c->run && (r = start_process(c->sync[0], err)) < 0)
 		goto fail;
 	c->starting = false;
-	if ((r = record_state(c, c->run ? CELL_RUNNING : CELL_CREATED, err)) < 0)
+	if ((r = recorded(c, err)) < 0)
 		goto fail;
 	if (c->console_pair[0] >= 0 &&
 	    (r = cell_console_recv_master(c->console_pair[0], &c->master, err)) < 0)

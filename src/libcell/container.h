@@ -24,6 +24,10 @@ struct cell_create_opts {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
+	/* socket activation: fds 3 .. 3+listen_fds-1 came with LISTEN_FDS; they
+	 * pass before the preserve_fds ones, and the process is told so
+	 * (LISTEN_FDS=n, LISTEN_PID=1), as runc does */
+	int listen_fds;
 };
 
 int cell_container_create(const struct cell_runtime *rt, const struct cell_create_opts *o,

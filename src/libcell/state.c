@@ -41,6 +41,12 @@ static json_t *annotations_json(const struct cell_state *st)
 
 int cell_state_save(int dirfd, const struct cell_state *st, struct cell_error *err)
 {
+	return cell_state_save_as(dirfd, CELL_STATE_FILE, st, err);
+}
+
+int cell_state_save_as(int dirfd, const char *name, const struct cell_state *st,
+		       struct cell_error *err)
+{
 	json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:o}",
 			      "id", st->id, "pid", (int)st->pid, "start_time",
 			      (json_int_t)st->start_time, "bundle", st->bundle, "rootfs",
@@ -52,10 +58,10 @@ int cell_state_save(int dirfd, const struct cell_state *st, struct cell_error *e
 		return cell_err(err, ENOMEM, "encode state of %s", st->id);
 	_cleanup_free_ char *text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	_cleanup_free_ char *path = xasprintf("/proc/self/fd/%d/state.json", dirfd);
+	_cleanup_free_ char *path = xasprintf("/proc/self/fd/%d/%s", dirfd, name);
 	int r = cell_write_file_replace(path, text, strlen(text), 0600, false);
 	if (r < 0)
-		return cell_err(err, r, "write state of %s", st->id);
+		return cell_err(err, r, "write %s of %s", name, st->id);
 	return 0;
 }
 
@@ -85,20 +91,30 @@ static void load_annotations(json_t *o, struct cell_state *st)
 
 int cell_state_load(int dirfd, struct cell_state **out, struct cell_error *err)
 {
-	_cleanup_close_ int fd = openat(dirfd, "state.json", O_RDONLY | O_CLOEXEC);
+	return cell_state_load_from(dirfd, CELL_STATE_FILE, out, err);
+}
+
+int cell_state_load_from(int dirfd, const char *name, struct cell_state **out,
+			 struct cell_error *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	_cleanup_free_ char *text = NULL;
 	json_error_t je;
 	int r;
 
 	if (fd < 0)
-		return cell_err(err, errno, "open state.json");
+		return cell_err(err, errno, "open %s", name);
 	r = cell_read_fd(fd, &text, NULL);
 	if (r < 0)
-		return cell_err(err, r, "read state.json");
+		return cell_err(err, r, "read %s", name);
 	json_t *o = json_loads(text, 0, &je);
 	if (!o)
-		return cell_err(err, EINVAL, "state.json: line %d, column %d: %s", je.line,
+		return cell_err(err, EINVAL, "%s: line %d, column %d: %s", name, je.line,
 				je.column, je.text);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return cell_err(err, EINVAL, "%s: not a JSON object", name);
+	}
 	struct cell_state *st = xzalloc(sizeof(*st));
 	st->id = dup_str(o, "id");
 	st->pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
@@ -117,7 +133,7 @@ int cell_state_load(int dirfd, struct cell_state **out, struct cell_error *err)
 	json_decref(o);
 	if (!st->id || !st->bundle) {
 		cell_state_free(st);
-		return cell_err(err, EINVAL, "state.json: missing id or bundle");
+		return cell_err(err, EINVAL, "%s: missing id or bundle", name);
 	}
 	*out = st;
 	return 0;

@@ -29,9 +29,19 @@ struct cell_state {
 	size_t n_annotations;
 };
 
+/* The state, rewritten as it changes; and the minimal record (id, bundle, cgroup,
+ * runtime flags) written once before the container's cgroup is made, so that
+ * `delete --force` finds what the id owns whatever became of state.json. */
+#define CELL_STATE_FILE "state.json"
+#define CELL_RECORD_FILE "cgroup.json"
+
 const char *cell_status_name(enum cell_status s);
 int cell_state_save(int dirfd, const struct cell_state *st, struct cell_error *err);
 int cell_state_load(int dirfd, struct cell_state **out, struct cell_error *err);
+int cell_state_save_as(int dirfd, const char *name, const struct cell_state *st,
+		       struct cell_error *err);
+int cell_state_load_from(int dirfd, const char *name, struct cell_state **out,
+			 struct cell_error *err);
 void cell_state_free(struct cell_state *st);
 /* OCI state JSON (with rootfs/created/owner extras like runc). status given explicitly. */
 char *cell_state_oci_json(const struct cell_state *st, enum cell_status status, bool pretty);

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Fixtures for the `cell` manager tests: a private store, runtime dir and
 cgroup parent per session, all removed at the end (and checked empty)."""
+import json
 import os
 import shutil
 import subprocess
@@ -17,17 +18,44 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes long (a debootstrap download, systemd boots)")
 
 
+SUBID_ROOT = "root:1000000:1000000000\n"   # what cell itself adds when root has none
+
+
 class Cell:
-    def __init__(self):
-        self.base = tempfile.mkdtemp(prefix="celltest-cell-", dir="/var/tmp")
+    """A store of its own; the host's /etc/subuid, /etc/subgid and id registry are
+    replaced by scratch files (root's entry in place), shared by every store of
+    the session, as the real ones are shared by every store of the host."""
+
+    def __init__(self, base=None, shared=None):
+        self.base = base or tempfile.mkdtemp(prefix="celltest-cell-", dir="/var/tmp")
         os.chmod(self.base, 0o755)
         self.cgparent = f"celltest-cell-{os.getpid()}"
+        ids = shared.ids_env if shared else self.scratch_ids()
+        self.ids_env = ids
         self.env = dict(os.environ, CELL_ROOT=os.path.join(self.base, "store"),
                         CELL_RUNTIME_DIR=os.path.join(self.base, "run"),
                         CELL_CGROUP_PARENT=self.cgparent,
-                        CELL_SYSTEMD_DIR=os.path.join(self.base, "units"))
+                        CELL_SYSTEMD_DIR=os.path.join(self.base, "units"), **ids)
         os.makedirs(self.env["CELL_SYSTEMD_DIR"])
         self.names = set()
+
+    def scratch_ids(self):
+        d = os.path.join(self.base, "ids")
+        os.makedirs(d)
+        for f in ("subuid", "subgid"):
+            with open(os.path.join(d, f), "w") as fh:
+                fh.write(SUBID_ROOT)
+        return dict(CELL_SUBUID_FILE=os.path.join(d, "subuid"),
+                    CELL_SUBGID_FILE=os.path.join(d, "subgid"),
+                    CELL_IDMAP_REGISTRY=os.path.join(d, "registry", "ranges.json"))
+
+    def registry(self):
+        """The registry's entries as (store, name, start, size)."""
+        try:
+            with open(self.ids_env["CELL_IDMAP_REGISTRY"]) as f:
+                return [(e["store"], e["name"], e["start"], e["size"]) for e in json.load(f)["ranges"]]
+        except FileNotFoundError:
+            return []
 
     def __call__(self, *args, timeout=TIMEOUT, check=False, stdin=subprocess.DEVNULL, env=None):
         r = subprocess.run([CELL, *args], capture_output=True, text=True, timeout=timeout,

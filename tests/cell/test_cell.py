@@ -273,8 +273,9 @@ def test_full_disk_during_create_leaves_nothing(cell, tmp_path):
     assert not any("full1" in ln for ln in open("/proc/self/mountinfo"))
 
 
-def make_docker_archive(path, rootfs_src):
-    """A one-layer docker-archive (`docker save` format) of a busybox tree."""
+def make_docker_archive(path, rootfs_src, **image_config):
+    """A one-layer docker-archive (`docker save` format) of a busybox tree;
+    image_config overrides keys of its config (Entrypoint, WorkingDir...)."""
     import hashlib
     import io
     import tarfile
@@ -286,7 +287,8 @@ def make_docker_archive(path, rootfs_src):
     config = json.dumps({
         "architecture": "amd64", "os": "linux",
         "config": {"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo from-image $GREETING; pwd"],
-                   "Env": ["PATH=/bin:/sbin", "GREETING=hi"], "WorkingDir": "/tmp"},
+                   "Env": ["PATH=/bin:/sbin", "GREETING=hi"], "WorkingDir": "/tmp",
+                   **image_config},
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
     }).encode()
     cfg_name = hashlib.sha256(config).hexdigest() + ".json"

@@ -203,9 +203,9 @@ def test_exec_preserve_fds_beyond_what_was_passed(session, runtime, running, hos
     session.cell_only("what a runtime does with fds it was not given is its own choice")
     log = os.path.join(host.dir, "runtime.log")
     pidfile = os.path.join(tmp_path, "exec.pid")
-    # known gap, reported: cell_fds_prepare_exec() (spawn.c) un-CLOEXECs
-    # whatever sits at 3..3+N-1: the log file reaches the container, and when
-    # the sync socket is among them `exec` waits for it forever
+    # a gap once: cell_fds_confine() (confine.c) un-CLOEXECs whatever sits at
+    # 3..3+N-1: the log file would reach the container, and when the sync
+    # socket were among them `exec` would wait for it forever
     gap = "--preserve-fds passes the runtime's own fds"
     try:
         r = cli(runtime, "--log", log, "exec", "-d", "--preserve-fds", "3", "--pid-file",

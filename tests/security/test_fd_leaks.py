@@ -177,3 +177,28 @@ def test_cwd_symlink_out_of_rootfs(runtime, bundle, tool, host_dir, verb):
     # the cwd is the link's target resolved inside the rootfs
     assert report["cwd"] == os.path.normpath(host_dir), r
     assert os.path.isdir(os.path.join(rootfs, host_dir.lstrip("/")))
+
+
+def test_listen_fds_pass_with_preserve_fds(runtime, bundle, tool, host_dir):
+    """Socket activation: LISTEN_FDS=2 for this very runtime (LISTEN_PID) passes
+    fds 3 and 4, --preserve-fds 1 then fd 5; the process is told LISTEN_FDS=2,
+    LISTEN_PID=1 (as runc does).  The leaked host directory on 6 stays out."""
+    prog = tool("fdlist", FDLIST)
+    bundle.args("/bin/sh", "-c", f"{prog}; echo listen $LISTEN_FDS $LISTEN_PID")
+    bundle.write()
+    runtime.ids.append(bundle.id)
+    passed = os.path.join(bundle.out, "passed")
+    with open(passed, "w") as f:
+        f.write("for the container\n")
+    env = dict(os.environ, CELLTEST_PASSED=passed, CELLTEST_HOST=host_dir)
+    opener = ["/bin/sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=2 exec "$@" 3<"$CELLTEST_PASSED" '
+              '4<"$CELLTEST_PASSED" 5<"$CELLTEST_PASSED" 6<"$CELLTEST_HOST"', "sh"]
+    before = hostwatch.tree(host_dir)
+    r = runtime.cmd("run", "--preserve-fds", "1", "--bundle", bundle.path, bundle.id,
+                    guard=True, env=env, wrap=opener)
+    assert r.rc == 0, r
+    assert hostwatch.tree(host_dir) == before
+    seen = open_fds(r.out)
+    assert sorted(seen) == [0, 1, 2, 3, 4, 5], f"fds reaching the container: {seen}"
+    assert all(seen[n].endswith("/out/passed") for n in (3, 4, 5)), seen
+    assert parse_report(r.out).get("listen") == "2 1", r

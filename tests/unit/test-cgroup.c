@@ -771,6 +771,43 @@ static void test_v1_freezer_and_kill(void **state)
 	}
 }
 
+/* A frozen cgroup (or one below a frozen one) is refused before anything is made:
+ * a process joining it would stop for good. */
+static void test_frozen_refused(void **state)
+{
+	struct fx *f = *state;
+
+	make_v1(f);
+	put(f, "freezer/fz/freezer.state", "FROZEN");
+	assert_int_equal(cell_cgroup_create(&f->o, "/fz", &f->cg, &f->err), -EBUSY);
+	assert_null(f->cg);
+	assert_non_null(strstr(f->err.msg, "/freezer/fz is FROZEN"));
+	assert_int_equal(cell_cgroup_create(&f->o, "/fz/below/c", &f->cg, &f->err), -EBUSY);
+	assert_false(exists(f, "memory/fz"));
+	assert_false(exists(f, "freezer/fz/below"));
+	put(f, "freezer/fz/freezer.state", "FREEZING");
+	assert_int_equal(cell_cgroup_create(&f->o, "/fz", &f->cg, &f->err), -EBUSY);
+	put(f, "freezer/fz/freezer.state", "THAWED");
+	create(f, "/fz/c");
+}
+
+static void test_v2_frozen_refused(void **state)
+{
+	struct fx *f = *state;
+
+	make_v2(f);
+	put(f, "fz/cgroup.events", "populated 0\nfrozen 1");
+	assert_int_equal(cell_cgroup_create(&f->o, "/fz/c", &f->cg, &f->err), -EBUSY);
+	assert_non_null(strstr(f->err.msg, "/fz is frozen (cgroup.freeze)"));
+	assert_false(exists(f, "fz/c"));
+	put(f, "fz/cgroup.events", "populated 0\nfrozen 0");
+	put(f, "fz/cgroup.freeze", "1");
+	assert_int_equal(cell_cgroup_create(&f->o, "/fz", &f->cg, &f->err), -EBUSY);
+	assert_non_null(strstr(f->err.msg, "is freezing"));
+	put(f, "fz/cgroup.freeze", "0");
+	create(f, "/fz");
+}
+
 /* ---- hybrid ---- */
 
 /* A fake tree has no kernel to take "0" in tasks or a clone into a cgroup: every
@@ -1084,6 +1121,8 @@ int main(void)
 	    FX(test_v1_freezer_and_kill),
 	    FX(test_hybrid),
 	    FX(test_join_on_a_fake_tree),
+	    FX(test_frozen_refused),
+	    FX(test_v2_frozen_refused),
 	    cmocka_unit_test(test_device_rules),
 	    cmocka_unit_test(test_bpf_semantics),
 	    cmocka_unit_test(test_bpf_verifier),

@@ -435,7 +435,7 @@ static void user_resolution(void **state)
 	int rootfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct cell_image_config c = {.user = xstrdup(cases[i].user)};
-		int r = image_user_resolve(rootfd, &c, &err);
+		int r = cell_image_user_resolve(rootfd, &c, &err);
 		if (r != cases[i].r)
 			fail_msg("%s: %d (%s)", cases[i].user, r, err.msg);
 		if (r == 0) {

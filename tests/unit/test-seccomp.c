@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -422,6 +423,81 @@ static void test_send_listener_errors(void **state)
 	assert_string_equal(e.msg, "seccomp listener /tmp/celltest-no-such-dir/l.sock: connect");
 }
 
+/* A filter that refuses execve is refused before anything loads it, naming the field;
+ * one that allows it passes.  Both through libseccomp's ctx and a cached program. */
+static void expect_exec_check(struct cell_seccomp *sc, int want, const char *field)
+{
+	char dir[] = "/tmp/cell-seccomp-eval-XXXXXX";
+	struct cell_error e = {0};
+
+	assert_non_null(mkdtemp(dir));
+	for (int cached = 0; cached < 2; cached++) {
+		_cleanup_filter_ struct cell_seccomp_filter *f = NULL;
+		assert_int_equal(cell_seccomp_prepare_cached(sc, "eval-test", cached ? dir : NULL,
+							     &f, &e), 0);
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(cell_seccomp_check_exec(sc, f, &e), want);
+		if (field)
+			assert_non_null(strstr(e.msg, field));
+	}
+	_cleanup_free_ char *rm = xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(rm), 0);
+}
+
+static void test_check_exec(void **state)
+{
+	struct cell_seccomp_syscall allow_exec[] = {
+	    {.names = NAMES("mkdir"), .action = CELL_SCMP_ALLOW},
+	    {.names = NAMES("execve", "exit_group"), .action = CELL_SCMP_ALLOW},
+	};
+	struct cell_seccomp_syscall deny_exec[] = {
+	    {.names = NAMES("mkdir"), .action = CELL_SCMP_ERRNO},
+	    {.names = NAMES("execve"), .action = CELL_SCMP_ERRNO, .errno_ret_set = true,
+	     .errno_ret = EACCES},
+	};
+	struct cell_seccomp sc = {.set = true, .default_action = CELL_SCMP_ERRNO};
+
+	expect_exec_check(&sc, -EPERM, "linux.seccomp.defaultAction: the filter refuses execve");
+	sc.syscalls = allow_exec;
+	sc.n_syscalls = ARRAY_SIZE(allow_exec);
+	expect_exec_check(&sc, 0, NULL);
+	sc.default_action = CELL_SCMP_KILL_PROCESS;
+	expect_exec_check(&sc, 0, NULL);
+	sc.n_syscalls = 1;
+	expect_exec_check(&sc, -EINVAL, "linux.seccomp.defaultAction: the filter kills");
+	sc.default_action = CELL_SCMP_ALLOW;
+	sc.syscalls = deny_exec;
+	sc.n_syscalls = ARRAY_SIZE(deny_exec);
+	expect_exec_check(&sc, -EACCES, "linux.seccomp.syscalls[1]: the filter refuses execve");
+	sc.n_syscalls = 1;
+	expect_exec_check(&sc, 0, NULL);
+}
+
+/* The interpreter takes only what seccomp would load. */
+static void test_bpf_run_malformed(void **state)
+{
+	struct seccomp_data d = {.nr = 1};
+	struct sock_filter no_ret[] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0)};
+	struct sock_filter odd_load[] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 2),
+					 BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+	struct sock_filter past_end[] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 64),
+					 BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+	struct sock_filter ok[] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+				   BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1),
+				   BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 5),
+				   BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+	uint32_t ret = 0;
+
+	assert_int_equal(cell_seccomp_bpf_run(no_ret, 1, &d, &ret), -EINVAL);
+	assert_int_equal(cell_seccomp_bpf_run(odd_load, 2, &d, &ret), -EINVAL);
+	assert_int_equal(cell_seccomp_bpf_run(past_end, 2, &d, &ret), -EINVAL);
+	assert_int_equal(cell_seccomp_bpf_run(ok, 4, &d, &ret), 0);
+	assert_int_equal(ret, SECCOMP_RET_ERRNO | 5);
+	d.nr = 2;
+	assert_int_equal(cell_seccomp_bpf_run(ok, 4, &d, &ret), 0);
+	assert_int_equal(ret, SECCOMP_RET_ALLOW);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +510,8 @@ int main(void)
 	    cmocka_unit_test(test_native_arch_removed),
 	    cmocka_unit_test(test_notify_listener),
 	    cmocka_unit_test(test_send_listener_errors),
+	    cmocka_unit_test(test_check_exec),
+	    cmocka_unit_test(test_bpf_run_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -94,12 +95,66 @@ static void corrupt_state_is_an_error(void **state)
 	(void)rmdir(dir);
 }
 
+static void put_state(int dirfd, const char *name, const char *text, size_t len)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
+/* Every kind of damage is an error, never a crash or a half-filled state; the minimal
+ * record (another file) still loads. */
+static void damaged_state_kinds(void **state)
+{
+	static const char nul[64];
+	static const struct {
+		const char *text;
+		size_t len;
+		const char *want;
+	} kinds[] = {
+#define T(s) s, sizeof(s) - 1
+		{ T(""), "line 1" },
+		{ nul, sizeof(nul), "line 1" },
+		{ T("{\"id\": \"a\", \"bun"), "line 1" },
+		{ T("[1, 2]"), "not a JSON object" },
+		{ T("\"text\""), "line 1" },
+		{ T("{\"id\": 7, \"pid\": \"x\", \"bundle\": []}"), "missing id or bundle" },
+#undef T
+	};
+	char dir[] = "/tmp/cell-test-state.XXXXXX";
+	struct cell_state rec = { .id = "c", .bundle = "/b", .rootfs = "/b/r", .status = CELL_CREATING,
+				  .created = "", .cgroup_path = "/x/c" };
+	struct cell_state *back = NULL;
+	struct cell_error err = { 0 };
+
+	assert_non_null(mkdtemp(dir));
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(cell_state_save_as(fd, CELL_RECORD_FILE, &rec, &err), 0);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		put_state(fd, CELL_STATE_FILE, kinds[i].text, kinds[i].len);
+		assert_int_equal(cell_state_load(fd, &back, &err), -EINVAL);
+		assert_null(back);
+		assert_non_null(strstr(err.msg, kinds[i].want));
+	}
+	assert_int_equal(cell_state_load_from(fd, CELL_RECORD_FILE, &back, &err), 0);
+	assert_string_equal(back->cgroup_path, "/x/c");
+	assert_int_equal(back->pid, 0);
+	cell_state_free(back);
+	(void)unlinkat(fd, CELL_STATE_FILE, 0);
+	(void)unlinkat(fd, CELL_RECORD_FILE, 0);
+	close(fd);
+	(void)rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(save_load_round_trip),
 		cmocka_unit_test(oci_json_has_the_spec_keys),
 		cmocka_unit_test(corrupt_state_is_an_error),
+		cmocka_unit_test(damaged_state_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,6 +38,11 @@ bool cell_log_to_file(void)
 	return cell_log_state.fd != 2;
 }
 
+int cell_log_fd(void)
+{
+	return cell_log_state.fd;
+}
+
 void cell_log_set_level(enum cell_log_level lvl)
 {
 	cell_log_state.level = lvl;

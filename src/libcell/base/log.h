@@ -16,6 +16,9 @@ void cell_log_set_program(const char *name);
 enum cell_log_level cell_log_get_level(void);
 /* true when --log named a file (errors go there too) */
 bool cell_log_to_file(void);
+/* The fd log lines go to (2, or the --log file): a child that closes what it
+ * inherited keeps this one. */
+int cell_log_fd(void);
 void cell_log(enum cell_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define cell_debug(...) cell_log(CELL_LOG_DEBUG, __VA_ARGS__)

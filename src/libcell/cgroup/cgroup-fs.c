@@ -150,6 +150,45 @@ static int check_reusable(const char *dir, struct cell_error *err)
 	return cell_err(err, EBUSY, "cgroup %s already has processes", dir);
 }
 
+/* The freezer state of an existing cgroup dir: "FROZEN"/"FREEZING" (v1), "frozen" or
+ * "freezing" (v2: cgroup.events says what took effect, cgroup.freeze what was asked);
+ * NULL when thawed or unknown. */
+static const char *frozen_state(const struct cgroup_hier *h, const char *dir)
+{
+	_cleanup_free_ char *v = NULL;
+
+	if (!h->v2) {
+		if (!cell_strv_contains(h->controllers, "freezer") ||
+		    cg_read_at(dir, "freezer.state", &v) < 0)
+			return NULL;
+		return streq(v, "FROZEN") ? "FROZEN" : streq(v, "FREEZING") ? "FREEZING" : NULL;
+	}
+	if (cg_read_at(dir, "cgroup.events", &v) == 0 && strstr(v, "frozen 1"))
+		return "frozen";
+	free(TAKE_PTR(v));
+	if (cg_read_at(dir, "cgroup.freeze", &v) == 0 && streq(v, "1"))
+		return "freezing";
+	return NULL;
+}
+
+int cg_check_not_frozen(const struct cgroup_hier *h, struct cell_error *err)
+{
+	_cleanup_free_ char *dir = xstrdup(h->dir);
+	size_t root = strlen(h->root);
+	const char *state;
+
+	/* the deepest cgroup that exists: a new one below a frozen one is frozen too */
+	while (strlen(dir) > root && access(dir, F_OK) < 0) {
+		char *slash = strrchr(dir, '/');
+		*slash = '\0';
+	}
+	if (strlen(dir) <= root || !(state = frozen_state(h, dir)))
+		return 0;
+	return cell_err(err, EBUSY,
+			"cgroup %s is %s (%s): a process joining it would hang; thaw it first",
+			dir, state, h->v2 ? "cgroup.freeze" : "freezer.state");
+}
+
 static int make_one(const struct cgroup_ops *ops, struct cgroup_hier *h, const char *dir,
 		    bool *existed, struct cell_error *err)
 {

@@ -92,6 +92,9 @@ bool cg_has(const struct cgroup_hier *h, const char *file);
 int cg_unsupported(bool rootless, struct cell_error *err, const char *what);
 /* mkdir the chain root..dir; ops->init_dir on each directory made here. */
 int cg_make(const struct cgroup_ops *ops, struct cgroup_hier *h, struct cell_error *err);
+/* Refuse when the cgroup h->dir (or, if it does not exist yet, its deepest existing
+ * ancestor) is frozen or freezing: a process joining it would stop at once. */
+int cg_check_not_frozen(const struct cgroup_hier *h, struct cell_error *err);
 /* rmdir dir and any child cgroups, leaf first, retrying EBUSY briefly. */
 int cg_remove(const struct cgroup_hier *h, struct cell_error *err);
 /* Pids in dir/cgroup.procs and every child cgroup. */

@@ -505,8 +505,8 @@ static void cgroup_freep(struct cell_cgroup **cg)
 	cell_cgroup_free(*cg);
 }
 
-int cell_cgroup_create(const struct cell_cgroup_opts *o, const char *cgroups_path,
-		       struct cell_cgroup **out, struct cell_error *err)
+int cell_cgroup_plan(const struct cell_cgroup_opts *o, const char *cgroups_path,
+		     struct cell_cgroup **out, struct cell_error *err)
 {
 	_cleanup_(cgroup_freep) struct cell_cgroup *cg = NULL;
 	_cleanup_free_ char *path = NULL;
@@ -522,9 +522,31 @@ int cell_cgroup_create(const struct cell_cgroup_opts *o, const char *cgroups_pat
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < cg->n_h; i++)
-		if ((r = cg_make(cg->ops, &cg->h[i], err)) < 0)
+		if ((r = cg_check_not_frozen(&cg->h[i], err)) < 0)
 			return r;
 	cg->saved = saved_format(cg);
+	*out = TAKE_PTR(cg);
+	return 0;
+}
+
+int cell_cgroup_make(struct cell_cgroup *cg, struct cell_error *err)
+{
+	int r;
+
+	for (size_t i = 0; i < cg->n_h; i++)
+		if ((r = cg_make(cg->ops, &cg->h[i], err)) < 0)
+			return r;
+	return 0;
+}
+
+int cell_cgroup_create(const struct cell_cgroup_opts *o, const char *cgroups_path,
+		       struct cell_cgroup **out, struct cell_error *err)
+{
+	_cleanup_(cgroup_freep) struct cell_cgroup *cg = NULL;
+	int r = cell_cgroup_plan(o, cgroups_path, &cg, err);
+
+	if (r < 0 || (r = cell_cgroup_make(cg, err)) < 0)
+		return r;
 	*out = TAKE_PTR(cg);
 	return 0;
 }

@@ -33,7 +33,13 @@ struct cell_cgroup; /* opaque */
 /* Detect the host's layout. */
 int cell_cgroup_detect(const char *fs_root, enum cell_cgroup_mode *mode, struct cell_error *err);
 
-/* Resolve cgroups_path (may be NULL), create the cgroup in every hierarchy. Fails with
+/* Resolve cgroups_path (may be NULL) without making anything: cell_cgroup_path() is known
+ * (to be recorded first), cell_cgroup_make() then creates it.  A cgroup that exists and
+ * is frozen (or would be, below a frozen one) is refused, with EBUSY. */
+int cell_cgroup_plan(const struct cell_cgroup_opts *o, const char *cgroups_path,
+		     struct cell_cgroup **out, struct cell_error *err);
+int cell_cgroup_make(struct cell_cgroup *cg, struct cell_error *err);
+/* plan + make: resolve cgroups_path (may be NULL), create the cgroup in every hierarchy. Fails with
  * EEXIST-free semantics: an existing empty cgroup is reused. */
 int cell_cgroup_create(const struct cell_cgroup_opts *o, const char *cgroups_path,
 		       struct cell_cgroup **out, struct cell_error *err);

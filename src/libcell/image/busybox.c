@@ -41,10 +41,18 @@ static const char inittab[] =
     "::ctrlaltdel:/sbin/poweroff\n"
     "::shutdown:/etc/init.d/rcK\n";
 
-/* The runtime already mounted /proc, /sys, /dev and set the hostname. */
+/*
+ * The runtime already mounted /proc (with its masked files and read-only
+ * /proc/sys), /sys and /dev, and set the hostname: a new procfs over them
+ * would unmask what the runtime hid (/proc/keys, /proc/timer_list, a
+ * writable /proc/sys).  /proc is mounted only when it is absent, as under a
+ * runtime that gives none; the test needs no `mountpoint` (Debian's
+ * busybox-static has no such applet, and "missing" then read as "absent").
+ */
 static const char rcs[] = "#!/bin/sh\n"
 			  "# cell: boot of a busybox system container\n"
-			  "mountpoint -q /proc || mount -t proc proc /proc\n"
+			  "# never over the runtime's /proc: it would unmask what the runtime hid\n"
+			  "[ -e /proc/self/stat ] || mount -t proc proc /proc\n"
 			  "ip link set lo up 2>/dev/null\n"
 			  "for s in /etc/init.d/S??*; do [ -x \"$s\" ] && \"$s\" start; done\n"
 			  "exit 0\n";

@@ -9,6 +9,8 @@
 #include "image-internal.h"
 #include "../base/cleanup.h"
 #include "../base/util.h"
+#include "../sys/rootfile.h"
+#include "../sys/syscalls.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -239,8 +241,8 @@ static int ensure_debs(struct debian *d, struct cell_error *err)
 /* The downloaded .debs stay in the debs cache, not in every container. */
 static void clean_tree(struct debian *d)
 {
-	int fd = openat(d->dest.fd, "var/cache/apt/archives",
-			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = cell_open_in_root(d->dest.fd, "var/cache/apt/archives",
+				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
 
@@ -265,16 +267,15 @@ static void clean_tree(struct debian *d)
  */
 static void reset_identity(struct debian *d)
 {
+	_cleanup_close_ int dbus =
+		cell_open_in_root(d->dest.fd, "var/lib/dbus", O_PATH | O_DIRECTORY, 0);
 	struct stat st;
-	int fd;
 
 	(void)image_write_at(d->dest.fd, "etc/hostname", 0644, "debian\n", NULL);
-	fd = openat(d->dest.fd, "etc/machine-id", O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0)
-		(void)close(fd);
-	if (fstatat(d->dest.fd, "var/lib/dbus/machine-id", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	(void)cell_root_rewrite_file(d->dest.fd, "etc/machine-id", "");
+	if (dbus >= 0 && fstatat(dbus, "machine-id", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode))
-		(void)unlinkat(d->dest.fd, "var/lib/dbus/machine-id", 0);
+		(void)unlinkat(dbus, "machine-id", 0);
 }
 
 /* Not fatal: the container is fine without a cache. */

@@ -8,6 +8,7 @@
 #include "image-internal.h"
 #include "../base/cleanup.h"
 #include "../base/util.h"
+#include "../sys/rootfile.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -97,14 +98,7 @@ void image_dest_close(struct image_dest *d, bool ok)
 int image_write_at(int dirfd, const char *path, mode_t mode, const char *text,
 		   struct cell_error *err)
 {
-	_cleanup_close_ int fd =
-	    openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-	int r;
+	int r = cell_root_write_file(dirfd, path, mode, text);
 
-	if (fd < 0)
-		return cell_err(err, errno, "create %s", path);
-	r = cell_write_all(fd, text, strlen(text));
-	if (r == 0 && fchmod(fd, mode) < 0)
-		r = -errno;
 	return r < 0 ? cell_err(err, r, "write %s", path) : 0;
 }

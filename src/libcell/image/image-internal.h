@@ -81,8 +81,6 @@ int image_config_parse(const char *json, size_t len, struct cell_image_config *c
 		       char ***diff_ids, struct cell_error *err);
 /* "SIGTERM", "TERM", "15", "SIGRTMIN+3" -> number; -EINVAL if unknown. */
 int image_signal_parse(const char *s, int *signo);
-/* Resolve cfg->user into uid, gid, additional_gids with rootfd's /etc/passwd, /etc/group. */
-int image_user_resolve(int rootfd, struct cell_image_config *cfg, struct cell_error *err);
 
 /* ---- oci.c, docker.c: the two source formats ---- */
 
@@ -107,7 +105,8 @@ int image_dest_open(const char *path, struct image_dest *d, struct cell_error *e
 int image_dest_empty(struct image_dest *d);
 /* Close; on failure (ok == false) remove or empty the tree first. */
 void image_dest_close(struct image_dest *d, bool ok);
-/* Write a file under d (plain openat: the tree is ours and fresh). */
+/* Write a file of the tree rooted at dirfd (cell_root_write_file: resolved
+ * inside the tree, never through a symlink out of it). */
 int image_write_at(int dirfd, const char *path, mode_t mode, const char *text,
 		   struct cell_error *err);
 

@@ -98,6 +98,11 @@ void cell_image_config_free(struct cell_image_config *cfg);
 /* Entrypoint followed by Cmd (docker's rule), a new vector; NULL when both are empty. */
 char **cell_image_config_args(const struct cell_image_config *cfg);
 
+/* Resolve cfg->user into uid, gid, additional_gids with the /etc/passwd and
+ * /etc/group of the tree rooted at rootfd, read inside it (sys/rootfile.h):
+ * for an image's config.User and for `cell exec -u`. */
+int cell_image_user_resolve(int rootfd, struct cell_image_config *cfg, struct cell_error *err);
+
 /* ---- templates ---- */
 
 /*

@@ -33,7 +33,9 @@ static int import_into(const char *source, bool layout, int rootfd, struct cell_
 	int r = layout ? image_oci_import(source, rootfd, c, err)
 		       : image_docker_import(source, rootfd, c, err);
 
-	return r < 0 ? r : image_user_resolve(rootfd, c, err);
+	if (r == 0 && (r = cell_image_user_resolve(rootfd, c, err)) < 0)
+		(void)cell_err_prefix(err, "config.User");
+	return r;
 }
 
 int cell_image_import(const char *source, const char *dest_rootfs, struct cell_image_config *cfg,

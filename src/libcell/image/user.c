@@ -13,7 +13,7 @@
 #include "image-internal.h"
 #include "../base/cleanup.h"
 #include "../base/util.h"
-#include "../sys/syscalls.h"
+#include "../sys/rootfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,11 +25,7 @@ enum { F_NAME = 0, F_ID = 2, F_EXTRA = 3 }; /* passwd: extra = gid; group: extra
 
 static int db_load(int rootfd, const char *path, char **text)
 {
-	_cleanup_close_ int fd = cell_open_in_root(rootfd, path, O_RDONLY, 0);
-
-	if (fd < 0)
-		return -errno;
-	return cell_read_fd(fd, text, NULL);
+	return cell_root_read_file(rootfd, path, text, NULL);
 }
 
 /* Next entry; fields split in place. */
@@ -89,14 +85,14 @@ static int resolve_user(int rootfd, const char *u, struct cell_image_config *cfg
 	int r = db_load(rootfd, "etc/passwd", &text);
 
 	if (r < 0 && !numeric)
-		return cell_err(err, r, "config.User %s: the image's /etc/passwd", u);
+		return cell_err(err, r, "user %s: read /etc/passwd", u);
 	if (passwd_find(text, numeric ? NULL : u, uid, &uid, &gid, name)) {
 		cfg->uid = uid;
 		cfg->gid = gid;
 		return 0;
 	}
 	if (!numeric)
-		return cell_err(err, 0, "config.User: no user %s in the image's /etc/passwd", u);
+		return cell_err(err, 0, "no user %s in /etc/passwd", u);
 	cfg->uid = uid;
 	cfg->gid = 0;
 	return 0;
@@ -116,14 +112,14 @@ static int resolve_group(int rootfd, const char *g, struct cell_image_config *cf
 	}
 	r = db_load(rootfd, "etc/group", &text);
 	if (r < 0)
-		return cell_err(err, r, "config.User group %s: the image's /etc/group", g);
+		return cell_err(err, r, "group %s: read /etc/group", g);
 	cur = text;
 	while (db_next(&cur, f))
 		if (streq(f[F_NAME], g) && parse_id(f[F_ID], &gid) == 0) {
 			cfg->gid = gid;
 			return 0;
 		}
-	return cell_err(err, 0, "config.User: no group %s in the image's /etc/group", g);
+	return cell_err(err, 0, "no group %s in /etc/group", g);
 }
 
 static bool lists_member(char *members, const char *name)
@@ -155,7 +151,7 @@ static void add_supplementary(int rootfd, const char *name, struct cell_image_co
 	}
 }
 
-int image_user_resolve(int rootfd, struct cell_image_config *cfg, struct cell_error *err)
+int cell_image_user_resolve(int rootfd, struct cell_image_config *cfg, struct cell_error *err)
 {
 	_cleanup_free_ char *spec = NULL, *name = NULL;
 	char *group;
@@ -170,7 +166,7 @@ int image_user_resolve(int rootfd, struct cell_image_config *cfg, struct cell_er
 	if (group)
 		*group++ = '\0';
 	if (!*spec || (group && !*group))
-		return cell_err(err, 0, "config.User %s: empty user or group", cfg->user);
+		return cell_err(err, 0, "user %s: empty user or group", cfg->user);
 	r = resolve_user(rootfd, spec, cfg, &name, err);
 	if (r == 0 && group)
 		r = resolve_group(rootfd, group, cfg, err);

@@ -103,6 +103,11 @@ int cell_rootfs_mkpath(int rootfd, const char *path, bool file, struct cell_erro
 	return mkpath_at(rootfd, path, file, 0, err);
 }
 
+int cell_rootfs_mkdir(int rootfd, const char *path, struct cell_error *err)
+{
+	return mkpath_at(rootfd, path, false, 0, err);
+}
+
 /* Every data option as one fsconfig() key: "k=v" a string, "k" a flag. */
 static int fs_set_data(int fs, const char *data)
 {

@@ -63,15 +63,21 @@ static int idmapped_tree(const struct cell_spec *s, const char *rootfs, int *tre
 	return 0;
 }
 
-/* nftw has no user pointer: the maps being applied for the one walk in progress */
-static const struct cell_linux *chown_maps;
+/* nftw has no user pointer: the id map of the one walk in progress */
+static struct {
+	const struct cell_idmap *uids, *gids;
+	size_t n_uids, n_gids;
+} chown_maps;
 
 static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	const struct cell_linux *l = chown_maps;
-	uid_t uid = to_host(l->uid_mappings, l->n_uid_mappings, st->st_uid);
-	gid_t gid = to_host(l->gid_mappings, l->n_gid_mappings, st->st_gid);
+	uid_t uid = to_host(chown_maps.uids, chown_maps.n_uids, st->st_uid);
+	gid_t gid = to_host(chown_maps.gids, chown_maps.n_gids, st->st_gid);
 
+	(void)flag;
+	(void)ftw;
+	if (uid == st->st_uid && gid == st->st_gid)
+		return 0;
 	if (lchown(path, uid, gid) < 0)
 		return errno;
 	/* chown clears set-id bits: put them back on what is not a symlink */
@@ -81,15 +87,35 @@ static int chown_one(const char *path, const struct stat *st, int flag, struct F
 	return 0;
 }
 
+static int chown_walk(const char *rootfs, const struct cell_idmap *uids, size_t n_uids,
+		      const struct cell_idmap *gids, size_t n_gids, struct cell_error *err)
+{
+	chown_maps.uids = uids;
+	chown_maps.n_uids = n_uids;
+	chown_maps.gids = gids;
+	chown_maps.n_gids = n_gids;
+	int r = nftw(rootfs, chown_one, 64, FTW_PHYS | FTW_MOUNT);
+	chown_maps.uids = chown_maps.gids = NULL;
+	if (r != 0)
+		return cell_err(err, r > 0 ? r : errno, "shift ownership of %s", rootfs);
+	return 0;
+}
+
 static int chown_tree(const struct cell_spec *s, const char *rootfs, struct cell_error *err)
 {
-	chown_maps = &s->linux;
-	int r = nftw(rootfs, chown_one, 64, FTW_PHYS | FTW_MOUNT);
-	chown_maps = NULL;
-	if (r != 0)
-		return cell_err(err, r > 0 ? r : errno, "shift ownership of %s into the user namespace",
-				rootfs);
-	return 0;
+	const struct cell_linux *l = &s->linux;
+
+	return chown_walk(rootfs, l->uid_mappings, l->n_uid_mappings, l->gid_mappings,
+			  l->n_gid_mappings, err);
+}
+
+int cell_rootfs_shift_range(const char *rootfs, uint32_t from, uint32_t to, uint32_t size,
+			    struct cell_error *err)
+{
+	/* read as "id `from + k` becomes `to + k`": the walk maps container_id -> host_id */
+	const struct cell_idmap m = { .container_id = from, .host_id = to, .size = size };
+
+	return chown_walk(rootfs, &m, 1, &m, 1, err);
 }
 
 int cell_rootfs_shift_prepare(const struct cell_spec *s, const char *rootfs, int *tree_fd,

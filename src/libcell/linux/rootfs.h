@@ -32,6 +32,10 @@ struct cell_rootfs_ctx {
 int cell_rootfs_prepare(const struct cell_rootfs_ctx *c, struct cell_error *err);
 /* pivot_root (or move+chroot with no_pivot) into the rootfs; chdir("/"). */
 int cell_rootfs_pivot(const struct cell_rootfs_ctx *c, struct cell_error *err);
+/* Create directory `path` (and its parents) inside the tree at rootfd; every component
+ * resolved inside it (a dangling symlink's target is created there too).  Returns an
+ * O_PATH fd of it, or -errno recorded in err. */
+int cell_rootfs_mkdir(int rootfd, const char *path, struct cell_error *err);
 /* After pivot: maskedPaths, readonlyPaths, root.readonly, rootfsPropagation. */
 int cell_rootfs_finalize(const struct cell_rootfs_ctx *c, struct cell_error *err);
 
@@ -44,3 +48,8 @@ int cell_rootfs_finalize(const struct cell_rootfs_ctx *c, struct cell_error *err
  */
 int cell_rootfs_shift_prepare(const struct cell_spec *s, const char *rootfs, int *tree_fd,
 			      struct cell_error *err);
+/* Move a tree shifted on disk from host ids from..from+size-1 to to..to+size-1
+ * (a copy of an unprivileged container's root that gets ids of its own); ids
+ * outside the range stay.  Does not cross mounts or follow symlinks. */
+int cell_rootfs_shift_range(const char *rootfs, uint32_t from, uint32_t to, uint32_t size,
+			    struct cell_error *err);

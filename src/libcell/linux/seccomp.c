@@ -452,22 +452,50 @@ static int cache_read(const char *path, const char *key, struct cell_seccomp_fil
 	return 0;
 }
 
-static int export_bpf(struct cell_seccomp_filter *f, struct cell_error *err)
+static int export_program(scmp_filter_ctx ctx, char **data, size_t *len, struct cell_error *err)
 {
 	_cleanup_close_ int fd = memfd_create("cell-seccomp", MFD_CLOEXEC);
-	_cleanup_free_ char *data = NULL;
-	size_t len = 0;
 	int r;
 
 	if (fd < 0)
 		return cell_err(err, errno, "memfd for the seccomp program");
-	if ((r = seccomp_export_bpf(f->ctx, fd)) < 0)
+	if ((r = seccomp_export_bpf(ctx, fd)) < 0)
 		return cell_err(err, -r, "seccomp_export_bpf");
-	if (lseek(fd, 0, SEEK_SET) < 0 || (r = cell_read_fd(fd, &data, &len)) < 0)
+	if (lseek(fd, 0, SEEK_SET) < 0 || (r = cell_read_fd(fd, data, len)) < 0)
 		return cell_err(err, r < 0 ? -r : errno, "read the seccomp program");
-	f->bpf = TAKE_PTR(data);
+	return 0;
+}
+
+static int export_bpf(struct cell_seccomp_filter *f, struct cell_error *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int r = export_program(f->ctx, &data, &len, err);
+
+	if (r < 0)
+		return r;
+	f->bpf = data;
 	f->bpf_len = len;
 	return 0;
+}
+
+int cell_seccomp_verdict(struct cell_seccomp_filter *f, int nr, uint32_t *ret,
+			 struct cell_error *err)
+{
+	struct seccomp_data d = { .nr = nr, .arch = seccomp_arch_native() };
+	_cleanup_free_ char *exported = NULL;
+	const void *prog = f->bpf;
+	size_t len = f->bpf_len;
+	int r;
+
+	/* f->bpf stays unset for a ctx: seccomp_load() applies its flags and notify fd */
+	if (!prog) {
+		if ((r = export_program(f->ctx, &exported, &len, err)) < 0)
+			return r;
+		prog = exported;
+	}
+	r = cell_seccomp_bpf_run(prog, len / sizeof(struct sock_filter), &d, ret);
+	return r < 0 ? cell_err(err, -r, "evaluate the seccomp program for syscall %d", nr) : 0;
 }
 
 static void cache_write(const char *dir, const char *path, const char *key,

@@ -5,6 +5,9 @@
  * unknown syscall/arch fails `create` before anything is made), inherited by
  * the child through fork, and loaded as the last step before exec.
  */
+#include <stddef.h>
+#include <stdint.h>
+
 #include "../base/error.h"
 #include "../spec/spec.h"
 
@@ -26,3 +29,18 @@ void cell_seccomp_free(struct cell_seccomp_filter *f);
 /* Send the notify fd and state (spec: containerProcessState JSON) to listenerPath. */
 int cell_seccomp_send_listener(const char *listener_path, int notify_fd, const char *state_json,
 			       struct cell_error *err);
+
+/* seccomp-eval.c: run a seccomp program on d; *ret is its SECCOMP_RET_* answer.
+ * -EINVAL for an instruction seccomp would not accept or a program without RET. */
+struct sock_filter;
+struct seccomp_data;
+int cell_seccomp_bpf_run(const struct sock_filter *prog, size_t n, const struct seccomp_data *d,
+			 uint32_t *ret);
+/* What f answers for syscall nr of the native arch (arguments 0). */
+int cell_seccomp_verdict(struct cell_seccomp_filter *f, int nr, uint32_t *ret,
+			 struct cell_error *err);
+/* Refuse a filter that refuses execve: the runtime's last step after loading it, so the
+ * process could neither start nor report why.  The error names the rule (or the default
+ * action) and carries the filter's errno. */
+int cell_seccomp_check_exec(const struct cell_seccomp *sc, struct cell_seccomp_filter *f,
+			    struct cell_error *err);

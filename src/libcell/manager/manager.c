@@ -18,6 +18,7 @@
 #include "../base/util.h"
 #include "../cgroup/cgroup.h"
 #include "../sys/syscalls.h"
+#include "idmap-internal.h"
 #include "supervisor-internal.h"
 
 static void settings_freep(struct cell_settings **s)
@@ -74,22 +75,60 @@ static int write_bundle(const struct cell_store *st, const struct cell_settings 
 	return r < 0 ? cell_err(err, r, "write %s", path) : 0;
 }
 
-/* Pick an unused, unprivileged 65536-id range for --unprivileged. */
-void cell_manager_pick_idmap(const struct cell_store *st, struct cell_settings *s)
+/* An unprivileged container's host ids (a shared range when asked). */
+static int give_ids(const struct cell_store *st, struct cell_create_req *req,
+		    struct cell_error *err)
 {
-	_cleanup_strv_free_ char **names = NULL;
-	struct cell_error ignored = { 0 };
-	uint32_t base = 1000000;
+	struct cell_settings *s = req->s;
+	int r;
 
-	(void)cell_store_list(st, &names, &ignored);
-	for (size_t i = 0; names && names[i]; i++) {
-		_cleanup_(settings_freep) struct cell_settings *o = NULL;
-		if (cell_settings_load(st, names[i], &o, &ignored) == 0 && o->unprivileged &&
-		    o->idmap_host >= base)
-			base = o->idmap_host + 65536;
+	if (!s->unprivileged) {
+		if (req->idmap_share)
+			return cell_err(err, EINVAL, "--idmap-share needs an unprivileged container");
+		return 0;
 	}
-	s->idmap_host = base;
-	s->idmap_size = 65536;
+	if (s->idmap_size)
+		return 0;
+	r = cell_idmap_allocate(st, s->name, req->idmap_share, &s->idmap_host, &req->notice, err);
+	if (r >= 0)
+		s->idmap_size = CELL_IDMAP_SIZE;
+	return r;
+}
+
+/*
+ * Host users must not reach a container's files: through the idmapped mount
+ * what container root creates is host root's on disk, so a set-uid file in
+ * the root would be a way up for anyone who can walk there (in a privileged
+ * container too).  The directory is closed to others, as LXD does: host
+ * root's for a privileged container, the container root's host id for an
+ * unprivileged one (its init resolves the rootfs path as that id).
+ */
+int cell_manager_protect_dir(const char *dir, const struct cell_settings *s,
+			     struct cell_error *err)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	uid_t owner = s->unprivileged ? s->idmap_host : 0;
+
+	if (fd < 0)
+		return cell_err(err, errno, "open %s", dir);
+	if (geteuid() == 0 && fchown(fd, owner, owner) < 0)
+		return cell_err(err, errno, "give %s to host uid %u", dir, (unsigned)owner);
+	if (fchmod(fd, 0700) < 0)
+		return cell_err(err, errno, "chmod 0700 %s", dir);
+	return 0;
+}
+
+/* A create that failed leaves nothing: rootfs, directory, lock, host ids. */
+static void undo_create(const struct cell_store *st, const struct cell_settings *s,
+			const char *dir)
+{
+	struct cell_error ignored = { 0 };
+	_cleanup_free_ char *lockpath = xasprintf("%s/containers/%s.lock", st->root, s->name);
+
+	(void)cell_manager_remove_rootfs(st, s, dir, &ignored);
+	(void)cell_rm_rf(dir);
+	(void)cell_idmap_release(st, s->name, &ignored);
+	(void)unlink(lockpath);
 }
 
 int cell_manager_create(const struct cell_store *st, struct cell_create_req *req,
@@ -105,21 +144,19 @@ int cell_manager_create(const struct cell_store *st, struct cell_create_req *req
 	if (mkdir(dir, 0711) < 0)
 		return errno == EEXIST ? cell_err(err, 0, "a container named \"%s\" exists already", s->name)
 				       : cell_err(err, errno, "create %s", dir);
-	if (s->unprivileged && !s->idmap_size)
-		cell_manager_pick_idmap(st, s);
 	free(s->created);
 	s->created = cell_now_rfc3339();
-	r = cell_manager_make_rootfs(st, req, dir, err);
+	r = give_ids(st, req, err);
+	if (r >= 0)
+		r = cell_manager_protect_dir(dir, s, err);
+	if (r >= 0)
+		r = cell_manager_make_rootfs(st, req, dir, err);
 	if (r >= 0)
 		r = write_bundle(st, s, err);
 	if (r >= 0)
 		r = cell_settings_save(st, s, err);
 	if (r < 0) {
-		struct cell_error ignored = { 0 };
-		(void)cell_manager_remove_rootfs(st, s, dir, &ignored);
-		(void)cell_rm_rf(dir);
-		_cleanup_free_ char *lockpath = xasprintf("%s/containers/%s.lock", st->root, s->name);
-		(void)unlink(lockpath);
+		undo_create(st, s, dir);
 		return cell_err_prefix(err, "create %s", s->name);
 	}
 	return 0;
@@ -143,6 +180,10 @@ int cell_manager_start(const struct cell_store *st, const char *name, enum cell_
 				"%s is running without its supervisor (it was killed): `cell stop %s` "
 				"ends it",
 				name, name);
+	_cleanup_free_ char *dir = cell_store_dir(st, name);
+	/* also for containers made before their directory was closed */
+	if (cell_manager_protect_dir(dir, s, err) < 0)
+		return cell_err_prefix(err, "start %s", name);
 	/* a stopped container may have left state behind (host reboot, kill -9) */
 	struct cell_error ignored = { 0 };
 	if (cell_manager_cleanup(st, name, err) < 0 || cell_manager_mount(st, s, err) < 0 ||
@@ -315,7 +356,14 @@ int cell_manager_destroy(const struct cell_store *st, const char *name, bool for
 			  name);
 	if (cell_manager_cleanup(st, name, err) < 0)
 		return cell_err_prefix(err, "destroy %s", name);
-	return remove_store_dir(st, name, err);
+	if ((r = remove_store_dir(st, name, err)) < 0)
+		return r;
+	/* the container is gone: a registry that cannot be written now keeps a stale
+	 * entry, which the next allocation reclaims (its directory is gone) */
+	struct cell_error rel = { 0 };
+	if (cell_idmap_release(st, name, &rel) < 0)
+		cell_warn("%s", rel.msg);
+	return 0;
 }
 
 static unsigned long rss_kb(pid_t pid)

@@ -21,6 +21,10 @@ struct cell_settings {
 	char *name;
 	char *template_name; /* "busybox", "debian:bookworm", "oci:/path", "dir:/path" */
 	char *storage;       /* "dir", "overlay", "btrfs", "image:SIZE" */
+	/* false: a privileged container (no user namespace: its root is host root, not
+	 * root-safe); true (cell create's default): its ids 0-65535 are host ids
+	 * idmap_host..+idmap_size-1, a range of root's /etc/subuid and /etc/subgid
+	 * that no other container of any store has (idmap-registry.c) */
 	bool unprivileged;
 	uint32_t idmap_host, idmap_size; /* when unprivileged */
 	int64_t memory;      /* bytes, 0: none */
@@ -106,6 +110,9 @@ pid_t cell_supervisor_pid(const struct cell_store *st, const char *name);
 struct cell_create_req {
 	struct cell_settings *s; /* name, template, storage, limits... (taken over) */
 	char **packages;         /* extra packages for the debian template */
+	const char *idmap_share; /* unprivileged: the container whose ids to share, or NULL */
+	char *notice;            /* out (caller frees): what was changed on the host, e.g.
+				  * root's entry added to /etc/subuid, or NULL */
 	void (*progress)(const char *line, void *arg);
 	void *progress_arg;
 };
@@ -136,14 +143,23 @@ int cell_manager_info(const struct cell_store *st, const char *name, struct cell
 		      struct cell_error *err);
 void cell_info_free(struct cell_info *i);
 
+/* ---- exec (exec-user.c) ---- */
+/* `exec -u USER` of the container whose root is `rootfs` into *u: "uid[:gid]"
+ * as given (the gid defaults to the uid), else "name", "name:group" or
+ * "uid:group" from the container's /etc/passwd and /etc/group (the named
+ * user's supplementary groups too), read inside its root (sys/rootfile.h). */
+int cell_manager_exec_user(const char *rootfs, const char *user, struct cell_user *u,
+			   struct cell_error *err);
+
 /* ---- storage verbs (storage-glue.c) ---- */
 /* A system container's /etc/hostname after `config hostname`: through the mounted root
  * while it runs (a systemd init reads it at its next boot), else mounted for the
  * while.  Not for app containers (their hostname is the runtime's). */
 int cell_manager_write_hostname(const struct cell_store *st, const struct cell_settings *s,
 				struct cell_error *err);
+/* An unprivileged clone gets ids of its own (*notice as for create). */
 int cell_manager_clone(const struct cell_store *st, const char *src, const char *dst,
-		       struct cell_error *err);
+		       char **notice, struct cell_error *err);
 /* snap NULL: a name from the time */
 int cell_manager_snapshot(const struct cell_store *st, const char *name, const char *snap,
 			  char **made, struct cell_error *err);

@@ -19,8 +19,11 @@
 #include "../base/log.h"
 #include "../base/util.h"
 #include "../image/image.h"
+#include "../linux/rootfs.h"
 #include "../storage/storage.h"
+#include "../sys/rootfile.h"
 #include "../sys/syscalls.h"
+#include "idmap-internal.h"
 #include "supervisor-internal.h"
 
 static void storage_releasep(struct cell_storage *s)
@@ -44,8 +47,10 @@ static uint64_t fnv1a(const char *s)
 /* The template's cache key: a directory name under <root>/templates. */
 static char *template_key(const char *t, char **packages)
 {
+	/* "-2": a tree of an older cell, whose rcS mounted a new procfs over the
+	 * runtime's masked one, is not reused */
 	if (streq(t, "busybox"))
-		return xstrdup("busybox");
+		return xstrdup("busybox-2");
 	_cleanup_free_ char *pk = xstrdup("");
 	for (size_t i = 0; packages && packages[i]; i++) {
 		char *n = xasprintf("%s,%s", pk, packages[i]);
@@ -169,16 +174,11 @@ static const char *stop_signal_of_init(int rootfd)
  * when it is not there or not a regular file. */
 static bool rewrite_in_root(int rootfd, const char *path, const char *text)
 {
-	_cleanup_close_ int fd =
-		cell_open_in_root(rootfd, path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK, 0);
-	struct stat sb;
+	int r = cell_root_rewrite_file(rootfd, path, text);
 
-	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || ftruncate(fd, 0) < 0 ||
-	    cell_write_all(fd, text, strlen(text)) < 0) {
-		cell_debug("%s not rewritten: %m", path);
-		return false;
-	}
-	return true;
+	if (r < 0)
+		cell_debug("%s not rewritten: %s", path, strerror(-r));
+	return r == 0;
 }
 
 /*
@@ -212,9 +212,9 @@ int cell_manager_write_hostname(const struct cell_store *st, const struct cell_s
 	bool mount_it = cell_supervisor_pid(st, s->name) <= 0 && !cell_storage_is_mounted(&sto);
 	if (mount_it && (r = cell_storage_mount(&sto, err)) < 0)
 		return r;
-	int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rootfd = cell_root_open(rootfs);
 	if (rootfd < 0) {
-		r = cell_err(err, errno, "open %s", rootfs);
+		r = cell_err(err, rootfd, "open %s", rootfs);
 	} else {
 		if (!rewrite_in_root(rootfd, "etc/hostname", line))
 			cell_warn("%s: /etc/hostname is not a regular file in its root: the new name "
@@ -236,9 +236,9 @@ static int first_setup(const struct cell_storage *sto, struct cell_settings *s,
 
 	if (r < 0)
 		return r;
-	rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rootfd = cell_root_open(rootfs);
 	if (rootfd < 0)
-		r = cell_err(err, errno, "open %s", rootfs);
+		r = cell_err(err, rootfd, "open %s", rootfs);
 	if (rootfd >= 0 && s->system)
 		set_identity(rootfd, s);
 	if (rootfd >= 0 && !s->stop_signal)
@@ -333,16 +333,46 @@ static void closep(int *fd)
 		(void)close(*fd);
 }
 
+/* An unprivileged clone's own ids.  Where the source's root was shifted on disk (a
+ * filesystem without idmapped mounts: cellrun chowned it into the source's range),
+ * the copy is shifted into the clone's; an unshifted root (0-based ids, seen
+ * through an idmapped mount) needs nothing. */
+static int clone_ids(const struct cell_store *st, const struct cell_storage *to,
+		     struct cell_settings *s, char **notice, struct cell_error *err)
+{
+	uint32_t from = s->idmap_host;
+	struct stat sb;
+	int r;
+
+	if (!s->unprivileged)
+		return 0;
+	if ((r = cell_idmap_allocate(st, s->name, NULL, &s->idmap_host, notice, err)) < 0)
+		return r;
+	s->idmap_size = CELL_IDMAP_SIZE;
+	_cleanup_free_ char *rootfs = cell_storage_rootfs(to);
+	if ((r = cell_storage_mount(to, err)) < 0)
+		return r;
+	if (stat(rootfs, &sb) < 0)
+		r = cell_err(err, errno, "stat %s", rootfs);
+	else if (sb.st_uid >= from && sb.st_uid - from < CELL_IDMAP_SIZE)
+		r = cell_rootfs_shift_range(rootfs, from, s->idmap_host, CELL_IDMAP_SIZE, err);
+	struct cell_error ignored = { 0 };
+	int u = cell_storage_unmount(to, r < 0 ? &ignored : err);
+	return r < 0 ? r : u;
+}
+
 int cell_manager_clone(const struct cell_store *st, const char *src, const char *dst,
-		       struct cell_error *err)
+		       char **notice, struct cell_error *err)
 {
 	_cleanup_(settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(storage_releasep) struct cell_storage from = { 0 }, to = { 0 };
 	_cleanup_free_ char *ddir = cell_store_dir(st, dst);
 	_cleanup_(closep) int l1 = cell_store_lock(st, src, err);
 	_cleanup_(closep) int l2 = l1 < 0 ? -1 : cell_store_lock(st, dst, err);
+	struct cell_error ignored = { 0 };
 	int r;
 
+	*notice = NULL;
 	if (l1 < 0 || l2 < 0)
 		return -EINVAL;
 	if ((r = open_stopped(st, src, &s, &from, err)) < 0)
@@ -356,8 +386,8 @@ int cell_manager_clone(const struct cell_store *st, const char *src, const char 
 	free(s->name);
 	s->name = xstrdup(dst);
 	/* a clone never shares host ids with its source */
-	if (s->unprivileged)
-		cell_manager_pick_idmap(st, s);
+	if (clone_ids(st, &to, s, notice, err) < 0 || cell_manager_protect_dir(ddir, s, err) < 0)
+		goto fail;
 	if (s->hostname && streq(s->hostname, src)) {
 		free(s->hostname);
 		s->hostname = NULL;
@@ -368,6 +398,7 @@ int cell_manager_clone(const struct cell_store *st, const char *src, const char 
 		return 0;
 fail:
 	(void)cell_rm_rf(ddir);
+	(void)cell_idmap_release(st, dst, &ignored);
 	return cell_err_prefix(err, "clone %s to %s", src, dst);
 }
 

@@ -22,8 +22,9 @@ int cell_manager_remove_rootfs(const struct cell_store *st, const struct cell_se
 int cell_manager_mount(const struct cell_store *st, const struct cell_settings *s,
 		       struct cell_error *err);
 unsigned long long cell_manager_memory(const struct cell_runtime *rt, const struct cell_state *st);
-/* An unused unprivileged 65536-id range (manager.c). */
-void cell_manager_pick_idmap(const struct cell_store *st, struct cell_settings *s);
+/* The container's directory: 0700, owned by its root's host id (manager.c). */
+int cell_manager_protect_dir(const char *dir, const struct cell_settings *s,
+			     struct cell_error *err);
 /* Processes in the container's cgroup (cleanup.c), 0 when it has none or no cgroup. */
 size_t cell_manager_cgroup_procs(const struct cell_store *st, const char *name);
 /* With no live supervisor: kill everything in the container's cgroup and remove it, the

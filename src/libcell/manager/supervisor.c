@@ -336,7 +336,10 @@ static void exec_monitor(struct sup *s)
 
 static void sup_close(struct sup *s)
 {
-	int fds[] = { s->master, s->listen_fd, s->log_fd, s->sfd };
+	/* the store lock too, when the container did not start: `cell run --rm`
+	 * takes it again to destroy what failed (a second flock would wait for
+	 * this one forever) */
+	int fds[] = { s->master, s->listen_fd, s->log_fd, s->sfd, s->lock_fd };
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)
 			(void)close(fds[i]);

@@ -18,7 +18,9 @@
  *                                        6. createContainer hooks, pivot_root,
  *                                           sysctl, terminal, masked/readonly
  *                                           paths
- *  8. record state "created" ......... ← CREATED
+ *  8. record state "created",         ← CREATED
+ *     send RECORDED .................. → wait for RECORDED (EOF: the runtime
+ *                                           died before recording us: exit)
  *                                        9. accept() on exec.sock: `start`
  *                                       10. startContainer hooks, cwd, LSM,
  *                                           rlimits..., user+caps, no_new_privs,
@@ -29,7 +31,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <linux/keyctl.h>
 #include <sched.h>
 #include <signal.h>
@@ -50,6 +51,7 @@
 #include "../linux/userns.h"
 #include "../state.h"
 #include "../sys/syscalls.h"
+#include "confine.h"
 #include "hooks.h"
 #include "sync.h"
 #include "terminal.h"
@@ -123,22 +125,6 @@ int cell_exec_process(const struct cell_process *p, struct cell_error *err)
 	return cell_err(err, saved, "exec %s (looked up in PATH=%s)", file, path);
 }
 
-int cell_fds_prepare_exec(int preserve_fds, struct cell_error *err)
-{
-	unsigned int first = 3 + (unsigned int)preserve_fds;
-
-	/* close_range(CLOEXEC) keeps our own sockets usable until exec, yet
-	 * nothing the runtime held can reach the container. */
-	if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return cell_err(err, errno, "mark fds >= %u close-on-exec", first);
-	for (unsigned int fd = 3; fd < first; fd++) {
-		int fl = fcntl((int)fd, F_GETFD);
-		if (fl >= 0 && fcntl((int)fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
-			return cell_err(err, errno, "preserve fd %u", fd);
-	}
-	return 0;
-}
-
 static int load_seccomp(struct cell_seccomp_filter *sc, const struct cell_linux *l, int listener_fd,
 			const char *state_json, struct cell_error *err)
 {
@@ -164,8 +150,8 @@ int cell_process_finish(const struct cell_process *p, const struct cell_linux *l
 {
 	int r;
 
-	if (p->cwd && chdir(p->cwd) < 0)
-		return cell_err(err, errno, "chdir to process.cwd %s", p->cwd);
+	if (p->cwd && (r = cell_cwd_enter(p->cwd, err)) < 0)
+		return r;
 	if ((r = cell_lsm_apply(p, err)) < 0 || (r = cell_process_attrs_apply(p, err)) < 0)
 		return r;
 	/* Without no_new_privs only a privileged process may load a filter: load it
@@ -175,8 +161,8 @@ int cell_process_finish(const struct cell_process *p, const struct cell_linux *l
 	if ((r = cell_identity_apply(p, setgroups_allowed, err)) < 0)
 		return r;
 	/* cwd may be reachable only for the new uid */
-	if (p->cwd && chdir(p->cwd) < 0)
-		return cell_err(err, errno, "chdir to process.cwd %s", p->cwd);
+	if (p->cwd && (r = cell_cwd_enter(p->cwd, err)) < 0)
+		return r;
 	if ((r = cell_personality_apply(&l->personality, err)) < 0)
 		return r;
 	/* the cgroup is joined: the final affinity holds from exec on (config.md) */
@@ -260,8 +246,8 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	if ((r = cell_sysctl_apply(sp->linux.sysctl, sp->linux.n_sysctl, err)) < 0)
 		return r;
 	/* a missing cwd is created, as runc does, before the root may turn read-only */
-	if (sp->process.cwd && (r = cell_mkdir_p(sp->process.cwd, 0755)) < 0)
-		return cell_err(err, r, "create process.cwd %s", sp->process.cwd);
+	if (sp->process.cwd && (r = cell_cwd_make(sp->process.cwd, err)) < 0)
+		return r;
 	if (sp->process.terminal && s->console_fd >= 0) {
 		r = cell_terminal_setup(s->console_fd, &sp->process, true, err);
 		(void)close(s->console_fd);
@@ -297,7 +283,8 @@ static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid
 		_exit(1); /* `start` went away: it reports the failure itself */
 	_cleanup_free_ char *state = cell_spawn_state_json(s, getpid(), "created");
 	/* nothing of the runtime's reaches the hooks (their binaries are the image's) */
-	int r = cell_fds_prepare_exec(s->preserve_fds, &err);
+	int keep[] = { conn, s->listener_fd, cell_log_fd() };
+	int r = cell_fds_confine(s->preserve_fds, keep, ARRAY_SIZE(keep), &err);
 	/* startContainer: path and execution in the container (config.md) */
 	if (r >= 0)
 		r = cell_hooks_run(&sp->hooks[CELL_HOOK_START_CONTAINER], CELL_HOOK_START_CONTAINER,
@@ -310,6 +297,17 @@ static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid
 					  s->setgroups_allowed, &err);
 	cell_sync_send_error(conn, &err);
 	_exit(127);
+}
+
+/* Before anything resolves a path: of the caller's fds only the preserved
+ * ones stay (see confine.h), and a session of our own, terminal or not. */
+static int child_confine(const struct cell_spawn *s, struct cell_error *err)
+{
+	int keep[] = { s->sync_fd,     s->exec_listen_fd,	s->console_fd,
+		       s->listener_fd, s->rootfs_ctx.tree_fd, cell_log_fd() };
+	int r = cell_fds_confine(s->preserve_fds, keep, ARRAY_SIZE(keep), err);
+
+	return r < 0 ? r : cell_session_new(err);
 }
 
 static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
@@ -325,6 +323,8 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 	/* no-op in an init the intermediate forked: it inherited the cgroups */
 	if (cell_cgroup_join_self(&s->join, &err) < 0)
 		child_fail(s->sync_fd, &err);
+	if (child_confine(s, &err) < 0)
+		child_fail(s->sync_fd, &err);
 	if (cell_sync_expect(s->sync_fd, CELL_SYNC_GO, &m, NULL, 0, &err) < 0)
 		_exit(1);
 	/* Until exec, no process in the container may open our /proc files (fds,
@@ -336,8 +336,14 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 		child_fail(s->sync_fd, &err);
 	if (cell_sync_send(s->sync_fd, CELL_SYNC_CREATED, 0, NULL, 0) < 0)
 		_exit(1);
-	if (s->exec_listen_fd >= 0)
+	/* `create`: until our state is recorded, the runtime's end of the sync socket is
+	 * the only way to notice its death (EOF) */
+	if (s->exec_listen_fd >= 0) {
+		struct cell_sync_msg rec;
+		if (cell_sync_expect(s->sync_fd, CELL_SYNC_RECORDED, &rec, NULL, 0, &err) < 0)
+			_exit(1);
 		(void)close(s->sync_fd);
+	}
 	child_wait_start(s, (pid_t)m.value);
 }
 

@@ -45,8 +45,6 @@ char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, const char *s
 
 /* exec the process args, PATH looked up in the process env (not ours). */
 int cell_exec_process(const struct cell_process *p, struct cell_error *err);
-/* Close every fd >= 3 + preserve_fds except `keep` (marked CLOEXEC instead). */
-int cell_fds_prepare_exec(int preserve_fds, struct cell_error *err);
 /* Apply everything from cwd to seccomp, then exec (the common tail of init and exec). */
 int cell_process_finish(const struct cell_process *p, const struct cell_linux *l,
 			struct cell_seccomp_filter *sc, int listener_fd, const char *state_json,

@@ -17,6 +17,7 @@ enum cell_sync_type {
 	CELL_SYNC_CREATED,     /* child → parent: waiting for start */
 	CELL_SYNC_ERROR,       /* either way: carries the error record */
 	CELL_SYNC_EXEC_OK,     /* exec: helper → parent, process about to exec */
+	CELL_SYNC_RECORDED,    /* parent → child: state.json written, listen for `start` */
 };
 
 struct cell_sync_msg {

@@ -95,7 +95,8 @@ int cell_terminal_setup(int console_sock, const struct cell_process *p, bool bin
 	r = send_master(console_sock, master, name, err);
 	if (r < 0)
 		return r;
-	if (setsid() < 0)
+	/* the process made its session already (confine.c): a no-op then */
+	if (getsid(0) != getpid() && setsid() < 0)
 		return cell_err(err, errno, "setsid");
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
 		return cell_err(err, errno, "make %s the controlling terminal", name);
