@@ -350,7 +350,6 @@ static void sup_close(struct sup *s)
 	free(s->rundir);
 }
 
-/* Runs in the supervisor process; `ready` gets one line: "ok PID" or the error. */
 /* "PID START_TIME": who supervises the container, recorded before the container
  * exists (a kill -9 at any later moment leaves a pid that can be checked); the start
  * time tells this process from a later one that got the same pid. */
@@ -367,6 +366,7 @@ static int write_pid_file(struct sup *s, struct cell_error *err)
 	return r < 0 ? cell_err(err, r, "write %s", pidf) : 0;
 }
 
+/* Runs in the supervisor process; `ready` gets one line: "ok PID" or the error. */
 static int supervise(struct sup *s, int ready, struct cell_error *err)
 {
 	struct termios saved;
