@@ -55,6 +55,8 @@ FAULT_TRIALS ?= 200
 check-faults: $(TEST_BUILD)/build.ninja
 	ninja -C $(TEST_BUILD)
 	FAULT_TRIALS=$(FAULT_TRIALS) CELLRUN=$(CURDIR)/$(TEST_BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/faults
+	# cell's (supervisor and commands killed): FAULT_TRIALS trials in all over its 5 scenarios
+	FAULT_TRIALS=$(FAULT_TRIALS) CELL=$(CURDIR)/$(TEST_BUILD)/src/cell/cell $(PYTEST) -q tests/cell/test_faults.py
 
 demo: all
 	scripts/demo
