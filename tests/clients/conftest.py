@@ -26,6 +26,10 @@ RUNC = os.environ.get("RUNC", "/usr/sbin/runc")
 CGROUP_PARENT = f"cellclients-{os.getpid()}"
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cgroups: needs cgroup limits (none rootless on v1)")
+
+
 def cellrun_binary():
     return os.environ.get("CELLRUN") or os.path.join(REPO, "build", "src", "cellrun", "cellrun")
 

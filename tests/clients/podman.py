@@ -53,13 +53,16 @@ class RootlessUser:
             raise AssertionError(f"user {USER} exists: a previous run did not clean up")
         except KeyError:
             pass
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True,
+        # -K ..._COUNT=0: no automatic ranges; the ones below are the test's
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", "-K",
+                        "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", USER], check=True,
                        capture_output=True)
         self.pw = pwd.getpwnam(USER)
         start = subid_start(*self.saved)
-        for p in self.saved:
-            with open(p, "ab") as f:
-                f.write(f"{USER}:{start}:{SUBID_COUNT}\n".encode())
+        self.line = f"{USER}:{start}:{SUBID_COUNT}\n".encode()
+        for p, data in self.saved.items():
+            with open(p, "wb") as f:
+                f.write(data + (b"" if not data or data.endswith(b"\n") else b"\n") + self.line)
         self.xdg = os.path.join(base, "xdg")
         os.mkdir(self.xdg, 0o700)
         os.chown(self.xdg, self.pw.pw_uid, self.pw.pw_gid)
@@ -83,8 +86,15 @@ class RootlessUser:
         celltest.reap_orphans()
         subprocess.run(["userdel", "--remove", USER], capture_output=True)
         for p, data in self.saved.items():
-            with open(p, "wb") as f:
-                f.write(data)
+            with open(p, "rb") as f:
+                now = f.read()
+            if now != data:
+                # byte for byte what was there; a range someone else added
+                # meanwhile (other suites run useradd too) is kept
+                other = b"".join(ln for ln in now.splitlines(True)
+                                 if not ln.startswith(f"{USER}:".encode()))
+                with open(p, "wb") as f:
+                    f.write(data if other in (data, data + b"\n") else other)
 
 
 def _uid_of(pid):
@@ -95,14 +105,15 @@ def _uid_of(pid):
 
 
 class Podman:
-    def __init__(self, runtime, rootless, base, cgroup_parent):
+    def __init__(self, runtime, user, base, cgroup_parent):
+        rootless = user is not None
         self.runtime = runtime
         self.rootless = rootless
         self.dir = base
         self.log = os.path.join(base, "runtime.log")
         self.wrapper = os.path.join(base, "runtime")
         self.cgroup_parent = f"/{cgroup_parent}/podman-{runtime.name}"
-        self.user = RootlessUser(base) if rootless else None
+        self.user = user
         home = self.user.pw.pw_dir if rootless else base
         store = os.path.join(home, "store")
         run = os.path.join(self.user.xdg if rootless else base, "run")
@@ -187,18 +198,27 @@ def make_engine(runtime, rootless, cgroup_parent):
     base = tempfile.mkdtemp(prefix=f"cellclients-podman-{runtime.name}-", dir="/tmp")
     os.chmod(base, 0o755)
     existed = {d: os.path.exists(d) for d in SYSTEM_DIRS}
-    pm = Podman(runtime, rootless, base, cgroup_parent)
-    rootfs = os.path.join(base, "rootfs")
-    celltest.build_rootfs(rootfs)
-    pm.import_image(rootfs)
-    shutil.rmtree(rootfs)
+    pm = user = None
 
     def close():
         try:
-            pm.close()
+            if pm:
+                pm.close()
+            elif user:
+                user.close()
         finally:
             shutil.rmtree(base, ignore_errors=True)
             for d, was in existed.items():
                 if not was and os.path.isdir(d):
                     shutil.rmtree(d, ignore_errors=True)
+    try:
+        user = RootlessUser(base) if rootless else None
+        pm = Podman(runtime, user, base, cgroup_parent)
+        rootfs = os.path.join(base, "rootfs")
+        celltest.build_rootfs(rootfs)
+        pm.import_image(rootfs)
+        shutil.rmtree(rootfs)
+    except BaseException:
+        close()
+        raise
     return pm, close
