@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Root of a user namespace is not the host's root (what rootless podman is
-to its runtime): an unprivileged uid enters `unshare --user --map-root-user`
-and runs the runtime there with euid 0.  Like runc, the runtime must notice
+to its runtime): an unprivileged uid makes a user namespace (`unshare
+--user --map-root-user`, held by a sleep) and runs the runtime there with
+euid 0.  Like runc, the runtime must notice
 (/proc/self/uid_map is not "0 0 4294967295") and then keep its state under
 $XDG_RUNTIME_DIR, treat `--rootless auto` as rootless (no cgroup it may not
 create), and bind the host's device nodes instead of mknod."""
@@ -29,24 +30,36 @@ def userns_root(session):
     for d in ("xdg", "bundle", "bundle/out"):
         os.mkdir(os.path.join(base, d), 0o700)
         os.chown(os.path.join(base, d), UID, UID)
+    # one user namespace for every call, held by a sleep (as podman's pause
+    # process holds its own): exec must join namespaces owned by it
+    holder = subprocess.Popen(["setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups",
+                               "--", "unshare", "--user", "--map-root-user", "--",
+                               "sleep", "1000"], stdin=subprocess.DEVNULL)
+    session.track(holder.pid)
+    celltest.wait_for(lambda: os.readlink(f"/proc/{holder.pid}/ns/user")
+                      != os.readlink("/proc/self/ns/user"), what="holder in its user namespace")
+    ctx["holder"] = holder.pid
     try:
         yield ctx
     finally:
         for cid in ctx["ids"]:
             as_userns_root(session, ctx, "delete", "--force", cid)
-        leaks = session.leaked_mounts(base) + [
-            p for p in session.leaked_processes_of(ctx["ids"])]
+        holder.kill()
+        holder.wait()
+        leaks = session.leaked_mounts(base) + session.leaked_processes_of(ctx["ids"])
         shutil.rmtree(base, ignore_errors=True)
         assert not leaks, leaks
 
 
 def as_userns_root(session, ctx, *args, env=None):
     argv = ["setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups", "--",
-            "unshare", "--user", "--map-root-user", "--",
+            "nsenter", "--preserve-credentials", f"--user=/proc/{ctx['holder']}/ns/user", "--",
             "env", f"XDG_RUNTIME_DIR={ctx['xdg']}", "USER=celltest", session.binary, *args]
-    # files, not pipes: a created container's init keeps its stdio open
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=30,
+    # files, not pipes: a created container's init keeps its stdio open; stdin
+    # an empty file (runc reopens a /dev/null stdin as the container's user)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.TemporaryFile() as stdin:
+        r = subprocess.run(argv, stdin=stdin, stdout=out, stderr=err, timeout=30,
                            cwd=ctx["base"], env={"PATH": os.environ["PATH"], **(env or {})})
         out.seek(0)
         err.seek(0)
@@ -62,10 +75,9 @@ def write_bundle(session, ctx, script, resources=None):
     c["root"] = {"path": ctx["rootfs"], "readonly": True}
     c["process"]["terminal"] = False
     c["process"]["args"] = ["sh", "-c", script]
-    # what rootless podman passes on a cgroup v1 host: no cgroupsPath, and
-    # no cgroup mount (root of a user namespace cannot mount cgroup v1)
+    # what rootless podman passes on a cgroup v1 host: no cgroupsPath; the
+    # cgroup mount stays (the runtime binds the cgroups it is in)
     c["linux"].pop("cgroupsPath", None)
-    c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/sys/fs/cgroup"]
     for m in c["mounts"]:  # only uid/gid 0 is mapped: no gid=5 for devpts
         m["options"] = [o for o in m.get("options", []) if not o.startswith(("gid=", "uid="))]
     c["mounts"].append({"destination": "/out", "type": "bind",
@@ -97,7 +109,8 @@ def test_userns_root_state_cgroups_devices(session, userns_root):
     ctx["ids"].append(cid)
     write_bundle(session, ctx, "id -u > /out/r; cat /proc/self/uid_map >> /out/r;"
                  " ls -ln /dev/null /dev/zero /dev/urandom >> /out/r;"
-                 " echo x > /dev/null && head -c 4 /dev/zero | wc -c >> /out/r")
+                 " echo x > /dev/null && head -c 4 /dev/zero | wc -c >> /out/r;"
+                 " ls /sys/fs/cgroup/pids/cgroup.procs >> /out/r; read x < /out/go")
     r = as_userns_root(session, ctx, "create", "-b", ctx["bundle"], cid)
     assert r.rc == 0, r
     # state under $XDG_RUNTIME_DIR, not the host root's /run
@@ -106,7 +119,14 @@ def test_userns_root_state_cgroups_devices(session, userns_root):
     # --rootless auto: no cgroup was made for it (mkdir there is EACCES)
     for ctrl in os.listdir(celltest.CGROUP_FS):
         assert not os.path.exists(os.path.join(celltest.CGROUP_FS, ctrl, cid)), ctrl
+    os.mkfifo(os.path.join(ctx["bundle"], "out", "go"))
+    os.chown(os.path.join(ctx["bundle"], "out", "go"), UID, UID)
     as_userns_root(session, ctx, "start", cid).ok()
+    # exec joins no cgroup the create could not make
+    ex = as_userns_root(session, ctx, "exec", cid, "sh", "-c", "id -u; echo exec-ok")
+    assert ex.rc == 0 and ex.out == "0\nexec-ok\n", ex
+    with open(os.path.join(ctx["bundle"], "out", "go"), "w") as f:
+        f.write("\n")
     wait_stopped(session, ctx, cid)
     with open(os.path.join(ctx["bundle"], "out", "r")) as f:
         lines = f.read().splitlines()
@@ -116,6 +136,8 @@ def test_userns_root_state_cgroups_devices(session, userns_root):
     for line, rdev in zip(lines[2:5], ("1,", "1,", "1,")):
         assert line.startswith("c") and rdev in line, lines
     assert lines[5].strip() == "4"
+    # the cgroup mount: the cgroups it stayed in, bound (a fresh v1 mount is EPERM)
+    assert lines[6] == "/sys/fs/cgroup/pids/cgroup.procs"
     as_userns_root(session, ctx, "delete", cid).ok()
     assert not os.path.exists(os.path.join(ctx["xdg"], name(session), cid))
 
