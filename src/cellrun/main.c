@@ -124,10 +124,10 @@ static int parse_global(int argc, char **argv, struct cli *c, struct cell_error 
 		return cell_err(err, errno, "open log file %s", log);
 	if (!log)
 		(void)cell_log_open(NULL, streq(fmt, "json") ? CELL_LOG_JSON : CELL_LOG_TEXT);
-	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): getopt sets optarg for -R */
 	/* auto: rootless unless the host's root; root in a user namespace cannot
 	 * create cgroups that were not delegated to it, so is rootless too (runc's
 	 * cgroupfs rule; with --systemd-cgroup runc asks the bus, cellrun does not) */
+	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): getopt sets optarg for -R */
 	if (streq(rootless, "auto"))
 		c->rt.rootless = !cell_really_root();
 	else if (streq(rootless, "true") || streq(rootless, "false"))

@@ -1,22 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "privilege.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../base/cleanup.h"
-
 /* The first len-1 bytes of a small /proc file; false when it cannot be read. */
 static bool read_small(const char *path, char *buf, size_t len)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	size_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
 
-	if (!f)
+	if (fd < 0)
 		return false;
-	n = fread(buf, 1, len - 1, f);
+	n = read(fd, buf, len - 1);
+	(void)close(fd);
+	if (n < 0)
+		return false;
 	buf[n] = '\0';
 	return true;
 }
