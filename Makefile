@@ -2,13 +2,14 @@
 # `make check` builds a sanitizer build in build-test/ and runs unit, fuzz-replay and
 # integration tests, a short libFuzzer run (scripts/fuzz, clang build in build-fuzz/),
 # the same suites from a mount namespace whose "/" is rshared (integration-shared),
-# then the integration and attack suites again against the shipped build/cellrun.
+# then the integration and attack suites again against the shipped build/cellrun, and
+# the clients suite (podman through cellrun and runc).
 MESON ?= meson
 PYTEST ?= /usr/bin/python3 -m pytest
 BUILD ?= build
 TEST_BUILD ?= build-test
 
-.PHONY: all check check-faults unit integration integration-shared integration-release demo fuzz fuzz-short bench clean install-deps lint
+.PHONY: all check check-faults clients unit integration integration-shared integration-release demo fuzz fuzz-short bench clean install-deps lint
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -47,7 +48,12 @@ integration-shared: $(TEST_BUILD)/build.ninja
 integration-release: all
 	CELLRUN=$(CURDIR)/$(BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/integration tests/security
 
-check: unit fuzz-short integration integration-shared integration-release
+# Real clients from Debian's packages (podman as root and rootless; see
+# tests/clients/README.md) drive the shipped cellrun and, side by side, runc.
+clients: all
+	CELLRUN=$(CURDIR)/$(BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/clients
+
+check: unit fuzz-short integration integration-shared integration-release clients
 
 # The fault tests (kill -9 at random moments, damaged state, frozen cgroups) with many
 # trials each; `make check` runs them with a few (FAULT_TRIALS, default 8).

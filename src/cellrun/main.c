@@ -10,6 +10,7 @@
 #include "libcell/base/cleanup.h"
 #include "libcell/base/log.h"
 #include "libcell/base/util.h"
+#include "libcell/sys/privilege.h"
 #include "libcell/sys/selfexec.h"
 
 #define CELLRUN_VERSION "0.1.0"
@@ -44,7 +45,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].help);
 	fprintf(f, "\nGlobal options:\n"
 		   "  --root DIR            state directory (default /run/cellrun; for other users\n"
-		   "                        $XDG_RUNTIME_DIR/cellrun or /tmp/cellrun-UID)\n"
+		   "                        and root in a user namespace $XDG_RUNTIME_DIR/cellrun,\n"
+		   "                        else /tmp/cellrun-UID)\n"
 		   "  --log FILE            write log messages to FILE\n"
 		   "  --log-format FMT      text or json\n"
 		   "  --debug               log debug messages\n"
@@ -55,15 +57,30 @@ static void usage(FILE *f)
 }
 
 /* runc's choice: /run for root, the user's runtime dir otherwise */
+/* runc's rule for $XDG_RUNTIME_DIR: honoured by every user but the host's root;
+ * root in a user namespace (rootless podman) honours it unless $USER is root. */
+static bool honour_xdg_runtime_dir(const char *xdg)
+{
+	const char *user = getenv("USER");
+
+	if (!xdg || !*xdg)
+		return false;
+	if (geteuid() != 0)
+		return true;
+	if (!cell_running_in_userns())
+		return false;
+	return !user || !streq(user, "root");
+}
+
 static const char *default_root(void)
 {
 	static char buf[256];
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 
-	if (geteuid() == 0)
-		return "/run/cellrun";
-	if (xdg && *xdg)
+	if (honour_xdg_runtime_dir(xdg))
 		(void)snprintf(buf, sizeof(buf), "%s/cellrun", xdg);
+	else if (geteuid() == 0)
+		return "/run/cellrun";
 	else
 		(void)snprintf(buf, sizeof(buf), "/tmp/cellrun-%u", (unsigned)geteuid());
 	return buf;
@@ -107,9 +124,12 @@ static int parse_global(int argc, char **argv, struct cli *c, struct cell_error 
 		return cell_err(err, errno, "open log file %s", log);
 	if (!log)
 		(void)cell_log_open(NULL, streq(fmt, "json") ? CELL_LOG_JSON : CELL_LOG_TEXT);
+	/* auto: rootless unless the host's root; root in a user namespace cannot
+	 * create cgroups that were not delegated to it, so is rootless too (runc's
+	 * cgroupfs rule; with --systemd-cgroup runc asks the bus, cellrun does not) */
 	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): getopt sets optarg for -R */
 	if (streq(rootless, "auto"))
-		c->rt.rootless = geteuid() != 0;
+		c->rt.rootless = !cell_really_root();
 	else if (streq(rootless, "true") || streq(rootless, "false"))
 		c->rt.rootless = streq(rootless, "true");
 	else

@@ -34,6 +34,7 @@
 #include "process/spawn.h"
 #include "process/sync.h"
 #include "process/terminal.h"
+#include "sys/privilege.h"
 #include "sys/syscalls.h"
 
 bool cell_id_valid(const char *id)
@@ -298,7 +299,8 @@ static int prepare_cgroup(struct create_ctx *c, struct cell_error *err)
 		return r;
 	if (c->rt->rootless && l->resources_set)
 		cell_warn("rootless: resource limits apply only in cgroup hierarchies delegated to "
-			  "uid %u (others are skipped; --debug lists them)", (unsigned)geteuid());
+			  "uid %u%s (others are skipped; --debug lists them)", (unsigned)geteuid(),
+			  cell_running_in_userns() ? " of this user namespace" : "");
 	r = cell_cgroup_apply(c->cg, l->resources_set ? &l->resources : &none, err);
 	if (r < 0)
 		return cell_err_prefix(err, "linux.resources");
@@ -350,7 +352,9 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 		.rootfs = c->rootfs,
 		.bundle = c->bundle,
 		.no_pivot = c->o->no_pivot,
-		.in_userns = (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0,
+		/* root in a user namespace (rootless podman) cannot mknod either */
+		.in_userns = (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0 ||
+			     cell_running_in_userns(),
 		.cgroup_mounts = c->cg_mounts,
 		.n_cgroup_mounts = c->n_cg_mounts,
 		.cgroupns = c->spec->linux.ns[CELL_NS_CGROUP].enabled,
