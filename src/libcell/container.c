@@ -367,11 +367,12 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 static int run_parent_hooks(struct create_ctx *c, struct cell_error *err)
 {
 	_cleanup_free_ char *st = cell_spawn_state_json(&c->sp, c->pid, "creating");
-	int r = cell_hooks_run(&c->spec->hooks[CELL_HOOK_PRESTART], CELL_HOOK_PRESTART, NULL, st, err);
+	int r = cell_hooks_run(&c->spec->hooks[CELL_HOOK_PRESTART], CELL_HOOK_PRESTART, NULL,
+			       environ, st, err);
 	if (r < 0)
 		return r;
 	return cell_hooks_run(&c->spec->hooks[CELL_HOOK_CREATE_RUNTIME], CELL_HOOK_CREATE_RUNTIME,
-			      NULL, st, err);
+			      NULL, environ, st, err);
 }
 
 /* Steps 5 and 8 of spawn.c, parent side. */

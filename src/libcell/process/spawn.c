@@ -236,8 +236,10 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	if (sp->hooks[CELL_HOOK_CREATE_CONTAINER].n) {
 		/* hooks in the container namespace see the pid as the container does */
 		_cleanup_free_ char *st = cell_spawn_state_json(s, getpid(), "creating");
+		/* runc's container-side hooks inherit its init's environment,
+		 * which is process.env by then; the runtime's own stays out */
 		r = cell_hooks_run(&sp->hooks[CELL_HOOK_CREATE_CONTAINER],
-				   CELL_HOOK_CREATE_CONTAINER, NULL, st, err);
+				   CELL_HOOK_CREATE_CONTAINER, NULL, sp->process.env, st, err);
 		if (r < 0)
 			return r;
 	}
@@ -288,7 +290,7 @@ static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid
 	/* startContainer: path and execution in the container (config.md) */
 	if (r >= 0)
 		r = cell_hooks_run(&sp->hooks[CELL_HOOK_START_CONTAINER], CELL_HOOK_START_CONTAINER,
-				   NULL, state, &err);
+				   NULL, sp->process.env, state, &err);
 	/* execCPUAffinity is for exec'd processes, not init (config.md) */
 	struct cell_process init = sp->process;
 	init.exec_cpu_affinity_initial = init.exec_cpu_affinity_final = NULL;
