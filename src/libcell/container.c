@@ -176,6 +176,33 @@ static int load_bundle(struct create_ctx *c, struct cell_error *err)
 	return 0;
 }
 
+/* A sysctl in a namespace joined by path must not land in the runtime's own
+ * namespace (runc: "not allowed in host network namespace"); "host" is the
+ * runtime's, as /proc/self/ns shows it. */
+static int check_joined_sysctl_ns(const struct cell_linux *l, enum cell_ns_type t, int fd,
+				  struct cell_error *err)
+{
+	/* sysctls live in net, ipc and uts: only "network" differs in /proc */
+	_cleanup_free_ char *own =
+		xasprintf("/proc/self/ns/%s", t == CELL_NS_NET ? "net" : cell_ns_type_name(t));
+	struct stat a, b;
+
+	for (size_t i = 0; i < l->n_sysctl; i++) {
+		if (cell_sysctl_namespace(l->sysctl[i].key) != (int)t)
+			continue;
+		if (fstat(fd, &a) < 0 || stat(own, &b) < 0)
+			return cell_err(err, errno, "linux.namespaces: stat %s namespace %s",
+					cell_ns_type_name(t), l->ns[t].path);
+		if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return cell_err(err, EINVAL,
+					"linux.sysctl.\"%s\": requires a new %s namespace (%s is the "
+					"runtime's own)",
+					l->sysctl[i].key, cell_ns_type_name(t), l->ns[t].path);
+		return 0;
+	}
+	return 0;
+}
+
 static int open_namespaces(struct create_ctx *c, struct cell_error *err)
 {
 	const struct cell_linux *l = &c->spec->linux;
@@ -191,6 +218,8 @@ static int open_namespaces(struct create_ctx *c, struct cell_error *err)
 		if (c->sp.ns_fds[t] < 0)
 			return cell_err(err, errno, "linux.namespaces: open %s namespace %s",
 					cell_ns_type_name((enum cell_ns_type)t), l->ns[t].path);
+		if (check_joined_sysctl_ns(l, (enum cell_ns_type)t, c->sp.ns_fds[t], err) < 0)
+			return -EINVAL;
 		c->sp.intermediate = true;
 	}
 	if (c->sp.clone_flags & CLONE_NEWTIME)

@@ -68,7 +68,7 @@ static const struct {
 };
 
 /* The namespace of a sysctl, or -1.  "a/b/c" is the path form of "a.b.c". */
-static int sysctl_namespace(const char *key)
+int cell_sysctl_namespace(const char *key)
 {
 	_cleanup_free_ char *dotted = xstrdup(key);
 
@@ -85,19 +85,38 @@ static int sysctl_namespace(const char *key)
 	return -1;
 }
 
-static int check_sysctl(struct pctx *c, const struct jp *lx, const struct cell_linux *l)
+/* kernel.hostname always conflicts with the "hostname" field (runc refuses it
+ * in a UTS namespace whether or not the field is set); kernel.domainname only
+ * with a "domainname" field that is set. */
+static const char *sysctl_conflict(const struct cell_spec *s, const char *key)
+{
+	if (streq(key, "kernel.hostname") || streq(key, "kernel/hostname"))
+		return "hostname";
+	if ((streq(key, "kernel.domainname") || streq(key, "kernel/domainname")) &&
+	    s->domainname && *s->domainname)
+		return "domainname";
+	return NULL;
+}
+
+static int check_sysctl(struct pctx *c, const struct jp *lx, const struct cell_spec *s)
 {
 	const struct jp *at = JP_KEY(lx, "sysctl");
+	const struct cell_linux *l = &s->linux;
 
 	for (size_t i = 0; i < l->n_sysctl; i++) {
-		int ns = sysctl_namespace(l->sysctl[i].key);
+		const char *key = l->sysctl[i].key, *field;
+		int ns = cell_sysctl_namespace(key);
 		if (ns < 0)
-			return jp_fail(c, JP_KEY(at, l->sysctl[i].key),
+			return jp_fail(c, JP_KEY(at, key),
 				       "not namespaced, refusing to set a host-wide sysctl");
 		if (!l->ns[ns].enabled)
-			return jp_fail(c, JP_KEY(at, l->sysctl[i].key),
-				       "needs its own namespace (no \"%s\" in linux.namespaces)",
+			return jp_fail(c, JP_KEY(at, key),
+				       "requires a new %s namespace (no \"%s\" in linux.namespaces)",
+				       cell_ns_type_name((enum cell_ns_type)ns),
 				       cell_ns_type_name((enum cell_ns_type)ns));
+		if ((field = sysctl_conflict(s, key)))
+			return jp_fail(c, JP_KEY(at, key),
+				       "conflicts with the \"%s\" field; set that instead", field);
 	}
 	return 0;
 }
@@ -110,5 +129,5 @@ int spec_validate(struct pctx *c, const struct cell_spec *s)
 	if ((r = check_user_mappings(c, lx, &s->linux)) < 0 || (r = check_uts_names(c, s)) < 0 ||
 	    (r = check_time_offsets(c, lx, &s->linux)) < 0)
 		return r;
-	return check_sysctl(c, lx, &s->linux);
+	return check_sysctl(c, lx, s);
 }
