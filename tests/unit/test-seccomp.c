@@ -160,7 +160,7 @@ static void test_unknown_arch(void **state)
 				  "\"x86_64\"");
 	sc.architectures = NAMES("SCMP_ARCH_X86_64", "SCMP_ARCH_S390X");
 	expect_prepare_error(&sc, "linux.seccomp.architectures[1]: \"SCMP_ARCH_S390X\" differs in "
-				  "endianness from the other architectures");
+				  "endianness from the native architecture");
 }
 
 static void test_unknown_flag(void **state)
