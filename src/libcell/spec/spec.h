@@ -373,5 +373,9 @@ int cell_cap_last(void); /* highest capability number this build knows */
 
 /* The config.json that `cellrun spec` writes (runc-compatible defaults). */
 char *cell_spec_default_json(bool rootless);
+/* The newest runtime-spec version implemented (features' ociVersionMax). */
+#define CELL_OCI_VERSION_MAX "1.3.0"
 /* The features document (runtime-spec features.md) as JSON text. */
 char *cell_features_json(void);
+/* "PROG version X.Y.Z\ncommit: ...\nspec: ...\nlibseccomp: ...\n", as runc prints it. */
+char *cell_version_text(const char *prog);
