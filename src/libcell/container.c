@@ -170,9 +170,6 @@ static int load_bundle(struct create_ctx *c, struct cell_error *err)
 	c->rootfs = realpath(root, NULL);
 	if (!c->rootfs)
 		return cell_err(err, errno, "rootfs %s", root);
-	if (!c->spec->linux.ns[CELL_NS_MNT].enabled)
-		return cell_err(err, EINVAL,
-				"%s: linux.namespaces: a mount namespace is required", cfg);
 	return 0;
 }
 
@@ -359,7 +356,8 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 		return cell_err(err, r, "save config.json in the state directory");
 	if ((r = prepare_cgroup(c, err)) < 0 || (!c->run && (r = listen_exec_socket(c, err)) < 0))
 		return r;
-	if ((c->sp.clone_flags & CLONE_NEWUSER) &&
+	/* without a mount namespace the rootfs is used as it is (no mount to shift it) */
+	if ((c->sp.clone_flags & CLONE_NEWUSER) && c->spec->linux.ns[CELL_NS_MNT].enabled &&
 	    (r = cell_rootfs_shift_prepare(c->spec, c->rootfs, &c->tree_fd, err)) < 0)
 		return r;
 	c->sp.spec = c->spec;
@@ -379,6 +377,7 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 		.rootfs = c->rootfs,
 		.bundle = c->bundle,
 		.no_pivot = c->o->no_pivot,
+		.no_mount_ns = !c->spec->linux.ns[CELL_NS_MNT].enabled,
 		.in_userns = (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0,
 		.cgroup_mounts = c->cg_mounts,
 		.n_cgroup_mounts = c->n_cg_mounts,

@@ -251,7 +251,9 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	if (sp->process.cwd && (r = cell_cwd_make(sp->process.cwd, err)) < 0)
 		return r;
 	if (sp->process.terminal && s->console_fd >= 0) {
-		r = cell_terminal_setup(s->console_fd, &sp->process, true, err);
+		/* /dev/console is a bind: not in the runtime's mount namespace */
+		r = cell_terminal_setup(s->console_fd, &sp->process, !s->rootfs_ctx.no_mount_ns,
+					err);
 		(void)close(s->console_fd);
 		s->console_fd = -1;
 		if (r < 0)

@@ -38,6 +38,31 @@ static int check_uts_names(struct pctx *c, const struct cell_spec *s)
 	return 0;
 }
 
+/* Without a mount namespace the container shares the runtime's: whatever would
+ * need a mount there is refused (runc refuses masked and read-only paths, and
+ * mounts the rest in the host's namespace). */
+static int check_no_mount_ns(struct pctx *c, const struct jp *lx, const struct cell_spec *s)
+{
+	static const char why[] = "requires a mount namespace (no \"mount\" in linux.namespaces)";
+	const struct cell_linux *l = &s->linux;
+
+	if (l->ns[CELL_NS_MNT].enabled)
+		return 0;
+	if (s->n_mounts)
+		return jp_fail(c, JP_KEY(NULL, "mounts"), "%s", why);
+	if (l->masked_paths && l->masked_paths[0])
+		return jp_fail(c, JP_KEY(lx, "maskedPaths"), "%s", why);
+	if (l->readonly_paths && l->readonly_paths[0])
+		return jp_fail(c, JP_KEY(lx, "readonlyPaths"), "%s", why);
+	if (l->n_devices)
+		return jp_fail(c, JP_KEY(lx, "devices"), "%s", why);
+	if (l->rootfs_propagation)
+		return jp_fail(c, JP_KEY(lx, "rootfsPropagation"), "%s", why);
+	if (s->root.readonly)
+		return jp_fail(c, JP_KEY(JP_KEY(NULL, "root"), "readonly"), "%s", why);
+	return 0;
+}
+
 /* time_namespaces(7): offsets can be written only before the first process
  * enters a new time namespace, so never for a joined one. */
 static int check_time_offsets(struct pctx *c, const struct jp *lx, const struct cell_linux *l)
@@ -127,7 +152,7 @@ int spec_validate(struct pctx *c, const struct cell_spec *s)
 	int r;
 
 	if ((r = check_user_mappings(c, lx, &s->linux)) < 0 || (r = check_uts_names(c, s)) < 0 ||
-	    (r = check_time_offsets(c, lx, &s->linux)) < 0)
+	    (r = check_time_offsets(c, lx, &s->linux)) < 0 || (r = check_no_mount_ns(c, lx, s)) < 0)
 		return r;
 	return check_sysctl(c, lx, s);
 }
