@@ -129,8 +129,8 @@ static const struct cli_verb *find_verb(const char *name)
 static int dispatch(struct cli *c, struct cell_error *err)
 {
 	static char help_flag[] = "--help";
+	static char *help_argv[3] = { NULL, help_flag, NULL }; /* c->argv outlives us */
 	const struct cli_verb *v = NULL;
-	char *help_argv[3] = { NULL, help_flag, NULL };
 	int r = builtin_verb(c, &v, err);
 
 	if (r != 0)
@@ -176,7 +176,7 @@ int main(int argc, char **argv)
 	if (r >= 0 &&
 	    (streq(c.argv[0], "create") || streq(c.argv[0], "run") || streq(c.argv[0], "exec")))
 		r = cell_selfexec_sealed(argc, argv, &err);
-	if (r >= 0 && (r = dispatch(&c, &err)) >= 0)
+	if (r >= 0 && dispatch(&c, &err) >= 0)
 		return c.exit_status;
 	cell_err_text(&err, buf, sizeof(buf));
 	if (cell_log_to_file())
