@@ -113,6 +113,25 @@ def test_absent_mount_namespace_runs(runtime, bundle, session):
     assert r.out.split() == ["/bin/busybox", "chrooted"], r
 
 
+def test_exec_without_mount_namespace_is_chrooted(runtime, bundle, session):
+    """exec joins no mount namespace then: it must still land in the
+    container's root, not in the runtime's (the host's) filesystem."""
+    session.cell_only("runc 1.1 needs /proc in the rootfs (error closing exec fds)")
+    no_mount_ns(bundle)
+    rootfs = bundle.private_rootfs()
+    with open(os.path.join(rootfs, "celltest-marker"), "w") as f:
+        f.write("inside\n")
+    bundle.sh("sleep 30")
+    pid, _ = create_sharing(runtime, bundle)
+    runtime.start(bundle.id).ok()
+    r = runtime.exec(bundle.id, "/bin/sh", "-c", "cat /celltest-marker; ls /")
+    assert r.rc == 0, r
+    assert r.out.splitlines()[0] == "inside", r
+    assert sorted(r.out.splitlines()[1:]) == sorted(os.listdir(rootfs)), r
+    runtime.kill(bundle.id, "KILL").ok()
+    runtime.wait_status(bundle.id, "stopped")
+
+
 @pytest.mark.parametrize("field", ["mounts", "linux.maskedPaths", "linux.readonlyPaths",
                                    "root.readonly"])
 def test_absent_mount_namespace_refuses_mounts(runtime, bundle, session, field):
