@@ -428,6 +428,12 @@ static const struct {
 	  "mounts[0].options: expected an array of strings" },
 	{ "'mounts': [{'destination': '/a', 'uidMappings': [{'containerID': 0, 'hostID': 1}]}]}",
 	  "mounts[0].uidMappings[0].size: is required" },
+	/* no mount namespace: nothing may need a mount */
+	{ "'mounts': [{'destination': '/tmp', 'type': 'tmpfs'}]}",
+	  "mounts: requires a mount namespace (no \"mount\" in linux.namespaces)" },
+	{ "'linux': {'maskedPaths': ['/proc/kcore']}}", "linux.maskedPaths: requires a mount" },
+	{ "'linux': {'readonlyPaths': ['/proc/sys']}}", "linux.readonlyPaths: requires a mount" },
+	{ "'linux': {'rootfsPropagation': 'shared'}}", "linux.rootfsPropagation: requires a mount" },
 	{ "'hooks': {'prestart': [{'path': 'hook'}]}}",
 	  "hooks.prestart[0].path: must be an absolute path" },
 	{ "'hooks': {'poststop': [{'path': '/hook', 'timeout': 0}]}}",
