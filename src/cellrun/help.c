@@ -31,18 +31,18 @@ void cli_print_version(const char *prog)
 }
 
 static const char global_options[] =
-	"GLOBAL OPTIONS:\n"
-	"   --debug             enable debug logging\n"
-	"   --log value         write log lines to this file (default is stderr)\n"
-	"   --log-format value  set the log format ('text' (default), or 'json')\n"
-	"   --root value        root directory for storage of container state (default: "
-	"\"/run/cellrun\";\n"
-	"                       for other users $XDG_RUNTIME_DIR/cellrun or /tmp/cellrun-UID)\n"
-	"   --criu value        accepted for runc compatibility\n"
-	"   --systemd-cgroup    cgroupsPath is \"slice:prefix:name\"\n"
-	"   --rootless value    ignore cgroup permission errors ('true', 'false', or 'auto')\n"
-	"   --help, -h          show help\n"
-	"   --version, -v       print the version\n";
+    "GLOBAL OPTIONS:\n"
+    "   --debug             enable debug logging\n"
+    "   --log value         write log lines to this file (default is stderr)\n"
+    "   --log-format value  set the log format ('text' (default), or 'json')\n"
+    "   --root value        root directory for storage of container state (default: "
+    "\"/run/cellrun\";\n"
+    "                       for other users $XDG_RUNTIME_DIR/cellrun or /tmp/cellrun-UID)\n"
+    "   --criu value        accepted for runc compatibility\n"
+    "   --systemd-cgroup    cgroupsPath is \"slice:prefix:name\"\n"
+    "   --rootless value    ignore cgroup permission errors ('true', 'false', or 'auto')\n"
+    "   --help, -h          show help\n"
+    "   --version, -v       print the version\n";
 
 void cli_print_help(FILE *f, const char *prog, const struct cli_verb *verbs, size_t n)
 {
@@ -58,8 +58,8 @@ void cli_print_help(FILE *f, const char *prog, const struct cli_verb *verbs, siz
 		prog, prog, CELL_OCI_VERSION_MAX, prog, v);
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "   %-10s  %s\n", verbs[i].name, verbs[i].help);
-	fprintf(f, "   %-10s  %s\n\n%s", "help, h", "Shows a list of commands or help for one command",
-		global_options);
+	fprintf(f, "   %-10s  %s\n\n%s", "help, h",
+		"Shows a list of commands or help for one command", global_options);
 }
 
 void cli_print_verb_name(const char *prog, const struct cli_verb *v)
