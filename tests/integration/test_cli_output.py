@@ -117,3 +117,13 @@ def test_exec_failure_is_255(runtime, session):
     assert r.rc == 255, r
     r = runtime.cmd("kill", cid, "KILL")
     assert r.rc == 1, r
+
+
+def test_exec_of_a_missing_binary_is_255(runtime, bundle):
+    bundle.sh("sleep 30")
+    runtime.run(bundle, detach=True).ok()
+    r = runtime.exec(bundle.id, "/nonexistent-celltest-cmd")
+    assert r.rc == 255, r
+    assert "/nonexistent-celltest-cmd" in r.err, r
+    runtime.kill(bundle.id, "KILL").ok()
+    runtime.wait_status(bundle.id, "stopped")
