@@ -2,8 +2,8 @@
 /*
  * The container's root, in three phases (see rootfs.h):
  *
- * prepare   1. "/" rslave (or linux.rootfsPropagation), so that nothing we
- *              mount travels back to the host;
+ * prepare   1. "/" rslave (rshared or rprivate when linux.rootfsPropagation
+ *              asks so), so that nothing we mount travels back to the host;
  *           2. the rootfs's parent mount private when it is shared (a bind
  *              below it would propagate, and pivot_root(2) refuses it);
  *           3. the rootfs bound on itself (pivot_root needs a mount point);
@@ -100,6 +100,21 @@ static int parent_private(const char *rootfs, struct cell_error *err)
 	return 0;
 }
 
+/* The propagation of "/" while the container's mounts are made, before any of them.
+ * Only a recursive request counts this early: "rshared" keeps the binds of shared host
+ * mounts peers of theirs (bidirectional volumes, as runc gives and Kubernetes asks for
+ * that way), "rprivate" cuts everything off.  Any other mode starts from rslave: a
+ * non-recursive one would leave the mounts below "/" peers of the caller's, and what
+ * the container mounts on a volume from them would reach the host; an unbindable "/"
+ * could not be bound below.  The requested mode is applied to the new root at the end
+ * (finalize). */
+static unsigned long setup_propagation(unsigned long requested)
+{
+	if (requested == (MS_SHARED | MS_REC) || requested == (MS_PRIVATE | MS_REC))
+		return requested;
+	return MS_SLAVE | MS_REC;
+}
+
 /* Steps 1-3. */
 static int root_mount_point(const struct cell_rootfs_ctx *c, struct cell_error *err)
 {
@@ -108,11 +123,7 @@ static int root_mount_point(const struct cell_rootfs_ctx *c, struct cell_error *
 
 	if ((r = rootfs_propagation(c->spec, &prop, err)) < 0)
 		return r;
-	/* an unbindable / could not be bound below: that mode is applied at the end
-	 * (finalize) like every other; until then, slave */
-	if (prop & MS_UNBINDABLE)
-		prop = 0;
-	if (mount(NULL, "/", NULL, prop ? prop : MS_SLAVE | MS_REC, NULL) < 0)
+	if (mount(NULL, "/", NULL, setup_propagation(prop), NULL) < 0)
 		return cell_err(err, errno, "set the propagation of /");
 	if ((r = parent_private(c->rootfs, err)) < 0)
 		return r;
