@@ -13,6 +13,7 @@ struct cli {
 	int argc;    /* the verb's arguments, argv[0] is the verb */
 	char **argv;
 	int exit_status; /* set by verbs that pass a container's status on */
+	int error_status; /* the exit status of a failure, when not runc's usual 1 */
 };
 
 typedef int (*cli_verb_fn)(struct cli *c, struct cell_error *err);

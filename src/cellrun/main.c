@@ -95,6 +95,12 @@ static int parse_global(int argc, char **argv, struct cli *c, struct cell_error 
 }
 
 /* `help [VERB]`, `h [VERB]`, `version`; 0 when argv[0] is none of them. */
+static int no_help_topic(struct cli *c, const char *topic, struct cell_error *err)
+{
+	c->error_status = 3; /* urfave/cli's, so runc's */
+	return cell_err(err, 0, "No help topic for '%s'", topic);
+}
+
 static int builtin_verb(struct cli *c, const struct cli_verb **verb, struct cell_error *err)
 {
 	const char *topic = c->argc > 1 ? c->argv[1] : NULL;
@@ -114,7 +120,7 @@ static int builtin_verb(struct cli *c, const struct cli_verb **verb, struct cell
 			*verb = &verbs[i];
 			return 0;
 		}
-	return cell_err(err, 0, "No help topic for '%s'", topic);
+	return no_help_topic(c, topic, err);
 }
 
 static const struct cli_verb *find_verb(const char *name)
@@ -141,7 +147,7 @@ static int dispatch(struct cli *c, struct cell_error *err)
 		c->argv = help_argv;
 	} else if (!(v = find_verb(c->argv[0]))) {
 		/* urfave/cli's words, which runc's tests and users know */
-		return cell_err(err, 0, "No help topic for '%s'", c->argv[0]);
+		return no_help_topic(c, c->argv[0], err);
 	}
 	if (cli_wants_help(c->argc, c->argv))
 		cli_print_verb_name(c->prog, v);
@@ -151,10 +157,10 @@ static int dispatch(struct cli *c, struct cell_error *err)
 
 /* runc's statuses: 3 for a help topic that does not exist (urfave/cli), 255
  * when exec fails before its process runs ("exec failed: ..."), else 1. */
-static int exit_code(const struct cli *c, const struct cell_error *err)
+static int exit_code(const struct cli *c)
 {
-	if (err->code == 0 && cell_startswith(err->msg, "No help topic"))
-		return 3;
+	if (c->error_status)
+		return c->error_status;
 	if (c->argc > 0 && streq(c->argv[0], "exec"))
 		return 255;
 	return 1;
@@ -182,5 +188,5 @@ int main(int argc, char **argv)
 	if (cell_log_to_file())
 		cell_log(CELL_LOG_ERROR, "%s", buf);
 	fprintf(stderr, "cellrun: %s\n", buf);
-	return exit_code(&c, &err);
+	return exit_code(&c);
 }
