@@ -145,6 +145,51 @@ def test_net_sysctl_without_net_namespace(runtime, bundle):
     rejected(r, runtime, bundle, "net.ipv4.ip_forward", cell_needles=("linux.sysctl",))
 
 
+def test_ipc_sysctl_without_ipc_namespace(runtime, bundle):
+    """kernel.shm* and friends belong to the IPC namespace: without one they
+    would change the host's."""
+    def mutate(c):
+        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "ipc"]
+        c["linux"]["sysctl"] = {"kernel.shmmax": "65536"}
+    r = write_and_create(runtime, bundle, mutate)
+    rejected(r, runtime, bundle, "kernel.shmmax",
+             cell_needles=('linux.sysctl."kernel.shmmax"', "ipc namespace"))
+
+
+def test_net_sysctl_in_the_runtimes_own_netns(runtime, bundle):
+    """Joining the runtime's own network namespace by path is no new one
+    (runc compares the inode with /proc/self/ns/net).  Guarded: that netns is
+    a throwaway one."""
+    def mutate(c):
+        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"]
+                                    if n["type"] != "network"]
+        c["linux"]["namespaces"].append({"type": "network", "path": "/proc/self/ns/net"})
+        c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+    r = write_and_create(runtime, bundle, mutate)
+    rejected(r, runtime, bundle, "net.ipv4.ip_forward",
+             cell_needles=('linux.sysctl."net.ipv4.ip_forward"', "network namespace"))
+
+
+def test_kernel_hostname_sysctl_conflicts(runtime, bundle):
+    """kernel.hostname next to the "hostname" field: which wins? Refused."""
+    def mutate(c):
+        c["hostname"] = "celltest-field"
+        c["linux"]["sysctl"] = {"kernel.hostname": "celltest-sysctl"}
+    r = write_and_create(runtime, bundle, mutate)
+    rejected(r, runtime, bundle, "kernel.hostname",
+             cell_needles=('linux.sysctl."kernel.hostname"', "hostname"))
+
+
+def test_kernel_domainname_sysctl_conflicts(runtime, bundle, session):
+    session.cell_only("runc 1.1 has no domainname field")
+    def mutate(c):
+        c["domainname"] = "field.example"
+        c["linux"]["sysctl"] = {"kernel.domainname": "sysctl.example"}
+    r = write_and_create(runtime, bundle, mutate)
+    rejected(r, runtime, bundle, cell_needles=('linux.sysctl."kernel.domainname"',
+                                               '"domainname" field'))
+
+
 def test_missing_bundle(runtime, session):
     cid = session.new_id("nobundle")
     path = os.path.join(session.bundles, "does-not-exist")

@@ -176,6 +176,11 @@ static const mount_fn mounters[] = {
     [CELL_MOUNT_CGROUP] = mount_cgroup, [CELL_MOUNT_OTHER] = mount_other,
 };
 
+bool cell_mount_ro_delayed(const struct cell_mount_plan *p, const char *dest)
+{
+	return (p->flags & MS_RDONLY) && (p->kind == CELL_MOUNT_TMPFS || streq(dest, "/dev"));
+}
+
 int cell_rootfs_mount_entry(const struct cell_rootfs_ctx *c, int rootfd, size_t i,
 			    struct cell_error *err)
 {
@@ -192,6 +197,8 @@ int cell_rootfs_mount_entry(const struct cell_rootfs_ctx *c, int rootfd, size_t 
 		return cell_err(err, 0, "mounts[%zu].destination \"%s\": cannot cover the rootfs",
 				i, m->destination);
 	cell_mount_plan_build(m, &p);
+	if (cell_mount_ro_delayed(&p, dest))
+		p.flags &= ~MS_RDONLY; /* until cell_rootfs_finalize */
 	struct job j = {c, rootfd, m, &p, dest};
 	if (kernel_dest(&j))
 		r = cell_rootfs_check_plain(rootfd, dest, err);

@@ -39,6 +39,9 @@ int cell_mnt_check_plain(int mntfd, int rootfd, const char *path, struct cell_er
 /* Make it, then attach it on path in rootfd (created as a dir, or a file with `file`). */
 int cell_mnt_place(int mntfd, int rootfd, const char *path, bool file, struct cell_error *err);
 
+/* A read-only /dev or tmpfs is mounted read-write and made read-only in finalize, as
+ * runc does: the nodes, links and mount points below it are made in between. */
+bool cell_mount_ro_delayed(const struct cell_mount_plan *p, const char *dest);
 /* One spec mount (c->spec->mounts[i]) into the rootfs. */
 int cell_rootfs_mount_entry(const struct cell_rootfs_ctx *c, int rootfd, size_t i,
 			    struct cell_error *err);
