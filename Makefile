@@ -7,7 +7,7 @@ PYTEST ?= /usr/bin/python3 -m pytest
 BUILD ?= build
 TEST_BUILD ?= build-test
 
-.PHONY: all check check-faults unit integration integration-release demo fuzz fuzz-short bench clean install-deps lint
+.PHONY: all check check-faults check-v2 unit integration integration-release demo fuzz fuzz-short bench clean install-deps lint
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -45,6 +45,12 @@ FAULT_TRIALS ?= 200
 check-faults: $(TEST_BUILD)/build.ninja
 	ninja -C $(TEST_BUILD)
 	FAULT_TRIALS=$(FAULT_TRIALS) CELLRUN=$(CURDIR)/$(TEST_BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/faults
+
+# tests/v2 in a Debian guest under qemu: a pure cgroup v2 host with systemd as
+# PID 1 (docs/v2-vm.md).  The guest image is built once and cached in
+# /var/cache/cell/vm; results and the serial console log land in build/v2/.
+check-v2: all
+	scripts/v2-vm run
 
 demo: all
 	scripts/demo
