@@ -9,7 +9,7 @@ PYTEST ?= /usr/bin/python3 -m pytest
 BUILD ?= build
 TEST_BUILD ?= build-test
 
-.PHONY: all check check-faults clients unit integration integration-shared integration-release demo fuzz fuzz-short bench clean install-deps lint
+.PHONY: all check check-faults check-v2 clients unit integration integration-shared integration-release demo fuzz fuzz-short bench clean install-deps lint
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -63,6 +63,12 @@ check-faults: $(TEST_BUILD)/build.ninja
 	FAULT_TRIALS=$(FAULT_TRIALS) CELLRUN=$(CURDIR)/$(TEST_BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/faults
 	# cell's (supervisor and commands killed): FAULT_TRIALS trials in all over its 5 scenarios
 	FAULT_TRIALS=$(FAULT_TRIALS) CELL=$(CURDIR)/$(TEST_BUILD)/src/cell/cell $(PYTEST) -q tests/cell/test_faults.py
+
+# tests/v2 in a Debian guest under qemu: a pure cgroup v2 host with systemd as
+# PID 1 (docs/v2-vm.md).  The guest image is built once and cached in
+# /var/cache/cell/vm; results and the serial console log land in build/v2/.
+check-v2: all
+	scripts/v2-vm run
 
 demo: all
 	scripts/demo
