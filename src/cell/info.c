@@ -47,10 +47,17 @@ static char *human_uptime(long s)
 	return xasprintf("%ldh%02ldm", s / 3600, (s % 3600) / 60);
 }
 
+/* A container whose supervisor was killed still runs, but nothing reaps its init,
+ * keeps its console or records its exit: said in the state, as `cell stop` fixes it. */
+static const char *state_text(const struct cell_info *i)
+{
+	return i->supervisor_lost ? "running (supervisor lost)" : cell_status_name(i->status);
+}
+
 static json_t *info_json(const char *name, const struct cell_info *i, const struct cell_settings *s)
 {
 	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I}", "name", name, "state",
-			      cell_status_name(i->status), "pid", (int)i->pid, "ip", "",
+			      state_text(i), "pid", (int)i->pid, "ip", "",
 			      "memory", (json_int_t)i->memory, "uptime", (json_int_t)i->uptime);
 	if (s) {
 		json_object_set_new(o, "template", json_string(s->template_name ? s->template_name : ""));
@@ -70,6 +77,8 @@ static json_t *info_json(const char *name, const struct cell_info *i, const stru
 	if (i->supervisor > 0)
 		json_object_set_new(o, "supervisor", json_pack("{s:i, s:I}", "pid", (int)i->supervisor,
 								"rss_kb", (json_int_t)i->supervisor_rss_kb));
+	else if (i->supervisor_lost)
+		json_object_set_new(o, "supervisor", json_pack("{s:i, s:b}", "pid", 0, "lost", 1));
 	if (i->last_exit)
 		json_object_set_new(o, "last_exit", json_string(i->last_exit));
 	return o;
@@ -100,8 +109,12 @@ int cmd_ls(struct cli *c, struct cell_error *err)
 			json_array_append_new(arr, info_json(names[k], &i, s));
 		} else {
 			_cleanup_free_ char *mem = human_bytes(i.memory), *up = human_uptime(i.uptime);
-			printf("%-20s %-8s %-8d %-15s %-8s %s\n", names[k], cell_status_name(i.status),
+			printf("%-20s %-8s %-8d %-15s %-8s %s\n", names[k], state_text(&i),
 			       (int)i.pid, "-", mem, up);
+			if (i.supervisor_lost && fflush(stdout) == 0)
+				fprintf(stderr, "cell: %s: its supervisor was killed; `cell stop %s` "
+						"or `cell destroy --force %s` cleans up\n",
+					names[k], names[k], names[k]);
 		}
 		cell_info_free(&i);
 	}

@@ -123,7 +123,12 @@ int cmd_restart(struct cli *c, struct cell_error *err)
 		return 0;
 	if ((r = one_name(c, usage, timeout_opts, "t:", timeout_opt, &timeout, err)) < 0)
 		return r;
-	if (cell_supervisor_pid(&c->st, c->argv[optind]) > 0 &&
+	struct cell_info i;
+	if ((r = cell_manager_info(&c->st, c->argv[optind], &i, err)) < 0)
+		return r;
+	cell_info_free(&i);
+	/* a container that lost its supervisor is stopped the same way */
+	if ((i.supervisor > 0 || i.supervisor_lost) &&
 	    (r = cell_manager_stop(&c->st, c->argv[optind], timeout, err)) < 0)
 		return r;
 	return cell_manager_start(&c->st, c->argv[optind], CELL_START_DETACHED, err) < 0 ? -1 : 0;

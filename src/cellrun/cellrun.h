@@ -3,6 +3,7 @@
 /* cellrun: the OCI runtime front-end.  One function per verb; main.c owns
  * global options, dispatch and printing the one error line. */
 #include <stdbool.h>
+#include <stdio.h>
 #include "libcell/base/error.h"
 #include "libcell/container.h"
 
@@ -12,10 +13,24 @@ struct cli {
 	int argc;    /* the verb's arguments, argv[0] is the verb */
 	char **argv;
 	int exit_status; /* set by verbs that pass a container's status on */
-	int error_status; /* exit status on error when not 1 (exec: 255, as runc) */
+	int error_status; /* the exit status of a failure, when not runc's usual 1 (exec: 255) */
 };
 
 typedef int (*cli_verb_fn)(struct cli *c, struct cell_error *err);
+
+struct cli_verb {
+	const char *name;
+	cli_verb_fn fn;
+	const char *help;
+};
+
+/* help.c: runc's (urfave/cli) layout of --version and help pages */
+const char *cli_prog_name(const char *argv0);
+void cli_print_version(const char *prog);
+void cli_print_help(FILE *f, const char *prog, const struct cli_verb *verbs, size_t n);
+void cli_print_verb_name(const char *prog, const struct cli_verb *v);
+/* -h or --help among the options before the first argument */
+bool cli_wants_help(int argc, char **argv);
 
 int cmd_create(struct cli *c, struct cell_error *err);
 int cmd_start(struct cli *c, struct cell_error *err);

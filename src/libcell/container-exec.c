@@ -14,6 +14,7 @@
 #include "container-internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ struct exec_ctx {
 	struct cell_seccomp_filter *sc;
 	int pidfd;
 	int ns_flags;
+	int root_fd; /* no mount namespace: the init's root, to chroot into */
 	int sync[2];
 	int console_fd;
 	int console_pair[2];
@@ -98,6 +100,15 @@ static void __attribute__((noreturn)) exec_helper(struct exec_ctx *x)
 		cell_sync_send_error(x->sync[1], &err);
 		_exit(1);
 	}
+	/* setns(CLONE_NEWNS) set our root to the container's; without one, the runtime's
+	 * root is still ours: take the init's (chroot'ed) root, or the process would run
+	 * in the host's filesystem */
+	if (x->root_fd >= 0 && (fchdir(x->root_fd) < 0 || chroot(".") < 0)) {
+		cell_err(&err, errno, "chroot into the root of container process %d",
+			 (int)x->st->pid);
+		cell_sync_send_error(x->sync[1], &err);
+		_exit(1);
+	}
 	struct clone_args ca = { .flags = CLONE_PARENT, .exit_signal = 0 };
 	pid_t pid = cell_sys_clone3(&ca);
 	if (pid == 0)
@@ -139,7 +150,7 @@ static int exec_terminal(struct exec_ctx *x, const struct cell_exec_opts *o, str
 static void exec_ctx_free(struct exec_ctx *x)
 {
 	int fds[] = { x->pidfd, x->sync[0], x->sync[1], x->console_fd, x->console_pair[0],
-		      x->console_pair[1] };
+		      x->console_pair[1], x->root_fd };
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)
 			(void)close(fds[i]);
@@ -198,6 +209,19 @@ static int exec_launch(struct exec_ctx *x, struct cell_cgroup *cg, pid_t *out,
 	return 0;
 }
 
+/* The init's root, opened while its pidfd shows it alive (so not a reused pid's). */
+static int open_init_root(struct exec_ctx *x, struct cell_error *err)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/root", (int)x->st->pid);
+
+	x->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (x->root_fd < 0)
+		return cell_err(err, errno, "open %s", path);
+	if (cell_sys_pidfd_send_signal(x->pidfd, 0, NULL, 0) < 0)
+		return cell_err(err, ESRCH, "container is not running");
+	return 0;
+}
+
 static int exec_prepare(const struct cell_runtime *rt, const char *id, struct exec_ctx *x,
 			const struct cell_exec_opts *o, struct cell_cgroup **cg,
 			struct cell_error *err)
@@ -221,6 +245,8 @@ static int exec_prepare(const struct cell_runtime *rt, const char *id, struct ex
 	x->own = *x->p; /* a shallow copy: only its capabilities change */
 	cell_caps_drop_unavailable(&x->own.caps, x->ns_flags & CLONE_NEWUSER);
 	x->p = &x->own;
+	if (!x->spec->linux.ns[CELL_NS_MNT].enabled && (r = open_init_root(x, err)) < 0)
+		return r;
 	if (x->spec->linux.seccomp.set && (r = cell_seccomp_for(x->spec, &x->sc, err)) < 0)
 		return r;
 	if ((r = exec_terminal(x, o, err)) < 0)
@@ -266,7 +292,7 @@ int cell_container_exec(const struct cell_runtime *rt, const char *id,
 			const struct cell_process *p, const struct cell_exec_opts *o, int *status,
 			struct cell_error *err)
 {
-	struct exec_ctx x = { .p = p, .pidfd = -1, .sync = { -1, -1 }, .console_fd = -1,
+	struct exec_ctx x = { .p = p, .pidfd = -1, .root_fd = -1, .sync = { -1, -1 }, .console_fd = -1,
 			      .console_pair = { -1, -1 }, .preserve_fds = o->preserve_fds };
 	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
 	sigset_t all, old;

@@ -35,6 +35,7 @@
 #include "process/spawn.h"
 #include "process/sync.h"
 #include "process/terminal.h"
+#include "sys/privilege.h"
 #include "sys/syscalls.h"
 
 bool cell_id_valid(const char *id)
@@ -171,9 +172,33 @@ static int load_bundle(struct create_ctx *c, struct cell_error *err)
 	c->rootfs = realpath(root, NULL);
 	if (!c->rootfs)
 		return cell_err(err, errno, "rootfs %s", root);
-	if (!c->spec->linux.ns[CELL_NS_MNT].enabled)
-		return cell_err(err, EINVAL,
-				"%s: linux.namespaces: a mount namespace is required", cfg);
+	return 0;
+}
+
+/* A sysctl in a namespace joined by path must not land in the runtime's own
+ * namespace (runc: "not allowed in host network namespace"); "host" is the
+ * runtime's, as /proc/self/ns shows it. */
+static int check_joined_sysctl_ns(const struct cell_linux *l, enum cell_ns_type t, int fd,
+				  struct cell_error *err)
+{
+	/* sysctls live in net, ipc and uts: only "network" differs in /proc */
+	_cleanup_free_ char *own =
+		xasprintf("/proc/self/ns/%s", t == CELL_NS_NET ? "net" : cell_ns_type_name(t));
+	struct stat a, b;
+
+	for (size_t i = 0; i < l->n_sysctl; i++) {
+		if (cell_sysctl_namespace(l->sysctl[i].key) != (int)t)
+			continue;
+		if (fstat(fd, &a) < 0 || stat(own, &b) < 0)
+			return cell_err(err, errno, "linux.namespaces: stat %s namespace %s",
+					cell_ns_type_name(t), l->ns[t].path);
+		if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return cell_err(err, EINVAL,
+					"linux.sysctl.\"%s\": requires a new %s namespace (%s is the "
+					"runtime's own)",
+					l->sysctl[i].key, cell_ns_type_name(t), l->ns[t].path);
+		return 0;
+	}
 	return 0;
 }
 
@@ -192,6 +217,8 @@ static int open_namespaces(struct create_ctx *c, struct cell_error *err)
 		if (c->sp.ns_fds[t] < 0)
 			return cell_err(err, errno, "linux.namespaces: open %s namespace %s",
 					cell_ns_type_name((enum cell_ns_type)t), l->ns[t].path);
+		if (check_joined_sysctl_ns(l, (enum cell_ns_type)t, c->sp.ns_fds[t], err) < 0)
+			return -EINVAL;
 		c->sp.intermediate = true;
 	}
 	if (c->sp.clone_flags & CLONE_NEWTIME)
@@ -299,7 +326,8 @@ static int prepare_cgroup(struct create_ctx *c, struct cell_error *err)
 		return r;
 	if (c->rt->rootless && l->resources_set)
 		cell_warn("rootless: resource limits apply only in cgroup hierarchies delegated to "
-			  "uid %u (others are skipped; --debug lists them)", (unsigned)geteuid());
+			  "uid %u%s (others are skipped; --debug lists them)", (unsigned)geteuid(),
+			  cell_running_in_userns() ? " of this user namespace" : "");
 	r = cell_cgroup_apply(c->cg, l->resources_set ? &l->resources : &none, err);
 	if (r < 0)
 		return cell_err_prefix(err, "linux.resources");
@@ -332,7 +360,8 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 		return cell_err(err, r, "save config.json in the state directory");
 	if ((r = prepare_cgroup(c, err)) < 0 || (!c->run && (r = listen_exec_socket(c, err)) < 0))
 		return r;
-	if ((c->sp.clone_flags & CLONE_NEWUSER) &&
+	/* without a mount namespace the rootfs is used as it is (no mount to shift it) */
+	if ((c->sp.clone_flags & CLONE_NEWUSER) && c->spec->linux.ns[CELL_NS_MNT].enabled &&
 	    (r = cell_rootfs_shift_prepare(c->spec, c->rootfs, &c->tree_fd, err)) < 0)
 		return r;
 	c->sp.spec = c->spec;
@@ -355,7 +384,10 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 		.rootfs = c->rootfs,
 		.bundle = c->bundle,
 		.no_pivot = c->o->no_pivot,
-		.in_userns = (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0,
+		.no_mount_ns = !c->spec->linux.ns[CELL_NS_MNT].enabled,
+		/* root in a user namespace (rootless podman) cannot mknod either */
+		.in_userns = (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0 ||
+			     cell_running_in_userns(),
 		.cgroup_mounts = c->cg_mounts,
 		.n_cgroup_mounts = c->n_cg_mounts,
 		.cgroupns = c->spec->linux.ns[CELL_NS_CGROUP].enabled,
@@ -372,11 +404,12 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 static int run_parent_hooks(struct create_ctx *c, struct cell_error *err)
 {
 	_cleanup_free_ char *st = cell_spawn_state_json(&c->sp, c->pid, "creating");
-	int r = cell_hooks_run(&c->spec->hooks[CELL_HOOK_PRESTART], CELL_HOOK_PRESTART, NULL, st, err);
+	int r = cell_hooks_run(&c->spec->hooks[CELL_HOOK_PRESTART], CELL_HOOK_PRESTART, NULL,
+			       environ, st, err);
 	if (r < 0)
 		return r;
 	return cell_hooks_run(&c->spec->hooks[CELL_HOOK_CREATE_RUNTIME], CELL_HOOK_CREATE_RUNTIME,
-			      NULL, st, err);
+			      NULL, environ, st, err);
 }
 
 /* Steps 5 and 8 of spawn.c, parent side. */

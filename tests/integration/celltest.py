@@ -230,6 +230,47 @@ def cap_sets(status_text):
     return {k: int(st[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
 
 
+# ---------------------------------------------------------------- mount namespaces
+
+SHARED_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                           "scripts", "shared-root")
+
+
+class SharedNamespace:
+    """A mount namespace whose "/" is rshared, as on a systemd host
+    (scripts/shared-root: a private copy of ours made shared, so nothing done
+    in it reaches the real host), held open by a sleep of ours.  `wrap` is the
+    command prefix that runs a program in it; mounts() is its mount table."""
+
+    def __init__(self):
+        self.p = subprocess.Popen([SHARED_ROOT, "sh", "-c", "echo ready; exec sleep 3600"],
+                                  stdout=subprocess.PIPE, start_new_session=True)
+        IN_FLIGHT.add(self.p.pid)
+        if self.p.stdout.readline() != b"ready\n":
+            self.close()
+            raise AssertionError("scripts/shared-root failed")
+        self.wrap = ["nsenter", f"--mount=/proc/{self.p.pid}/ns/mnt", "--"]
+        root = mount_at(self.mounts(), "/")
+        assert any(t.startswith("shared:") for t in root["optional"]), root
+
+    def mounts(self):
+        with open(f"/proc/{self.p.pid}/mountinfo") as f:
+            return parse_mountinfo(f.read())
+
+    def new_mounts(self, before):
+        """Mounts of the namespace now that `before` (an earlier mounts()) lacked."""
+        def key(m):
+            return (m["mountpoint"], m["fstype"], m["source"], m["root"])
+        old = {key(m) for m in before}
+        return [f"{m['mountpoint']} ({m['fstype']})" for m in self.mounts() if key(m) not in old]
+
+    def close(self):
+        self.p.kill()
+        self.p.wait()
+        self.p.stdout.close()
+        IN_FLIGHT.discard(self.p.pid)
+
+
 # ---------------------------------------------------------------- rootfs
 
 def build_rootfs(dest):
@@ -541,18 +582,20 @@ class Runtime:
         bundle.write(cid)
         return cid
 
-    def create(self, bundle, *extra, cid=None, timeout=DEFAULT_TIMEOUT, guard=True):
+    def create(self, bundle, *extra, cid=None, timeout=DEFAULT_TIMEOUT, guard=True, wrap=None):
         cid = self._prepare(bundle, cid)
-        r = self.cmd("create", "--bundle", bundle.path, *extra, cid, timeout=timeout, guard=guard)
+        r = self.cmd("create", "--bundle", bundle.path, *extra, cid, timeout=timeout, guard=guard,
+                     wrap=wrap)
         if r.rc == 0:
             self.state(cid)
         return r
 
-    def run(self, bundle, *extra, cid=None, detach=False, timeout=DEFAULT_TIMEOUT, guard=True):
+    def run(self, bundle, *extra, cid=None, detach=False, timeout=DEFAULT_TIMEOUT, guard=True,
+            wrap=None):
         cid = self._prepare(bundle, cid)
         opts = ["-d"] if detach else []
         r = self.cmd("run", "--bundle", bundle.path, *opts, *extra, cid, timeout=timeout,
-                     guard=guard)
+                     guard=guard, wrap=wrap)
         if detach and r.rc == 0:
             self.state(cid)
         return r
@@ -585,8 +628,8 @@ class Runtime:
     def delete(self, cid, force=False):
         return self.cmd("delete", *(["--force"] if force else []), cid)
 
-    def exec(self, cid, *args, opts=(), timeout=DEFAULT_TIMEOUT):
-        return self.cmd("exec", *opts, cid, *args, timeout=timeout)
+    def exec(self, cid, *args, opts=(), timeout=DEFAULT_TIMEOUT, wrap=None):
+        return self.cmd("exec", *opts, cid, *args, timeout=timeout, wrap=wrap)
 
     def cleanup(self):
         """delete --force every id this test used; then kill whatever a
@@ -672,7 +715,10 @@ class Bundle:
     def private_rootfs(self):
         """A writable copy of the busybox rootfs inside the bundle."""
         dest = os.path.join(self.path, "rootfs")
-        subprocess.run(["cp", "-a", self.s.rootfs, dest], check=True)
+        # the files only: a mount that a broken runtime left on the shared rootfs
+        # (a procfs with its kmsg) must not be copied, or read forever
+        subprocess.run(["cp", "-a", "--one-file-system", self.s.rootfs, dest], check=True,
+                       timeout=DEFAULT_TIMEOUT * 4)
         self.config["root"]["path"] = "rootfs"
         return dest
 

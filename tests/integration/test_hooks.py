@@ -206,3 +206,53 @@ def test_failing_post_hook_warns_and_the_rest_run(runtime, bundle, session, kind
     assert r.rc == 0, r
     assert kinds(bundle) == [kind]
     assert f"{kind} hook 0" in r.err
+
+
+# Writes "<kind> <$CELLTEST_INHERIT> <$CELLTEST_PROC> <${PATH-unset}>" into the
+# log; the host-side hooks get the bundle's host path as $1.
+ENV_SCRIPT = ('f="$1/env.log"; [ -d "$1" ] || f=/out/env.log; '
+              'echo "$2 ${CELLTEST_INHERIT:--} ${CELLTEST_PROC:--} ${PATH:-unset}" >> "$f"')
+
+
+def env_hooks(bundle, env):
+    hooks = {}
+    for k in KINDS:
+        h = {"path": "/bin/sh", "args": ["sh", "-c", ENV_SCRIPT, "x", bundle.out, k]}
+        if env is not None:
+            h["env"] = env
+        hooks[k] = [h]
+    return hooks
+
+
+def env_log(bundle):
+    lines = bundle.read_out("env.log").splitlines()
+    return {ln.split()[0]: ln.split()[1:] for ln in lines}
+
+
+def test_hook_without_env_inherits(runtime, bundle, monkeypatch):
+    """A hook without "env" inherits the environment of whoever runs it, as in
+    runc: the runtime's on the host side, process.env in the container."""
+    monkeypatch.setenv("CELLTEST_INHERIT", "runtime")
+    bundle.config["process"]["env"] = ["PATH=/bin:/sbin", "CELLTEST_PROC=proc"]
+    bundle.config["hooks"] = env_hooks(bundle, None)
+    runtime.run(bundle).ok()
+    log = env_log(bundle)
+    assert sorted(log) == sorted(KINDS), log
+    for k in ("prestart", "createRuntime", "poststart", "poststop"):
+        assert log[k][:2] == ["runtime", "-"], (k, log[k])
+    for k in ("createContainer", "startContainer"):
+        assert log[k] == ["-", "proc", "/bin:/sbin"], (k, log[k])
+
+
+def test_hook_with_empty_env_gets_none(runtime, bundle, monkeypatch):
+    """"env": [] is an empty environment, not an inherited one."""
+    monkeypatch.setenv("CELLTEST_INHERIT", "runtime")
+    bundle.config["process"]["env"] = ["PATH=/bin:/sbin", "CELLTEST_PROC=proc"]
+    bundle.config["hooks"] = env_hooks(bundle, [])
+    runtime.run(bundle).ok()
+    log = env_log(bundle)
+    assert sorted(log) == sorted(KINDS), log
+    for k in KINDS:
+        # sh sets a default PATH of its own when it has none: only check ours is absent
+        assert log[k][:2] == ["-", "-"], (k, log[k])
+        assert log[k][2] != "/bin:/sbin", (k, log[k])

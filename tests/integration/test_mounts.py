@@ -295,3 +295,32 @@ def test_rootfs_propagation_unbindable(runtime, bundle):
         pytest.skip("runc 1.1 cannot bind an unbindable root either")
     assert r.rc == 0, r
     assert "unbindable" in r.out
+
+
+def test_readonly_dev(runtime, bundle):
+    """A read-only /dev in the config (runc's dev.bats): /dev/pts, the device
+    nodes and links are still made below it, and /dev ends up read-only."""
+    dev = next(m for m in bundle.config["mounts"] if m["destination"] == "/dev")
+    dev["options"] = list(dev.get("options", [])) + ["ro"]
+    mounts, r = inside_mounts(runtime, bundle,
+                              "touch /dev/celltest 2>&1; echo rc=$?; echo x > /dev/null && "
+                              "echo null-ok; ls -d /dev/pts/ptmx /dev/fd /dev/zero")
+    lines = r.out.splitlines()
+    assert "Read-only file system" in lines[0] and lines[1] == "rc=1", lines
+    assert lines[2] == "null-ok", lines
+    assert sorted(lines[3:6]) == ["/dev/fd", "/dev/pts/ptmx", "/dev/zero"], lines
+    assert "ro" in mount_at(mounts, "/dev")["options"]
+    assert "rw" in mount_at(mounts, "/dev/pts")["options"]
+
+
+def test_readonly_tmpfs_with_a_mount_below(runtime, bundle):
+    """A read-only tmpfs gets its mount points made before it turns read-only."""
+    d = data_dir(bundle, files={"file": "below\n"})
+    bundle.add_mount("/mnt/rotmp", "tmpfs", "tmpfs", ["ro", "mode=755"])
+    bundle.add_mount("/mnt/rotmp/sub/dir", "bind", d, ["bind", "ro"])
+    mounts, r = inside_mounts(runtime, bundle,
+                              "cat /mnt/rotmp/sub/dir/file; touch /mnt/rotmp/x 2>&1; echo rc=$?")
+    lines = r.out.splitlines()
+    assert lines[0] == "below", lines
+    assert "Read-only file system" in lines[1] and lines[2] == "rc=1", lines
+    assert "ro" in mount_at(mounts, "/mnt/rotmp")["options"]

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from celltest import wait_for
+from celltest import host_mounts, parse_mountinfo, wait_for
 
 # spec name -> /proc/self/ns entry
 NS_FILE = {"pid": "pid", "network": "net", "ipc": "ipc", "uts": "uts", "mount": "mnt",
@@ -52,6 +52,105 @@ def test_absent_namespace_is_hosts(runtime, bundle, ns):
     # no guard: the container must share exactly the runtime's (= our) namespace
     inside = ns_inodes_inside(runtime, bundle, guard=False)
     assert inside[NS_FILE[ns]] == host_ino(ns), f"{ns} namespace is not the host's"
+
+
+def no_mount_ns(bundle):
+    """Without a mount namespace nothing may be mounted: no mounts, no
+    masked or read-only paths, a writable root (runc refuses the paths too)."""
+    bundle.set_namespace("mount", present=False)
+    bundle.config["mounts"] = []
+    bundle.config["root"]["readonly"] = False
+    for k in ("maskedPaths", "readonlyPaths", "devices"):
+        bundle.linux.pop(k, None)
+
+
+def in_own_mount_ns(bundle):
+    """A wrapper that runs the runtime in a mount namespace of the test's own
+    (a copy of the host's), recording its inode: the container must share it,
+    and a runtime that wrongly mounts there cannot touch the host's table."""
+    rec = os.path.join(bundle.path, "runtime-mntns")
+    return rec, ["unshare", "--mount", "--propagation", "unchanged", "--", "sh", "-c",
+                 f'stat -L -c %i /proc/self/ns/mnt > {rec}; exec "$@"', "sh"]
+
+
+def create_sharing(runtime, bundle):
+    rec, wrap = in_own_mount_ns(bundle)
+    cid = runtime._prepare(bundle, None)
+    runtime.cmd("create", "--bundle", bundle.path, cid, guard=True, wrap=wrap).ok()
+    with open(rec) as f:
+        return runtime.state(cid)["pid"], int(f.read())
+
+
+def test_absent_mount_namespace_is_the_runtimes(runtime, bundle, session):
+    """The container shares the runtime's mount namespace, chrooted into the
+    rootfs, and nothing was mounted in it: its mount table is the host's."""
+    session.cell_only("runc 1.1 needs /proc in the rootfs (error closing exec fds)")
+    no_mount_ns(bundle)
+    bundle.sh("sleep 30")
+    pid, runtime_ns = create_sharing(runtime, bundle)
+    assert os.stat(f"/proc/{pid}/ns/mnt").st_ino == runtime_ns
+    assert runtime_ns != host_ino("mount")
+    assert os.path.realpath(f"/proc/{pid}/root") == os.path.realpath(bundle.config["root"]["path"])
+    with open(f"/proc/{pid}/mountinfo") as f:
+        assert parse_mountinfo(f.read()) == [], "a mount at or below the rootfs"
+    # the whole table of that namespace (setns makes its root ours): the host's copy
+    table = subprocess.run(["nsenter", f"--mount=/proc/{pid}/ns/mnt", "cat",
+                            "/proc/self/mountinfo"], capture_output=True, text=True, check=True)
+    assert (sorted((m["mountpoint"], m["root"]) for m in parse_mountinfo(table.stdout))
+            == sorted((m["mountpoint"], m["root"]) for m in host_mounts()))
+    runtime.kill(bundle.id, "KILL").ok()
+    runtime.wait_status(bundle.id, "stopped")
+
+
+def test_absent_mount_namespace_runs(runtime, bundle, session):
+    session.cell_only("runc 1.1 needs /proc in the rootfs (error closing exec fds)")
+    no_mount_ns(bundle)
+    bundle.sh("ls /bin/busybox && echo chrooted")
+    rec, wrap = in_own_mount_ns(bundle)
+    cid = runtime._prepare(bundle, None)
+    r = runtime.cmd("run", "--bundle", bundle.path, cid, guard=True, wrap=wrap)
+    assert r.rc == 0, r
+    assert r.out.split() == ["/bin/busybox", "chrooted"], r
+
+
+def test_exec_without_mount_namespace_is_chrooted(runtime, bundle, session):
+    """exec joins no mount namespace then: it must still land in the
+    container's root, not in the runtime's (the host's) filesystem."""
+    session.cell_only("runc 1.1 needs /proc in the rootfs (error closing exec fds)")
+    no_mount_ns(bundle)
+    rootfs = bundle.private_rootfs()
+    with open(os.path.join(rootfs, "celltest-marker"), "w") as f:
+        f.write("inside\n")
+    bundle.sh("sleep 30")
+    pid, _ = create_sharing(runtime, bundle)
+    runtime.start(bundle.id).ok()
+    r = runtime.exec(bundle.id, "/bin/sh", "-c", "cat /celltest-marker; ls /")
+    assert r.rc == 0, r
+    assert r.out.splitlines()[0] == "inside", r
+    assert sorted(r.out.splitlines()[1:]) == sorted(os.listdir(rootfs)), r
+    runtime.kill(bundle.id, "KILL").ok()
+    runtime.wait_status(bundle.id, "stopped")
+
+
+@pytest.mark.parametrize("field", ["mounts", "linux.maskedPaths", "linux.readonlyPaths",
+                                   "root.readonly"])
+def test_absent_mount_namespace_refuses_mounts(runtime, bundle, session, field):
+    no_mount_ns(bundle)
+    if field == "mounts":
+        session.cell_only("runc mounts them in the runtime's mount namespace")
+        bundle.add_mount("/tmp", "tmpfs", "tmpfs")
+    elif field == "root.readonly":
+        session.cell_only("runc remounts the root it shares with the host read-only")
+        bundle.config["root"]["readonly"] = True
+    else:
+        bundle.linux[field.split(".")[1]] = ["/proc/kcore"]
+    rec, wrap = in_own_mount_ns(bundle)
+    cid = runtime._prepare(bundle, None)
+    r = runtime.cmd("create", "--bundle", bundle.path, cid, guard=True, wrap=wrap)
+    assert r.rc != 0, r
+    assert runtime.s.leftovers(bundle.id, needle=bundle.path) == []
+    if runtime.is_cell:
+        assert f"{field}: requires a mount namespace" in r.err, r
 
 
 def test_default_namespaces_not_hosts(runtime, bundle):

@@ -59,8 +59,8 @@ def rootless(session):
         subprocess.run(["userdel", "--remove", USER], capture_output=True)
 
 
-def as_user(ctx, *args, cwd=None, timeout=30):
-    argv = ["runuser", "-u", USER, "--", ctx["binary"], "--root", ctx["state"], *args]
+def as_user(ctx, *args, cwd=None, timeout=30, wrap=()):
+    argv = [*wrap, "runuser", "-u", USER, "--", ctx["binary"], "--root", ctx["state"], *args]
     r = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=timeout)
     return celltest.Result(argv, r.returncode, r.stdout, r.stderr, 0)
 
@@ -152,3 +152,18 @@ def test_rootless_sees_only_its_processes(rootless):
     b = make_bundle(rootless, "ps", "ls /proc | grep -c '^[0-9]'")
     r = as_user(rootless, "run", "-b", b, "celltest-rl-ps").ok()
     assert int(r.out.strip()) <= 3
+
+
+def test_rootless_mounts_stay_in_the_container_on_a_shared_root(rootless):
+    """Called from a namespace whose "/" is rshared (as on a systemd host): the
+    container's mounts never appear in the caller's mount table."""
+    ns = celltest.SharedNamespace()
+    try:
+        b = make_bundle(rootless, "shared", "stat -f -c %T /proc /dev /dev/pts")
+        before = ns.mounts()
+        r = as_user(rootless, "run", "-b", b, "celltest-rl-shared", wrap=ns.wrap)
+        leaked = ns.new_mounts(before)
+    finally:
+        ns.close()
+    assert (r.rc, leaked) == (0, []), f"new mounts in the caller's namespace: {leaked}\n{r}"
+    assert r.out.split() == ["proc", "tmpfs", "devpts"], r

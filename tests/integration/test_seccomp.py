@@ -139,3 +139,19 @@ def test_seccomp_without_nnp_non_root(runtime, bundle, uid):
     r = run(runtime, bundle, "mkdir /tmp/d; grep NoNewPrivs /proc/self/status")
     assert "No message of desired type" in r.err, r
     assert r.out.split() == ["NoNewPrivs:", "0"]
+
+
+def test_native_arch_is_always_in_the_filter(runtime, bundle):
+    """A profile that lists only the 32-bit x86 ABIs still filters (and so
+    allows) the native x86_64 syscalls, as runc does; without the native arch
+    every syscall would hit the bad-arch action (SIGSYS, exit 159)."""
+    import platform
+    if platform.machine() != "x86_64":
+        pytest.skip("x86_64 host only")
+    seccomp(bundle, [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                      "errnoRet": 42}])
+    bundle.linux["seccomp"]["architectures"] = ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+    r = run(runtime, bundle, "mkdir /tmp/d; echo rc=$?; grep Seccomp: /proc/self/status")
+    assert r.rc == 0, r
+    assert r.out.split() == ["rc=1", "Seccomp:", "2"], r
+    assert "No message of desired type" in r.err, r

@@ -488,6 +488,17 @@ static void test_errors(void **state)
 	    {{.destination = "/", .type = "tmpfs"},
 	     "mounts[0].destination \"/\": cannot cover the rootfs",
 	     0},
+	    /* procfs and sysfs never through a symlink, not even one inside the root */
+	    {{.destination = "/mnt/link", .type = "proc"},
+	     "mounts[0] (/mnt/link): /mnt/link in the rootfs is a symlink (to "
+	     "/../../../tmp/escape-celltest): proc and sysfs are mounted only on directories",
+	     0},
+	    {{.destination = "/mnt/link/sys", .type = "sysfs"},
+	     "mounts[0] (/mnt/link/sys): /mnt/link in the rootfs is a symlink",
+	     0},
+	    {{.destination = "/marker/proc", .type = "proc"},
+	     "mounts[0] (/marker/proc): /marker in the rootfs",
+	     ENOTDIR},
 	};
 
 	skip_unless_ready();

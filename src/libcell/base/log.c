@@ -53,7 +53,8 @@ enum cell_log_level cell_log_get_level(void)
 	return cell_log_state.level;
 }
 
-static void json_escape(char *out, size_t len, const char *in)
+/* JSON string escapes, or Go's %q ones (logfmt, as logrus writes them). */
+static void escape(char *out, size_t len, const char *in, bool json)
 {
 	size_t o = 0;
 
@@ -62,8 +63,11 @@ static void json_escape(char *out, size_t len, const char *in)
 		if (c == '"' || c == '\\') {
 			out[o++] = '\\';
 			out[o++] = (char)c;
-		} else if (c < 0x20) {
-			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
+		} else if (c == '\n' || c == '\t') {
+			out[o++] = '\\';
+			out[o++] = c == '\n' ? 'n' : 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(out + o, len - o, json ? "\\u%04x" : "\\x%02x", c);
 		} else {
 			out[o++] = (char)c;
 		}
@@ -71,12 +75,36 @@ static void json_escape(char *out, size_t len, const char *in)
 	out[o] = '\0';
 }
 
-void cell_log(enum cell_log_level lvl, const char *fmt, ...)
+static void timestamp(char *ts, size_t len)
 {
-	static const char *const names[] = { "error", "warning", "info", "debug" };
-	char msg[1024], esc[2048], line[2300], ts[40];
 	struct timespec now;
 	struct tm tm;
+
+	(void)clock_gettime(CLOCK_REALTIME, &now);
+	(void)gmtime_r(&now.tv_sec, &tm);
+	(void)strftime(ts, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* runc's lines (logrus): JSON with sorted keys, or time="…" level=… msg="…". */
+static int format_line(char *line, size_t len, enum cell_log_level lvl, const char *msg)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+	char esc[2048], ts[40];
+
+	if (cell_log_state.format == CELL_LOG_TEXT)
+		return snprintf(line, len, "%s[%d]: %s: %s\n", cell_log_state.program,
+				(int)getpid(), names[lvl], msg);
+	timestamp(ts, sizeof(ts));
+	escape(esc, sizeof(esc), msg, cell_log_state.format == CELL_LOG_JSON);
+	if (cell_log_state.format == CELL_LOG_JSON)
+		return snprintf(line, len, "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
+				names[lvl], esc, ts);
+	return snprintf(line, len, "time=\"%s\" level=%s msg=\"%s\"\n", ts, names[lvl], esc);
+}
+
+void cell_log(enum cell_log_level lvl, const char *fmt, ...)
+{
+	char msg[1024], line[2300];
 	va_list ap;
 	int n;
 
@@ -85,17 +113,7 @@ void cell_log(enum cell_log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (cell_log_state.format == CELL_LOG_JSON) {
-		(void)clock_gettime(CLOCK_REALTIME, &now);
-		(void)gmtime_r(&now.tv_sec, &tm);
-		(void)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		json_escape(esc, sizeof(esc), msg);
-		n = snprintf(line, sizeof(line), "{\"level\":\"%s\",\"msg\":\"%s\",\"time\":\"%s\"}\n",
-			     names[lvl], esc, ts);
-	} else {
-		n = snprintf(line, sizeof(line), "%s[%d]: %s: %s\n", cell_log_state.program,
-			     (int)getpid(), names[lvl], msg);
-	}
+	n = format_line(line, sizeof(line), lvl, msg);
 	if (n > 0 && write(cell_log_state.fd, line, strnlen(line, sizeof(line))) < 0)
 		return; /* nowhere left to report a failed log write */
 }

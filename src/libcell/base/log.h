@@ -7,7 +7,9 @@
 #include <stdbool.h>
 
 enum cell_log_level { CELL_LOG_ERROR = 0, CELL_LOG_WARN, CELL_LOG_INFO, CELL_LOG_DEBUG };
-enum cell_log_format { CELL_LOG_TEXT = 0, CELL_LOG_JSON };
+/* TEXT: "prog[pid]: level: msg" (cell); LOGFMT and JSON: logrus's, as runc
+ * writes them (cellrun's --log-format text and json). */
+enum cell_log_format { CELL_LOG_TEXT = 0, CELL_LOG_JSON, CELL_LOG_LOGFMT };
 
 int cell_log_open(const char *path, enum cell_log_format fmt);
 void cell_log_set_level(enum cell_log_level lvl);

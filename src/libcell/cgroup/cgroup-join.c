@@ -35,6 +35,13 @@ void cell_cgroup_join_init(struct cell_cgroup_join *j)
 	j->clone_fd = -1;
 }
 
+/* A rootless create could not make h's cgroup: the container is not in it either. */
+static enum cell_join_how never_created(const struct cgroup_hier *h)
+{
+	cell_debug("cgroup: %s: never created; skipped (rootless)", h->dir);
+	return CELL_JOIN_SKIP;
+}
+
 int cell_cgroup_join_open(struct cell_cgroup *cg, struct cell_cgroup_join *j,
 			  struct cell_error *err)
 {
@@ -60,6 +67,8 @@ int cell_cgroup_join_open(struct cell_cgroup *cg, struct cell_cgroup_join *j,
 			j->clone_fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (j->clone_fd >= 0)
 				j->how[i] = CELL_JOIN_CLONE;
+			else if (h->rootless && errno == ENOENT)
+				j->how[i] = never_created(h);
 			continue;
 		}
 		_cleanup_free_ char *path = xasprintf("%s/tasks", h->dir);
@@ -67,6 +76,10 @@ int cell_cgroup_join_open(struct cell_cgroup *cg, struct cell_cgroup_join *j,
 		if (fd < 0 && h->rootless && cg_delegation_errno(errno)) {
 			cell_warn("cgroup: open %s: %s; skipped (rootless)", path, strerror(errno));
 			j->how[i] = CELL_JOIN_SKIP;
+			continue;
+		}
+		if (fd < 0 && h->rootless && errno == ENOENT) {
+			j->how[i] = never_created(h);
 			continue;
 		}
 		if (fd < 0) {

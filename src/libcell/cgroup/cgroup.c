@@ -708,20 +708,41 @@ static char *mount_options(const struct cgroup_hier *h)
 	return TAKE_PTR(res);
 }
 
+/* Where the container's processes are in h: its own dir, or, for a hierarchy a
+ * rootless runtime could not create in, the runtime's own cgroup (which the
+ * container inherits, and which runc binds too); NULL to leave h out. */
+static char *container_dir(const struct cgroup_hier *h, bool rootless, const char *self)
+{
+	_cleanup_free_ char *base = NULL;
+
+	if (!h->skipped)
+		return xstrdup(h->dir);
+	if (!rootless || !self)
+		return NULL;
+	base = cgroup_self_base(self, h);
+	return xasprintf("%s%s", h->root, streq(base, "/") ? "" : base);
+}
+
 int cell_cgroup_mounts(struct cell_cgroup *cg, struct cell_cgroup_mount **out, size_t *n,
 		       struct cell_error *err)
 {
 	struct cell_cgroup_mount *m = xcalloc(cg->n_h, sizeof(*m));
+	_cleanup_free_ char *self = NULL;
 	size_t k = 0;
 
+	int r = cg->rootless ? cell_read_file(DEFAULT_SELF_CGROUP, &self, NULL) : 0;
+
+	if (r < 0) /* then the skipped hierarchies are left out of the mount */
+		cell_debug("cgroup: read %s: %s", DEFAULT_SELF_CGROUP, strerror(-r));
 	for (size_t i = 0; i < cg->n_h; i++) {
 		const struct cgroup_hier *h = &cg->h[i];
-		if (h->skipped)
+		char *dir = container_dir(h, cg->rootless, self);
+		if (!dir)
 			continue;
 		m[k].name = xstrdup(h->name);
 		m[k].fstype = xstrdup(h->v2 ? "cgroup2" : "cgroup");
 		m[k].options = mount_options(h);
-		m[k].host_path = xstrdup(h->dir);
+		m[k].host_path = dir;
 		m[k].aliases = h->aliases ? cell_strv_copy(h->aliases) : NULL;
 		k++;
 	}

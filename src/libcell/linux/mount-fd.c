@@ -204,6 +204,76 @@ int cell_mnt_attach(int mntfd, int rootfd, int targetfd, const char *path, struc
 	return 0;
 }
 
+/* What the symlink fd names points to, for the message. */
+static void link_target(int fd, char target[static PATH_MAX])
+{
+	ssize_t n = readlinkat(fd, "", target, PATH_MAX - 1);
+
+	target[n < 0 ? 0 : n] = '\0';
+}
+
+static int check_component(int rootfd, const char *prefix, bool *missing, struct cell_error *err)
+{
+	_cleanup_close_ int fd = cell_open_in_root(rootfd, prefix, O_PATH | O_NOFOLLOW, 0);
+	char target[PATH_MAX];
+	struct stat st;
+
+	if (fd < 0 && errno == ENOENT) {
+		*missing = true;
+		return 0;
+	}
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return cell_err(err, errno, "open %s in the rootfs", prefix);
+	if (S_ISLNK(st.st_mode)) {
+		link_target(fd, target);
+		return cell_err(err, 0, "%s in the rootfs is a symlink (to %s): %s", prefix, target,
+				"proc and sysfs are mounted only on directories");
+	}
+	if (!S_ISDIR(st.st_mode))
+		return cell_err(err, ENOTDIR, "%s in the rootfs", prefix);
+	return 0;
+}
+
+int cell_rootfs_check_plain(int rootfd, const char *path, struct cell_error *err)
+{
+	const char *p = path;
+	bool missing = false;
+	int r;
+
+	while (!missing && *(p += strspn(p, "/"))) {
+		p += strcspn(p, "/");
+		_cleanup_free_ char *prefix = xstrndup(path, (size_t)(p - path));
+		if ((r = check_component(rootfd, prefix, &missing, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cell_mnt_check_plain(int mntfd, int rootfd, const char *path, struct cell_error *err)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS,
+	};
+	_cleanup_close_ int now = -1;
+	uint64_t want = 0, got = 1;
+	int r;
+
+	do
+		now = cell_sys_openat2(rootfd, path, &how);
+	while (now < 0 && errno == EAGAIN);
+	if (now < 0 && errno == ELOOP)
+		return cell_err(err, 0, "%s in the rootfs became a symlink while it was mounted on",
+				path);
+	if (now < 0)
+		return cell_err(err, errno, "reopen %s after mounting", path);
+	if ((r = mnt_id(mntfd, &want)) < 0 || (r = mnt_id(now, &got)) < 0)
+		return cell_err(err, r, "mount id of %s", path);
+	if (want != got)
+		return cell_err(err, EXDEV, "%s changed while it was mounted on", path);
+	return 0;
+}
+
 int cell_mnt_place(int mntfd, int rootfd, const char *path, bool file, struct cell_error *err)
 {
 	_cleanup_close_ int target = cell_rootfs_mkpath(rootfd, path, file, err);

@@ -45,6 +45,16 @@ static int apply_idmap(const struct job *j, int mnt, struct cell_error *err)
 	return 0;
 }
 
+/* procfs and sysfs, and whatever is mounted at /proc or /sys, land exactly where named:
+ * through a symlink they would sit elsewhere in the root, and /proc and /sys would be
+ * what the link says later -- the masks and read-only paths for the kernel's files
+ * following it (runc refuses the same). */
+static bool kernel_dest(const struct job *j)
+{
+	return j->p->kind == CELL_MOUNT_PROC || j->p->kind == CELL_MOUNT_SYSFS ||
+	       streq(j->dest, "/proc") || streq(j->dest, "/sys");
+}
+
 /* Recursive attributes and idmap on the detached tree, then into place, then propagation
  * (which concerns the mount's place among its peers, so after attaching). */
 static int finish(const struct job *j, int mnt, bool file, uint64_t rec_set, uint64_t rec_clr,
@@ -58,6 +68,8 @@ static int finish(const struct job *j, int mnt, bool file, uint64_t rec_set, uin
 	if ((r = apply_idmap(j, mnt, err)) < 0)
 		return r;
 	if ((r = cell_mnt_place(mnt, j->rootfd, j->dest, file, err)) < 0)
+		return r;
+	if (kernel_dest(j) && (r = cell_mnt_check_plain(mnt, j->rootfd, j->dest, err)) < 0)
 		return r;
 	r = cell_mnt_setattr(mnt, prop & MS_REC, 0, 0, prop & ~MS_REC);
 	return r < 0 ? cell_err(err, r, "set propagation") : 0;
@@ -169,13 +181,18 @@ static const mount_fn mounters[] = {
     [CELL_MOUNT_CGROUP] = mount_cgroup, [CELL_MOUNT_OTHER] = mount_other,
 };
 
+bool cell_mount_ro_delayed(const struct cell_mount_plan *p, const char *dest)
+{
+	return (p->flags & MS_RDONLY) && (p->kind == CELL_MOUNT_TMPFS || streq(dest, "/dev"));
+}
+
 int cell_rootfs_mount_entry(const struct cell_rootfs_ctx *c, int rootfd, size_t i,
 			    struct cell_error *err)
 {
 	const struct cell_mount *m = &c->spec->mounts[i];
 	_cleanup_(cell_mount_plan_free) struct cell_mount_plan p = {0};
 	_cleanup_free_ char *dest = NULL;
-	int r;
+	int r = 0;
 
 	if (cell_path_escapes_root(m->destination))
 		return cell_err(err, 0, "mounts[%zu].destination \"%s\": escapes the rootfs", i,
@@ -185,8 +202,14 @@ int cell_rootfs_mount_entry(const struct cell_rootfs_ctx *c, int rootfd, size_t 
 		return cell_err(err, 0, "mounts[%zu].destination \"%s\": cannot cover the rootfs",
 				i, m->destination);
 	cell_mount_plan_build(m, &p);
+	if (cell_mount_ro_delayed(&p, dest))
+		p.flags &= ~MS_RDONLY; /* until cell_rootfs_finalize */
 	struct job j = {c, rootfd, m, &p, dest, i};
-	if ((r = mounters[p.kind](&j, err)) < 0)
+	if (kernel_dest(&j))
+		r = cell_rootfs_check_plain(rootfd, dest, err);
+	if (r >= 0)
+		r = mounters[p.kind](&j, err);
+	if (r < 0)
 		cell_err_prefix(err, "mounts[%zu] (%s)", i, m->destination);
 	return r;
 }

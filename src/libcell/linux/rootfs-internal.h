@@ -31,9 +31,17 @@ int cell_mnt_setattr(int mntfd, bool recursive, uint64_t set, uint64_t clr, unsi
 /* Move detached mntfd onto targetfd, then check that `path` inside rootfd now resolves to
  * that very mount (the target was not swapped meanwhile). */
 int cell_mnt_attach(int mntfd, int rootfd, int targetfd, const char *path, struct cell_error *err);
+/* Every existing component of path inside rootfd is a directory, none a symlink (what is
+ * missing is made as directories later).  Nothing is created. */
+int cell_rootfs_check_plain(int rootfd, const char *path, struct cell_error *err);
+/* path inside rootfd resolves, without following any symlink, to the attached mntfd. */
+int cell_mnt_check_plain(int mntfd, int rootfd, const char *path, struct cell_error *err);
 /* Make it, then attach it on path in rootfd (created as a dir, or a file with `file`). */
 int cell_mnt_place(int mntfd, int rootfd, const char *path, bool file, struct cell_error *err);
 
+/* A read-only /dev or tmpfs is mounted read-write and made read-only in finalize, as
+ * runc does: the nodes, links and mount points below it are made in between. */
+bool cell_mount_ro_delayed(const struct cell_mount_plan *p, const char *dest);
 /* One spec mount (c->spec->mounts[i]) into the rootfs. */
 int cell_rootfs_mount_entry(const struct cell_rootfs_ctx *c, int rootfd, size_t i,
 			    struct cell_error *err);

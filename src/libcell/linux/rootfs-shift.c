@@ -43,8 +43,25 @@ static uint32_t to_host(const struct cell_idmap *m, size_t n, uint32_t k)
 	return host;
 }
 
-static int idmapped_tree(const struct cell_spec *s, const char *rootfs, int *tree_fd,
-			 struct cell_error *err)
+/* A detached clone of the rootfs's mount tree, made a slave: a clone of a shared source
+ * (as on a systemd host) joins its peer group, so every mount the container made on it
+ * would appear in our namespace, and pivot_root(2) would refuse it.  A slave, like the
+ * bind the child makes of a rootfs below its rslave "/", sends nothing back. */
+static int slave_clone(const char *rootfs, struct cell_error *err)
+{
+	_cleanup_close_ int tree =
+		open_tree(AT_FDCWD, rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	int r;
+
+	if (tree < 0)
+		return cell_err(err, errno, "clone the mount tree of %s", rootfs);
+	if ((r = cell_mnt_setattr(tree, true, 0, 0, MS_SLAVE)) < 0)
+		return cell_err(err, r, "make the clone of %s a slave", rootfs);
+	return TAKE_FD(tree);
+}
+
+static int idmap_tree(const struct cell_spec *s, int tree, const char *rootfs,
+		      struct cell_error *err)
 {
 	static const struct cell_mount whole = { 0 };
 	_cleanup_close_ int userns = cell_idmap_userns_fd(s, &whole, err);
@@ -52,14 +69,9 @@ static int idmapped_tree(const struct cell_spec *s, const char *rootfs, int *tre
 
 	if (userns < 0)
 		return userns;
-	_cleanup_close_ int tree =
-		open_tree(AT_FDCWD, rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-	if (tree < 0)
-		return cell_err(err, errno, "clone the mount tree of %s", rootfs);
 	attr.userns_fd = (uint64_t)userns;
 	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
 		return cell_err(err, errno, "idmap %s", rootfs);
-	*tree_fd = TAKE_FD(tree);
 	return 0;
 }
 
@@ -133,8 +145,13 @@ int cell_rootfs_shift_prepare(const struct cell_spec *s, const char *rootfs, int
 		return cell_err(err, errno, "stat %s", rootfs);
 	if (id_mapped(l->uid_mappings, l->n_uid_mappings, st.st_uid))
 		return 0;
-	if (idmapped_tree(s, rootfs, tree_fd, &idmap_err) == 0)
+	_cleanup_close_ int tree = slave_clone(rootfs, err);
+	if (tree < 0)
+		return tree;
+	if (idmap_tree(s, tree, rootfs, &idmap_err) == 0) {
+		*tree_fd = TAKE_FD(tree);
 		return 0;
+	}
 	cell_debug("rootfs %s: no idmapped mount (%s), shifting by chown", rootfs, idmap_err.msg);
 	return chown_tree(s, rootfs, err);
 }

@@ -2,14 +2,15 @@
 /*
  * The container's root, in three phases (see rootfs.h):
  *
- * prepare   1. "/" rslave (or linux.rootfsPropagation), so that nothing we
- *              mount travels back to the host;
+ * prepare   1. "/" rslave (rshared or rprivate when linux.rootfsPropagation
+ *              asks so), so that nothing we mount travels back to the host;
  *           2. the rootfs's parent mount private when it is shared (a bind
  *              below it would propagate, and pivot_root(2) refuses it);
  *           3. the rootfs bound on itself (pivot_root needs a mount point);
  *           4. every spec mount, in order; then /dev.
  * pivot     pivot_root(".", ".") and detach the old root (or MS_MOVE + chroot).
- * finalize  readonlyPaths, maskedPaths, root.readonly, rootfsPropagation.
+ * finalize  the read-only /dev and tmpfs mounts (made read-write so far),
+ *           readonlyPaths, maskedPaths, root.readonly, rootfsPropagation.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,6 +100,21 @@ static int parent_private(const char *rootfs, struct cell_error *err)
 	return 0;
 }
 
+/* The propagation of "/" while the container's mounts are made, before any of them.
+ * Only a recursive request counts this early: "rshared" keeps the binds of shared host
+ * mounts peers of theirs (bidirectional volumes, as runc gives and Kubernetes asks for
+ * that way), "rprivate" cuts everything off.  Any other mode starts from rslave: a
+ * non-recursive one would leave the mounts below "/" peers of the caller's, and what
+ * the container mounts on a volume from them would reach the host; an unbindable "/"
+ * could not be bound below.  The requested mode is applied to the new root at the end
+ * (finalize). */
+static unsigned long setup_propagation(unsigned long requested)
+{
+	if (requested == (MS_SHARED | MS_REC) || requested == (MS_PRIVATE | MS_REC))
+		return requested;
+	return MS_SLAVE | MS_REC;
+}
+
 /* Steps 1-3. */
 static int root_mount_point(const struct cell_rootfs_ctx *c, struct cell_error *err)
 {
@@ -107,11 +123,7 @@ static int root_mount_point(const struct cell_rootfs_ctx *c, struct cell_error *
 
 	if ((r = rootfs_propagation(c->spec, &prop, err)) < 0)
 		return r;
-	/* an unbindable / could not be bound below: that mode is applied at the end
-	 * (finalize) like every other; until then, slave */
-	if (prop & MS_UNBINDABLE)
-		prop = 0;
-	if (mount(NULL, "/", NULL, prop ? prop : MS_SLAVE | MS_REC, NULL) < 0)
+	if (mount(NULL, "/", NULL, setup_propagation(prop), NULL) < 0)
 		return cell_err(err, errno, "set the propagation of /");
 	if ((r = parent_private(c->rootfs, err)) < 0)
 		return r;
@@ -142,6 +154,8 @@ int cell_rootfs_prepare(const struct cell_rootfs_ctx *c, struct cell_error *err)
 {
 	int r;
 
+	if (c->no_mount_ns)
+		return 0; /* never a mount in the runtime's (the host's) namespace */
 	if ((r = root_mount_point(c, err)) < 0)
 		return r;
 	return mount_all(c, err);
@@ -187,7 +201,10 @@ int cell_rootfs_pivot(const struct cell_rootfs_ctx *c, struct cell_error *err)
 		return cell_err(err, errno, "open %s", c->rootfs);
 	if (fchdir(newroot) < 0)
 		return cell_err(err, errno, "chdir %s", c->rootfs);
-	r = c->no_pivot ? move_root(c->rootfs, err) : pivot(c->rootfs, err);
+	if (c->no_mount_ns)
+		r = chroot(".") < 0 ? cell_err(err, errno, "chroot %s", c->rootfs) : 0;
+	else
+		r = c->no_pivot ? move_root(c->rootfs, err) : pivot(c->rootfs, err);
 	if (r == 0 && chdir("/") < 0)
 		r = cell_err(err, errno, "chdir / in the new root");
 	return r;
@@ -311,6 +328,28 @@ static int listed_paths(int rootfd, const struct cell_linux *l, struct cell_erro
 	return 0;
 }
 
+/* The topmost mount at each delayed destination (cell_mount_ro_delayed) turns read-only. */
+static int delayed_readonly(int rootfd, const struct cell_spec *s, struct cell_error *err)
+{
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		_cleanup_(cell_mount_plan_free) struct cell_mount_plan p = {0};
+		_cleanup_free_ char *dest = cell_path_clean(s->mounts[i].destination);
+		_cleanup_close_ int fd = -1;
+		int r;
+
+		cell_mount_plan_build(&s->mounts[i], &p);
+		if (!cell_mount_ro_delayed(&p, dest))
+			continue;
+		fd = cell_open_in_root(rootfd, dest, O_PATH | O_NOFOLLOW | O_DIRECTORY, 0);
+		if (fd < 0)
+			return cell_err(err, errno, "mounts[%zu] (%s): open to make it read-only", i,
+					dest);
+		if ((r = cell_mnt_setattr(fd, false, MOUNT_ATTR_RDONLY, 0, 0)) < 0)
+			return cell_err(err, r, "mounts[%zu] (%s): make it read-only", i, dest);
+	}
+	return 0;
+}
+
 int cell_rootfs_finalize(const struct cell_rootfs_ctx *c, struct cell_error *err)
 {
 	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -319,6 +358,10 @@ int cell_rootfs_finalize(const struct cell_rootfs_ctx *c, struct cell_error *err
 
 	if (rootfd < 0)
 		return cell_err(err, errno, "open /");
+	if (c->no_mount_ns)
+		return 0; /* what finalize does needs a mount: refused by the validator */
+	if ((r = delayed_readonly(rootfd, c->spec, err)) < 0)
+		return r;
 	if ((r = listed_paths(rootfd, &c->spec->linux, err)) < 0)
 		return r;
 	/* only the root mount: mounts below keep their own flags (runc does the same) */

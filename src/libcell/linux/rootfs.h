@@ -5,6 +5,13 @@
  * namespace.  Three phases because createRuntime hooks run between
  * prepare and pivot (runtime-spec config.md#posix-platform-hooks).
  *
+ * Without "mount" in linux.namespaces the child shares the runtime's mount
+ * namespace (config-linux.md: an unlisted namespace is inherited).  Nothing
+ * is mounted then — runc would mount in the host's namespace — the
+ * validator refuses what would need a mount (mounts, maskedPaths,
+ * readonlyPaths, root.readonly, rootfsPropagation, devices) and the pivot
+ * is a chroot(2), as runc's.
+ *
  * Every target inside the rootfs is opened relative to the rootfs fd with
  * openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS), and mounted by fd
  * (/proc/self/fd/N or the new mount API), so symlinks cannot lead out.
@@ -19,6 +26,7 @@ struct cell_rootfs_ctx {
 	const char *rootfs;  /* absolute host path of root.path */
 	const char *bundle;  /* absolute bundle dir (relative mount sources resolve here) */
 	bool no_pivot;       /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
+	bool no_mount_ns;    /* the runtime's mount namespace: no mount at all, chroot only */
 	bool in_userns;      /* a new user namespace: use bind mounts for devices */
 	struct cell_cgroup_mount *cgroup_mounts; /* for mounts of type "cgroup" */
 	size_t n_cgroup_mounts;

@@ -97,25 +97,16 @@ static uint32_t arch_token(const char *name)
 	return seccomp_arch_resolve_name(lower);
 }
 
-static bool archs_have_native(char *const *archs)
-{
-	for (size_t i = 0; archs[i]; i++)
-		if (arch_token(archs[i]) == seccomp_arch_native())
-			return true;
-	return false;
-}
-
-/* The native arch stays in the filter only when the profile lists it.  It
- * goes first: libseccomp refuses to mix endiannesses (EDOM), so a list of
- * big-endian arches could not be added next to a little-endian native. */
+/* The native arch always stays in the filter, listed or not, as with runc
+ * (libseccomp's filter starts with it and runc only adds): a profile listing
+ * only SCMP_ARCH_X86 must not kill every native syscall with the bad-arch
+ * action.  So an architecture of the other endianness cannot be added (EDOM). */
 static int archs_apply(scmp_filter_ctx ctx, char *const *archs, struct cell_error *err)
 {
 	int r;
 
 	if (!archs || !archs[0])
 		return 0;
-	if (!archs_have_native(archs) && (r = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE)) < 0)
-		return cell_err(err, -r, "linux.seccomp: remove the native architecture");
 	for (size_t i = 0; archs[i]; i++) {
 		uint32_t a = arch_token(archs[i]);
 		if (a == 0)
@@ -127,7 +118,7 @@ static int archs_apply(scmp_filter_ctx ctx, char *const *archs, struct cell_erro
 		if (r == -EDOM)
 			return cell_err(err, 0,
 					"linux.seccomp.architectures[%zu]: \"%s\" differs "
-					"in endianness from the other architectures",
+					"in endianness from the native architecture",
 					i, archs[i]);
 		if (r < 0 && r != -EEXIST)
 			return cell_err(err, -r, "linux.seccomp.architectures[%zu]: add \"%s\"", i,
@@ -418,7 +409,8 @@ int cell_seccomp_send_listener(const char *listener_path, int notify_fd, const c
  * from (compared in full, so a hash collision cannot load a wrong filter)
  * and the program.  Filters with flags or NOTIFY go through libseccomp. */
 
-#define CACHE_MAGIC "cellbpf1"
+/* 2: the native arch is always in the filter; a cellbpf1 program may lack it */
+#define CACHE_MAGIC "cellbpf2"
 
 static uint64_t fnv1a(const char *s)
 {

@@ -11,6 +11,7 @@
 
 #include "../base/cleanup.h"
 #include "../base/util.h"
+#include "../sys/privilege.h"
 
 char *cell_idmap_format(const struct cell_idmap *m, size_t n)
 {
@@ -145,8 +146,10 @@ bool cell_idmap_to_host(const struct cell_idmap *m, size_t n, uint32_t k, uint32
 
 bool cell_userns_setgroups_allowed(const struct cell_linux *l)
 {
+	/* root of a user namespace whose setgroups says deny (unshare -r): a new
+	 * user namespace below it inherits the deny (user_namespaces(7)) */
 	if (geteuid() == 0)
-		return true;
+		return !cell_setgroups_denied();
 	/* newgidmap leaves setgroups allowed; a direct single mapping denies it */
 	return !single_self_map(l->gid_mappings, l->n_gid_mappings, (uint32_t)getegid());
 }

@@ -175,20 +175,25 @@ int cell_manager_start(const struct cell_store *st, const char *name, enum cell_
 		return r;
 	if (cell_supervisor_pid(st, name) > 0)
 		return cell_err(err, 0, "%s is running already", name);
+	if (cell_manager_cgroup_procs(st, name) > 0)
+		return cell_err(err, EBUSY,
+				"%s is running without its supervisor (it was killed): `cell stop %s` "
+				"ends it",
+				name, name);
 	_cleanup_free_ char *dir = cell_store_dir(st, name);
 	/* also for containers made before their directory was closed */
 	if (cell_manager_protect_dir(dir, s, err) < 0)
 		return cell_err_prefix(err, "start %s", name);
 	/* a stopped container may have left state behind (host reboot, kill -9) */
 	struct cell_error ignored = { 0 };
-	(void)cell_container_delete(&st->rt, name, true, &ignored);
-	if (cell_manager_mount(st, s, err) < 0 || write_bundle(st, s, err) < 0)
+	if (cell_manager_cleanup(st, name, err) < 0 || cell_manager_mount(st, s, err) < 0 ||
+	    write_bundle(st, s, err) < 0)
 		return cell_err_prefix(err, "start %s", name);
 	r = cell_supervise(st, name, mode, s->system || s->terminal, lock, err);
 	/* NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): the cleanup reads it */
 	lock = -1; /* handed to the supervisor */
-	if (r < 0)
-		(void)cell_manager_unmount(st, name, &ignored);
+	if (r < 0) /* the supervisor is gone: no empty runtime dir, cgroup or mount stays */
+		(void)cell_manager_cleanup(st, name, &ignored);
 	return r;
 }
 
@@ -203,16 +208,61 @@ static bool wait_supervisor(pid_t sup, int seconds)
 	return poll(&p, 1, seconds * 1000) > 0;
 }
 
-int cell_manager_stop(const struct cell_store *st, const char *name, int timeout,
-		      struct cell_error *err)
+/* The init (from the runtime's state) exits within seconds; false if it did not,
+ * or is not known. */
+static bool wait_init(const struct cell_store *st, const char *name, int seconds)
 {
-	pid_t sup = cell_supervisor_pid(st, name);
+	_cleanup_(cell_state_freep_) struct cell_state *state = NULL;
+	struct cell_error ignored = { 0 };
+	enum cell_status status;
+
+	if (cell_container_state(&st->rt, name, &state, &status, &ignored) < 0)
+		return false;
+	_cleanup_close_ int pfd = cell_sys_pidfd_open(state->pid, 0);
+	struct pollfd p = { .fd = pfd, .events = POLLIN };
+	if (pfd < 0 || !cell_state_pid_alive(state))
+		return true; /* opened after the check: this is the init, or it is gone */
+	return poll(&p, 1, seconds * 1000) > 0;
+}
+
+static void record_lost(const struct cell_store *st, const char *name)
+{
+	_cleanup_free_ char *dir = cell_store_dir(st, name);
+	_cleanup_free_ char *path = xasprintf("%s/last-exit", dir);
+	const char *text = "stopped after its supervisor was lost\n";
+
+	(void)cell_write_file_atomic(path, text, strlen(text), 0644);
+}
+
+/* Stop a container whose supervisor died (kill -9 of cell-monitor): the init gets
+ * its power-off signal and timeout seconds, then the cgroup is killed and every
+ * leftover removed.  No lock: destroy calls it with the lock held. */
+static int stop_lost(const struct cell_store *st, const char *name, int timeout, bool kill_now,
+		     struct cell_error *err)
+{
 	struct cell_error ignored = { 0 };
 
-	if (!cell_name_valid(name))
-		return cell_err(err, EINVAL, "invalid name \"%s\"", name);
-	if (sup <= 0)
+	if (cell_manager_cgroup_procs(st, name) == 0) {
+		(void)cell_manager_cleanup(st, name, &ignored); /* what the crash left */
 		return cell_err(err, 0, "%s is not running", name);
+	}
+	cell_warn("%s: its supervisor is gone (killed?): stopping the container without it "
+		  "and removing what it left",
+		  name);
+	if (!kill_now &&
+	    cell_container_kill(&st->rt, name, cell_stop_signal_of(st, name), false, &ignored) == 0)
+		(void)wait_init(st, name, timeout);
+	int r = cell_manager_cleanup(st, name, err);
+	if (r == 0)
+		record_lost(st, name);
+	return r;
+}
+
+static int stop_supervised(const struct cell_store *st, const char *name, pid_t sup, int timeout,
+			   struct cell_error *err)
+{
+	struct cell_error ignored = { 0 };
+
 	(void)cell_container_kill(&st->rt, name, cell_stop_signal_of(st, name), false, &ignored);
 	if (wait_supervisor(sup, timeout))
 		return 0;
@@ -223,38 +273,91 @@ int cell_manager_stop(const struct cell_store *st, const char *name, int timeout
 	return 0;
 }
 
+int cell_manager_stop(const struct cell_store *st, const char *name, int timeout,
+		      struct cell_error *err)
+{
+	if (!cell_name_valid(name))
+		return cell_err(err, EINVAL, "invalid name \"%s\"", name);
+	pid_t sup = cell_supervisor_pid(st, name);
+	if (sup > 0)
+		return stop_supervised(st, name, sup, timeout, err);
+	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
+	if (lock < 0)
+		return lock;
+	/* a start that held the lock may have made a supervisor meanwhile */
+	if ((sup = cell_supervisor_pid(st, name)) > 0)
+		return stop_supervised(st, name, sup, timeout, err);
+	return stop_lost(st, name, timeout, false, err);
+}
+
 int cell_manager_kill(const struct cell_store *st, const char *name, int sig,
 		      struct cell_error *err)
 {
-	if (cell_supervisor_pid(st, name) <= 0)
+	if (!cell_name_valid(name))
+		return cell_err(err, EINVAL, "invalid name \"%s\"", name);
+	if (cell_supervisor_pid(st, name) > 0)
+		return cell_container_kill(&st->rt, name, sig, false, err);
+	if (sig == SIGKILL) {
+		_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
+		if (lock < 0)
+			return lock;
+		return stop_lost(st, name, 0, true, err);
+	}
+	if (cell_manager_cgroup_procs(st, name) == 0)
 		return cell_err(err, 0, "%s is not running", name);
+	cell_warn("%s: its supervisor is gone: nothing records the init's exit; `cell stop %s` "
+		  "removes what is left",
+		  name, name);
 	return cell_container_kill(&st->rt, name, sig, false, err);
 }
 
+/* The store directory and what its storage made (the backend from cell.json, else
+ * guessed from what the directory holds), then the lock file. */
+static int remove_store_dir(const struct cell_store *st, const char *name, struct cell_error *err)
+{
+	_cleanup_free_ char *dir = cell_store_dir(st, name);
+	_cleanup_free_ char *kind = cell_manager_storage_kind(st, name);
+	_cleanup_free_ char *lockpath = xasprintf("%s/containers/%s.lock", st->root, name);
+	struct cell_settings s = { .name = (char *)name, .storage = kind };
+	struct stat sb;
+	int r;
+
+	if (lstat(dir, &sb) == 0 && cell_manager_remove_rootfs(st, &s, dir, err) < 0)
+		return cell_err_prefix(err, "destroy %s", name);
+	if ((r = cell_rm_rf(dir)) < 0)
+		return cell_err(err, r, "remove %s", dir);
+	(void)unlink(lockpath);
+	return 0;
+}
+
+/* --force: whatever a crash left (no cell.json, a dead supervisor, processes in
+ * the cgroup, a mount, runtime dirs) goes, and a name with nothing left is no error,
+ * as with `rm -f`. */
 int cell_manager_destroy(const struct cell_store *st, const char *name, bool force,
 			 struct cell_error *err)
 {
 	_cleanup_(settings_freep) struct cell_settings *s = NULL;
-	_cleanup_free_ char *dir = cell_store_dir(st, name);
+	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
 	int r;
 
-	if ((r = cell_settings_load(st, name, &s, err)) < 0)
-		return r;
-	if (cell_supervisor_pid(st, name) > 0) {
-		if (!force)
-			return cell_err(err, 0, "%s is running: stop it first or use --force", name);
-		if ((r = cell_manager_stop(st, name, 10, err)) < 0)
-			return r;
-	}
-	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
 	if (lock < 0)
 		return lock;
-	if (cell_manager_remove_rootfs(st, s, dir, err) < 0)
+	if ((r = cell_settings_load(st, name, &s, err)) < 0 && !force)
+		return r;
+	pid_t sup = cell_supervisor_pid(st, name);
+	bool lost = sup <= 0 && cell_manager_cgroup_procs(st, name) > 0;
+	if ((sup > 0 || lost) && !force)
+		return cell_err(err, 0, "%s is running%s: stop it first or use --force", name,
+				lost ? " without its supervisor" : "");
+	if (sup > 0 && (r = stop_supervised(st, name, sup, 10, err)) < 0)
+		return r;
+	if (lost)
+		cell_warn("%s: its supervisor is gone (killed?): killing the container without it",
+			  name);
+	if (cell_manager_cleanup(st, name, err) < 0)
 		return cell_err_prefix(err, "destroy %s", name);
-	if ((r = cell_rm_rf(dir)) < 0)
-		return cell_err(err, r, "remove %s", dir);
-	_cleanup_free_ char *lockpath = xasprintf("%s/containers/%s.lock", st->root, name);
-	(void)unlink(lockpath);
+	if ((r = remove_store_dir(st, name, err)) < 0)
+		return r;
 	/* the container is gone: a registry that cannot be written now keeps a stale
 	 * entry, which the next allocation reclaims (its directory is gone) */
 	struct cell_error rel = { 0 };
@@ -297,12 +400,20 @@ int cell_manager_info(const struct cell_store *st, const char *name, struct cell
 	if (cell_read_file(exitf, &out->last_exit, NULL) == 0)
 		out->last_exit[strcspn(out->last_exit, "\n")] = '\0';
 	out->supervisor = cell_supervisor_pid(st, name);
-	if (out->supervisor <= 0 ||
-	    cell_container_state(&st->rt, name, &state, &out->status, &ignored) < 0)
+	if (out->supervisor <= 0) {
+		/* the supervisor was killed, the container was not */
+		out->supervisor_lost = cell_manager_cgroup_procs(st, name) > 0;
+		if (!out->supervisor_lost)
+			return 0;
+		out->status = CELL_RUNNING;
+	}
+	if (cell_container_state(&st->rt, name, &state, &out->status, &ignored) < 0)
 		return 0;
+	if (out->supervisor_lost && out->status == CELL_STOPPED)
+		out->status = CELL_RUNNING; /* its init died, other processes did not */
 	out->pid = out->status == CELL_STOPPED ? 0 : state->pid;
 	out->uptime = uptime_of(state->created);
-	out->supervisor_rss_kb = rss_kb(out->supervisor);
+	out->supervisor_rss_kb = out->supervisor > 0 ? rss_kb(out->supervisor) : 0;
 	out->memory = cell_manager_memory(&st->rt, state);
 	cell_state_free(state);
 	(void)err;

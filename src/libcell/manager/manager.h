@@ -133,6 +133,7 @@ struct cell_info {
 	enum cell_status status;
 	pid_t pid;           /* init, host view */
 	pid_t supervisor;
+	bool supervisor_lost; /* no live supervisor, yet processes in the container's cgroup */
 	unsigned long long memory; /* bytes, 0 if unknown */
 	long uptime;         /* seconds, -1 when stopped */
 	unsigned long supervisor_rss_kb;

@@ -256,28 +256,68 @@ static int set_mounts(struct cell_settings *s, const char *value, struct cell_er
 	return 0;
 }
 
+/*
+ * The smallest limits a container can run under (checked at create and config, not
+ * found out at start): memory 6 MiB, docker's --memory minimum, which leaves room
+ * for the runtime's setup in the cgroup, a busybox init and an exec'd shell (2 MiB
+ * starts one, but `cell exec` then dies); cpus 0.01, as the kernel refuses a CFS quota
+ * under 1 ms of the 100 ms period; pids 1, the init alone.
+ */
+#define CELL_MEMORY_MIN (6LL << 20)
+#define CELL_CPUS_MIN 0.01
+#define CELL_PIDS_MIN 1
+
+static int set_memory(struct cell_settings *s, const char *value, struct cell_error *err)
+{
+	int64_t n = 0;
+
+	if (!streq(value, "none") && cell_parse_bytes(value, &n) < 0)
+		return cell_err(err, EINVAL, "memory \"%s\": want a size like 512M or none", value);
+	if (n != 0 && n < CELL_MEMORY_MIN)
+		return cell_err(err, EINVAL,
+				"memory \"%s\" (%lld bytes) is below the minimum of %lld MiB that a "
+				"container needs to run",
+				value, (long long)n, CELL_MEMORY_MIN >> 20);
+	s->memory = n;
+	return 0;
+}
+
+static int set_cpus(struct cell_settings *s, const char *value, struct cell_error *err)
+{
+	char *end = NULL;
+	double d = streq(value, "none") ? 0 : strtod(value, &end);
+
+	if ((end && (*end || end == value)) || !(d >= 0) || d > 4096)
+		return cell_err(err, EINVAL, "cpus \"%s\": want a number like 1.5 or none", value);
+	if (d != 0 && d < CELL_CPUS_MIN)
+		return cell_err(err, EINVAL,
+				"cpus \"%s\" is below the minimum of %.2f (the kernel's smallest CFS "
+				"quota, 1 ms per 100 ms)",
+				value, CELL_CPUS_MIN);
+	s->cpus = d;
+	return 0;
+}
+
+static int set_pids(struct cell_settings *s, const char *value, struct cell_error *err)
+{
+	long long v = 0;
+
+	if (!streq(value, "none") && (cell_parse_long(value, &v) < 0 || v < CELL_PIDS_MIN))
+		return cell_err(err, EINVAL,
+				"pids \"%s\": want a count of at least %d (the init) or none", value,
+				CELL_PIDS_MIN);
+	s->pids = v;
+	return 0;
+}
+
 static int set_number(const char *key, const char *value, struct cell_settings *s,
 		      struct cell_error *err)
 {
-	int64_t n = 0;
-	char *end = NULL;
-
-	if (streq(key, "memory")) {
-		if (!streq(value, "none") && cell_parse_bytes(value, &n) < 0)
-			return cell_err(err, EINVAL, "memory \"%s\": want a size like 512M or none", value);
-		s->memory = n;
-	} else if (streq(key, "cpus")) {
-		double d = streq(value, "none") ? 0 : strtod(value, &end);
-		if ((end && *end) || d < 0 || d > 4096)
-			return cell_err(err, EINVAL, "cpus \"%s\": want a number like 1.5 or none", value);
-		s->cpus = d;
-	} else {
-		long long v = 0;
-		if (!streq(value, "none") && (cell_parse_long(value, &v) < 0 || v < 1))
-			return cell_err(err, EINVAL, "pids \"%s\": want a positive count or none", value);
-		s->pids = v;
-	}
-	return 0;
+	if (streq(key, "memory"))
+		return set_memory(s, value, err);
+	if (streq(key, "cpus"))
+		return set_cpus(s, value, err);
+	return set_pids(s, value, err);
 }
 
 static int set_string(char **dst, const char *value)

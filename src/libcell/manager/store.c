@@ -13,6 +13,7 @@
 
 #include "../base/cleanup.h"
 #include "../base/util.h"
+#include "../sys/privilege.h"
 
 bool cell_name_valid(const char *name)
 {
@@ -42,7 +43,7 @@ int cell_store_open(struct cell_store *st, const char *root, struct cell_error *
 	if ((r = cell_mkdir_p(state, 0711)) < 0)
 		return cell_err(err, r, "create %s", state);
 	st->rt.root = TAKE_PTR(state);
-	st->rt.rootless = geteuid() != 0;
+	st->rt.rootless = !cell_really_root();
 	return 0;
 }
 

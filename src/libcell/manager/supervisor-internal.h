@@ -25,3 +25,10 @@ unsigned long long cell_manager_memory(const struct cell_runtime *rt, const stru
 /* The container's directory: 0700, owned by its root's host id (manager.c). */
 int cell_manager_protect_dir(const char *dir, const struct cell_settings *s,
 			     struct cell_error *err);
+/* Processes in the container's cgroup (cleanup.c), 0 when it has none or no cgroup. */
+size_t cell_manager_cgroup_procs(const struct cell_store *st, const char *name);
+/* With no live supervisor: kill everything in the container's cgroup and remove it, the
+ * runtime state, the storage mount and <run>/<name> (cleanup.c).  Idempotent. */
+int cell_manager_cleanup(const struct cell_store *st, const char *name, struct cell_error *err);
+/* The storage backend of name: its cell.json's, else guessed from the store dir. */
+char *cell_manager_storage_kind(const struct cell_store *st, const char *name);

@@ -294,16 +294,10 @@ int cell_supervise_finish(const struct cell_store *st, const char *name, int sta
 {
 	struct cell_error ignored = { 0 };
 	_cleanup_free_ char *dir = cell_store_dir(st, name);
-	_cleanup_free_ char *rundir = cell_store_rundir(st, name);
-	_cleanup_free_ char *sock = xasprintf("%s/console.sock", rundir);
-	_cleanup_free_ char *pidf = xasprintf("%s/supervisor.pid", rundir);
 
 	record_exit(dir, status);
-	(void)cell_container_delete(&st->rt, name, true, &ignored);
-	(void)cell_manager_unmount(st, name, &ignored);
-	(void)unlink(sock);
-	(void)unlink(pidf);
-	(void)rmdir(rundir);
+	/* the init's daemons, the cgroup, the mount, <run>/<name> with our pid file */
+	(void)cell_manager_cleanup(st, name, &ignored);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -356,19 +350,33 @@ static void sup_close(struct sup *s)
 	free(s->rundir);
 }
 
+/* "PID START_TIME": who supervises the container, recorded before the container
+ * exists (a kill -9 at any later moment leaves a pid that can be checked); the start
+ * time tells this process from a later one that got the same pid. */
+static int write_pid_file(struct sup *s, struct cell_error *err)
+{
+	_cleanup_free_ char *pidf = xasprintf("%s/supervisor.pid", s->rundir);
+	unsigned long long t = 0;
+	int r = cell_pid_start_time(getpid(), &t);
+
+	if (r < 0)
+		return cell_err(err, r, "read the start time of process %d", (int)getpid());
+	_cleanup_free_ char *text = xasprintf("%d %llu\n", (int)getpid(), t);
+	r = cell_write_file_atomic(pidf, text, strlen(text), 0644);
+	return r < 0 ? cell_err(err, r, "write %s", pidf) : 0;
+}
+
 /* Runs in the supervisor process; `ready` gets one line: "ok PID" or the error. */
 static int supervise(struct sup *s, int ready, struct cell_error *err)
 {
-	_cleanup_free_ char *pidf = xasprintf("%s/supervisor.pid", s->rundir);
-	_cleanup_free_ char *pid = xasprintf("%d\n", (int)getpid());
 	struct termios saved;
 	bool raw = false;
 	int r;
 
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if ((r = open_io(s, err)) < 0 || (r = start_container(s, err)) < 0)
+	if ((r = write_pid_file(s, err)) < 0 || (r = open_io(s, err)) < 0 ||
+	    (r = start_container(s, err)) < 0)
 		return r;
-	(void)cell_write_file_atomic(pidf, pid, strlen(pid), 0644);
 	/* other cell commands (stop, exec) may go on while we supervise */
 	if (s->lock_fd >= 0)
 		(void)close(TAKE_FD(s->lock_fd));
@@ -423,6 +431,9 @@ static void __attribute__((noreturn)) daemon_child(struct sup *s, int ready)
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	(void)setsid();
+	/* `cell start` may be gone (killed) when we report, and a console client may
+	 * hang up: EPIPE, not a silent death that leaves the container unsupervised */
+	(void)signal(SIGPIPE, SIG_IGN);
 	if (devnull >= 0) {
 		(void)dup2(devnull, STDIN_FILENO);
 		(void)dup2(devnull, STDOUT_FILENO);
@@ -478,17 +489,20 @@ int cell_supervise(const struct cell_store *st, const char *name, enum cell_star
 	return cell_err(err, 0, "%s", n > 0 ? buf : "the supervisor exited before the container ran");
 }
 
+/* The supervisor's pid if that process still lives: not a zombie (nobody may reap a
+ * killed cell-monitor) and started when the pid file says (not a reused pid). */
 pid_t cell_supervisor_pid(const struct cell_store *st, const char *name)
 {
 	_cleanup_free_ char *rundir = cell_store_rundir(st, name);
 	_cleanup_free_ char *path = xasprintf("%s/supervisor.pid", rundir);
 	_cleanup_free_ char *text = NULL;
-	long long pid;
+	unsigned long long start = 0, now = 0;
+	long long pid = 0;
 
-	if (cell_read_file(path, &text, NULL) < 0)
+	if (cell_read_file(path, &text, NULL) < 0 ||
+	    sscanf(text, "%lld %llu", &pid, &start) != 2 || pid <= 0 || pid > INT32_MAX)
 		return 0;
-	text[strcspn(text, "\n")] = '\0';
-	if (cell_parse_long(text, &pid) < 0 || pid <= 0 || kill((pid_t)pid, 0) < 0)
+	if (cell_pid_start_time((pid_t)pid, &now) < 0 || now != start)
 		return 0;
 	return (pid_t)pid;
 }

@@ -15,12 +15,14 @@
 #include "../base/util.h"
 #include "../sys/syscalls.h"
 
-static void __attribute__((noreturn)) hook_child(const struct cell_hook *h, int exec_fd, int in)
+static void __attribute__((noreturn)) hook_child(const struct cell_hook *h, int exec_fd, int in,
+						  char *const *inherit_env)
 {
 	char *argv0[] = { h->path, NULL };
 	char *env0[] = { NULL };
 	char **argv = h->args && h->args[0] ? h->args : argv0;
-	char **envp = h->env ? h->env : env0;
+	/* no "env" (absent or null) inherits; "env": [] is an empty environment (runc) */
+	char *const *envp = h->env ? h->env : inherit_env ? inherit_env : env0;
 	sigset_t none;
 
 	sigemptyset(&none);
@@ -58,8 +60,8 @@ static int wait_hook(pid_t pid, int timeout, int *status)
 	return 0;
 }
 
-int cell_hook_run(const struct cell_hook *h, int exec_fd, const char *state_json,
-		  struct cell_error *err)
+int cell_hook_run(const struct cell_hook *h, int exec_fd, char *const *inherit_env,
+		  const char *state_json, struct cell_error *err)
 {
 	int pipefd[2], status = 0, r;
 
@@ -73,7 +75,7 @@ int cell_hook_run(const struct cell_hook *h, int exec_fd, const char *state_json
 		return cell_err(err, r, "hook %s: fork", h->path);
 	}
 	if (pid == 0)
-		hook_child(h, exec_fd, pipefd[0]);
+		hook_child(h, exec_fd, pipefd[0], inherit_env);
 	(void)close(pipefd[0]);
 	/* A hook that does not read its stdin must not block us: ignore EPIPE. */
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
@@ -98,10 +100,11 @@ int cell_hook_run(const struct cell_hook *h, int exec_fd, const char *state_json
 }
 
 int cell_hooks_run(const struct cell_hook_list *l, enum cell_hook_kind kind, const int *exec_fds,
-		   const char *state_json, struct cell_error *err)
+		   char *const *inherit_env, const char *state_json, struct cell_error *err)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		int r = cell_hook_run(&l->hooks[i], exec_fds ? exec_fds[i] : -1, state_json, err);
+		int r = cell_hook_run(&l->hooks[i], exec_fds ? exec_fds[i] : -1, inherit_env,
+				      state_json, err);
 		if (r < 0)
 			return cell_err_prefix(err, "%s hook %zu", cell_hook_kind_name(kind), i);
 	}
@@ -116,7 +119,7 @@ int cell_hooks_run_all(const struct cell_hook_list *l, enum cell_hook_kind kind,
 
 	for (size_t i = 0; i < l->n; i++) {
 		struct cell_error e = { 0 };
-		if (cell_hook_run(&l->hooks[i], -1, state_json, &e) < 0) {
+		if (cell_hook_run(&l->hooks[i], -1, environ, state_json, &e) < 0) {
 			(void)cell_err_prefix(&e, "%s hook %zu", cell_hook_kind_name(kind), i);
 			cell_log(CELL_LOG_WARN, "%s", cell_err_text(&e, buf, sizeof(buf)));
 			failed++;

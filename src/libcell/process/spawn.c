@@ -252,8 +252,10 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	if (sp->hooks[CELL_HOOK_CREATE_CONTAINER].n) {
 		/* hooks in the container namespace see the pid as the container does */
 		_cleanup_free_ char *st = cell_spawn_state_json(s, getpid(), "creating");
+		/* runc's container-side hooks inherit its init's environment,
+		 * which is process.env by then; the runtime's own stays out */
 		r = cell_hooks_run(&sp->hooks[CELL_HOOK_CREATE_CONTAINER],
-				   CELL_HOOK_CREATE_CONTAINER, NULL, st, err);
+				   CELL_HOOK_CREATE_CONTAINER, NULL, sp->process.env, st, err);
 		if (r < 0)
 			return r;
 	}
@@ -265,7 +267,9 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	if (sp->process.cwd && (r = cell_cwd_make(sp->process.cwd, err)) < 0)
 		return r;
 	if (sp->process.terminal && s->console_fd >= 0) {
-		r = cell_terminal_setup(s->console_fd, &sp->process, true, err);
+		/* /dev/console is a bind: not in the runtime's mount namespace */
+		r = cell_terminal_setup(s->console_fd, &sp->process, !s->rootfs_ctx.no_mount_ns,
+					err);
 		(void)close(s->console_fd);
 		s->console_fd = -1;
 		if (r < 0)
@@ -309,7 +313,7 @@ static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid
 	/* startContainer: path and execution in the container (config.md) */
 	if (r >= 0)
 		r = cell_hooks_run(&sp->hooks[CELL_HOOK_START_CONTAINER], CELL_HOOK_START_CONTAINER,
-				   NULL, state, &err);
+				   NULL, sp->process.env, state, &err);
 	/* execCPUAffinity is for exec'd processes, not init (config.md) */
 	struct cell_process init = sp->process;
 	init.exec_cpu_affinity_initial = init.exec_cpu_affinity_final = NULL;

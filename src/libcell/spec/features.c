@@ -12,6 +12,7 @@
 
 #include "../base/cleanup.h"
 #include "../base/util.h"
+#include "libcell/spec/commit.h"
 #include "libcell/spec/version.h"
 
 /* Mount options the mount code understands (besides filesystem data). */
@@ -133,8 +134,18 @@ char *cell_features_json(void)
 
 	return spec_json_dump(json_pack(
 		"{s:s, s:s, s:o, s:o, s:o, s:{s:s, s:s}}", "ociVersionMin", "1.0.0",
-		"ociVersionMax", "1.3.0", "hooks", hooks_json(), "mountOptions",
+		"ociVersionMax", CELL_OCI_VERSION_MAX, "hooks", hooks_json(), "mountOptions",
 		spec_json_strv(mount_options), "linux", linux_json(), "annotations",
 		"io.github.cell.version", CELL_VERSION, "io.github.seccomp.libseccomp.version",
 		libseccomp));
+}
+
+/* runc's --version shape (clients read the first line and "spec: "). */
+char *cell_version_text(const char *prog)
+{
+	const struct scmp_version *v = seccomp_version();
+
+	return xasprintf("%s version %s\ncommit: %s\nspec: %s\nlibseccomp: %u.%u.%u\n", prog,
+			 CELL_VERSION, CELL_COMMIT, CELL_OCI_VERSION_MAX, v->major, v->minor,
+			 v->micro);
 }

@@ -366,6 +366,8 @@ int cell_ns_type_from_name(const char *name); /* -1 if unknown */
 /* CLONE_NEW* flag of a namespace type. */
 int cell_ns_clone_flag(enum cell_ns_type t);
 const char *cell_hook_kind_name(enum cell_hook_kind k);
+/* The namespace that keeps a linux.sysctl key, or -1 for a host-wide one. */
+int cell_sysctl_namespace(const char *key);
 
 /* Capability names "CAP_SYS_ADMIN" <-> numbers; -1 when unknown. */
 int cell_cap_from_name(const char *name);
@@ -374,5 +376,9 @@ int cell_cap_last(void); /* highest capability number this build knows */
 
 /* The config.json that `cellrun spec` writes (runc-compatible defaults). */
 char *cell_spec_default_json(bool rootless);
+/* The newest runtime-spec version implemented (features' ociVersionMax). */
+#define CELL_OCI_VERSION_MAX "1.3.0"
 /* The features document (runtime-spec features.md) as JSON text. */
 char *cell_features_json(void);
+/* "PROG version X.Y.Z\ncommit: ...\nspec: ...\nlibseccomp: ...\n", as runc prints it. */
+char *cell_version_text(const char *prog);

@@ -18,7 +18,7 @@
  * What each backend does:
  *
  *   op        dir           overlay                   btrfs                 image:SIZE
- *   create    copy tmpl     empty upper/work; tmpl    snapshot tmpl subvol  sparse disk.img,
+ *   create    copy tmpl     empty upper/work; tmpl    snapshot tmpl subvol  reserved disk.img,
  *                           is the lower (O(1))       (else new subvol +    mkfs.ext4, loop
  *                                                     copy)                 mount, copy, unmount
  *   mount     -             overlay on rootfs         -                     loop (autoclear) +

@@ -18,6 +18,7 @@
  * (about 0.7 ms here); the overlay about 0.1 ms.
  */
 #include "selfexec.h"
+#include "privilege.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -201,7 +202,7 @@ int cell_selfexec_sealed(int argc, char **argv, struct cell_error *err)
 	if (argc < 1 || argv[argc] != NULL)
 		return cell_err(err, EINVAL, "re-exec the sealed runtime: bad argv");
 	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	if (n > 0 && geteuid() == 0) {
+	if (n > 0 && cell_really_root()) {
 		path[n] = '\0';
 		if ((r = cell_selfexec_overlay(path, &copy)) == 0) {
 			cell_debug("re-executing through a read-only overlay of %s", path);

@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Runs last: nothing the suite made is left in the guest — cgroups under
+/sys/fs/cgroup/celltest-<pid>/, scopes of --systemd-cgroup containers,
+processes the tests saw, state dirs, mounts of the session dir."""
+import glob
+
+from celltest import reap_orphans, wait_for
+
+
+def test_no_leaks(session):
+    reap_orphans()
+    try:
+        wait_for(lambda: not session.leaked_processes(), timeout=5, what="processes to exit")
+    except AssertionError:
+        pass
+    findings = session.leftovers()
+    findings += [f"cgroup {p}" for p in glob.glob("/sys/fs/cgroup/system.slice/celltest-*.scope")]
+    assert findings == [], "left behind:\n  " + "\n  ".join(findings)
+
+
+def test_cgroup_parents_removable(session):
+    assert session.remove_cgroup_parents() == []
+    assert session.cgroup_roots() == []
