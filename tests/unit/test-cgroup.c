@@ -370,67 +370,6 @@ static void test_v2_cpu_max_forms(void **state)
 	assert_int_equal(cell_cgroup_apply(f->cg, &r, &f->err), -ENOTSUP);
 }
 
-/* What Docker sends for "not given": every 0 (and "" cpus/mems) writes nothing, the
- * non-zero fields of the same request are all written. */
-static const char *const v2_untouched[] = {"memory.max", "memory.low",	"memory.swap.max",
-					   "cpu.weight", "pids.max",	"io.weight",
-					   "cpuset.cpus", "cpuset.mems", "io.bfq.weight"};
-
-static void docker_zeros(struct cell_resources *r, struct cell_weight_device *wd)
-{
-	*wd = (struct cell_weight_device){.major = 8, .weight_set = true, .leaf_weight_set = true};
-	r->memory.limit = r->memory.reservation = r->memory.swap = (struct cell_i64){true, 0};
-	r->memory.kernel = r->memory.kernel_tcp = (struct cell_i64){true, 0};
-	r->cpu.shares = r->cpu.period = r->cpu.realtime_period = (struct cell_u64){true, 0};
-	r->cpu.quota = r->cpu.realtime_runtime = (struct cell_i64){true, 0};
-	r->cpu.cpus = r->cpu.mems = (char *)"";
-	r->pids.limit = (struct cell_i64){true, 0};
-	r->block_io.weight = r->block_io.leaf_weight = (struct cell_u64){true, 0};
-	r->block_io.weight_devices = wd;
-	r->block_io.n_weight_devices = 1;
-	r->network.class_id = (struct cell_u64){true, 0};
-}
-
-static void test_v2_zero_is_unset(void **state)
-{
-	struct fx *f = *state;
-	struct cell_weight_device wd;
-	struct cell_resources r = {0};
-
-	make_v2(f);
-	create(f, "/z");
-	put(f, "z/memory.swap.max", "max");
-	put(f, "z/io.bfq.weight", "default 100");
-	put(f, "z/cpu.max", "max 100000");
-	docker_zeros(&r, &wd);
-	apply_ok(f, &r);
-	for (size_t i = 0; i < ARRAY_SIZE(v2_untouched); i++) {
-		_cleanup_free_ char *rel = xasprintf("z/%s", v2_untouched[i]);
-		if (streq(v2_untouched[i], "memory.swap.max"))
-			assert_file(f, rel, "max");
-		else if (streq(v2_untouched[i], "io.bfq.weight"))
-			assert_file(f, rel, "default 100");
-		else
-			assert_false(exists(f, rel));
-	}
-	assert_file(f, "z/cpu.max", "max 100000");
-	/* the valid fields of the same update are all applied */
-	r.memory.limit = (struct cell_i64){true, 1 << 26};
-	r.cpu.period = (struct cell_u64){true, 50000};
-	r.pids.limit = (struct cell_i64){true, 9};
-	apply_ok(f, &r);
-	assert_file(f, "z/memory.max", "67108864");
-	assert_file(f, "z/cpu.max", "max 50000");
-	assert_file(f, "z/pids.max", "9");
-	assert_false(exists(f, "z/cpu.weight"));
-	/* lifting the memory limit with swap 0 lifts swap too (runc's conversion) */
-	put(f, "z/memory.swap.max", "1000");
-	r.memory.limit = (struct cell_i64){true, -1};
-	apply_ok(f, &r);
-	assert_file(f, "z/memory.max", "max");
-	assert_file(f, "z/memory.swap.max", "max");
-}
-
 static void test_v2_relative(void **state)
 {
 	struct fx *f = *state;
@@ -724,39 +663,6 @@ static void test_v1_apply(void **state)
 	r = (struct cell_resources){.unified = &kv, .n_unified = 1};
 	assert_int_equal(cell_cgroup_apply(f->cg, &r, &f->err), -ENOTSUP);
 	assert_non_null(strstr(f->err.msg, "memory.high"));
-}
-
-static const char *const v1_untouched[] = {
-    "cpu,cpuacct/z/cpu.shares",	       "cpu,cpuacct/z/cpu.cfs_period_us",
-    "cpu,cpuacct/z/cpu.cfs_quota_us",  "cpu,cpuacct/z/cpu.rt_period_us",
-    "cpu,cpuacct/z/cpu.rt_runtime_us", "pids/z/pids.max",
-    "memory/z/memory.limit_in_bytes",  "memory/z/memory.soft_limit_in_bytes",
-    "blkio/z/blkio.bfq.weight",	       "blkio/z/blkio.leaf_weight",
-    "blkio/z/blkio.bfq.weight_device", "blkio/z/blkio.leaf_weight_device",
-    "memory/z/memory.kmem.tcp.limit_in_bytes"};
-
-/* Docker's zeros on v1: nothing written, no error for the absent net_cls either. */
-static void test_v1_zero_is_unset(void **state)
-{
-	struct fx *f = *state;
-	struct cell_weight_device wd;
-	struct cell_resources r = {0};
-
-	make_v1(f);
-	create(f, "/z");
-	docker_zeros(&r, &wd);
-	apply_ok(f, &r);
-	for (size_t i = 0; i < ARRAY_SIZE(v1_untouched); i++)
-		if (exists(f, v1_untouched[i]))
-			fail_msg("%s was written", v1_untouched[i]);
-	assert_file(f, "cpuset/z/cpuset.cpus", "0-3"); /* the parent's copy stays */
-	assert_false(exists(f, "memory/z/memory.memsw.limit_in_bytes"));
-	r.cpu.quota = (struct cell_i64){true, 20000};
-	r.pids.limit = (struct cell_i64){true, -1};
-	apply_ok(f, &r);
-	assert_file(f, "cpu,cpuacct/z/cpu.cfs_quota_us", "20000");
-	assert_false(exists(f, "cpu,cpuacct/z/cpu.cfs_period_us"));
-	assert_file(f, "pids/z/pids.max", "max");
 }
 
 static void test_v1_default_devices(void **state)
@@ -1203,7 +1109,6 @@ int main(void)
 	    FX(test_v2_create_apply),
 	    FX(test_v2_io_max_line),
 	    FX(test_v2_cpu_max_forms),
-	    FX(test_v2_zero_is_unset),
 	    FX(test_v2_relative),
 	    FX(test_v2_enable_only_adds),
 	    FX(test_v2_unavailable_controller),
@@ -1214,7 +1119,6 @@ int main(void)
 	    FX(test_v1_relative_paths),
 	    FX(test_v1_cpuset_inherit),
 	    FX(test_v1_apply),
-	    FX(test_v1_zero_is_unset),
 	    FX(test_v1_default_devices),
 	    FX(test_v1_memory_swap_order),
 	    FX(test_v1_memsw_absent),
