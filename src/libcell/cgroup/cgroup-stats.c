@@ -453,18 +453,18 @@ int cell_cgroup_stats(struct cell_cgroup *cg, json_t **out, struct cell_error *e
 	return 0;
 }
 
-/* v1: memory.oom_control "oom_kill N" (4.13+); v2: memory.events "oom_kill N". */
+/* v1: memory.oom_control "oom_kill N" (4.13+); v2: memory.events "oom_kill N".  0 when
+ * there is nothing to count, so that events still streams stats. */
 int cell_cgroup_oom_count(struct cell_cgroup *cg, uint64_t *count, struct cell_error *err)
 {
 	struct cgroup_hier *h = cgroup_hier_for(cg, "memory");
 	_cleanup_free_ char *text = NULL;
 	const char *file = h && h->v2 ? "memory.events" : "memory.oom_control";
-	int r;
+	int r = h ? cg_read(h, file, &text) : -ENOENT;
 
-	if (!h)
-		return cell_err(err, ENOTSUP, "cgroup %s: no memory controller", cg->saved);
-	if ((r = cg_read(h, file, &text)) < 0)
+	/* no memory controller (rootless, not delegated) or no file: nothing to count */
+	if (r < 0 && r != -ENOENT)
 		return cell_err(err, r, "read %s/%s", h->dir, file);
-	*count = keyed(text, "oom_kill");
+	*count = text ? keyed(text, "oom_kill") : 0;
 	return 0;
 }
