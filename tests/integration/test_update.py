@@ -203,3 +203,9 @@ def test_update_lower_period_under_limited_parent(runtime, bundle, session):
         for root in session.cgroup_roots():
             if os.path.isdir(os.path.join(root, bundle.id + "-p")):
                 os.rmdir(os.path.join(root, bundle.id + "-p"))
+
+
+def test_update_cpu_shares_clamped_is_an_error(runtime, running):
+    """The kernel clamps cpu.shares to [2, 262144]; runc reads it back and says so."""
+    r = runtime.cmd("update", "--cpu-share", "1", running.id)
+    assert r.rc != 0 and "minimum allowed cpu-shares is 2" in r.err, r

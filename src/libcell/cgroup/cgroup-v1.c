@@ -78,7 +78,7 @@ static int set_shares(struct cgroup_hier *h, uint64_t shares, struct cell_error 
 	if (ret < 0 || h->fake || h->rootless || cg_read_u64(h, "cpu.shares", &got) < 0 ||
 	    got == shares)
 		return ret;
-	return cell_err(err, ERANGE, "cpu.shares %llu: the %s allowed is %llu",
+	return cell_err(err, ERANGE, "cpu.shares %llu: the %s allowed cpu-shares is %llu",
 			(unsigned long long)shares, shares > got ? "maximum" : "minimum",
 			(unsigned long long)got);
 }
