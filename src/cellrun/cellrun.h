@@ -46,6 +46,9 @@ int cmd_exec(struct cli *c, struct cell_error *err);
 int cmd_update(struct cli *c, struct cell_error *err);
 int cmd_spec(struct cli *c, struct cell_error *err);
 int cmd_features(struct cli *c, struct cell_error *err);
+int cmd_checkpoint(struct cli *c, struct cell_error *err);
+int cmd_restore(struct cli *c, struct cell_error *err);
+int cmd_events(struct cli *c, struct cell_error *err);
 
 /* Exactly one positional argument (the id) after the options. */
 int cli_one_id(struct cli *c, int optind_, const char **id, struct cell_error *err);
@@ -53,3 +56,5 @@ int cli_one_id(struct cli *c, int optind_, const char **id, struct cell_error *e
 int cli_parse_signal(const char *s, int *sig);
 /* "512m" style sizes (runc's RAMInBytes); -1 stays -1. */
 int cli_parse_size(const char *s, long long *out);
+/* A Go duration ("5s", "250ms", "1m30s") in milliseconds, rounded up. */
+int cli_parse_duration(const char *s, long long *ms);

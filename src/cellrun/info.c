@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* state, list, ps */
+/* state, list */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -110,43 +110,3 @@ int cmd_list(struct cli *c, struct cell_error *err)
 	return 0;
 }
 
-static void ps_row(pid_t pid)
-{
-	char path[64];
-	_cleanup_free_ char *cmd = NULL;
-	size_t len = 0;
-
-	(void)snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	if (cell_read_file(path, &cmd, &len) < 0)
-		return;
-	for (size_t i = 0; i + 1 < len; i++)
-		if (cmd[i] == '\0')
-			cmd[i] = ' ';
-	printf("%-8d %s\n", (int)pid, cmd);
-}
-
-int cmd_ps(struct cli *c, struct cell_error *err)
-{
-	_cleanup_free_ pid_t *pids = NULL;
-	bool json = false;
-	size_t n = 0;
-	const char *id;
-	int r = format_opt(c, &json, NULL, "ps [--format table|json] ID", err);
-
-	if (r != 0)
-		return r < 0 ? r : 0;
-	if ((r = cli_one_id(c, optind, &id, err)) < 0 ||
-	    (r = cell_container_pids(&c->rt, id, &pids, &n, err)) < 0)
-		return r;
-	if (json) {
-		printf("[");
-		for (size_t i = 0; i < n; i++)
-			printf("%s%d", i ? "," : "", (int)pids[i]);
-		printf("]\n");
-		return 0;
-	}
-	printf("%-8s %s\n", "PID", "CMD");
-	for (size_t i = 0; i < n; i++)
-		ps_row(pids[i]);
-	return 0;
-}

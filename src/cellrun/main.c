@@ -26,6 +26,9 @@ static const struct cli_verb verbs[] = {
 	{ "pause", cmd_pause, "freeze every process of a container" },
 	{ "resume", cmd_resume, "thaw a paused container" },
 	{ "update", cmd_update, "change a running container's resource limits" },
+	{ "events", cmd_events, "print a container's resource usage (and OOM events) as JSON" },
+	{ "checkpoint", cmd_checkpoint, "checkpoint a container (needs CRIU: not supported yet)" },
+	{ "restore", cmd_restore, "restore a checkpoint (needs CRIU: not supported yet)" },
 	{ "spec", cmd_spec, "write a default config.json" },
 	{ "features", cmd_features, "print the runtime's features document" },
 };

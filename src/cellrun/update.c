@@ -9,11 +9,13 @@
 
 #include "cellrun.h"
 #include "libcell/base/cleanup.h"
+#include "libcell/base/log.h"
 #include "libcell/base/util.h"
 
 enum { U_MEM = 256, U_SWAP, U_RESV, U_KMEM, U_KTCP, U_QUOTA, U_PERIOD, U_SHARES, U_RTP, U_RTR,
-       U_CPUS, U_MEMS, U_PIDS, U_BLKIO };
+       U_CPUS, U_MEMS, U_PIDS, U_BLKIO, U_L3, U_MBA, U_END };
 
+/* After "resources", in the order of the enum (set_value names a flag by it). */
 static const struct option update_opts[] = {
 	{ "resources", required_argument, NULL, 'r' },
 	{ "memory", required_argument, NULL, U_MEM },
@@ -30,6 +32,8 @@ static const struct option update_opts[] = {
 	{ "cpuset-mems", required_argument, NULL, U_MEMS },
 	{ "pids-limit", required_argument, NULL, U_PIDS },
 	{ "blkio-weight", required_argument, NULL, U_BLKIO },
+	{ "l3-cache-schema", required_argument, NULL, U_L3 },
+	{ "mem-bw-schema", required_argument, NULL, U_MBA },
 	{ "help", no_argument, NULL, 'h' },
 	{},
 };
@@ -38,9 +42,12 @@ static void update_usage(void)
 {
 	printf("Usage: cellrun update [options] ID\n\n"
 	       "  -r, --resources FILE   linux.resources as JSON (- reads stdin)\n"
-	       "  --memory N, --memory-swap N, --memory-reservation N  (k/m/g suffixes)\n"
+	       "  --memory N, --memory-swap N, --memory-reservation N  (k/m/g suffixes, -1)\n"
+	       "  --kernel-memory N, --kernel-memory-tcp N  (ignored, as runc)\n"
 	       "  --cpu-quota N, --cpu-period N, --cpu-share N, --cpu-rt-period N, --cpu-rt-runtime N\n"
-	       "  --cpuset-cpus LIST, --cpuset-mems LIST, --pids-limit N, --blkio-weight N\n");
+	       "  --cpuset-cpus LIST, --cpuset-mems LIST, --pids-limit N, --blkio-weight N\n"
+	       "  --l3-cache-schema S, --mem-bw-schema S  (Intel RDT: not supported)\n"
+	       "A value of 0 (or \"\") leaves that setting as it is.\n");
 }
 
 #define EMPTY_CONFIG "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"/\"}}"
@@ -65,20 +72,25 @@ static int load_resources(const char *file, struct cell_spec **out, struct cell_
 	return r < 0 ? cell_err_prefix(err, "resources %s (line numbers count from 2)", file) : 0;
 }
 
-static int set_value(struct cell_resources *res, int opt, const char *v, struct cell_error *err)
+/* runc parses these with ParseUint: no sign. */
+static bool unsigned_opt(int opt)
 {
-	long long n;
-	bool size = opt == U_MEM || opt == U_SWAP || opt == U_RESV;
-	int r = size ? cli_parse_size(v, &n) : cell_parse_long(v, &n);
+	return opt == U_PERIOD || opt == U_SHARES || opt == U_RTP || opt == U_BLKIO;
+}
 
-	if (opt == U_CPUS || opt == U_MEMS) {
-		char **dst = opt == U_CPUS ? &res->cpu.cpus : &res->cpu.mems;
-		free(*dst);
-		*dst = xstrdup(v);
-		return 0;
-	}
-	if (r < 0)
-		return cell_err(err, EINVAL, "update: invalid value \"%s\"", v);
+static int parse_value(int opt, const char *v, long long *n)
+{
+	bool size = opt == U_MEM || opt == U_SWAP || opt == U_RESV || opt == U_KMEM || opt == U_KTCP;
+
+	if (unsigned_opt(opt) && (v[0] == '-' || v[0] == '+'))
+		return -EINVAL;
+	if (size ? cli_parse_size(v, n) < 0 : cell_parse_long(v, n) < 0)
+		return -EINVAL;
+	return opt == U_BLKIO && *n > UINT16_MAX ? -ERANGE : 0;
+}
+
+static void set_number(struct cell_resources *res, int opt, long long n)
+{
 	switch (opt) {
 	case U_MEM: res->memory.limit = (struct cell_i64){ true, n }; break;
 	case U_SWAP: res->memory.swap = (struct cell_i64){ true, n }; break;
@@ -90,20 +102,40 @@ static int set_value(struct cell_resources *res, int opt, const char *v, struct 
 	case U_RTR: res->cpu.realtime_runtime = (struct cell_i64){ true, n }; break;
 	case U_PIDS: res->pids.limit = (struct cell_i64){ true, n }; break;
 	case U_BLKIO: res->block_io.weight = (struct cell_u64){ true, (uint64_t)n }; break;
-	default: break; /* kernel memory: deprecated, ignored like runc */
+	default: break;
 	}
+}
+
+static int set_value(struct cell_resources *res, int opt, const char *v, struct cell_error *err)
+{
+	long long n;
+
+	if (opt == U_CPUS || opt == U_MEMS) {
+		char **dst = opt == U_CPUS ? &res->cpu.cpus : &res->cpu.mems;
+		free(*dst);
+		*dst = xstrdup(v);
+		return 0;
+	}
+	if (opt == U_L3 || opt == U_MBA) /* no resctrl group is ever made for a container */
+		return *v ? cell_err(err, ENOTSUP, "Intel RDT/%s: %s is not enabled",
+				     opt == U_L3 ? "CAT" : "MBA",
+				     opt == U_L3 ? "l3 cache schema" : "memory bandwidth schema")
+			  : 0;
+	if (parse_value(opt, v, &n) < 0)
+		return cell_err(err, EINVAL, "update: invalid value for --%s: \"%s\"",
+				update_opts[opt - U_MEM + 1].name, v);
+	if ((opt == U_KMEM || opt == U_KTCP) && n != 0)
+		cell_warn("Kernel memory settings are ignored and will be removed");
+	set_number(res, opt, n);
 	return 0;
 }
 
+/* Flags override the file; a flag given twice counts once, the last (as runc's parser). */
 int cmd_update(struct cli *c, struct cell_error *err)
 {
 	_cleanup_(spec_freep) struct cell_spec *spec = NULL;
-	const char *file = NULL, *id;
-	int o, r, nflags = 0;
-	struct {
-		int opt;
-		const char *val;
-	} flags[32];
+	const char *file = NULL, *id, *vals[U_END - U_MEM] = { 0 };
+	int o, r;
 
 	while ((o = getopt_long(c->argc, c->argv, "+r:h", update_opts, NULL)) != -1) {
 		if (o == 'h') {
@@ -112,10 +144,9 @@ int cmd_update(struct cli *c, struct cell_error *err)
 		}
 		if (o == 'r')
 			file = optarg;
-		else if (o >= U_MEM && nflags < 32) {
-			flags[nflags].opt = o;
-			flags[nflags++].val = optarg;
-		} else
+		else if (o >= U_MEM && o < U_END)
+			vals[o - U_MEM] = optarg;
+		else
 			return cell_err(err, EINVAL, "update: unknown option (see --help)");
 	}
 	if ((r = cli_one_id(c, optind, &id, err)) < 0)
@@ -124,8 +155,9 @@ int cmd_update(struct cli *c, struct cell_error *err)
 		r = load_resources(file, &spec, err);
 	else
 		r = cell_spec_parse(EMPTY_CONFIG, strlen(EMPTY_CONFIG), &spec, err);
-	for (int i = 0; r >= 0 && i < nflags; i++)
-		r = set_value(&spec->linux.resources, flags[i].opt, flags[i].val, err);
+	for (int i = 0; r >= 0 && i < U_END - U_MEM; i++)
+		if (vals[i])
+			r = set_value(&spec->linux.resources, U_MEM + i, vals[i], err);
 	if (r < 0)
 		return r;
 	return cell_container_update(&c->rt, id, &spec->linux.resources, err);

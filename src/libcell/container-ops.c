@@ -453,3 +453,44 @@ int cell_wait_foreground(const struct cell_runtime *rt, const char *id, pid_t pi
 		(void)delete_known(rt, id, true, known, &ignored);
 	return r < 0 ? cell_err(err, r, "wait for container %s", id) : 0;
 }
+
+/* The cgroup of a container that is not stopped (events). */
+static int live_cgroup(const struct cell_runtime *rt, const char *id, struct cell_cgroup **cg,
+		       struct cell_error *err)
+{
+	_cleanup_(cell_state_freep) struct cell_state *st = NULL;
+	_cleanup_close_ int dirfd = -1;
+	enum cell_status s;
+	int r = load_locked(rt, id, &dirfd, &st, &s, err);
+
+	if (r >= 0 && s == CELL_STOPPED)
+		r = cell_err(err, ESRCH, "container with id %s is not running", id);
+	return r < 0 ? r : open_cg(rt, st, cg, err);
+}
+
+int cell_container_stats(const struct cell_runtime *rt, const char *id, json_t **out,
+			 struct cell_error *err)
+{
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
+	int r = live_cgroup(rt, id, &cg, err);
+
+	if (r >= 0)
+		r = cell_cgroup_stats(cg, out, err);
+	return r < 0 ? cell_err_prefix(err, "events %s", id) : 0;
+}
+
+int cell_container_oom_count(const struct cell_runtime *rt, const char *id, uint64_t *count,
+			     bool *running, struct cell_error *err)
+{
+	_cleanup_(cell_state_freep) struct cell_state *st = NULL;
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
+	_cleanup_close_ int dirfd = -1;
+	enum cell_status s;
+	int r = load_locked(rt, id, &dirfd, &st, &s, err);
+
+	if (r >= 0 && (r = open_cg(rt, st, &cg, err)) >= 0)
+		r = cell_cgroup_oom_count(cg, count, err);
+	if (r >= 0)
+		*running = s != CELL_STOPPED;
+	return r < 0 ? cell_err_prefix(err, "events %s", id) : 0;
+}

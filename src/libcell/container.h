@@ -69,6 +69,14 @@ int cell_container_exec(const struct cell_runtime *rt, const char *id,
 /* Memory the container's cgroup uses, in bytes. */
 int cell_container_memory(const struct cell_runtime *rt, const struct cell_state *st,
 			  unsigned long long *bytes, struct cell_error *err);
+/* Resource usage as runc's events "data" (the caller json_decref()s); ESRCH when the
+ * container is stopped. */
+typedef struct json_t json_t;
+int cell_container_stats(const struct cell_runtime *rt, const char *id, json_t **out,
+			 struct cell_error *err);
+/* The cgroup's OOM-kill counter, and whether the container still runs. */
+int cell_container_oom_count(const struct cell_runtime *rt, const char *id, uint64_t *count,
+			     bool *running, struct cell_error *err);
 /* The container's saved config (copy taken at create). */
 int cell_container_config(const struct cell_runtime *rt, const char *id, struct cell_spec **out,
 			  struct cell_error *err);

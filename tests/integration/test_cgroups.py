@@ -148,3 +148,19 @@ def test_memory_kernel_tcp_v1(runtime, bundle, session):
     with open(os.path.join(session.host_cgroup("memory", bundle.id),
                            "memory.kmem.tcp.limit_in_bytes")) as f:
         assert int(f.read()) == 8 << 20
+
+
+def test_docker_zeros_are_unset(runtime, bundle, session):
+    """Docker's config for `docker run` without limits: every value 0.  runc writes
+    none of them (blkio.bfq.weight 0 is ERANGE, cpu.shares 0 becomes 2)."""
+    resources(bundle).update({
+        "memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0, "kernelTCP": 0},
+        "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimeRuntime": 0,
+                "realtimePeriod": 0, "cpus": "", "mems": ""},
+        "blockIO": {"weight": 0, "leafWeight": 0},
+        "pids": {"limit": 0},
+        "network": {"classID": 0},
+    })
+    out = read_inside(runtime, bundle, "cpu/cpu.shares", "cpu/cpu.cfs_period_us",
+                      "cpu/cpu.cfs_quota_us", "pids/pids.max")
+    assert out == ["1024", "100000", "-1", "max"]

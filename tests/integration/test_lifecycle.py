@@ -233,6 +233,28 @@ def test_ps(runtime, bundle, session):
     assert "sleep 303" in body and "sleep 304" in body
 
 
+def test_ps_passes_options_to_ps(runtime, bundle, session):
+    """runc ps ID [ps options]: ps(1)'s own table, only the container's rows."""
+    bundle.sh("sleep 305 & echo ok > /out/ready; wait")
+    runtime.run(bundle, detach=True).ok()
+    wait_for(lambda: os.path.exists(os.path.join(bundle.out, "ready")), what="children")
+    pids = json.loads(runtime.cmd("ps", "--format", "json", bundle.id).ok().out)
+    for p in pids:
+        session.track(p)
+    table = runtime.cmd("ps", bundle.id, "-o", "pid,ppid,args").ok().lines
+    assert table[0].split() == ["PID", "PPID", "COMMAND"]
+    rows = [line.split(None, 2) for line in table[1:]]
+    assert sorted(int(r[0]) for r in rows) == sorted(pids)
+    assert any(r[2] == "sleep 305" for r in rows), table
+    default = runtime.cmd("ps", bundle.id).ok().lines
+    assert default[0].split()[:3] == ["UID", "PID", "PPID"]   # ps -ef
+    assert len(default) == 1 + len(pids)
+    r = runtime.cmd("ps", "--format", "yaml", bundle.id)
+    assert r.rc != 0 and "invalid format" in r.err, r
+    r = runtime.cmd("ps", bundle.id, "-o", "args")
+    assert r.rc != 0 and "PID" in r.err, r
+
+
 def test_pause_resume(runtime, bundle):
     bundle.sh("i=0; while :; do i=$((i+1)); echo $i > /out/counter.new; "
               "mv /out/counter.new /out/counter; usleep 20000; done")

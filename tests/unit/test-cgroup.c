@@ -358,9 +358,13 @@ static void test_v2_cpu_max_forms(void **state)
 	r.cpu.period = (struct cell_u64){true, 50000};
 	apply_ok(f, &r); /* the quota is kept */
 	assert_file(f, "c/cpu.max", "20000 50000");
-	r.pids.limit = (struct cell_i64){true, 0};
+	r.pids.limit = (struct cell_i64){true, -1};
 	apply_ok(f, &r);
 	assert_file(f, "c/pids.max", "max");
+	r.pids.limit = (struct cell_i64){true, 0}; /* runc: 0 is unset, not "max" */
+	put(f, "c/pids.max", "40");
+	apply_ok(f, &r);
+	assert_file(f, "c/pids.max", "40");
 	r = (struct cell_resources){0};
 	r.cpu.realtime_runtime = (struct cell_i64){true, 1000};
 	assert_int_equal(cell_cgroup_apply(f->cg, &r, &f->err), -ENOTSUP);

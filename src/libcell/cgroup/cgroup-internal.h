@@ -54,6 +54,10 @@ extern const struct cgroup_ops cgroup_v2_ops;
 
 /* ---- lookups (cgroup.c) ---- */
 
+/* Clear the set flag of every field runc treats 0 as unset for (and "" cpus/mems);
+ * a shallow copy is enough, nothing is freed. */
+void cgroup_resources_drop_zeros(struct cell_resources *r);
+
 /* The hierarchy holding controller `c`: the v1 mount that has it, or the v2 one on a
  * pure v2 host.  NULL when absent or skipped. */
 struct cgroup_hier *cgroup_hier_for(struct cell_cgroup *cg, const char *c);

@@ -52,9 +52,6 @@ static int v1_init_dir(const struct cgroup_hier *h, const char *dir, struct cell
 /* ---- limits ---- */
 
 static const struct cg_field v1_fields[] = {
-    {"cpu", "cpu.shares", OFF(cpu.shares), CG_U64},
-    {"cpu", "cpu.cfs_period_us", OFF(cpu.period), CG_U64},
-    {"cpu", "cpu.cfs_quota_us", OFF(cpu.quota), CG_I64},
     {"cpu", "cpu.cfs_burst_us", OFF(cpu.burst), CG_U64},
     {"cpu", "cpu.rt_period_us", OFF(cpu.realtime_period), CG_U64},
     {"cpu", "cpu.rt_runtime_us", OFF(cpu.realtime_runtime), CG_I64},
@@ -66,10 +63,71 @@ static const struct cg_field v1_fields[] = {
     {"net_cls", "net_cls.classid", OFF(network.class_id), CG_U64},
 };
 
+static int write_i64(struct cgroup_hier *h, const char *file, int64_t v, struct cell_error *err)
+{
+	return cg_writef(h, file, err, "%lld", (long long)v);
+}
+
+/* The kernel clamps cpu.shares to [2, 262144]; say so rather than run with another value. */
+static int set_shares(struct cgroup_hier *h, uint64_t shares, struct cell_error *err)
+{
+	uint64_t got = shares;
+	int ret = cg_writef(h, "cpu.shares", err, "%llu", (unsigned long long)shares);
+
+	/* rootless: a refused write was only a warning, the old value reads back */
+	if (ret < 0 || h->fake || h->rootless || cg_read_u64(h, "cpu.shares", &got) < 0 ||
+	    got == shares)
+		return ret;
+	return cell_err(err, ERANGE, "cpu.shares %llu: the %s allowed cpu-shares is %llu",
+			(unsigned long long)shares, shares > got ? "maximum" : "minimum",
+			(unsigned long long)got);
+}
+
+/* A new period below the current one can make old_quota/new_period exceed the parent's
+ * limit (EINVAL); when a quota comes too, the period is written again after it. */
+static int set_cfs(struct cgroup_hier *h, const struct cell_resources *r, struct cell_error *err)
+{
+	bool period_later = false;
+	int ret = 0;
+
+	if (r->cpu.period.set) {
+		struct cell_error e = {0};
+		ret = cg_writef(h, "cpu.cfs_period_us", &e, "%llu",
+				(unsigned long long)r->cpu.period.v);
+		period_later = ret == -EINVAL && r->cpu.quota.set;
+		if (ret < 0 && !period_later) {
+			*err = e;
+			return ret;
+		}
+	}
+	if (r->cpu.quota.set)
+		ret = write_i64(h, "cpu.cfs_quota_us", r->cpu.quota.v, err);
+	if (ret == 0 && period_later)
+		ret = cg_writef(h, "cpu.cfs_period_us", err, "%llu",
+				(unsigned long long)r->cpu.period.v);
+	return ret;
+}
+
+static int set_cpu(struct cell_cgroup *cg, const struct cell_resources *r, struct cell_error *err)
+{
+	struct cgroup_hier *h;
+	int ret = 0;
+
+	if (!r->cpu.shares.set && !r->cpu.period.set && !r->cpu.quota.set)
+		return 0;
+	if (!(h = cgroup_hier_for(cg, "cpu")))
+		return cg_unsupported(cg->rootless, err, "controller cpu");
+	if (r->cpu.shares.set)
+		ret = set_shares(h, r->cpu.shares.v, err);
+	return ret < 0 ? ret : set_cfs(h, r, err);
+}
+
 static int set_fields(struct cell_cgroup *cg, const struct cell_resources *r,
 		      struct cell_error *err)
 {
-	return cg_apply_fields(cg, v1_fields, ARRAY_SIZE(v1_fields), r, err);
+	int ret = set_cpu(cg, r, err);
+
+	return ret < 0 ? ret : cg_apply_fields(cg, v1_fields, ARRAY_SIZE(v1_fields), r, err);
 }
 
 bool cgroup_v1_swap_first(int64_t new_swap, uint64_t cur_memsw)
@@ -77,11 +135,6 @@ bool cgroup_v1_swap_first(int64_t new_swap, uint64_t cur_memsw)
 	/* The kernel keeps limit <= memsw at every step: raise memsw before the limit,
 	 * lower the limit before memsw. */
 	return new_swap < 0 || (uint64_t)new_swap >= cur_memsw;
-}
-
-static int write_i64(struct cgroup_hier *h, const char *file, int64_t v, struct cell_error *err)
-{
-	return cg_writef(h, file, err, "%lld", (long long)v);
 }
 
 /* The memsw value to write; *set false when there is none. */
@@ -208,10 +261,10 @@ static int set_blkio_weights(struct cgroup_hier *h, const struct cell_resources 
 				(unsigned long long)r->block_io.leaf_weight.v);
 	for (size_t i = 0; ret == 0 && i < r->block_io.n_weight_devices; i++) {
 		const struct cell_weight_device *d = &r->block_io.weight_devices[i];
-		if (d->weight_set)
+		if (d->weight_set && d->weight) /* 0: unset, as runc */
 			ret = cg_writef(h, wd, err, "%lld:%lld %u", (long long)d->major,
 					(long long)d->minor, d->weight);
-		if (ret == 0 && d->leaf_weight_set)
+		if (ret == 0 && d->leaf_weight_set && d->leaf_weight)
 			ret = cg_writef(h, "blkio.leaf_weight_device", err, "%lld:%lld %u",
 					(long long)d->major, (long long)d->minor, d->leaf_weight);
 	}

@@ -56,6 +56,11 @@ int cgroup_v2_swap_max(const struct cell_resources *r, bool *set, bool *max, int
 
 	*set = *max = false;
 	*val = 0;
+	/* as on v1: lifting the memory limit with no swap given lifts swap too */
+	if ((!swap->set || swap->v == 0) && lim->set && lim->v < 0) {
+		*set = *max = true;
+		return 0;
+	}
 	if (!swap->set || swap->v == 0) /* 0 is "unset" for runc compatibility */
 		return 0;
 	*set = true;
@@ -305,7 +310,7 @@ static int set_io_weights(struct cgroup_hier *h, const struct cell_resources *r,
 					     : cgroup_v2_io_weight(r->block_io.weight.v)));
 	for (size_t i = 0; ret == 0 && i < r->block_io.n_weight_devices; i++) {
 		const struct cell_weight_device *d = &r->block_io.weight_devices[i];
-		if (d->weight_set)
+		if (d->weight_set && d->weight) /* 0: unset, as runc */
 			ret = cg_writef(h, file, err, "%lld:%lld %u", (long long)d->major,
 					(long long)d->minor,
 					bfq ? d->weight : (unsigned)cgroup_v2_io_weight(d->weight));

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <linux/magic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -619,12 +620,48 @@ int cell_cgroup_chown(struct cell_cgroup *cg, uid_t uid, gid_t gid, struct cell_
 	return 0;
 }
 
+/* The fields where runc (libcontainer/cgroups/fs, fs2) reads 0 as "not set" and writes
+ * nothing: Docker and containerd send 0 for every value the user did not give
+ * ("blockIO":{"weight":0}, "cpu":{"quota":0,"period":0}).  Written, those zeros fail
+ * (blkio.bfq.weight ERANGE, cpu.cfs_period_us EINVAL) or change something (cpu.shares
+ * clamped to 2, pids.max 0).  Hugepage limits, burst, idle and swappiness keep 0. */
+#define RES_OFF(f) offsetof(struct cell_resources, f)
+static const struct {
+	size_t off;
+	bool is_signed;
+} zero_is_unset[] = {
+    {RES_OFF(memory.limit), true},	     {RES_OFF(memory.reservation), true},
+    {RES_OFF(memory.swap), true},	     {RES_OFF(memory.kernel), true},
+    {RES_OFF(memory.kernel_tcp), true},	     {RES_OFF(cpu.shares), false},
+    {RES_OFF(cpu.quota), true},		     {RES_OFF(cpu.period), false},
+    {RES_OFF(cpu.realtime_runtime), true},   {RES_OFF(cpu.realtime_period), false},
+    {RES_OFF(pids.limit), true},	     {RES_OFF(block_io.weight), false},
+    {RES_OFF(block_io.leaf_weight), false},  {RES_OFF(network.class_id), false},
+};
+
+void cgroup_resources_drop_zeros(struct cell_resources *r)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(zero_is_unset); i++) {
+		void *p = (char *)r + zero_is_unset[i].off;
+		struct cell_i64 *s = p;
+		struct cell_u64 *u = p;
+		if (zero_is_unset[i].is_signed ? s->v == 0 : u->v == 0)
+			s->set = u->set = false;
+	}
+	if (r->cpu.cpus && !r->cpu.cpus[0])
+		r->cpu.cpus = NULL;
+	if (r->cpu.mems && !r->cpu.mems[0])
+		r->cpu.mems = NULL;
+}
+
 int cell_cgroup_apply(struct cell_cgroup *cg, const struct cell_resources *r,
 		      struct cell_error *err)
 {
 	static const struct cell_resources none;
+	struct cell_resources set = r ? *r : none; /* shallow: only flags and pointers change */
 
-	return cg->ops->apply(cg, r ? r : &none, err);
+	cgroup_resources_drop_zeros(&set);
+	return cg->ops->apply(cg, &set, err);
 }
 
 int cell_cgroup_freeze(struct cell_cgroup *cg, bool frozen, struct cell_error *err)

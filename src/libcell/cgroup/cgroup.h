@@ -130,5 +130,10 @@ int cell_cgroup_resolve_path(const struct cell_cgroup_opts *o, const char *cgrou
 			     char **out, bool *relative, struct cell_error *err);
 
 /* Memory usage in bytes (for `ps`/`cell ls`); -ENODATA when not available. */
+/* Usage in the shape of runc's events "data" (types.Stats); caller json_decref()s. */
+typedef struct json_t json_t;
+int cell_cgroup_stats(struct cell_cgroup *cg, json_t **out, struct cell_error *err);
+/* How many times the OOM killer acted in the cgroup (a rising counter). */
+int cell_cgroup_oom_count(struct cell_cgroup *cg, uint64_t *count, struct cell_error *err);
 int cell_cgroup_memory_current(struct cell_cgroup *cg, unsigned long long *bytes,
 			       struct cell_error *err);
