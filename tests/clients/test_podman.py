@@ -69,10 +69,7 @@ def test_run_exit_codes(pm):
     assert sh(pm, "exit 3", check=False).rc == 3
 
 
-def test_missing_command_127(pm, request):
-    if pm.runtime.is_cell:
-        request.node.add_marker(pytest.mark.xfail(
-            strict=False, reason="needs the command resolved at create (another slice of issue 9)"))
+def test_missing_command_127(pm):
     r = run(pm, "--rm", IMAGE, "/no/such/command")
     assert r.rc == 127, r
 
