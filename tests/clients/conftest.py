@@ -73,17 +73,9 @@ def runtime(request):
 def descendants(root_pid):
     """pid -> cmdline of every live process below root_pid."""
     children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                data = f.read()
-        except OSError:
-            continue
-        rest = data[data.rindex(")") + 2:].split()
-        if rest[0] != "Z":
-            children.setdefault(int(rest[1]), []).append(int(entry))
+    for pid, state, ppid in celltest.proc_stats():
+        if state != "Z":
+            children.setdefault(ppid, []).append(pid)
     found, todo = {}, [root_pid]
     while todo:
         for c in children.get(todo.pop(), []):

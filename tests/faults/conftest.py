@@ -3,7 +3,6 @@
 tests/security/conftest.py for why the Session must come from the
 integration conftest module).  FAULT_TRIALS sets how many kill -9 trials
 each test makes (`make check-faults` runs 200)."""
-import importlib.util
 import os
 import sys
 
@@ -16,27 +15,15 @@ if INTEGRATION not in sys.path:
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from cellfixtures import bundle, make_bundle, runtime, start_session  # noqa: E402,F401
+from cellfixtures import bundle, integration_session, make_bundle, runtime  # noqa: E402,F401
 
 import faultlib  # noqa: E402
-
-
-def integration_conftest(config):
-    """The integration conftest module of this run (loaded once)."""
-    path = os.path.join(INTEGRATION, "conftest.py")
-    mod = config.pluginmanager.get_plugin(path)
-    if mod is None:
-        spec = importlib.util.spec_from_file_location("celltest_integration_conftest", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        config.pluginmanager.register(mod, name=path)
-    return mod
 
 
 @pytest.fixture(scope="session")
 def session(request):
     """The integration suite's session fixture, for this directory."""
-    return start_session(integration_conftest(request.config)._get_session(), "faults")
+    return integration_session(request.config, "faults")
 
 
 @pytest.fixture

@@ -1,11 +1,31 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The fixtures both suites use (tests/integration and tests/security import
 them into their conftest.py); each conftest keeps only its session fixture."""
+import importlib.util
 import os
 
 import pytest
 
 import celltest
+
+
+def integration_session(config, what):
+    """The run's one celltest.Session, for a suite outside tests/integration.
+
+    A run has exactly one Session (/run/celltest-<pid>, one cgroup parent per
+    hierarchy): a second one would set up -- and wipe -- the same directory.
+    So it always comes from the integration conftest module: the one pytest
+    loaded when tests/integration is collected too, or one loaded here and
+    registered under its path (pytest then reuses it). Either way its
+    session-finish cleanup runs."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conftest.py")
+    mod = config.pluginmanager.get_plugin(path)
+    if mod is None:
+        spec = importlib.util.spec_from_file_location("celltest_integration_conftest", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        config.pluginmanager.register(mod, name=path)
+    return start_session(mod._get_session(), what)
 
 
 def start_session(s, what):

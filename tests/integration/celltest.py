@@ -93,9 +93,9 @@ def become_subreaper():
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
 
 
-def reap_orphans():
-    """waitpid() the zombie children that no subprocess object waits for."""
-    me = os.getpid()
+def proc_stats():
+    """(pid, state, ppid) of every process in /proc (one read of its stat each;
+    a process gone meanwhile is left out)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -105,9 +105,16 @@ def reap_orphans():
         except OSError:
             continue
         rest = data[data.rindex(")") + 2:].split()
-        if rest[0] == "Z" and int(rest[1]) == me and int(entry) not in IN_FLIGHT:
+        yield int(entry), rest[0], int(rest[1])
+
+
+def reap_orphans():
+    """waitpid() the zombie children that no subprocess object waits for."""
+    me = os.getpid()
+    for pid, state, ppid in proc_stats():
+        if state == "Z" and ppid == me and pid not in IN_FLIGHT:
             try:
-                os.waitpid(int(entry), os.WNOHANG)
+                os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 pass
 

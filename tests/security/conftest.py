@@ -9,7 +9,6 @@ one we load and register under its path (pytest then reuses it).  Either
 way its session-finish cleanup runs, and test_zz_leaks_security.py ends
 this directory with the integration suite's leak check.
 """
-import importlib.util
 import os
 import sys
 
@@ -20,27 +19,15 @@ INTEGRATION = os.path.join(os.path.dirname(HERE), "integration")
 if INTEGRATION not in sys.path:
     sys.path.insert(0, INTEGRATION)
 
-from cellfixtures import bundle, make_bundle, runtime, start_session  # noqa: E402,F401
+from cellfixtures import bundle, integration_session, make_bundle, runtime  # noqa: E402,F401
 
 import payload  # noqa: E402
-
-
-def integration_conftest(config):
-    """The integration conftest module of this run (loaded once)."""
-    path = os.path.join(INTEGRATION, "conftest.py")
-    mod = config.pluginmanager.get_plugin(path)
-    if mod is None:
-        spec = importlib.util.spec_from_file_location("celltest_integration_conftest", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        config.pluginmanager.register(mod, name=path)
-    return mod
 
 
 @pytest.fixture(scope="session")
 def session(request):
     """The integration suite's session fixture, for this directory."""
-    return start_session(integration_conftest(request.config)._get_session(), "security")
+    return integration_session(request.config, "security")
 
 
 @pytest.fixture
