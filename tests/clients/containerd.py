@@ -28,6 +28,9 @@ IMAGE = "docker.io/cellclients/busybox:latest"
 CONTAINERD = "/usr/bin/containerd"
 CTR = "/usr/bin/ctr"
 SHIM = "/usr/bin/containerd-shim-runc-v2"
+# the 1.6 shim puts its socket in a fixed dir, not under the daemon's state
+SHIM_SOCKETS = "/run/containerd/s"
+SYSTEM_DIRS = ["/run/containerd", SHIM_SOCKETS]
 
 CONFIG = """version = 2
 root = "{base}/root"
@@ -246,9 +249,28 @@ class Containerd:
             remove_cgroups(self.own_cgroups())
 
 
+def shim_sockets():
+    try:
+        return set(os.listdir(SHIM_SOCKETS))
+    except FileNotFoundError:
+        return set()
+
+
+def remove_system_dirs(existed):
+    """The fixed dirs the shims made, when this suite made them and they are
+    empty (rmdir only: another containerd's sockets are never touched)."""
+    for d in reversed(SYSTEM_DIRS):
+        if not existed[d]:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
 def make_engine(runtime, cgroup_parent):
     base = tempfile.mkdtemp(prefix=f"cellclients-containerd-{runtime.name}-", dir="/tmp")
     os.chmod(base, 0o755)
+    existed = {d: os.path.exists(d) for d in SYSTEM_DIRS}
     ctrd = None
     try:
         ctrd = Containerd(runtime, base, cgroup_parent)
@@ -261,6 +283,7 @@ def make_engine(runtime, cgroup_parent):
         if ctrd:
             ctrd.close()
         shutil.rmtree(base, ignore_errors=True)
+        remove_system_dirs(existed)
         raise
 
     def close():
@@ -268,4 +291,5 @@ def make_engine(runtime, cgroup_parent):
             ctrd.close()
         finally:
             shutil.rmtree(base, ignore_errors=True)
+            remove_system_dirs(existed)
     return ctrd, close
