@@ -87,17 +87,22 @@ def test_absent_mount_namespace_is_the_runtimes(runtime, bundle, session):
     session.cell_only("runc 1.1 needs /proc in the rootfs (error closing exec fds)")
     no_mount_ns(bundle)
     bundle.sh("sleep 30")
+    before = {(m["mountpoint"], m["root"]) for m in host_mounts()}
     pid, runtime_ns = create_sharing(runtime, bundle)
     assert os.stat(f"/proc/{pid}/ns/mnt").st_ino == runtime_ns
     assert runtime_ns != host_ino("mount")
     assert os.path.realpath(f"/proc/{pid}/root") == os.path.realpath(bundle.config["root"]["path"])
     with open(f"/proc/{pid}/mountinfo") as f:
         assert parse_mountinfo(f.read()) == [], "a mount at or below the rootfs"
-    # the whole table of that namespace (setns makes its root ours): the host's copy
+    # the whole table of that namespace (setns makes its root ours) is a copy of
+    # the host's: every mount in it the host had before or has now (other test
+    # runs on the machine may mount and unmount meanwhile), none the runtime's
     table = subprocess.run(["nsenter", f"--mount=/proc/{pid}/ns/mnt", "cat",
                             "/proc/self/mountinfo"], capture_output=True, text=True, check=True)
-    assert (sorted((m["mountpoint"], m["root"]) for m in parse_mountinfo(table.stdout))
-            == sorted((m["mountpoint"], m["root"]) for m in host_mounts()))
+    after = {(m["mountpoint"], m["root"]) for m in host_mounts()}
+    ns = {(m["mountpoint"], m["root"]) for m in parse_mountinfo(table.stdout)}
+    assert sorted(ns - (before | after)) == [], "a mount the host never had"
+    assert before & after <= ns, "a host mount missing from the runtime's copy"
     runtime.kill(bundle.id, "KILL").ok()
     runtime.wait_status(bundle.id, "stopped")
 
