@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """linux.resources read back from inside (/sys/fs/cgroup/<controller>/...) and
 from the host cgroup at /sys/fs/cgroup/<controller>/celltest-<pid>/<id>."""
+import json
 import os
 
 import pytest
+
+import celltest
 
 MiB = 1024 * 1024
 
@@ -164,3 +167,56 @@ def test_docker_zeros_are_unset(runtime, bundle, session):
     out = read_inside(runtime, bundle, "cpu/cpu.shares", "cpu/cpu.cfs_period_us",
                       "cpu/cpu.cfs_quota_us", "pids/pids.max")
     assert out == ["1024", "100000", "-1", "max"]
+
+
+def make_runner_cgroup(hier, path):
+    """path (and its parents) in one hierarchy; a new v1 cpuset takes its
+    parent's cpus and mems, or no process may join it."""
+    d = celltest.CGROUP_FS + "/" + hier
+    for part in path.split("/"):
+        parent, d = d, os.path.join(d, part)
+        if not os.path.isdir(d):
+            os.mkdir(d)
+        for f in ("cpuset.cpus", "cpuset.mems"):
+            if os.path.exists(os.path.join(d, f)):
+                with open(os.path.join(d, f)) as cur, open(os.path.join(parent, f)) as up:
+                    if not cur.read().strip():
+                        with open(os.path.join(d, f), "w") as out:
+                            out.write(up.read().strip())
+
+
+def test_default_parent_removed_with_its_last_container(runtime, bundle, session):
+    """Without cgroupsPath the cgroup is <runtime's cgroup>/cellrun/<id>; the
+    delete that empties "cellrun" removes it too (it was made for the container).
+    The runtime runs from a cgroup of the suite's own, so all of it lands there."""
+    session.cell_only("runc 1.1 leaves its default parent behind")
+    runner = f"{session.cgroup_parent}/{bundle.id}-runner"
+    hiers = [h for h in os.listdir(celltest.CGROUP_FS)
+             if os.path.exists(os.path.join(celltest.CGROUP_FS, h, "cgroup.procs"))]
+    for h in hiers:
+        make_runner_cgroup(h, runner)
+    join = " ".join(f'echo $$ > {os.path.join(celltest.CGROUP_FS, h, runner, "cgroup.procs")};'
+                    for h in hiers)
+    wrap = ["sh", "-ec", join + ' exec "$@"', "sh"]
+    try:
+        bundle.sh("sleep 30")
+        bundle.linux.pop("cgroupsPath", None)
+        with open(os.path.join(bundle.path, "config.json"), "w") as f:
+            json.dump(bundle.config, f)
+        runtime.ids.append(bundle.id)
+        r = runtime.cmd("run", "-d", "--bundle", bundle.path, bundle.id, guard=True, wrap=wrap)
+        assert r.rc == 0, r
+        made = [h for h in hiers if os.path.isdir(
+            os.path.join(celltest.CGROUP_FS, h, runner, "cellrun", bundle.id))]
+        assert made == hiers, made
+        runtime.delete(bundle.id, force=True).ok()
+        left = [h for h in hiers
+                if os.path.exists(os.path.join(celltest.CGROUP_FS, h, runner, "cellrun"))]
+        assert left == [], f"default parent left in {left}"
+    finally:
+        runtime.delete(bundle.id, force=True)
+        for h in hiers:
+            d = os.path.join(celltest.CGROUP_FS, h, runner)
+            for sub in (os.path.join(d, "cellrun", bundle.id), os.path.join(d, "cellrun"), d):
+                if os.path.isdir(sub):
+                    os.rmdir(sub)

@@ -209,23 +209,40 @@ static int make_one(const struct cgroup_ops *ops, struct cgroup_hier *h, const c
 	return cell_err(err, errno, "mkdir %s", dir);
 }
 
-int cg_make(const struct cgroup_ops *ops, struct cgroup_hier *h, struct cell_error *err)
+static int make_path(const struct cgroup_ops *ops, struct cgroup_hier *h, char *dir,
+		     bool *existed, struct cell_error *err)
 {
-	_cleanup_free_ char *dir = xstrdup(h->dir);
 	size_t skip = strlen(h->root);
-	bool existed = true;
 	int r;
 
 	for (char *s = dir + skip + 1; *s; s++) {
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		r = make_one(ops, h, dir, &existed, err);
+		r = make_one(ops, h, dir, existed, err);
 		*s = '/';
 		if (r < 0 || h->skipped)
 			return r;
 	}
-	r = make_one(ops, h, dir, &existed, err);
+	return make_one(ops, h, dir, existed, err);
+}
+
+int cg_make(const struct cgroup_ops *ops, struct cgroup_hier *h, struct cell_error *err)
+{
+	_cleanup_free_ char *dir = xstrdup(h->dir);
+	bool existed = true;
+	int r;
+
+	/* ENOENT: a delete removed the empty default parent between our mkdirs */
+	for (int tries = 0;; tries++) {
+		struct cell_error e = {0};
+		r = make_path(ops, h, dir, &existed, &e);
+		if (r != -ENOENT || tries == 2) {
+			if (r < 0)
+				*err = e;
+			break;
+		}
+	}
 	if (r < 0 || h->skipped || !existed)
 		return r;
 	return check_reusable(dir, err);
@@ -273,14 +290,34 @@ static int rmdir_tree(const char *dir, struct cell_error *err)
 	return r < 0 ? cell_err(err, r, "rmdir %s", dir) : 0;
 }
 
+/* The default parent goes with its last container, as the runtime made it; one
+ * that still holds another container (or a process) stays. */
+static void remove_default_parent(const struct cgroup_hier *h)
+{
+	_cleanup_free_ char *parent = xstrdup(h->dir);
+	char *slash = strrchr(parent, '/');
+
+	if (!slash || strlen(parent) <= strlen(h->root))
+		return;
+	*slash = '\0';
+	slash = strrchr(parent, '/');
+	if (!slash || !streq(slash + 1, CG_DEFAULT_PARENT) || strlen(parent) <= strlen(h->root))
+		return;
+	if (rmdir(parent) < 0 && errno != ENOTEMPTY && errno != EBUSY && errno != ENOENT)
+		cell_debug("cgroup: rmdir %s: %s", parent, strerror(errno));
+}
+
 int cg_remove(const struct cgroup_hier *h, struct cell_error *err)
 {
 	int r;
 
 	if (!h->fake)
-		return rmdir_tree(h->dir, err);
-	r = cell_rm_rf(h->dir);
-	return r < 0 ? cell_err(err, r, "remove %s", h->dir) : 0;
+		r = rmdir_tree(h->dir, err);
+	else if ((r = cell_rm_rf(h->dir)) < 0)
+		r = cell_err(err, r, "remove %s", h->dir);
+	if (r == 0)
+		remove_default_parent(h);
+	return r;
 }
 
 static void parse_pids(const char *text, pid_t **pids, size_t *n)

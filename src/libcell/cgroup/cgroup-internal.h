@@ -29,6 +29,10 @@ struct cgroup_hier {
 
 struct cgroup_ops;
 
+/* The parent of a relative default cgroup ("cellrun/<id>", runc's is "runc"): made
+ * on demand, removed again by the delete that leaves it empty. */
+#define CG_DEFAULT_PARENT "cellrun"
+
 struct cell_cgroup {
 	enum cell_cgroup_mode mode;
 	const struct cgroup_ops *ops;

@@ -353,7 +353,7 @@ static int default_path(const struct cell_cgroup_opts *o, char **out, bool *rela
 		return cgroup_systemd_path(spec, out, err);
 	}
 	*relative = true;
-	*out = xasprintf("cellrun/%s", o->id);
+	*out = xasprintf(CG_DEFAULT_PARENT "/%s", o->id);
 	return 0;
 }
 
