@@ -291,19 +291,6 @@ int cell_manager_mount(const struct cell_store *st, const struct cell_settings *
 	return cell_storage_mount(&sto, err);
 }
 
-int cell_manager_unmount(const struct cell_store *st, const char *name, struct cell_error *err)
-{
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
-	_cleanup_free_ char *dir = cell_store_dir(st, name);
-	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
-	int r;
-
-	if ((r = cell_settings_load(st, name, &s, err)) < 0 ||
-	    (r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err)) < 0)
-		return r;
-	return cell_storage_is_mounted(&sto) ? cell_storage_unmount(&sto, err) : 0;
-}
-
 unsigned long long cell_manager_memory(const struct cell_runtime *rt, const struct cell_state *state)
 {
 	struct cell_error ignored = { 0 };

@@ -11,8 +11,6 @@ static inline void cell_state_freep_(struct cell_state **s)
 void cell_sd_notify(const char *text);
 /* The signal the container's init takes as "power off". */
 int cell_stop_signal_of(const struct cell_store *st, const char *name);
-/* Unmount the container's storage after it stopped (no-op for dir). */
-int cell_manager_unmount(const struct cell_store *st, const char *name, struct cell_error *err);
 /* Storage glue (storage-glue.c): template → rootfs on the chosen backend, then the
  * new root's identity (system containers) and default stop signal. */
 int cell_manager_make_rootfs(const struct cell_store *st, struct cell_create_req *req,
