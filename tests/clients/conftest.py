@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Shared fixtures of the clients suite: real container engines from Debian
-(podman here; containerd and docker to come) drive the runtime under test.
+(podman, containerd, dockerd) drive the runtime under test.
 
 - `runtime` (module scope, parametrized over cellrun and runc): name and
   binary; runc's row is skipped when /usr/sbin/runc is absent.  A client
