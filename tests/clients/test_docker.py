@@ -117,10 +117,11 @@ def test_detach_exec_logs_stop_rm(dk):
     assert dk("inspect", "web").rc != 0
 
 
-def test_interactive_pty(dk):
+def on_pty(dk, script, *opts):
+    """`docker run -it` with the client on a pty, one line typed once the
+    container shows its tty: (exit status, what the pty showed)."""
     master, slave = pty.openpty()
-    argv = dk.client_args() + dk.run_args("-it", "--rm", IMAGE, "sh", "-c",
-                                          "tty; stty size; read line; echo got:$line")
+    argv = dk.client_args() + dk.run_args("-it", "--rm", *opts, IMAGE, "sh", "-c", script)
     p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=dk.env,
                          cwd=dk.dir, start_new_session=True)
     os.close(slave)
@@ -149,10 +150,22 @@ def test_interactive_pty(dk):
         if p.poll() is None:
             p.kill()
             p.wait()
-    text = out.decode(errors="replace")
+    return rc, out.decode(errors="replace")
+
+
+def test_interactive_pty(dk):
+    rc, text = on_pty(dk, "tty; stty size; read line; echo got:$line")
     assert rc == 0, text
     assert "/dev/pts/0" in text
     assert "got:typed" in text
+
+
+def test_interactive_pty_as_user(dk):
+    """The pty belongs to the process's user (runc chowns it to process.user)."""
+    rc, text = on_pty(dk, "tty; stat -c owner=%u $(tty); read line; echo got:$line",
+                      "--user", "1000:1000")
+    assert rc == 0, text
+    assert "owner=1000" in text and "got:typed" in text, text
 
 
 @pytest.mark.cgroups
@@ -184,6 +197,56 @@ def test_unset_resources_stay_default(dk):
     weight); a runtime must leave those at the kernel's defaults."""
     r = sh(dk, "cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us")
     assert r.out.split() == ["1024", "-1"], r.out
+
+
+def host_cap_bounding():
+    with open("/proc/self/status") as f:
+        return celltest.cap_sets(f.read())["CapBnd"]
+
+
+def test_init(dk):
+    """--init: docker's tini, bound from the host, is pid 1."""
+    r = sh(dk, "tr '\\0' ' ' < /proc/1/cmdline; echo; echo $$", "--init")
+    lines = r.out.splitlines()
+    assert lines[0].startswith("/sbin/docker-init -- sh -c"), r.out
+    assert lines[1] != "1"  # the shell is tini's child
+
+
+@pytest.fixture
+def all_caps_or_cellrun(runtime):
+    """Skips runc's row where the runtime lacks a capability (before the
+    engine's per-test checks start)."""
+    if not runtime.is_cell and not host_cap_bounding() >> 24 & 1:
+        pytest.skip("runc 1.1.5 fails --privileged when the runtime lacks a capability "
+                    "(no CAP_SYS_RESOURCE in this host's bounding set): unable to apply caps")
+
+
+def test_privileged(all_caps_or_cellrun, dk):
+    """--privileged asks for every capability docker knows, the host's
+    devices and a writable /sys.  A capability the runtime lacks (this
+    sandbox's bounding set has no CAP_SYS_RESOURCE) is skipped with a
+    warning, as runtime-spec 1.1 asks; runc 1.1.5 fails on it instead."""
+    bounding = host_cap_bounding()
+    r = sh(dk, "grep -E '^Cap(Eff|Bnd)' /proc/self/status; ls /dev/loop-control;"
+           " grep ' /sys ' /proc/mounts", "--privileged")
+    lines = r.out.splitlines()
+    docker_known = (1 << 38) - 1  # docker 20.10's list ends at CAP_AUDIT_READ (37)
+    for line in lines[:2]:
+        assert int(line.split()[1], 16) == bounding & docker_known, r.out
+    assert lines[2] == "/dev/loop-control"  # a host device node
+    assert lines[3].startswith("sysfs /sys sysfs rw,"), r.out
+
+
+def test_device_shm_ulimit_sysctl(dk):
+    r = sh(dk, "ls -l /dev/mynull; echo x > /dev/mynull && echo wrote; df -k /dev/shm | tail -1;"
+           " ulimit -n; cat /proc/sys/net/ipv4/ip_forward",
+           "--device", "/dev/null:/dev/mynull", "--shm-size", "8m",
+           "--ulimit", "nofile=512:512", "--sysctl", "net.ipv4.ip_forward=1")
+    lines = r.out.splitlines()
+    assert lines[0].startswith("crw") and lines[0].split()[4:6] == ["1,", "3"], r.out
+    assert lines[1] == "wrote"
+    assert lines[2].split()[1] == "8192", r.out
+    assert lines[3:] == ["512", "1"], r.out  # the sysctl in the container's own netns
 
 
 def test_user(dk):
