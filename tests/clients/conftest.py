@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Shared fixtures of the clients suite: real container engines from Debian
-(podman here; containerd and docker to come) drive the runtime under test.
+(podman, containerd, dockerd) drive the runtime under test.
 
 - `runtime` (module scope, parametrized over cellrun and runc): name and
   binary; runc's row is skipped when /usr/sbin/runc is absent.  A client
@@ -12,6 +12,7 @@
   dirs and uid, and the check runs after their own teardown.
 """
 import os
+import shutil
 import sys
 
 import pytest
@@ -47,19 +48,41 @@ class RuntimeUnderTest:
         return self.name
 
 
+def hierarchies():
+    """Names of the cgroup hierarchies mounted in CGROUP_FS.  A plain dir
+    there is none: something on the host may make one (hugetlb, net_cls,
+    ... on this host, where those are not mounted), and podman then makes
+    its cgroups in it as plain dirs, with a plain `tasks` file."""
+    mounted = {m["mountpoint"] for m in celltest.host_mounts()
+               if m["fstype"] in ("cgroup", "cgroup2")}
+    return [c for c in sorted(os.listdir(celltest.CGROUP_FS))
+            if os.path.join(celltest.CGROUP_FS, c) in mounted]
+
+
+def remove_plain_dirs():
+    """The suite's parent in the plain dirs of CGROUP_FS (see hierarchies):
+    tmpfs dirs and files the clients made there, no kernel object."""
+    real = set(hierarchies())
+    for ctrl in os.listdir(celltest.CGROUP_FS):
+        p = os.path.join(celltest.CGROUP_FS, ctrl, CGROUP_PARENT)
+        if ctrl not in real and os.path.isdir(p) and not os.path.islink(p):
+            shutil.rmtree(p, ignore_errors=True)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _subreaper():
     celltest.become_subreaper()
     yield
     celltest.reap_orphans()
     # the suite's cgroup parents, when empty (each test checked its own)
-    for ctrl in os.listdir(celltest.CGROUP_FS):
+    for ctrl in hierarchies():
         p = os.path.join(celltest.CGROUP_FS, ctrl, CGROUP_PARENT)
         for dirpath, _, _ in sorted(os.walk(p, topdown=False), key=lambda t: -len(t[0])):
             try:
                 os.rmdir(dirpath)
             except OSError:
                 pass
+    remove_plain_dirs()
 
 
 @pytest.fixture(scope="module", params=["cellrun", "runc"])
@@ -107,7 +130,7 @@ def processes_of_uid(uid):
 def remove_cgroups(rel_paths):
     """rmdir CGROUP_PARENT/rel in every hierarchy, deepest first (empty ones only)."""
     for rel in sorted(rel_paths, key=lambda r: -r.count("/")):
-        for ctrl in os.listdir(celltest.CGROUP_FS):
+        for ctrl in hierarchies():
             try:
                 os.rmdir(os.path.join(celltest.CGROUP_FS, ctrl, CGROUP_PARENT, rel))
             except OSError:
@@ -116,7 +139,7 @@ def remove_cgroups(rel_paths):
 
 def suite_cgroups():
     found = []
-    for ctrl in sorted(os.listdir(celltest.CGROUP_FS)):
+    for ctrl in hierarchies():
         p = os.path.join(celltest.CGROUP_FS, ctrl, CGROUP_PARENT)
         for dirpath, dirnames, _ in os.walk(p):
             found.extend(os.path.join(dirpath, d) for d in dirnames)

@@ -8,8 +8,10 @@
  */
 #include "lookup.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <stdio.h>
@@ -82,16 +84,41 @@ static int candidate(int root, const char *path, struct stat *st)
 	return 0;
 }
 
+/* runc's wording: Go's errno strings are strerror's in lower case, and
+ * clients match them (docker's CLI exits 127 on "no such file or directory"
+ * and 126 on "permission denied", case-sensitively; 125 else).  The text
+ * goes into the message and the record keeps no code, so that no
+ * capitalised strerror is appended; the return value is -code all the same. */
+static int __attribute__((format(printf, 3, 4)))
+go_err(struct cell_error *err, int code, const char *fmt, ...)
+{
+	char what[CELL_ERROR_MSG], text[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	(void)snprintf(text, sizeof(text), "%s", strerror(code));
+	text[0] = (char)tolower((unsigned char)text[0]);
+	(void)cell_err(err, 0, "%s: %s", what, text);
+	return -code;
+}
+
 static int checked(int root, const struct cell_process *p, const char *path, char **out,
 		   struct cell_error *err)
 {
 	struct stat st = { 0 };
 	int r = candidate(root, path, &st);
 
+	/* runc: exec: "/x": stat /x: no such file or directory, but a file that
+	 * is no candidate (a dir, no x bit, noexec) is exec: "/x": permission denied */
+	if (r == -EACCES)
+		return go_err(err, EACCES, "exec: \"%s\"", p->args[0]);
 	if (r < 0)
-		return cell_err(err, -r, "exec: \"%s\": stat %s", p->args[0], path);
+		return go_err(err, -r, "exec: \"%s\": stat %s", p->args[0], path);
 	if (!user_may_exec(&st, p))
-		return cell_err(err, EACCES, "exec %s (as uid %u)", path, p->user.uid);
+		return go_err(err, EACCES, "exec: \"%s\": uid %u may not execute %s", p->args[0],
+			      p->user.uid, path);
 	*out = xstrdup(path);
 	return 0;
 }
@@ -121,13 +148,16 @@ static int resolve(int root, const struct cell_process *p, char **out, struct ce
 			continue;
 		/* as Go's exec.LookPath (ErrDot), which runc uses: a bare name is
 		 * not run from a relative (or empty) PATH entry */
-		if (relative)
-			return cell_err(err, EACCES,
-					"exec: \"%s\": cannot run executable found relative to "
-					"current directory", file);
+		if (relative) {
+			(void)cell_err(err, 0,
+				       "exec: \"%s\": cannot run executable found relative to "
+				       "current directory", file);
+			return -EACCES;
+		}
 		return checked(root, p, full, out, err);
 	}
-	return cell_err(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
+	(void)cell_err(err, 0, "exec: \"%s\": executable file not found in $PATH", file);
+	return -ENOENT; /* runc's message has no errno text (see go_err) */
 }
 
 /* Field n (from 0) of the ':'-separated line at `line`, or NULL. */
