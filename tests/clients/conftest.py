@@ -12,7 +12,6 @@
   dirs and uid, and the check runs after their own teardown.
 """
 import os
-import shutil
 import sys
 
 import pytest
@@ -48,41 +47,20 @@ class RuntimeUnderTest:
         return self.name
 
 
-def hierarchies():
-    """Names of the cgroup hierarchies mounted in CGROUP_FS.  A plain dir
-    there is none: something on the host may make one (hugetlb, net_cls,
-    ... on this host, where those are not mounted), and podman then makes
-    its cgroups in it as plain dirs, with a plain `tasks` file."""
-    mounted = {m["mountpoint"] for m in celltest.host_mounts()
-               if m["fstype"] in ("cgroup", "cgroup2")}
-    return [c for c in sorted(os.listdir(celltest.CGROUP_FS))
-            if os.path.join(celltest.CGROUP_FS, c) in mounted]
-
-
-def remove_plain_dirs():
-    """The suite's parent in the plain dirs of CGROUP_FS (see hierarchies):
-    tmpfs dirs and files the clients made there, no kernel object."""
-    real = set(hierarchies())
-    for ctrl in os.listdir(celltest.CGROUP_FS):
-        p = os.path.join(celltest.CGROUP_FS, ctrl, CGROUP_PARENT)
-        if ctrl not in real and os.path.isdir(p) and not os.path.islink(p):
-            shutil.rmtree(p, ignore_errors=True)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _subreaper():
     celltest.become_subreaper()
     yield
     celltest.reap_orphans()
     # the suite's cgroup parents, when empty (each test checked its own)
-    for ctrl in hierarchies():
+    for ctrl in celltest.cgroup_hierarchies():
         p = os.path.join(celltest.CGROUP_FS, ctrl, CGROUP_PARENT)
         for dirpath, _, _ in sorted(os.walk(p, topdown=False), key=lambda t: -len(t[0])):
             try:
                 os.rmdir(dirpath)
             except OSError:
                 pass
-    remove_plain_dirs()
+    celltest.remove_plain_cgroup_dirs(CGROUP_PARENT)
 
 
 @pytest.fixture(scope="module", params=["cellrun", "runc"])
@@ -130,7 +108,7 @@ def processes_of_uid(uid):
 def remove_cgroups(rel_paths):
     """rmdir CGROUP_PARENT/rel in every hierarchy, deepest first (empty ones only)."""
     for rel in sorted(rel_paths, key=lambda r: -r.count("/")):
-        for ctrl in hierarchies():
+        for ctrl in celltest.cgroup_hierarchies():
             try:
                 os.rmdir(os.path.join(celltest.CGROUP_FS, ctrl, CGROUP_PARENT, rel))
             except OSError:
@@ -139,7 +117,7 @@ def remove_cgroups(rel_paths):
 
 def suite_cgroups():
     found = []
-    for ctrl in hierarchies():
+    for ctrl in celltest.cgroup_hierarchies():
         p = os.path.join(celltest.CGROUP_FS, ctrl, CGROUP_PARENT)
         for dirpath, dirnames, _ in os.walk(p):
             found.extend(os.path.join(dirpath, d) for d in dirnames)
