@@ -94,3 +94,10 @@ clean:
 .PHONY: validate
 validate: all
 	scripts/validate
+
+# crun 1.8.1's own tests (tests/*.py from Debian's source package, fetched into
+# /var/tmp/cell-crun-tests) against crun, runc and the shipped cellrun, side by
+# side (scripts/peer-suites/crun-tests; docs/compat.md).  Not part of `make check`.
+.PHONY: peer-crun
+peer-crun: all
+	CELLRUN=$(CURDIR)/$(BUILD)/src/cellrun/cellrun scripts/peer-suites/crun-tests $(PEER_CRUN_ARGS)
