@@ -37,7 +37,8 @@ static void exec_usage(void)
 	       "      --process-label L   the SELinux label of the process\n"
 	       "      --pid-file P        write the process's pid here\n"
 	       "      --console-socket P  send the terminal master to this socket\n"
-	       "      --preserve-fds N    pass N extra fds\n");
+	       "      --preserve-fds N    pass N extra fds\n"
+	       "      --ignore-paused     exec into a paused container (the process waits for resume)\n");
 }
 
 static int parse_exec(struct cli *c, struct exec_args *a, struct cell_error *err)
@@ -90,9 +91,7 @@ static int parse_exec(struct cli *c, struct exec_args *a, struct cell_error *err
 			return cell_err(err, ENOTSUP,
 					"exec --cgroup %s: sub-cgroups are not supported; the process joins the container's cgroup",
 					optarg);
-		case 'i':
-			return cell_err(err, ENOTSUP,
-					"exec --ignore-paused: not supported; a process in a paused container could not start (resume it first)");
+		case 'i': a->o.ignore_paused = true; break;
 		case 'h': exec_usage(); return 1;
 		default: return cell_err(err, EINVAL, "exec: unknown option (see --help)");
 		}

@@ -42,6 +42,7 @@ struct exec_ctx {
 	struct cell_spec *spec;
 	struct cell_state *st;
 	struct cell_seccomp_filter *sc;
+	int listener_fd; /* seccomp agent, connected from here (its path is the runtime's) */
 	int pidfd;
 	int ns_flags;
 	int root_fd; /* no mount namespace: the init's root, to chroot into */
@@ -62,7 +63,7 @@ static void __attribute__((noreturn)) exec_process(struct exec_ctx *x)
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* see spawn.c child_main */
 	/* as the init: only preserved fds of the caller's, a session of its own */
-	int keep[] = { x->sync[1], x->console_fd, cell_log_fd() };
+	int keep[] = { x->sync[1], x->console_fd, x->listener_fd, cell_log_fd() };
 	r = cell_fds_confine(x->preserve_fds, keep, ARRAY_SIZE(keep), &err);
 	if (r >= 0)
 		r = cell_session_new(&err);
@@ -72,7 +73,7 @@ static void __attribute__((noreturn)) exec_process(struct exec_ctx *x)
 		(void)close(x->console_fd);
 	_cleanup_free_ char *state = cell_state_oci_json(x->st, CELL_RUNNING, false);
 	if (r >= 0)
-		(void)cell_process_finish(x->p, &x->spec->linux, x->sc, -1, state,
+		(void)cell_process_finish(x->p, &x->spec->linux, x->sc, TAKE_FD(x->listener_fd), state,
 					  cell_userns_setgroups_allowed(&x->spec->linux), &err);
 	cell_sync_send_error(x->sync[1], &err);
 	_exit(127);
@@ -149,8 +150,8 @@ static int exec_terminal(struct exec_ctx *x, const struct cell_exec_opts *o, str
 
 static void exec_ctx_free(struct exec_ctx *x)
 {
-	int fds[] = { x->pidfd, x->sync[0], x->sync[1], x->console_fd, x->console_pair[0],
-		      x->console_pair[1], x->root_fd };
+	int fds[] = { x->pidfd,		  x->sync[0], x->sync[1], x->console_fd, x->console_pair[0],
+		      x->console_pair[1], x->root_fd, x->listener_fd };
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)
 			(void)close(fds[i]);
@@ -249,6 +250,9 @@ static int exec_prepare(const struct cell_runtime *rt, const char *id, struct ex
 		return r;
 	if (x->spec->linux.seccomp.set && (r = cell_seccomp_for(x->spec, &x->sc, err)) < 0)
 		return r;
+	const char *listener = x->spec->linux.seccomp.set ? x->spec->linux.seccomp.listener_path : NULL;
+	if (listener && (x->listener_fd = cell_seccomp_listener_connect(listener, err)) < 0)
+		return x->listener_fd;
 	if ((r = exec_terminal(x, o, err)) < 0)
 		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x->sync) < 0)
@@ -256,11 +260,13 @@ static int exec_prepare(const struct cell_runtime *rt, const char *id, struct ex
 	if ((r = cell_cgroup_of(rt, id, x->st->systemd_cgroup, x->st->cgroup_path, false, cg,
 				err)) < 0)
 		return r;
-	/* the new process would join a frozen cgroup and stop before it could report */
+	/* the new process would join a frozen cgroup and stop before it could report;
+	 * with --ignore-paused the caller waits for a resume (runc's words and choice) */
 	bool frozen = false;
 	struct cell_error ignored = { 0 };
-	if (cell_cgroup_is_frozen(*cg, &frozen, &ignored) >= 0 && frozen)
-		return cell_err(err, EBUSY, "container is paused: resume it first");
+	if (!o->ignore_paused && cell_cgroup_is_frozen(*cg, &frozen, &ignored) >= 0 && frozen)
+		return cell_err(err, EBUSY,
+				"cannot exec in a paused container (use --ignore-paused to override)");
 	return 0;
 }
 
@@ -292,7 +298,7 @@ int cell_container_exec(const struct cell_runtime *rt, const char *id,
 			const struct cell_process *p, const struct cell_exec_opts *o, int *status,
 			struct cell_error *err)
 {
-	struct exec_ctx x = { .p = p, .pidfd = -1, .root_fd = -1, .sync = { -1, -1 }, .console_fd = -1,
+	struct exec_ctx x = { .p = p, .pidfd = -1, .listener_fd = -1, .root_fd = -1, .sync = { -1, -1 }, .console_fd = -1,
 			      .console_pair = { -1, -1 }, .preserve_fds = o->preserve_fds };
 	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
 	sigset_t all, old;

@@ -266,18 +266,11 @@ static int setup_terminal(struct create_ctx *c, struct cell_error *err)
 static int setup_listener(struct create_ctx *c, struct cell_error *err)
 {
 	const char *path = c->spec->linux.seccomp.listener_path;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 	if (!c->spec->linux.seccomp.set || !path)
 		return 0;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return cell_err(err, ENAMETOOLONG, "linux.seccomp.listenerPath %s", path);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	c->sp.listener_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->sp.listener_fd < 0 ||
-	    connect(c->sp.listener_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return cell_err(err, errno, "connect to seccomp listener %s", path);
-	return 0;
+	c->sp.listener_fd = cell_seccomp_listener_connect(path, err);
+	return c->sp.listener_fd < 0 ? c->sp.listener_fd : 0;
 }
 
 /* The minimal record, before the cgroup exists: whatever happens to this process or to

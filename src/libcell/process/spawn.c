@@ -252,6 +252,10 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	if (sp->hooks[CELL_HOOK_CREATE_CONTAINER].n) {
 		/* hooks in the container namespace see the pid as the container does */
 		_cleanup_free_ char *st = cell_spawn_state_json(s, getpid(), "creating");
+		/* their cwd is the rootfs, as runc's (prepareRootfs chdirs there first) */
+		if (chdir(s->rootfs_ctx.rootfs) < 0)
+			return cell_err(err, errno, "chdir %s for the createContainer hooks",
+					s->rootfs_ctx.rootfs);
 		/* runc's container-side hooks inherit its init's environment,
 		 * which is process.env by then; the runtime's own stays out */
 		r = cell_hooks_run(&sp->hooks[CELL_HOOK_CREATE_CONTAINER],
