@@ -38,7 +38,8 @@ static void exec_usage(void)
 	       "      --pid-file P        write the process's pid here\n"
 	       "      --console-socket P  send the terminal master to this socket\n"
 	       "      --preserve-fds N    pass N extra fds\n"
-	       "      --ignore-paused     exec into a paused container (the process waits for resume)\n");
+	       "      --ignore-paused     exec into a paused container (the process waits for resume)\n"
+	       "      --cgroup [C,..:]P   join sub-cgroup P of the container's (in controllers C)\n");
 }
 
 static int parse_exec(struct cli *c, struct exec_args *a, struct cell_error *err)
@@ -87,10 +88,7 @@ static int parse_exec(struct cli *c, struct exec_args *a, struct cell_error *err
 			break;
 		case 'a': a->apparmor = optarg; break;
 		case 'l': a->label = optarg; break;
-		case 'G':
-			return cell_err(err, ENOTSUP,
-					"exec --cgroup %s: sub-cgroups are not supported; the process joins the container's cgroup",
-					optarg);
+		case 'G': cell_strv_push(&a->o.cgroups, xstrdup(optarg)); break;
 		case 'i': a->o.ignore_paused = true; break;
 		case 'h': exec_usage(); return 1;
 		default: return cell_err(err, EINVAL, "exec: unknown option (see --help)");
@@ -235,6 +233,7 @@ int cmd_exec(struct cli *c, struct cell_error *err)
 		r = cell_container_exec(&c->rt, c->argv[optind], p, &a.o, &c->exit_status, err);
 	cell_strv_free(a.env);
 	cell_strv_free(a.caps);
+	cell_strv_free(a.o.cgroups);
 	free(a.gids);
 	return r < 0 ? r : 0;
 }

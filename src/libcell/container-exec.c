@@ -62,6 +62,10 @@ static void __attribute__((noreturn)) exec_process(struct exec_ctx *x)
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* see spawn.c child_main */
+	/* --debug: runc's step names, as spawn.c child_main */
+	cell_debug("nsexec container setup: pid %d joined the container's namespaces",
+		   (int)getpid());
+	cell_debug("child process in init(): setns mode");
 	/* as the init: only preserved fds of the caller's, a session of its own */
 	int keep[] = { x->sync[1], x->console_fd, x->listener_fd, cell_log_fd() };
 	r = cell_fds_confine(x->preserve_fds, keep, ARRAY_SIZE(keep), &err);
@@ -72,6 +76,7 @@ static void __attribute__((noreturn)) exec_process(struct exec_ctx *x)
 	if (x->console_fd >= 0)
 		(void)close(x->console_fd);
 	_cleanup_free_ char *state = cell_state_oci_json(x->st, CELL_RUNNING, false);
+	cell_debug("setns_init: about to exec %s", x->p->args && x->p->args[0] ? x->p->args[0] : "");
 	if (r >= 0)
 		(void)cell_process_finish(x->p, &x->spec->linux, x->sc, TAKE_FD(x->listener_fd), state,
 					  cell_userns_setgroups_allowed(&x->spec->linux), &err);
@@ -260,6 +265,9 @@ static int exec_prepare(const struct cell_runtime *rt, const char *id, struct ex
 	if ((r = cell_cgroup_of(rt, id, x->st->systemd_cgroup, x->st->cgroup_path, false, cg,
 				err)) < 0)
 		return r;
+	for (size_t i = 0; o->cgroups && o->cgroups[i]; i++)
+		if ((r = cell_cgroup_descend(*cg, o->cgroups[i], err)) < 0)
+			return r;
 	/* the new process would join a frozen cgroup and stop before it could report;
 	 * with --ignore-paused the caller waits for a resume (runc's words and choice) */
 	bool frozen = false;

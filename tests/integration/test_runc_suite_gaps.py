@@ -314,3 +314,47 @@ def test_checkpoint_parent_path_checks(runtime, bundle, tmp_path):
                     bundle.id, cwd=str(tmp_path))
     assert r.rc != 0 and "--parent-path" in r.err, r
     assert runtime.status(bundle.id) == "running"
+
+
+# ---- --debug and exec --cgroup
+
+def test_debug_log_names_runcs_steps(runtime, bundle, tmp_path):
+    """runc's debug.bats greps its --debug lines for the steps of nsexec and init."""
+    log = tmp_path / "debug.log"
+    bundle.args("sleep", "1000")
+    runtime._prepare(bundle, None)
+    r = runtime.cmd("--debug", "--log", str(log), "run", "-d", "--bundle", bundle.path,
+                    bundle.id, guard=True)
+    assert r.rc == 0 and "level=debug" not in r.err, r
+    text = log.read_text()
+    for step in ("nsexec container setup", "child process in init()",
+                 "init: closing the pipe to signal completion"):
+        assert step in text and "level=debug" in text, (step, text)
+    r = runtime.cmd("--debug", "exec", bundle.id, "true")
+    assert r.rc == 0 and "setns_init: about to exec" in r.err, r
+
+
+def test_exec_into_a_sub_cgroup(runtime, bundle, session):
+    memory = session.host_cgroup("memory", bundle.id)
+    if not os.path.isdir(os.path.join(CGROUP_FS, "memory")):
+        pytest.skip("no v1 memory hierarchy")
+    sleeping(runtime, bundle)
+    sub = os.path.join(memory, "sub")
+    os.mkdir(sub)
+    try:
+        r = runtime.exec(bundle.id, "cat", "/proc/self/cgroup", opts=("--cgroup", "memory:sub"))
+        lines = r.ok().lines
+        mem = [ln for ln in lines if ln.split(":")[1] == "memory"]
+        assert mem and mem[0].endswith(f"{bundle.id}/sub"), lines
+        others = [ln for ln in lines if ln.split(":")[1] not in ("memory", "name=systemd")]
+        assert others and all(not ln.endswith("/sub") for ln in others), lines
+        r = runtime.exec(bundle.id, "true", opts=("--cgroup", ".."))
+        assert r.rc != 0 and "is not a sub cgroup path" in r.err, r
+        r = runtime.exec(bundle.id, "true", opts=("--cgroup", "nonexistent"))
+        assert r.rc != 0 and "nonexistent/cgroup.procs" in r.err, r
+        r = runtime.exec(bundle.id, "true", opts=("--cgroup", "whaaat:/"))
+        assert r.rc != 0 and "unknown controller" in r.err, r
+        with open(os.path.join(sub, "cgroup.procs")) as f:
+            assert f.read() == ""
+    finally:
+        os.rmdir(sub)

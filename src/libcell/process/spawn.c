@@ -356,6 +356,9 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 		child_fail(s->sync_fd, &err);
 	if (cell_sync_expect(s->sync_fd, CELL_SYNC_GO, &m, NULL, 0, &err) < 0)
 		_exit(1);
+	/* --debug names the steps as runc's do (nsexec, init), which tools and runc's
+	 * debug.bats read */
+	cell_debug("nsexec container setup: pid %d in the container's namespaces", (int)getpid());
 	if (s->send_mount_sources && cell_mount_sources_recv(s->sync_fd, s->spec->n_mounts,
 							     &s->rootfs_ctx.source_fds, &err) < 0)
 		_exit(1);
@@ -364,8 +367,10 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 	 * GO: a non-dumpable process's /proc files belong to root, and an
 	 * unprivileged parent must write our uid_map/gid_map first. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	cell_debug("child process in init(): rootfs, devices and hooks");
 	if (child_setup(s, (pid_t)m.value, &err) < 0)
 		child_fail(s->sync_fd, &err);
+	cell_debug("init: closing the pipe to signal completion (created)");
 	if (cell_sync_send(s->sync_fd, CELL_SYNC_CREATED, 0, NULL, 0) < 0)
 		_exit(1);
 	/* `create`: until our state is recorded, the runtime's end of the sync socket is
