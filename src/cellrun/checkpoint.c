@@ -122,7 +122,7 @@ int cmd_checkpoint(struct cli *c, struct cell_error *err)
 	if (s == CELL_CREATED || s == CELL_STOPPED || s == CELL_CREATING)
 		return cell_err(err, EINVAL, "checkpoint %s: container cannot be checkpointed in %s state",
 				id, cell_status_name(s));
-	if ((r = check_parent_path(&paths, err)) < 0)
+	if (check_parent_path(&paths, err) < 0)
 		return cell_err_prefix(err, "checkpoint %s", id);
 	return no_criu("checkpoint", id, err);
 }

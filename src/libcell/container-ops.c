@@ -151,11 +151,13 @@ int cell_container_kill(const struct cell_runtime *rt, const char *id, int sig, 
 
 	/* --all signals what is left in the cgroup, also after the init is gone (runc:
 	 * nothing to do once the cgroup is gone); the init alone needs it alive */
-	if (r >= 0 && s == CELL_STOPPED && !all)
+	if (r < 0)
+		return cell_err_prefix(err, "kill %s", id);
+	if (s == CELL_STOPPED && !all)
 		r = cell_err(err, ESRCH, "container is not running");
-	if (r >= 0)
+	else
 		r = all ? kill_all(rt, st, sig, err) : signal_init(st, sig, err);
-	if (r == -ENOENT && all && s == CELL_STOPPED)
+	if (r == -ENOENT && s == CELL_STOPPED)
 		return 0;
 	return r < 0 ? cell_err_prefix(err, "kill %s", id) : 0;
 }
