@@ -79,7 +79,7 @@ static void __attribute__((noreturn)) exec_process(struct exec_ctx *x)
 	cell_debug("setns_init: about to exec %s", x->p->args && x->p->args[0] ? x->p->args[0] : "");
 	if (r >= 0)
 		(void)cell_process_finish(x->p, &x->spec->linux, x->sc, TAKE_FD(x->listener_fd), state,
-					  cell_userns_setgroups_allowed(&x->spec->linux), &err);
+					  cell_userns_setgroups_allowed(&x->spec->linux), NULL, &err);
 	cell_sync_send_error(x->sync[1], &err);
 	_exit(127);
 }

@@ -358,3 +358,19 @@ def test_exec_into_a_sub_cgroup(runtime, bundle, session):
             assert f.read() == ""
     finally:
         os.rmdir(sub)
+
+
+def test_start_container_hook_runs_confined_as_the_process(runtime, bundle):
+    """runc's init runs startContainer hooks right before its exec: as the
+    process's user, under its seccomp filter (seccomp.bats)."""
+    bundle.process["user"] = {"uid": 1000, "gid": 1000}
+    bundle.linux["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                      "errnoRet": 1}]}
+    script = "id -u > /out/hook-uid; mkdir /tmp/hook-dir; echo $? > /out/hook-mkdir"
+    bundle.config["hooks"] = {"startContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", script]}]}
+    runtime.run(bundle).ok()
+    assert bundle.read_out("hook-uid").strip() == "1000"
+    assert bundle.read_out("hook-mkdir").strip() != "0"

@@ -22,9 +22,9 @@
  *     send RECORDED .................. → wait for RECORDED (EOF: the runtime
  *                                           died before recording us: exit)
  *                                        9. accept() on exec.sock: `start`
- *                                       10. startContainer hooks, cwd, LSM,
- *                                           rlimits..., user+caps, no_new_privs,
- *                                           seccomp, exec
+ *                                       10. cwd, LSM, rlimits..., user+caps,
+ *                                           no_new_privs, seccomp, startContainer
+ *                                           hooks, exec
  * Any failure in the child is sent as an ERROR record and the child exits.
  */
 #include "spawn.h"
@@ -174,7 +174,8 @@ static int finish_steps(const struct cell_process *p, const struct cell_linux *l
 
 int cell_process_finish(const struct cell_process *p, const struct cell_linux *l,
 			struct cell_seccomp_filter *sc, int listener_fd, const char *state_json,
-			bool setgroups_allowed, struct cell_error *err)
+			bool setgroups_allowed, const struct cell_hook_list *start_hooks,
+			struct cell_error *err)
 {
 	struct cell_exec_target t = { 0 };
 	int r;
@@ -185,6 +186,11 @@ int cell_process_finish(const struct cell_process *p, const struct cell_linux *l
 	r = finish_steps(p, l, sc, listener_fd, state_json, setgroups_allowed, err);
 	if (listener_fd >= 0)
 		(void)close(listener_fd);
+	/* startContainer: as the process, right before its exec -- its user, its
+	 * capabilities, its seccomp filter (runc's standard_init order) */
+	if (r >= 0 && start_hooks && start_hooks->n)
+		r = cell_hooks_run(start_hooks, CELL_HOOK_START_CONTAINER, NULL, p->env, state_json,
+				   err);
 	if (r >= 0)
 		r = cell_exec_process(p, &t, err);
 	cell_exec_target_release(&t);
@@ -314,16 +320,13 @@ static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid
 	/* nothing of the runtime's reaches the hooks (their binaries are the image's) */
 	int keep[] = { conn, s->listener_fd, cell_log_fd() };
 	int r = cell_fds_confine(s->preserve_fds, keep, ARRAY_SIZE(keep), &err);
-	/* startContainer: path and execution in the container (config.md) */
-	if (r >= 0)
-		r = cell_hooks_run(&sp->hooks[CELL_HOOK_START_CONTAINER], CELL_HOOK_START_CONTAINER,
-				   NULL, sp->process.env, state, &err);
 	/* execCPUAffinity is for exec'd processes, not init (config.md) */
 	struct cell_process init = sp->process;
 	init.exec_cpu_affinity_initial = init.exec_cpu_affinity_final = NULL;
 	if (r >= 0)
 		(void)cell_process_finish(&init, &sp->linux, s->seccomp, s->listener_fd, state,
-					  s->setgroups_allowed, &err);
+					  s->setgroups_allowed, &sp->hooks[CELL_HOOK_START_CONTAINER],
+					  &err);
 	cell_sync_send_error(conn, &err);
 	_exit(127);
 }
