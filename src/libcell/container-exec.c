@@ -322,6 +322,8 @@ int cell_container_exec(const struct cell_runtime *rt, const char *id,
 		r = exec_launch(&x, cg, &pid, err);
 	if (r >= 0 && x.console_pair[0] >= 0)
 		r = cell_console_recv_master(x.console_pair[0], &master, err);
+	if (r >= 0 && master >= 0)
+		r = cell_terminal_clear_onlcr(master, err);
 	if (r >= 0 && o->pid_file) {
 		_cleanup_free_ char *text = xasprintf("%d", (int)pid);
 		int q = cell_write_file_replace(o->pid_file, text, strlen(text), 0644, false);

@@ -578,14 +578,17 @@ static int create_in(struct create_ctx *c, struct cell_error *err)
 	c->created = cell_now_rfc3339();
 	if ((r = record_state(c, c->run ? CELL_RUNNING : CELL_CREATED, err)) < 0)
 		goto fail;
+	/* the child sent its terminal before it reported created: taken (and set up as
+	 * runc's tty.go does) before the process may write to it */
+	if (c->console_pair[0] >= 0 &&
+	    ((r = cell_console_recv_master(c->console_pair[0], &c->master, err)) < 0 ||
+	     (r = cell_terminal_clear_onlcr(c->master, err)) < 0))
+		goto fail;
 	c->starting = c->run;
 	if (c->run && (r = start_process(c->sync[0], err)) < 0)
 		goto fail;
 	c->starting = false;
 	if ((r = recorded(c, err)) < 0)
-		goto fail;
-	if (c->console_pair[0] >= 0 &&
-	    (r = cell_console_recv_master(c->console_pair[0], &c->master, err)) < 0)
 		goto fail;
 	return 0;
 fail:

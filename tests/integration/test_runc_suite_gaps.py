@@ -374,3 +374,19 @@ def test_start_container_hook_runs_confined_as_the_process(runtime, bundle):
     runtime.run(bundle).ok()
     assert bundle.read_out("hook-uid").strip() == "1000"
     assert bundle.read_out("hook-mkdir").strip() != "0"
+
+
+def test_foreground_terminal_output_has_no_carriage_returns(runtime, bundle, session, tmp_path):
+    """run in the foreground with a terminal: runc clears ONLCR on the pty it
+    proxies, so "echo" gives "x\\n" (env.bats compares such lines)."""
+    bundle.process["terminal"] = True
+    bundle.sh("echo first; echo second")
+    runtime._prepare(bundle, None)
+    out = tmp_path / "out"
+    cmd = " ".join([session.binary, "--root", session.state_root, "run", "--bundle", bundle.path,
+                    bundle.id, "</dev/null", ">", str(out), "2>&1"])
+    # a controlling terminal for the runtime (as runc's CI gives the suite); its stdout a file
+    r = celltest.run_reaping(["unshare", "--uts", "--net", "--", "script", "-qec", cmd,
+                              "/dev/null"], timeout=30, tmpdir=session.base)
+    assert r.rc == 0, r
+    assert out.read_bytes() == b"first\nsecond\n", out.read_bytes()
