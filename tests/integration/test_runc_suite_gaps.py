@@ -390,3 +390,20 @@ def test_foreground_terminal_output_has_no_carriage_returns(runtime, bundle, ses
                               "/dev/null"], timeout=30, tmpdir=session.base)
     assert r.rc == 0, r
     assert out.read_bytes() == b"first\nsecond\n", out.read_bytes()
+
+
+def test_start_container_hook_killed_by_the_filter(runtime, bundle, session):
+    """A startContainer hook that the process's seccomp filter kills fails the
+    start, in runc's words (1.1: "error running hook", Go's "bad system call")."""
+    bundle.linux["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL"}]}
+    bundle.config["hooks"] = {"startContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", "mkdir /tmp/hook-dir"]}]}
+    bundle.sh("echo ran > /out/ran")
+    r = runtime.run(bundle)
+    assert r.rc != 0, r
+    assert "error running hook" in r.err and "bad system call" in r.err, r
+    assert not os.path.exists(os.path.join(bundle.out, "ran"))
+    if session.is_cell:
+        assert session.leaked_state(bundle.id) == []
