@@ -407,3 +407,14 @@ def test_start_container_hook_killed_by_the_filter(runtime, bundle, session):
     assert not os.path.exists(os.path.join(bundle.out, "ran"))
     if session.is_cell:
         assert session.leaked_state(bundle.id) == []
+
+
+def test_start_container_hook_inherits_the_process_environment(runtime, bundle):
+    """Its environment is the init's, HOME (from /etc/passwd) included."""
+    bundle.process["env"] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "ONE=two"]
+    bundle.config["hooks"] = {"startContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", 'echo "$ONE $HOME" > /out/hook-env']}]}
+    bundle.sh('echo "$ONE $HOME" > /out/proc-env')
+    runtime.run(bundle).ok()
+    hook, proc = bundle.read_out("hook-env").strip(), bundle.read_out("proc-env").strip()
+    assert hook == proc and hook.startswith("two /"), (hook, proc)

@@ -187,9 +187,10 @@ int cell_process_finish(const struct cell_process *p, const struct cell_linux *l
 	if (listener_fd >= 0)
 		(void)close(listener_fd);
 	/* startContainer: as the process, right before its exec -- its user, its
-	 * capabilities, its seccomp filter (runc's standard_init order) */
+	 * capabilities, its seccomp filter, its environment with HOME (runc's
+	 * standard_init order) */
 	if (r >= 0 && start_hooks && start_hooks->n)
-		r = cell_hooks_run(start_hooks, CELL_HOOK_START_CONTAINER, NULL, p->env, state_json,
+		r = cell_hooks_run(start_hooks, CELL_HOOK_START_CONTAINER, NULL, t.env, state_json,
 				   err);
 	if (r >= 0)
 		r = cell_exec_process(p, &t, err);
