@@ -90,7 +90,7 @@ def test_kill_all_after_the_init_is_gone(runtime, bundle):
     assert not celltest.pid_alive(pid)
     runtime.kill(bundle.id, "0", "--all").ok()
     r = runtime.kill(bundle.id, "0")
-    assert r.rc != 0 and "not running" in r.err, r
+    assert r.rc != 0 and "container not running" in r.err, r  # runc's ErrNotRunning
 
 
 # ---- exec into a paused container
