@@ -9,7 +9,7 @@ PYTEST ?= /usr/bin/python3 -m pytest
 BUILD ?= build
 TEST_BUILD ?= build-test
 
-.PHONY: all check check-faults check-v2 clients unit integration integration-shared integration-release demo fuzz fuzz-short bench clean install-deps lint
+.PHONY: all check peer-runc check-faults check-v2 clients unit integration integration-shared integration-release demo fuzz fuzz-short bench clean install-deps lint
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -52,6 +52,13 @@ integration-release: all
 # tests/clients/README.md) drive the shipped cellrun and, side by side, runc.
 clients: all
 	CELLRUN=$(CURDIR)/$(BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/clients
+
+# runc's own integration suite (bats, sources from the runc mirror, offline images) against
+# Debian's runc and build/cellrun; not part of check (docs/compat.md, "runc's integration suite").
+# RUNC_TAG=v1.5.1 for another release; PEER_TESTS="exec.bats kill.bats" for a few files.
+RUNC_TAG ?= v1.1.5
+peer-runc: all
+	scripts/peer-suites/runc-bats -v $(RUNC_TAG) -r runc=/usr/sbin/runc -r cellrun=$(CURDIR)/$(BUILD)/src/cellrun/cellrun $(PEER_TESTS)
 
 check: unit fuzz-short integration integration-shared integration-release clients
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cellrun.h"
 #include "libcell/base/cleanup.h"
@@ -50,13 +51,22 @@ static void state_freep(struct cell_state **s)
 	cell_state_free(*s);
 }
 
-/* The options are accepted and have no effect: nothing is done before the refusal. */
-static int parse(struct cli *c, const struct option *opts, const char *shorts, const char **id,
-		 struct cell_error *err)
-{
-	int o;
+struct image_paths {
+	const char *image, *parent;
+};
 
-	while ((o = getopt_long(c->argc, c->argv, shorts, opts, NULL)) != -1) {
+/* The options are accepted and have no effect but the image paths, which are checked
+ * as runc checks them: nothing is done before the refusal. */
+static int parse(struct cli *c, const struct option *opts, const char *shorts, const char **id,
+		 struct image_paths *paths, struct cell_error *err)
+{
+	int o, i = -1;
+
+	while ((o = getopt_long(c->argc, c->argv, shorts, opts, &i)) != -1) {
+		if (o == 0 && streq(opts[i].name, "image-path"))
+			paths->image = optarg;
+		if (o == 0 && streq(opts[i].name, "parent-path"))
+			paths->parent = optarg;
 		if (o == 'h') {
 			printf("Usage: cellrun %s [options] ID\n"
 			       "runc's options are accepted; CRIU support is not built in.\n",
@@ -67,6 +77,26 @@ static int parse(struct cli *c, const struct option *opts, const char *shorts, c
 			return cell_err(err, EINVAL, "%s: bad option (see --help)", c->argv[0]);
 	}
 	return cli_one_id(c, optind, id, err);
+}
+
+/* runc's prepareImagePaths: --parent-path is relative to the image path (default
+ * ./checkpoint) and must be a directory there.  runc creates the image path first;
+ * here nothing is created, since nothing is written. */
+static int check_parent_path(const struct image_paths *p, struct cell_error *err)
+{
+	struct stat sb;
+
+	if (!p->parent || !*p->parent)
+		return 0;
+	if (p->parent[0] == '/')
+		return cell_err(err, EINVAL, "--parent-path must be relative");
+	_cleanup_free_ char *real =
+		xasprintf("%s/%s", p->image && *p->image ? p->image : "checkpoint", p->parent);
+	if (stat(real, &sb) < 0)
+		return cell_err(err, errno, "invalid --parent-path: stat %s", real);
+	if (!S_ISDIR(sb.st_mode))
+		return cell_err(err, ENOTDIR, "invalid --parent-path: %s", real);
+	return 0;
 }
 
 static int no_criu(const char *verb, const char *id, struct cell_error *err)
@@ -81,8 +111,9 @@ int cmd_checkpoint(struct cli *c, struct cell_error *err)
 {
 	_cleanup_(state_freep) struct cell_state *st = NULL;
 	enum cell_status s;
+	struct image_paths paths = { 0 };
 	const char *id;
-	int r = parse(c, checkpoint_opts, "+h", &id, err);
+	int r = parse(c, checkpoint_opts, "h", &id, &paths, err);
 
 	if (r != 0)
 		return r < 0 ? r : 0;
@@ -91,6 +122,8 @@ int cmd_checkpoint(struct cli *c, struct cell_error *err)
 	if (s == CELL_CREATED || s == CELL_STOPPED || s == CELL_CREATING)
 		return cell_err(err, EINVAL, "checkpoint %s: container cannot be checkpointed in %s state",
 				id, cell_status_name(s));
+	if (check_parent_path(&paths, err) < 0)
+		return cell_err_prefix(err, "checkpoint %s", id);
 	return no_criu("checkpoint", id, err);
 }
 
@@ -99,8 +132,9 @@ int cmd_restore(struct cli *c, struct cell_error *err)
 	_cleanup_(state_freep) struct cell_state *st = NULL;
 	struct cell_error ignored = { 0 };
 	enum cell_status s;
+	struct image_paths paths = { 0 };
 	const char *id;
-	int r = parse(c, restore_opts, "+b:dh", &id, err);
+	int r = parse(c, restore_opts, "b:dh", &id, &paths, err);
 
 	if (r != 0)
 		return r < 0 ? r : 0;

@@ -129,7 +129,7 @@ int cmd_events(struct cli *c, struct cell_error *err)
 	const char *id;
 	int o, r;
 
-	while ((o = getopt_long(c->argc, c->argv, "+h", opts, NULL)) != -1) {
+	while ((o = getopt_long(c->argc, c->argv, "h", opts, NULL)) != -1) {
 		if (o == 'h') {
 			printf("Usage: cellrun events [--stats] [--interval 5s] ID\n");
 			return 0;

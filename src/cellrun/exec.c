@@ -37,7 +37,9 @@ static void exec_usage(void)
 	       "      --process-label L   the SELinux label of the process\n"
 	       "      --pid-file P        write the process's pid here\n"
 	       "      --console-socket P  send the terminal master to this socket\n"
-	       "      --preserve-fds N    pass N extra fds\n");
+	       "      --preserve-fds N    pass N extra fds\n"
+	       "      --ignore-paused     exec into a paused container (the process waits for resume)\n"
+	       "      --cgroup [C,..:]P   join sub-cgroup P of the container's (in controllers C)\n");
 }
 
 static int parse_exec(struct cli *c, struct exec_args *a, struct cell_error *err)
@@ -86,13 +88,8 @@ static int parse_exec(struct cli *c, struct exec_args *a, struct cell_error *err
 			break;
 		case 'a': a->apparmor = optarg; break;
 		case 'l': a->label = optarg; break;
-		case 'G':
-			return cell_err(err, ENOTSUP,
-					"exec --cgroup %s: sub-cgroups are not supported; the process joins the container's cgroup",
-					optarg);
-		case 'i':
-			return cell_err(err, ENOTSUP,
-					"exec --ignore-paused: not supported; a process in a paused container could not start (resume it first)");
+		case 'G': cell_strv_push(&a->o.cgroups, xstrdup(optarg)); break;
+		case 'i': a->o.ignore_paused = true; break;
 		case 'h': exec_usage(); return 1;
 		default: return cell_err(err, EINVAL, "exec: unknown option (see --help)");
 		}
@@ -237,6 +234,7 @@ int cmd_exec(struct cli *c, struct cell_error *err)
 		r = cell_container_exec(&c->rt, c->argv[optind], p, &a.o, &c->exit_status, err);
 	cell_strv_free(a.env);
 	cell_strv_free(a.caps);
+	cell_strv_free(a.o.cgroups);
 	free(a.gids);
 	return r < 0 ? r : 0;
 }

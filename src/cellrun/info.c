@@ -46,7 +46,7 @@ static int format_opt(struct cli *c, bool *json, bool *quiet, const char *usage,
 	};
 	int o;
 
-	while ((o = getopt_long(c->argc, c->argv, "+f:qh", opts, NULL)) != -1) {
+	while ((o = getopt_long(c->argc, c->argv, "f:qh", opts, NULL)) != -1) {
 		if (o == 'f' && (streq(optarg, "json") || streq(optarg, "table")))
 			*json = streq(optarg, "json");
 		else if (o == 'q' && quiet)

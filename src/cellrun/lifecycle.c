@@ -59,7 +59,7 @@ static int parse_create(struct cli *c, struct cell_create_opts *o, bool *detach,
 	long long n;
 	int opt;
 
-	while ((opt = getopt_long(c->argc, c->argv, "+b:dh", create_opts, NULL)) != -1) {
+	while ((opt = getopt_long(c->argc, c->argv, "b:dh", create_opts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_BUNDLE: o->bundle = optarg; break;
 		case OPT_CONSOLE: o->console_socket = optarg; break;
@@ -120,7 +120,7 @@ static int simple_args(struct cli *c, const char *usage, const char **id, bool *
 		{},
 	};
 	/* runc's short forms: delete -f, kill -a */
-	const char *shorts = !flag_name ? "+h" : streq(flag_name, "all") ? "+ha" : "+hf";
+	const char *shorts = !flag_name ? "h" : streq(flag_name, "all") ? "ha" : "hf";
 	int opt;
 
 	while ((opt = getopt_long(c->argc, c->argv, shorts, opts, NULL)) != -1) {

@@ -173,7 +173,10 @@ static int dispatch(struct cli *c, struct cell_error *err)
 	}
 	if (cli_wants_help(c->argc, c->argv))
 		cli_print_verb_name(c->prog, v);
-	optind = 0; /* reset getopt for the verb's own options */
+	/* reset getopt for the verb's own options.  The verbs take options after their
+	 * arguments too (GNU permutation), as runc's CLI reorders them (urfave/cli v1)
+	 * for every verb but exec and ps ("+": what follows the id is the command's). */
+	optind = 0;
 	return v->fn(c, err);
 }
 

@@ -11,6 +11,7 @@
 #include "cellrun.h"
 #include "libcell/base/cleanup.h"
 #include "libcell/base/util.h"
+#include "libcell/cgroup/cgroup.h"
 
 int cmd_spec(struct cli *c, struct cell_error *err)
 {
@@ -24,7 +25,7 @@ int cmd_spec(struct cli *c, struct cell_error *err)
 	bool rootless = false;
 	int o;
 
-	while ((o = getopt_long(c->argc, c->argv, "+b:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(c->argc, c->argv, "b:h", opts, NULL)) != -1) {
 		if (o == 'r')
 			rootless = true;
 		else if (o == 'b')
@@ -35,8 +36,13 @@ int cmd_spec(struct cli *c, struct cell_error *err)
 		} else
 			return cell_err(err, EINVAL, "spec: unknown option (see --help)");
 	}
+	/* runc's example spec: a cgroup namespace on a unified host only */
+	enum cell_cgroup_mode mode = CELL_CGROUP_V1;
+	struct cell_error ignored = { 0 };
+	bool unified = cell_cgroup_detect("/sys/fs/cgroup", &mode, &ignored) == 0 &&
+		       mode == CELL_CGROUP_V2;
 	_cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
-	_cleanup_free_ char *json = cell_spec_default_json(rootless);
+	_cleanup_free_ char *json = cell_spec_default_json(rootless, unified);
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return cell_err(err, errno, "create %s%s", path,

@@ -137,7 +137,7 @@ int cmd_update(struct cli *c, struct cell_error *err)
 	const char *file = NULL, *id, *vals[U_END - U_MEM] = { 0 };
 	int o, r;
 
-	while ((o = getopt_long(c->argc, c->argv, "+r:h", update_opts, NULL)) != -1) {
+	while ((o = getopt_long(c->argc, c->argv, "r:h", update_opts, NULL)) != -1) {
 		if (o == 'h') {
 			update_usage();
 			return 0;

@@ -42,6 +42,7 @@ struct exec_ctx {
 	struct cell_spec *spec;
 	struct cell_state *st;
 	struct cell_seccomp_filter *sc;
+	int listener_fd; /* seccomp agent, connected from here (its path is the runtime's) */
 	int pidfd;
 	int ns_flags;
 	int root_fd; /* no mount namespace: the init's root, to chroot into */
@@ -61,8 +62,12 @@ static void __attribute__((noreturn)) exec_process(struct exec_ctx *x)
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* see spawn.c child_main */
+	/* --debug: runc's step names, as spawn.c child_main */
+	cell_debug("nsexec container setup: pid %d joined the container's namespaces",
+		   (int)getpid());
+	cell_debug("child process in init(): setns mode");
 	/* as the init: only preserved fds of the caller's, a session of its own */
-	int keep[] = { x->sync[1], x->console_fd, cell_log_fd() };
+	int keep[] = { x->sync[1], x->console_fd, x->listener_fd, cell_log_fd() };
 	r = cell_fds_confine(x->preserve_fds, keep, ARRAY_SIZE(keep), &err);
 	if (r >= 0)
 		r = cell_session_new(&err);
@@ -71,9 +76,10 @@ static void __attribute__((noreturn)) exec_process(struct exec_ctx *x)
 	if (x->console_fd >= 0)
 		(void)close(x->console_fd);
 	_cleanup_free_ char *state = cell_state_oci_json(x->st, CELL_RUNNING, false);
+	cell_debug("setns_init: about to exec %s", x->p->args && x->p->args[0] ? x->p->args[0] : "");
 	if (r >= 0)
-		(void)cell_process_finish(x->p, &x->spec->linux, x->sc, -1, state,
-					  cell_userns_setgroups_allowed(&x->spec->linux), &err);
+		(void)cell_process_finish(x->p, &x->spec->linux, x->sc, TAKE_FD(x->listener_fd), state,
+					  cell_userns_setgroups_allowed(&x->spec->linux), NULL, &err);
 	cell_sync_send_error(x->sync[1], &err);
 	_exit(127);
 }
@@ -149,8 +155,8 @@ static int exec_terminal(struct exec_ctx *x, const struct cell_exec_opts *o, str
 
 static void exec_ctx_free(struct exec_ctx *x)
 {
-	int fds[] = { x->pidfd, x->sync[0], x->sync[1], x->console_fd, x->console_pair[0],
-		      x->console_pair[1], x->root_fd };
+	int fds[] = { x->pidfd,		  x->sync[0], x->sync[1], x->console_fd, x->console_pair[0],
+		      x->console_pair[1], x->root_fd, x->listener_fd };
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)
 			(void)close(fds[i]);
@@ -249,6 +255,9 @@ static int exec_prepare(const struct cell_runtime *rt, const char *id, struct ex
 		return r;
 	if (x->spec->linux.seccomp.set && (r = cell_seccomp_for(x->spec, &x->sc, err)) < 0)
 		return r;
+	const char *listener = x->spec->linux.seccomp.set ? x->spec->linux.seccomp.listener_path : NULL;
+	if (listener && (x->listener_fd = cell_seccomp_listener_connect(listener, err)) < 0)
+		return x->listener_fd;
 	if ((r = exec_terminal(x, o, err)) < 0)
 		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, x->sync) < 0)
@@ -256,11 +265,16 @@ static int exec_prepare(const struct cell_runtime *rt, const char *id, struct ex
 	if ((r = cell_cgroup_of(rt, id, x->st->systemd_cgroup, x->st->cgroup_path, false, cg,
 				err)) < 0)
 		return r;
-	/* the new process would join a frozen cgroup and stop before it could report */
+	for (size_t i = 0; o->cgroups && o->cgroups[i]; i++)
+		if ((r = cell_cgroup_descend(*cg, o->cgroups[i], err)) < 0)
+			return r;
+	/* the new process would join a frozen cgroup and stop before it could report;
+	 * with --ignore-paused the caller waits for a resume (runc's words and choice) */
 	bool frozen = false;
 	struct cell_error ignored = { 0 };
-	if (cell_cgroup_is_frozen(*cg, &frozen, &ignored) >= 0 && frozen)
-		return cell_err(err, EBUSY, "container is paused: resume it first");
+	if (!o->ignore_paused && cell_cgroup_is_frozen(*cg, &frozen, &ignored) >= 0 && frozen)
+		return cell_err(err, EBUSY,
+				"cannot exec in a paused container (use --ignore-paused to override)");
 	return 0;
 }
 
@@ -292,7 +306,7 @@ int cell_container_exec(const struct cell_runtime *rt, const char *id,
 			const struct cell_process *p, const struct cell_exec_opts *o, int *status,
 			struct cell_error *err)
 {
-	struct exec_ctx x = { .p = p, .pidfd = -1, .root_fd = -1, .sync = { -1, -1 }, .console_fd = -1,
+	struct exec_ctx x = { .p = p, .pidfd = -1, .listener_fd = -1, .root_fd = -1, .sync = { -1, -1 }, .console_fd = -1,
 			      .console_pair = { -1, -1 }, .preserve_fds = o->preserve_fds };
 	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
 	sigset_t all, old;
@@ -308,6 +322,8 @@ int cell_container_exec(const struct cell_runtime *rt, const char *id,
 		r = exec_launch(&x, cg, &pid, err);
 	if (r >= 0 && x.console_pair[0] >= 0)
 		r = cell_console_recv_master(x.console_pair[0], &master, err);
+	if (r >= 0 && master >= 0)
+		r = cell_terminal_clear_onlcr(master, err);
 	if (r >= 0 && o->pid_file) {
 		_cleanup_free_ char *text = xasprintf("%d", (int)pid);
 		int q = cell_write_file_replace(o->pid_file, text, strlen(text), 0644, false);

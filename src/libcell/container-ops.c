@@ -125,7 +125,7 @@ static int signal_init(const struct cell_state *st, int sig, struct cell_error *
 	_cleanup_close_ int pfd = cell_sys_pidfd_open(st->pid, 0);
 
 	if (pfd < 0 || !cell_state_pid_alive(st))
-		return cell_err(err, ESRCH, "container is not running");
+		return cell_err(err, ESRCH, "container not running");
 	if (cell_sys_pidfd_send_signal(pfd, sig, NULL, 0) < 0)
 		return cell_err(err, errno, "send signal %d to %d", sig, (int)st->pid);
 	return 0;
@@ -149,10 +149,16 @@ int cell_container_kill(const struct cell_runtime *rt, const char *id, int sig, 
 	enum cell_status s;
 	int r = load_locked(rt, id, &dirfd, &st, &s, err);
 
-	if (r >= 0 && s == CELL_STOPPED)
-		r = cell_err(err, ESRCH, "container is not running");
-	if (r >= 0)
+	/* --all signals what is left in the cgroup, also after the init is gone (runc:
+	 * nothing to do once the cgroup is gone); the init alone needs it alive */
+	if (r < 0)
+		return cell_err_prefix(err, "kill %s", id);
+	if (s == CELL_STOPPED && !all)
+		r = cell_err(err, ESRCH, "container not running");
+	else
 		r = all ? kill_all(rt, st, sig, err) : signal_init(st, sig, err);
+	if (r == -ENOENT && s == CELL_STOPPED)
+		return 0;
 	return r < 0 ? cell_err_prefix(err, "kill %s", id) : 0;
 }
 

@@ -266,18 +266,11 @@ static int setup_terminal(struct create_ctx *c, struct cell_error *err)
 static int setup_listener(struct create_ctx *c, struct cell_error *err)
 {
 	const char *path = c->spec->linux.seccomp.listener_path;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 	if (!c->spec->linux.seccomp.set || !path)
 		return 0;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return cell_err(err, ENAMETOOLONG, "linux.seccomp.listenerPath %s", path);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	c->sp.listener_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->sp.listener_fd < 0 ||
-	    connect(c->sp.listener_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return cell_err(err, errno, "connect to seccomp listener %s", path);
-	return 0;
+	c->sp.listener_fd = cell_seccomp_listener_connect(path, err);
+	return c->sp.listener_fd < 0 ? c->sp.listener_fd : 0;
 }
 
 /* The minimal record, before the cgroup exists: whatever happens to this process or to
@@ -585,14 +578,17 @@ static int create_in(struct create_ctx *c, struct cell_error *err)
 	c->created = cell_now_rfc3339();
 	if ((r = record_state(c, c->run ? CELL_RUNNING : CELL_CREATED, err)) < 0)
 		goto fail;
+	/* the child sent its terminal before it reported created: taken (and set up as
+	 * runc's tty.go does) before the process may write to it */
+	if (c->console_pair[0] >= 0 &&
+	    ((r = cell_console_recv_master(c->console_pair[0], &c->master, err)) < 0 ||
+	     (r = cell_terminal_clear_onlcr(c->master, err)) < 0))
+		goto fail;
 	c->starting = c->run;
 	if (c->run && (r = start_process(c->sync[0], err)) < 0)
 		goto fail;
 	c->starting = false;
 	if ((r = recorded(c, err)) < 0)
-		goto fail;
-	if (c->console_pair[0] >= 0 &&
-	    (r = cell_console_recv_master(c->console_pair[0], &c->master, err)) < 0)
 		goto fail;
 	return 0;
 fail:

@@ -60,6 +60,8 @@ struct cell_exec_opts {
 	const char *console_socket;
 	const char *pid_file;
 	bool detach;
+	bool ignore_paused; /* exec into a paused container: the process starts on resume */
+	char **cgroups;     /* exec --cgroup "[CTRL,...:]PATH": sub-cgroups to join */
 	int preserve_fds;
 };
 /* Run `p` inside the container; foreground: *status is its exit status. */

@@ -159,16 +159,17 @@ void cell_state_free(struct cell_state *st)
 char *cell_state_oci_json(const struct cell_state *st, enum cell_status status, bool pretty)
 {
 	bool has_pid = status != CELL_STOPPED && status != CELL_CREATING;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "ociVersion", "1.2.0", "id",
-			      st->id, "status", cell_status_name(status), "bundle", st->bundle,
-			      "rootfs", st->rootfs ? st->rootfs : "", "annotations",
-			      annotations_json(st));
-	if (has_pid)
-		json_object_set_new(o, "pid", json_integer(st->pid));
-	else
-		json_object_set_new(o, "pid", json_integer(0));
+	/* runc's containerState, in its field order (list.bats matches the text):
+	 * ociVersion id pid status bundle rootfs created annotations(omitempty) owner */
+	json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "ociVersion", "1.2.0", "id",
+			      st->id, "pid", (json_int_t)(has_pid ? st->pid : 0), "status",
+			      cell_status_name(status), "bundle", st->bundle, "rootfs",
+			      st->rootfs ? st->rootfs : "");
+
 	if (st->created)
 		json_object_set_new(o, "created", json_string(st->created));
+	if (st->n_annotations > 0)
+		json_object_set_new(o, "annotations", annotations_json(st));
 	json_object_set_new(o, "owner", json_string(""));
 	char *text = json_dumps(o, pretty ? JSON_INDENT(2) : JSON_COMPACT);
 	json_decref(o);

@@ -55,6 +55,8 @@ def test_frozen_cgroup_refused(session, runtime, bundle, hier, where):
         assert r.rc != 0, r
         assert len(r.err_lines) == 1, r
         assert "frozen" in r.err and cg_path.rsplit("/", 1)[0] in r.err, r
+        # runc's words, which its cgroups.bats reads
+        assert "container's cgroup unexpectedly frozen" in r.err, r
         # nothing of the container; our cgroup still there, still frozen, empty
         assert session.leaked_state(cid) == []
         assert os.path.isdir(frozen_dir)

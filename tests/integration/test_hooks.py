@@ -205,7 +205,7 @@ def test_failing_post_hook_warns_and_the_rest_run(runtime, bundle, session, kind
     r = runtime.run(bundle)
     assert r.rc == 0, r
     assert kinds(bundle) == [kind]
-    assert f"{kind} hook 0" in r.err
+    assert f"error running {kind} hook #0" in r.err
 
 
 # Writes "<kind> <$CELLTEST_INHERIT> <$CELLTEST_PROC> <${PATH-unset}>" into the

@@ -287,6 +287,14 @@ def test_runtime_binary_is_sealed(session, runtime, bundle):
               f"( exec 7</proc/1/exe; {PROBE} > /out/write-during )")
     bundle.config["hooks"] = {"startContainer": [{"path": "/bin/sh",
                                                   "args": ["sh", "-c", attack]}]}
+    # the hook runs as the container's process (runc's order): the init is not dumpable
+    # until its exec, so only a process with CAP_SYS_PTRACE may open its exe -- the
+    # strongest attacker, given that capability here
+    caps = bundle.process.setdefault("capabilities", {})
+    for kind in ("bounding", "effective", "permitted"):
+        caps.setdefault(kind, [])
+        if "CAP_SYS_PTRACE" not in caps[kind]:
+            caps[kind].append("CAP_SYS_PTRACE")
     sleeper(bundle, 1107)
     runtime.create(bundle).ok()
     runtime.start(bundle.id).ok()

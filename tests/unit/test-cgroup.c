@@ -504,9 +504,18 @@ static void test_v1_cpuset_inherit(void **state)
 	assert_file(f, "cpuset/new/leaf/cpuset.cpus", "0-3");
 	assert_file(f, "cpuset/new/leaf/cpuset.mems", "0");
 	assert_false(exists(f, "memory/new/leaf/cpuset.cpus"));
-	/* an existing directory is not ours to change */
+	/* an existing level with an empty cpuset (a pod's parent made by mkdir) gets its
+	 * parent's, as runc's ensureParent; one with values keeps them */
 	assert_int_equal(cell_cgroup_create(&f->o, "/pre/y", &other, &f->err), 0);
-	assert_file(f, "cpuset/pre/cpuset.cpus", "");
+	assert_file(f, "cpuset/pre/cpuset.cpus", "0-3");
+	assert_file(f, "cpuset/pre/y/cpuset.cpus", "0-3");
+	cell_cgroup_free(other);
+	other = NULL;
+	put(f, "cpuset/set/cpuset.cpus", "1");
+	put(f, "cpuset/set/cpuset.mems", "0");
+	assert_int_equal(cell_cgroup_create(&f->o, "/set/z", &other, &f->err), 0);
+	assert_file(f, "cpuset/set/cpuset.cpus", "1");
+	assert_file(f, "cpuset/set/z/cpuset.cpus", "1");
 	cell_cgroup_free(other);
 }
 

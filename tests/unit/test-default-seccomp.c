@@ -92,7 +92,7 @@ static void test_compiles_for_every_gate(void **state)
 /* What `cellrun spec` writes parses and compiles as it is. */
 static void test_cellrun_spec_output(void **state)
 {
-	_cleanup_free_ char *json = cell_spec_default_json(false);
+	_cleanup_free_ char *json = cell_spec_default_json(false, true);
 	_cleanup_spec_ struct cell_spec *spec = NULL;
 	_cleanup_filter_ struct cell_seccomp_filter *f = NULL;
 	struct cell_error e = {0};

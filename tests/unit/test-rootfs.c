@@ -491,7 +491,7 @@ static void test_errors(void **state)
 	    /* procfs and sysfs never through a symlink, not even one inside the root */
 	    {{.destination = "/mnt/link", .type = "proc"},
 	     "mounts[0] (/mnt/link): /mnt/link in the rootfs is a symlink (to "
-	     "/../../../tmp/escape-celltest): proc and sysfs are mounted only on directories",
+	     "/../../../tmp/escape-celltest): proc and sysfs must be mounted on ordinary directory",
 	     0},
 	    {{.destination = "/mnt/link/sys", .type = "sysfs"},
 	     "mounts[0] (/mnt/link/sys): /mnt/link in the rootfs is a symlink",

@@ -425,7 +425,8 @@ static void test_send_listener_errors(void **state)
 
 	assert_int_equal(
 	    cell_seccomp_send_listener("/tmp/celltest-no-such-dir/l.sock", 0, "{}", &e), -ENOENT);
-	assert_string_equal(e.msg, "seccomp listener /tmp/celltest-no-such-dir/l.sock: connect");
+	assert_string_equal(e.msg, "failed to connect with seccomp agent specified in the seccomp "
+				   "profile: connect to /tmp/celltest-no-such-dir/l.sock");
 }
 
 /* A filter that refuses execve is refused before anything loads it, naming the field;

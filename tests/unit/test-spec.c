@@ -815,7 +815,7 @@ static void check_default_common(const struct cell_spec *s)
 
 static void test_default_rootful(void **state)
 {
-	_cleanup_free_ char *json = cell_spec_default_json(false);
+	_cleanup_free_ char *json = cell_spec_default_json(false, true);
 	struct cell_spec *s = parse_ok(json);
 	const struct cell_mount *pts = find_mount(s, "/dev/pts");
 
@@ -836,7 +836,7 @@ static void test_default_rootful(void **state)
 
 static void test_default_rootless(void **state)
 {
-	_cleanup_free_ char *json = cell_spec_default_json(true);
+	_cleanup_free_ char *json = cell_spec_default_json(true, true);
 	struct cell_spec *s = parse_ok(json);
 	const struct cell_mount *sys = find_mount(s, "/sys");
 

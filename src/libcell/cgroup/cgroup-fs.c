@@ -147,7 +147,9 @@ static int check_reusable(const char *dir, struct cell_error *err)
 
 	if (cg_read_at(dir, "cgroup.procs", &procs) < 0 || procs[0] == '\0')
 		return 0;
-	return cell_err(err, EBUSY, "cgroup %s already has processes", dir);
+	/* runc 1.2+ refuses too, in these words (1.1 warned and went on) */
+	return cell_err(err, EBUSY, "cgroup %s: container's cgroup is not empty: it already has processes",
+			dir);
 }
 
 /* The freezer state of an existing cgroup dir: "FROZEN"/"FREEZING" (v1), "frozen" or
@@ -185,7 +187,8 @@ int cg_check_not_frozen(const struct cgroup_hier *h, struct cell_error *err)
 	if (strlen(dir) <= root || !(state = frozen_state(h, dir)))
 		return 0;
 	return cell_err(err, EBUSY,
-			"cgroup %s is %s (%s): a process joining it would hang; thaw it first",
+			"container's cgroup unexpectedly frozen: %s is %s (%s): a process joining it "
+			"would hang; thaw it first",
 			dir, state, h->v2 ? "cgroup.freeze" : "freezer.state");
 }
 
@@ -197,7 +200,10 @@ static int make_one(const struct cgroup_ops *ops, struct cgroup_hier *h, const c
 		return ops->init_dir ? ops->init_dir(h, dir, err) : 0;
 	if (errno == EEXIST) {
 		*existed = true;
-		return 0;
+		/* an existing level made by someone else (a pod's parent) may still have
+		 * an empty cpuset; it is filled from its parent as runc's ensureParent
+		 * does (nothing is written where a value is set) */
+		return ops->init_dir && !h->rootless ? ops->init_dir(h, dir, err) : 0;
 	}
 	if (h->rootless && cg_delegation_errno(errno)) {
 		/* container.c says it once when limits were asked for */

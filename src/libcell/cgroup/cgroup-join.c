@@ -171,3 +171,70 @@ void cell_cgroup_join_close(struct cell_cgroup_join *j)
 	free(j->paths);
 	cell_cgroup_join_init(j);
 }
+
+/* ---- exec --cgroup: a sub-cgroup of the container's ---- */
+
+static bool hier_has(const struct cgroup_hier *h, const char *ctrl)
+{
+	return h->v2 ? false : cell_strv_contains(h->controllers, ctrl);
+}
+
+/* The hierarchies named by the comma list ctrls (all when NULL); v2 has no controller
+ * names in runc's sense: "" or a v1 name never selects it, as runc's v2 takes PATH
+ * only.  The words of the errors are runc's. */
+static int select_hiers(const struct cell_cgroup *cg, const char *ctrls, bool *want,
+			struct cell_error *err)
+{
+	_cleanup_strv_free_ char **names = ctrls ? cg_split(ctrls, ',') : NULL;
+
+	for (size_t i = 0; i < cg->n_h; i++)
+		want[i] = !names;
+	for (size_t n = 0; names && names[n]; n++) {
+		bool found = false;
+		for (size_t i = 0; i < cg->n_h; i++)
+			if (hier_has(&cg->h[i], names[n]))
+				found = want[i] = true;
+		if (!found)
+			return cell_err(err, EINVAL, "exec --cgroup: unknown controller \"%s\"",
+					names[n]);
+	}
+	return 0;
+}
+
+static int descend_one(struct cgroup_hier *h, const char *sub, struct cell_error *err)
+{
+	_cleanup_free_ char *dir = xasprintf("%s%s", h->dir, sub);
+	_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", dir);
+
+	if (h->skipped)
+		return 0;
+	if (access(procs, F_OK) < 0)
+		return cell_err(err, 0, "adding pid to cgroups: %s: %s", procs,
+				errno == ENOENT ? "no such file or directory" : strerror(errno));
+	char *path = xasprintf("%s%s", h->path, sub);
+	free(h->path);
+	free(h->dir);
+	h->path = path;
+	h->dir = TAKE_PTR(dir);
+	return 0;
+}
+
+int cell_cgroup_descend(struct cell_cgroup *cg, const char *spec, struct cell_error *err)
+{
+	const char *colon = strchr(spec, ':');
+	const char *rel = colon ? colon + 1 : spec;
+	_cleanup_free_ char *ctrls = colon ? xstrndup(spec, (size_t)(colon - spec)) : NULL;
+	_cleanup_free_ char *sub = NULL;
+	_cleanup_free_ bool *want = xcalloc(cg->n_h ? cg->n_h : 1, sizeof(bool));
+	struct cell_error e = { 0 };
+	int r;
+
+	if (cgroup_path_normalize(rel, &sub, &e) < 0)
+		return cell_err(err, EINVAL, "exec --cgroup: %s is not a sub cgroup path", rel);
+	if ((r = select_hiers(cg, ctrls, want, err)) < 0 || streq(sub, "/"))
+		return r;
+	for (size_t i = 0; i < cg->n_h; i++)
+		if (want[i] && (r = descend_one(&cg->h[i], sub, err)) < 0)
+			return r;
+	return 0;
+}

@@ -24,7 +24,8 @@
 /* ---- directories ---- */
 
 /* A new cpuset cgroup starts with empty cpus/mems and refuses tasks (ENOSPC) until they
- * are set; copy the parent's, as cgroup.clone_children would. */
+ * are set; copy the parent's, as cgroup.clone_children would.  Only an empty value is
+ * written. */
 static int cpuset_copy(const struct cgroup_hier *h, const char *dir, const char *file,
 		       struct cell_error *err)
 {
@@ -383,8 +384,10 @@ static int unified_entry(struct cgroup_hier *u, const struct cell_kv *kv, struct
 
 	if (ret < 0)
 		return ret;
+	/* runc's words for unified on v1 (ErrV1NoUnified): "invalid configuration" */
 	if (ctrl && cgroup_v2_enable(u, want, &e) < 0)
-		return cell_err(err, e.code, "linux.resources.unified \"%s\": %s", kv->key, e.msg);
+		return cell_err(err, e.code, "invalid configuration: linux.resources.unified \"%s\": %s",
+				kv->key, e.msg);
 	if (!cg_has(u, kv->key))
 		return cell_err(err, ENOENT, "linux.resources.unified \"%s\": no such file in %s",
 				kv->key, u->dir);
@@ -399,8 +402,8 @@ static int set_unified(struct cell_cgroup *cg, const struct cell_resources *r,
 	for (size_t i = 0; i < r->n_unified; i++) {
 		int ret = u ? unified_entry(u, &r->unified[i], err)
 			    : cell_err(err, ENOTSUP,
-				       "linux.resources.unified \"%s\": no cgroup v2 "
-				       "hierarchy on this host",
+				       "invalid configuration: linux.resources.unified \"%s\": "
+				       "no cgroup v2 hierarchy on this host",
 				       r->unified[i].key);
 		if (ret < 0)
 			return ret;

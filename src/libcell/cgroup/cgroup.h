@@ -84,6 +84,10 @@ int cell_cgroup_join_self(struct cell_cgroup_join *j, struct cell_error *err);
 int cell_cgroup_join_rest(struct cell_cgroup *cg, const struct cell_cgroup_join *j, pid_t pid,
 			  struct cell_error *err);
 void cell_cgroup_join_close(struct cell_cgroup_join *j);
+/* exec --cgroup "[CTRL[,CTRL...]:]PATH" (runc's): the new process joins PATH below the
+ * container's cgroup, in the hierarchies of those controllers (all without); PATH must
+ * stay below it and exist.  Call before cell_cgroup_join_open(). */
+int cell_cgroup_descend(struct cell_cgroup *cg, const char *spec, struct cell_error *err);
 /* Delegate the container's cgroup to the root of its user namespace (uid/gid on the
  * host), as an init inside needs to make its own groups (systemd's init.scope): the
  * directory and the files that move processes and (v2) enable controllers below it.

@@ -204,6 +204,9 @@ int cell_mnt_attach(int mntfd, int rootfd, int targetfd, const char *path, struc
 	return 0;
 }
 
+/* runc's words (mountToRootfs), which its mask.bats reads */
+#define PLAIN_DIR_ONLY "proc and sysfs must be mounted on ordinary directory"
+
 /* What the symlink fd names points to, for the message. */
 static void link_target(int fd, char target[static PATH_MAX])
 {
@@ -227,10 +230,10 @@ static int check_component(int rootfd, const char *prefix, bool *missing, struct
 	if (S_ISLNK(st.st_mode)) {
 		link_target(fd, target);
 		return cell_err(err, 0, "%s in the rootfs is a symlink (to %s): %s", prefix, target,
-				"proc and sysfs are mounted only on directories");
+				PLAIN_DIR_ONLY);
 	}
 	if (!S_ISDIR(st.st_mode))
-		return cell_err(err, ENOTDIR, "%s in the rootfs", prefix);
+		return cell_err(err, ENOTDIR, "%s in the rootfs: %s", prefix, PLAIN_DIR_ONLY);
 	return 0;
 }
 

@@ -311,19 +311,22 @@ void cell_seccomp_free(struct cell_seccomp_filter *f)
 	free(f);
 }
 
-static int listener_connect(const char *path, struct cell_error *err)
+int cell_seccomp_listener_connect(const char *path, struct cell_error *err)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	_cleanup_close_ int sock = -1;
 
 	if (strlen(path) >= sizeof(addr.sun_path))
-		return cell_err(err, ENAMETOOLONG, "seccomp listener %s", path);
+		return cell_err(err, ENAMETOOLONG, "linux.seccomp.listenerPath %s", path);
 	memcpy(addr.sun_path, path, strlen(path) + 1);
 	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return cell_err(err, errno, "seccomp listener %s: socket", path);
 	if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return cell_err(err, errno, "seccomp listener %s: connect", path);
+		return cell_err(err, errno,
+				"failed to connect with seccomp agent specified in the seccomp "
+				"profile: connect to %s",
+				path);
 	return TAKE_FD(sock);
 }
 
@@ -396,7 +399,7 @@ int cell_seccomp_send_listener(const char *listener_path, int notify_fd, const c
 
 	if (!state_json || !*state_json)
 		return cell_err(err, 0, "seccomp listener %s: empty state", listener_path);
-	if ((sock = listener_connect(listener_path, err)) < 0)
+	if ((sock = cell_seccomp_listener_connect(listener_path, err)) < 0)
 		return sock;
 	int r = cell_seccomp_send_listener_fd(sock, notify_fd, state_json, NULL, err);
 	return r < 0 ? cell_err_prefix(err, "%s", listener_path) : 0;

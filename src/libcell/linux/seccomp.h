@@ -22,6 +22,9 @@ int cell_seccomp_prepare_cached(const struct cell_seccomp *sc, const char *key,
 				struct cell_error *err);
 /* Load it; *notify_fd gets the listener fd when an action is SCMP_ACT_NOTIFY, else -1. */
 int cell_seccomp_load(struct cell_seccomp_filter *f, int *notify_fd, struct cell_error *err);
+/* Connect to listenerPath, from the runtime's mount namespace (the path is the
+ * runtime's, not the container's); the message is runc's. */
+int cell_seccomp_listener_connect(const char *path, struct cell_error *err);
 /* The same over an already connected socket, with listenerMetadata. */
 int cell_seccomp_send_listener_fd(int sock, int notify_fd, const char *state_json,
 				  const char *metadata, struct cell_error *err);

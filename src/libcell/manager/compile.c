@@ -219,7 +219,7 @@ static int compile_into(json_t *c, const struct cell_settings *s, const char *ro
 char *cell_settings_compile(const struct cell_settings *s, const char *rootfs,
 			    struct cell_error *err)
 {
-	_cleanup_free_ char *base = cell_spec_default_json(false);
+	_cleanup_free_ char *base = cell_spec_default_json(false, true);
 	json_t *c = json_loads(base, 0, NULL);
 	char *text = NULL;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "hooks.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -93,10 +94,17 @@ int cell_hook_run(const struct cell_hook *h, int exec_fd, char *const *inherit_e
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		return cell_err(err, 0, "hook %s: could not execute it (missing or not executable?)",
 				h->path);
+	/* runc's words around a hook's status: "error running hook: signal: bad system
+	 * call" (1.1; Go's os/exec) inside "error running KIND hook #N" (1.2 on) */
 	if (WIFEXITED(status))
-		return cell_err(err, 0, "hook %s exited with status %d", h->path,
+		return cell_err(err, 0, "error running hook: %s exited with status %d", h->path,
 				WEXITSTATUS(status));
-	return cell_err(err, 0, "hook %s killed by signal %d", h->path, WTERMSIG(status));
+	char sig[64];
+	const char *name = strsignal(WTERMSIG(status));
+	(void)snprintf(sig, sizeof(sig), "%s", name ? name : "unknown signal");
+	sig[0] = (char)tolower((unsigned char)sig[0]);
+	return cell_err(err, 0, "error running hook: %s: signal: %s (killed by signal %d)", h->path,
+			sig, WTERMSIG(status));
 }
 
 int cell_hooks_run(const struct cell_hook_list *l, enum cell_hook_kind kind, const int *exec_fds,
@@ -106,7 +114,8 @@ int cell_hooks_run(const struct cell_hook_list *l, enum cell_hook_kind kind, con
 		int r = cell_hook_run(&l->hooks[i], exec_fds ? exec_fds[i] : -1, inherit_env,
 				      state_json, err);
 		if (r < 0)
-			return cell_err_prefix(err, "%s hook %zu", cell_hook_kind_name(kind), i);
+			return cell_err_prefix(err, "error running %s hook #%zu",
+					       cell_hook_kind_name(kind), i);
 	}
 	return 0;
 }
@@ -120,7 +129,8 @@ int cell_hooks_run_all(const struct cell_hook_list *l, enum cell_hook_kind kind,
 	for (size_t i = 0; i < l->n; i++) {
 		struct cell_error e = { 0 };
 		if (cell_hook_run(&l->hooks[i], -1, environ, state_json, &e) < 0) {
-			(void)cell_err_prefix(&e, "%s hook %zu", cell_hook_kind_name(kind), i);
+			(void)cell_err_prefix(&e, "error running %s hook #%zu",
+					      cell_hook_kind_name(kind), i);
 			cell_log(CELL_LOG_WARN, "%s", cell_err_text(&e, buf, sizeof(buf)));
 			failed++;
 		}

@@ -22,9 +22,9 @@
  *     send RECORDED .................. → wait for RECORDED (EOF: the runtime
  *                                           died before recording us: exit)
  *                                        9. accept() on exec.sock: `start`
- *                                       10. startContainer hooks, cwd, LSM,
- *                                           rlimits..., user+caps, no_new_privs,
- *                                           seccomp, exec
+ *                                       10. cwd, LSM, rlimits..., user+caps,
+ *                                           no_new_privs, seccomp, startContainer
+ *                                           hooks, exec
  * Any failure in the child is sent as an ERROR record and the child exits.
  */
 #include "spawn.h"
@@ -174,7 +174,8 @@ static int finish_steps(const struct cell_process *p, const struct cell_linux *l
 
 int cell_process_finish(const struct cell_process *p, const struct cell_linux *l,
 			struct cell_seccomp_filter *sc, int listener_fd, const char *state_json,
-			bool setgroups_allowed, struct cell_error *err)
+			bool setgroups_allowed, const struct cell_hook_list *start_hooks,
+			struct cell_error *err)
 {
 	struct cell_exec_target t = { 0 };
 	int r;
@@ -185,6 +186,12 @@ int cell_process_finish(const struct cell_process *p, const struct cell_linux *l
 	r = finish_steps(p, l, sc, listener_fd, state_json, setgroups_allowed, err);
 	if (listener_fd >= 0)
 		(void)close(listener_fd);
+	/* startContainer: as the process, right before its exec -- its user, its
+	 * capabilities, its seccomp filter, its environment with HOME (runc's
+	 * standard_init order) */
+	if (r >= 0 && start_hooks && start_hooks->n)
+		r = cell_hooks_run(start_hooks, CELL_HOOK_START_CONTAINER, NULL, t.env, state_json,
+				   err);
 	if (r >= 0)
 		r = cell_exec_process(p, &t, err);
 	cell_exec_target_release(&t);
@@ -252,6 +259,10 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	if (sp->hooks[CELL_HOOK_CREATE_CONTAINER].n) {
 		/* hooks in the container namespace see the pid as the container does */
 		_cleanup_free_ char *st = cell_spawn_state_json(s, getpid(), "creating");
+		/* their cwd is the rootfs, as runc's (prepareRootfs chdirs there first) */
+		if (chdir(s->rootfs_ctx.rootfs) < 0)
+			return cell_err(err, errno, "chdir %s for the createContainer hooks",
+					s->rootfs_ctx.rootfs);
 		/* runc's container-side hooks inherit its init's environment,
 		 * which is process.env by then; the runtime's own stays out */
 		r = cell_hooks_run(&sp->hooks[CELL_HOOK_CREATE_CONTAINER],
@@ -310,16 +321,13 @@ static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid
 	/* nothing of the runtime's reaches the hooks (their binaries are the image's) */
 	int keep[] = { conn, s->listener_fd, cell_log_fd() };
 	int r = cell_fds_confine(s->preserve_fds, keep, ARRAY_SIZE(keep), &err);
-	/* startContainer: path and execution in the container (config.md) */
-	if (r >= 0)
-		r = cell_hooks_run(&sp->hooks[CELL_HOOK_START_CONTAINER], CELL_HOOK_START_CONTAINER,
-				   NULL, sp->process.env, state, &err);
 	/* execCPUAffinity is for exec'd processes, not init (config.md) */
 	struct cell_process init = sp->process;
 	init.exec_cpu_affinity_initial = init.exec_cpu_affinity_final = NULL;
 	if (r >= 0)
 		(void)cell_process_finish(&init, &sp->linux, s->seccomp, s->listener_fd, state,
-					  s->setgroups_allowed, &err);
+					  s->setgroups_allowed, &sp->hooks[CELL_HOOK_START_CONTAINER],
+					  &err);
 	cell_sync_send_error(conn, &err);
 	_exit(127);
 }
@@ -352,6 +360,9 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 		child_fail(s->sync_fd, &err);
 	if (cell_sync_expect(s->sync_fd, CELL_SYNC_GO, &m, NULL, 0, &err) < 0)
 		_exit(1);
+	/* --debug names the steps as runc's do (nsexec, init), which tools and runc's
+	 * debug.bats read */
+	cell_debug("nsexec container setup: pid %d in the container's namespaces", (int)getpid());
 	if (s->send_mount_sources && cell_mount_sources_recv(s->sync_fd, s->spec->n_mounts,
 							     &s->rootfs_ctx.source_fds, &err) < 0)
 		_exit(1);
@@ -360,8 +371,10 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 	 * GO: a non-dumpable process's /proc files belong to root, and an
 	 * unprivileged parent must write our uid_map/gid_map first. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	cell_debug("child process in init(): rootfs, devices and hooks");
 	if (child_setup(s, (pid_t)m.value, &err) < 0)
 		child_fail(s->sync_fd, &err);
+	cell_debug("init: closing the pipe to signal completion (created)");
 	if (cell_sync_send(s->sync_fd, CELL_SYNC_CREATED, 0, NULL, 0) < 0)
 		_exit(1);
 	/* `create`: until our state is recorded, the runtime's end of the sync socket is

@@ -48,7 +48,10 @@ char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, const char *s
 struct cell_exec_target;
 int cell_exec_process(const struct cell_process *p, const struct cell_exec_target *t,
 		      struct cell_error *err);
-/* Apply everything from cwd to seccomp, then exec (the common tail of init and exec). */
+/* Apply everything from cwd to seccomp, run start_hooks (the init's startContainer
+ * hooks, or NULL) under all of it, then exec (the common tail of init and exec). */
+struct cell_hook_list;
 int cell_process_finish(const struct cell_process *p, const struct cell_linux *l,
 			struct cell_seccomp_filter *sc, int listener_fd, const char *state_json,
-			bool setgroups_allowed, struct cell_error *err);
+			bool setgroups_allowed, const struct cell_hook_list *start_hooks,
+			struct cell_error *err);

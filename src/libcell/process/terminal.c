@@ -159,6 +159,18 @@ int cell_console_recv_master(int sock, int *master, struct cell_error *err)
 	return 0;
 }
 
+int cell_terminal_clear_onlcr(int master, struct cell_error *err)
+{
+	struct termios t;
+
+	if (tcgetattr(master, &t) < 0)
+		return cell_err(err, errno, "tcgetattr on the terminal master");
+	t.c_oflag &= ~(tcflag_t)ONLCR;
+	if (tcsetattr(master, TCSANOW, &t) < 0)
+		return cell_err(err, errno, "clear ONLCR on the terminal master");
+	return 0;
+}
+
 static int copy_once(int from, int to)
 {
 	char buf[8192];

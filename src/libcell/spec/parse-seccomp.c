@@ -6,6 +6,8 @@
  */
 #include "parse-internal.h"
 
+#include "../base/util.h"
+
 #define SA struct cell_seccomp_arg
 static const struct spec_field arg_fields[] = {
 	{ "index", F_UINT, M(SA, index), .required = true, RANGE(0, 5) },
@@ -52,10 +54,19 @@ static int notify_listener(struct pctx *c, const struct jp *at, const struct cel
 	if (sc->default_action == CELL_SCMP_NOTIFY)
 		return jp_fail(c, JP_KEY(at, "defaultAction"),
 			       "SCMP_ACT_NOTIFY cannot be the default action");
-	for (size_t i = 0; !sc->listener_path && i < sc->n_syscalls; i++)
-		if (sc->syscalls[i].action == CELL_SCMP_NOTIFY)
+	for (size_t i = 0; i < sc->n_syscalls; i++) {
+		const struct cell_seccomp_syscall *s = &sc->syscalls[i];
+		if (s->action != CELL_SCMP_NOTIFY)
+			continue;
+		if (!sc->listener_path)
 			return jp_fail(c, JP_KEY(JP_IDX(JP_KEY(at, "syscalls"), i), "action"),
 				       "SCMP_ACT_NOTIFY requires linux.seccomp.listenerPath");
+		/* the runtime writes to its sync socket after the filter is loaded: a
+		 * notified write would wait for an agent that has no fd yet (runc's rule) */
+		if (cell_strv_contains(s->names, "write"))
+			return jp_fail(c, JP_KEY(JP_IDX(JP_KEY(at, "syscalls"), i), "names"),
+				       "SCMP_ACT_NOTIFY cannot be used for the write syscall");
+	}
 	return 0;
 }
 

@@ -374,8 +374,9 @@ int cell_cap_from_name(const char *name);
 const char *cell_cap_name(int cap);
 int cell_cap_last(void); /* highest capability number this build knows */
 
-/* The config.json that `cellrun spec` writes (runc-compatible defaults). */
-char *cell_spec_default_json(bool rootless);
+/* The config.json that `cellrun spec` writes (runc-compatible defaults); cgroupns adds
+ * the cgroup namespace (runc: on a unified cgroup v2 host only). */
+char *cell_spec_default_json(bool rootless, bool cgroupns);
 /* The newest runtime-spec version implemented (features' ociVersionMax). */
 #define CELL_OCI_VERSION_MAX "1.3.0"
 /* The features document (runtime-spec features.md) as JSON text. */
