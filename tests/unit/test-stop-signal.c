@@ -52,6 +52,20 @@ static void test_unusable_values_send_sigterm(void **state)
 		assert_int_equal(signal_of(bad[i]), SIGTERM);
 }
 
+/* a real-time signal past SIGRTMAX (kill(2) refuses it, so stop waited out its
+ * timeout), a negative offset (SIGRTMIN-1 is glibc's own, and SIGRTMIN+-5 is SIGIO)
+ * or anything else after RTMIN is no signal to send */
+static void test_rtmin_out_of_range_sends_sigterm(void **state)
+{
+	static const char *const bad[] = { "SIGRTMIN+31", "SIGRTMIN+100", "SIGRTMIN+-1",
+					   "SIGRTMIN+-5", "SIGRTMIN-1", "SIGRTMINX",
+					   "RTMIN+99999999999999999999" };
+	(void)state;
+	assert_int_equal(SIGRTMIN + 30, SIGRTMAX); /* what the cases assume */
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(signal_of(bad[i]), SIGTERM);
+}
+
 static void test_no_container_sends_sigterm(void **state)
 {
 	(void)state;
@@ -63,6 +77,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_unusable_values_send_sigterm),
+		cmocka_unit_test(test_rtmin_out_of_range_sends_sigterm),
 		cmocka_unit_test(test_no_container_sends_sigterm),
 	};
 	struct cell_error err = { 0 };

@@ -40,7 +40,10 @@ static int parse_signal(const char *s)
 		s += 3;
 	if (cell_startswith(s, "RTMIN")) {
 		long long off = 0;
-		if (s[5] == '+' && cell_parse_long(s + 6, &off) < 0)
+		/* "RTMIN" or "RTMIN+N" up to SIGRTMAX: kill(2) refuses a higher number,
+		 * and a negative N would name another signal */
+		if (s[5] && (s[5] != '+' || cell_parse_long(s + 6, &off) < 0 || off < 0 ||
+			     off > SIGRTMAX - SIGRTMIN))
 			return SIGTERM;
 		return SIGRTMIN + (int)off;
 	}
