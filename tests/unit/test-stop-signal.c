@@ -66,6 +66,22 @@ static void test_rtmin_out_of_range_sends_sigterm(void **state)
 		assert_int_equal(signal_of(bad[i]), SIGTERM);
 }
 
+/* an image's StopSignal may be a number ("3"), and create copies it as written */
+static void test_numbers(void **state)
+{
+	(void)state;
+	assert_int_equal(signal_of("3"), SIGQUIT);
+	assert_int_equal(signal_of("9"), SIGKILL);
+	assert_int_equal(signal_of("15"), SIGTERM);
+	_cleanup_free_ char *rtmax = xasprintf("%d", SIGRTMAX);
+	assert_int_equal(signal_of(rtmax), SIGRTMAX);
+	_cleanup_free_ char *past = xasprintf("%d", SIGRTMAX + 1);
+	static const char *const bad[] = { "0", "-9", "3x", "1.5", "99999999999999999999" };
+	assert_int_equal(signal_of(past), SIGTERM);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(signal_of(bad[i]), SIGTERM);
+}
+
 static void test_no_container_sends_sigterm(void **state)
 {
 	(void)state;
@@ -78,6 +94,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_unusable_values_send_sigterm),
 		cmocka_unit_test(test_rtmin_out_of_range_sends_sigterm),
+		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_no_container_sends_sigterm),
 	};
 	struct cell_error err = { 0 };

@@ -34,8 +34,13 @@ static void closep_lock(int *fd)
 
 static int parse_signal(const char *s)
 {
+	long long n;
+
 	if (!s)
 		return SIGTERM;
+	/* an image's StopSignal may be a number, and create keeps it as written */
+	if (cell_parse_long(s, &n) == 0)
+		return n >= 1 && n <= SIGRTMAX ? (int)n : SIGTERM;
 	if (cell_startswith(s, "SIG"))
 		s += 3;
 	if (cell_startswith(s, "RTMIN")) {
