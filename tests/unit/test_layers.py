@@ -107,6 +107,12 @@ class Extraction(unittest.TestCase):
         self.assertEqual(g[L + "c.c"], {L + "b.c": {"b_ops"}})  # a table is a dependency
         self.assertEqual(layers.cycles(g), [(L + "a.c", L + "b.c")])
 
+    def test_functions_only(self):
+        defs, uses = layers.parse_nm(self.NM, self.OBJS, functions_only=True)
+        self.assertNotIn("b_ops", defs)
+        g = layers.call_graph(defs, uses, sorted(self.OBJS.values()))
+        self.assertEqual(g[L + "c.c"], {})
+
     def test_include_edges(self):
         files = {L + "process/spawn.c": '#include "spawn.h"\n#include "../state.h"\n'
                                         '#include <stdio.h>\n  # include "libcell/spec/version.h"\n'}
