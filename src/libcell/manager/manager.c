@@ -34,13 +34,21 @@ static void closep_lock(int *fd)
 
 static int parse_signal(const char *s)
 {
+	long long n;
+
 	if (!s)
 		return SIGTERM;
+	/* an image's StopSignal may be a number, and create keeps it as written */
+	if (cell_parse_long(s, &n) == 0)
+		return n >= 1 && n <= SIGRTMAX ? (int)n : SIGTERM;
 	if (cell_startswith(s, "SIG"))
 		s += 3;
 	if (cell_startswith(s, "RTMIN")) {
 		long long off = 0;
-		if (s[5] == '+' && cell_parse_long(s + 6, &off) < 0)
+		/* "RTMIN" or "RTMIN+N" up to SIGRTMAX: kill(2) refuses a higher number,
+		 * and a negative N would name another signal */
+		if (s[5] && (s[5] != '+' || cell_parse_long(s + 6, &off) < 0 || off < 0 ||
+			     off > SIGRTMAX - SIGRTMIN))
 			return SIGTERM;
 		return SIGRTMIN + (int)off;
 	}

@@ -44,8 +44,7 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
-/* The template's cache key: a directory name under <root>/templates. */
-static char *template_key(const char *t, char **packages)
+char *cell_manager_template_key(const char *t, char **packages)
 {
 	/* "-2": a tree of an older cell, whose rcS mounted a new procfs over the
 	 * runtime's masked one, is not reused */
@@ -81,7 +80,8 @@ static int build_template(const char *t, struct cell_create_req *req, const char
 }
 
 /* An OCI image's config becomes an app container's process. */
-static void apply_image_config(struct cell_settings *s, const struct cell_image_config *cfg)
+void cell_manager_apply_image_config(struct cell_settings *s,
+				     const struct cell_image_config *cfg)
 {
 	if (!s->command)
 		s->command = cell_image_config_args(cfg);
@@ -109,7 +109,7 @@ static int template_tree(const struct cell_store *st, struct cell_create_req *re
 			 struct cell_error *err)
 {
 	const char *t = req->s->template_name;
-	_cleanup_free_ char *key = template_key(t, req->packages);
+	_cleanup_free_ char *key = cell_manager_template_key(t, req->packages);
 	_cleanup_free_ char *dir = xasprintf("%s/templates/%s", st->root, key);
 	_cleanup_free_ char *tree = xasprintf("%s/rootfs", dir);
 	_cleanup_free_ char *lock = xasprintf("%s/templates/%s.lock", st->root, key);
@@ -142,7 +142,7 @@ static int template_tree(const struct cell_store *st, struct cell_create_req *re
 		(void)cell_write_file_atomic(ready, "", 0, 0644);
 	}
 	if (cell_startswith(t, "oci:")) {
-		apply_image_config(req->s, &cfg);
+		cell_manager_apply_image_config(req->s, &cfg);
 		cell_image_config_free(&cfg);
 	}
 	*out = TAKE_PTR(tree);

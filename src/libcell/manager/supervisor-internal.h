@@ -19,6 +19,14 @@ int cell_manager_remove_rootfs(const struct cell_store *st, const struct cell_se
 			       const char *dir, struct cell_error *err);
 int cell_manager_mount(const struct cell_store *st, const struct cell_settings *s,
 		       struct cell_error *err);
+/* The template's cache key: a directory name under <root>/templates, which changes
+ * with the template and the extra packages. */
+char *cell_manager_template_key(const char *template_name, char **packages);
+struct cell_image_config;
+/* An OCI template's config into settings the user left unset (command, cwd, user,
+ * stop signal); its env is appended. */
+void cell_manager_apply_image_config(struct cell_settings *s,
+				     const struct cell_image_config *cfg);
 unsigned long long cell_manager_memory(const struct cell_runtime *rt, const struct cell_state *st);
 /* The container's directory: 0700, owned by its root's host id (manager.c). */
 int cell_manager_protect_dir(const char *dir, const struct cell_settings *s,
