@@ -30,69 +30,58 @@
 enum { TO_FILTER = -1, TO_ENOSYS = -2 };
 
 struct section {
-	struct sock_filter checks[4];
+	struct sock_filter checks[3];
+	int to[3][2]; /* the targets of each check (true, false) */
 	size_t n;
 };
 
-/* Append a conditional jump; its targets are set by section_close. */
-static void cond(struct section *s, uint16_t op, uint32_t k)
+/* Append a conditional jump; its offsets are set by section_close. */
+static void cond(struct section *s, uint16_t op, uint32_t k, int jt, int jf)
 {
-	s->checks[s->n++] = (struct sock_filter){.code = (uint16_t)(BPF_JMP | op | BPF_K), .k = k};
+	s->checks[s->n] = (struct sock_filter){.code = (uint16_t)(BPF_JMP | op | BPF_K), .k = k};
+	s->to[s->n][0] = jt;
+	s->to[s->n][1] = jf;
+	s->n++;
 }
 
-/* Symbolic targets as offsets, now that the checks are counted: the checks
- * are followed by "ja filter" and "ret ENOSYS". */
+/* A target as an offset from check `at`: the checks are followed by
+ * "ja filter" and "ret ENOSYS". */
 static uint8_t offset(const struct section *s, size_t at, int target)
 {
 	size_t to = target == TO_FILTER ? s->n : target == TO_ENOSYS ? s->n + 1 : (size_t)target;
 	return (uint8_t)(to - at - 1);
 }
 
-static void section_close(struct section *s, const int (*targets)[2])
+static void section_close(struct section *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
-		s->checks[i].jt = offset(s, i, targets[i][0]);
-		s->checks[i].jf = offset(s, i, targets[i][1]);
+		s->checks[i].jt = offset(s, i, s->to[i][0]);
+		s->checks[i].jf = offset(s, i, s->to[i][1]);
 	}
 }
 
-/* The checks for one architecture; on x86_64 bit 30 of the number marks an
- * x32 call: each ABI is compared with its own maximum, and an ABI that is
- * not in the filter is left to the filter (which applies its bad-arch
- * action or its own rules). */
+/* The checks for one architecture.  On x86_64 bit 30 of the number marks an
+ * x32 call: each ABI is compared with its own maximum, and an ABI that names
+ * nothing (or is not in the filter) is left to the filter, which applies its
+ * bad-arch action or its rules. */
 static void section_build(const struct cell_seccomp_enosys_arch *a, struct section *s)
 {
-	int t[4][2];
-
 	s->n = 0;
 	if (a->audit == AUDIT_ARCH_X86_64) {
-		bool both = a->max && a->max_x32;
-		cond(s, BPF_JSET, X32_SYSCALL_BIT);
-		if (both || a->max_x32) {
-			t[0][0] = both ? 2 : 1, t[0][1] = both ? 1 : TO_FILTER;
-		} else {
-			t[0][0] = TO_FILTER, t[0][1] = 1;
-		}
-		if (a->max) {
-			cond(s, BPF_JGT, a->max);
-			t[s->n - 1][0] = TO_ENOSYS, t[s->n - 1][1] = TO_FILTER;
-		}
-		if (a->max_x32) {
-			cond(s, BPF_JGT, a->max_x32);
-			t[s->n - 1][0] = TO_ENOSYS, t[s->n - 1][1] = TO_FILTER;
-		}
-		section_close(s, (const int(*)[2])t);
-		return;
+		int x32_at = a->max_x32 ? (a->max ? 2 : 1) : TO_FILTER;
+		cond(s, BPF_JSET, X32_SYSCALL_BIT, x32_at, a->max ? 1 : TO_FILTER);
+		if (a->max)
+			cond(s, BPF_JGT, a->max, TO_ENOSYS, TO_FILTER);
+		if (a->max_x32)
+			cond(s, BPF_JGT, a->max_x32, TO_ENOSYS, TO_FILTER);
+	} else {
+		/* s390: a number the kernel does not know reaches the filter as 0
+		 * (setup(2), the multiplexer; unused otherwise) */
+		if (a->audit == AUDIT_ARCH_S390 || a->audit == AUDIT_ARCH_S390X)
+			cond(s, BPF_JEQ, 0, TO_ENOSYS, 1);
+		cond(s, BPF_JGT, a->max, TO_ENOSYS, TO_FILTER);
 	}
-	/* s390: a number the kernel does not know reaches the filter as 0
-	 * (setup(2), the multiplexer; unused otherwise) */
-	if (a->audit == AUDIT_ARCH_S390 || a->audit == AUDIT_ARCH_S390X) {
-		cond(s, BPF_JEQ, 0);
-		t[0][0] = TO_ENOSYS, t[0][1] = 1;
-	}
-	cond(s, BPF_JGT, a->max);
-	t[s->n - 1][0] = TO_ENOSYS, t[s->n - 1][1] = TO_FILTER;
-	section_close(s, (const int(*)[2])t);
+	section_close(s);
 }
 
 static size_t emit(struct sock_filter *out, size_t at, uint16_t code, uint32_t k)
