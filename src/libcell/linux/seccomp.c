@@ -30,10 +30,10 @@
 /* The program is loaded with seccomp(2) by us, not seccomp_load(): it carries
  * the -ENOSYS stub, so the flags libseccomp would pass are ours to pass. */
 struct cell_seccomp_filter {
-	scmp_filter_ctx ctx; /* while it is built; NULL once exported */
-	bool notify;	     /* some rule returns SCMP_ACT_NOTIFY: load yields a listener fd */
+	scmp_filter_ctx ctx;     /* while it is built; NULL once exported */
+	bool notify;             /* a rule returns SCMP_ACT_NOTIFY: load yields a listener fd */
 	unsigned int load_flags; /* SECCOMP_FILTER_FLAG_* from linux.seccomp.flags */
-	void *bpf;		 /* the program (struct sock_filter[]), stub included */
+	void *bpf;               /* the program (struct sock_filter[]), stub included */
 	size_t bpf_len;
 };
 
