@@ -1,8 +1,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """linux.seccomp: errnoRet, argument filters, default actions, kill actions."""
+import os
+import sys
+
 import pytest
 
 from celltest import parse_status
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "security"))
+import payload  # noqa: E402
 
 ARCHES = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
 
@@ -155,3 +161,54 @@ def test_native_arch_is_always_in_the_filter(runtime, bundle):
     assert r.rc == 0, r
     assert r.out.split() == ["rc=1", "Seccomp:", "2"], r
     assert "No message of desired type" in r.err, r
+
+
+# syscall(nr) for each number in argv: "<nr> ok" or "<nr> E<NAME>"
+SYSCALL_PROBE = r"""
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		outcome(argv[i], syscall(strtol(argv[i], NULL, 0), 0, 0, 0, 0, 0, 0));
+	return 0;
+}
+"""
+
+X32_BIT = 0x40000000
+
+
+@pytest.mark.parametrize("flags", [[], ["SECCOMP_FILTER_FLAG_LOG"]])
+def test_newer_syscall_gets_enosys(runtime, bundle, session, flags):
+    """A syscall numbered above every one the profile names is newer than the
+    profile: ENOSYS (so that libc falls back, as for clone3), not the default
+    errno; a listed syscall keeps its errnoRet, an unlisted older one gets the
+    default.  The same for x32 numbers, and on the path with filter flags."""
+    import platform
+    if platform.machine() != "x86_64":
+        pytest.skip("x86_64 host only")
+    if flags:
+        session.cell_only("runc 1.1 refuses linux.seccomp.flags")
+    names = x86_64_syscalls()
+    allow = [n for n in names if n not in ("sched_yield", "getcpu")]
+    seccomp(bundle, [{"names": allow, "action": "SCMP_ACT_ALLOW"},
+                     {"names": ["getcpu"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}],
+            default="SCMP_ACT_ERRNO", flags=flags)
+    prog = payload.compile_into(session.rootfs, "syscall-probe", SYSCALL_PROBE)
+    probes = {"1000": "ENOSYS", str(X32_BIT + 1000): "ENOSYS",
+              "24": "EPERM",       # sched_yield: unlisted, below the maximum
+              "309": "EACCES"}     # getcpu: listed, errnoRet 13
+    bundle.args(prog, *probes)
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    assert payload.parse_report(r.out) == probes, r
+
+
+def test_no_enosys_stub_for_default_allow(runtime, bundle, session):
+    """With an allowing default the kernel answers an unknown number itself
+    (ENOSYS), and a number above the rules' maximum that the kernel knows
+    runs: here getcpu (309) is above the only rule's syscall (sched_yield, 24)."""
+    seccomp(bundle, [{"names": ["sched_yield"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}])
+    prog = payload.compile_into(session.rootfs, "syscall-probe", SYSCALL_PROBE)
+    bundle.args(prog, "309", "24", "1000")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    assert payload.parse_report(r.out) == {"309": "ok", "24": "EACCES", "1000": "ENOSYS"}, r

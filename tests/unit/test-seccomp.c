@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <fcntl.h>
@@ -504,6 +505,173 @@ static void test_bpf_run_malformed(void **state)
 	assert_int_equal(ret, SECCOMP_RET_ALLOW);
 }
 
+/* ---- the -ENOSYS stub, run through the interpreter in front of a filter
+ * that answers EPERM for everything ---- */
+
+#define RET_EPERM (SECCOMP_RET_ERRNO | EPERM)
+#define RET_ENOSYS (SECCOMP_RET_ERRNO | ENOSYS)
+#define X32_BIT 0x40000000U
+
+static uint32_t stub_verdict(const struct cell_seccomp_enosys_arch *arches, size_t n,
+			     uint32_t arch, uint32_t nr)
+{
+	struct sock_filter prog[CELL_SECCOMP_ENOSYS_STUB_MAX + 1];
+	struct seccomp_data d = {.nr = (int)nr, .arch = arch};
+	size_t len = cell_seccomp_enosys_stub(arches, n, prog);
+	uint32_t ret = 0;
+
+	assert_true(len <= CELL_SECCOMP_ENOSYS_STUB_MAX);
+	prog[len] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, RET_EPERM);
+	assert_int_equal(cell_seccomp_bpf_run(prog, len + 1, &d, &ret), 0);
+	return ret;
+}
+
+static void test_enosys_stub(void **state)
+{
+	const struct cell_seccomp_enosys_arch arches[] = {
+	    {.audit = AUDIT_ARCH_X86_64, .max = 300, .max_x32 = X32_BIT | 400},
+	    {.audit = AUDIT_ARCH_I386, .max = 200},
+	    {.audit = AUDIT_ARCH_AARCH64}, /* names nothing there: no section */
+	    {.audit = AUDIT_ARCH_S390X, .max = 100},
+	};
+	size_t n = ARRAY_SIZE(arches);
+
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_X86_64, 0), RET_EPERM);
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_X86_64, 300), RET_EPERM);
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_X86_64, 301), RET_ENOSYS);
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_X86_64, 1000), RET_ENOSYS);
+	/* x32 against its own maximum (a number above 300 but below 400 stays) */
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_X86_64, X32_BIT | 350), RET_EPERM);
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_X86_64, X32_BIT | 400), RET_EPERM);
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_X86_64, X32_BIT | 401), RET_ENOSYS);
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_I386, 200), RET_EPERM);
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_I386, 201), RET_ENOSYS);
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_AARCH64, 5000), RET_EPERM);
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_ARM, 5000), RET_EPERM);
+	/* s390x: 0 is what an unknown number becomes */
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_S390X, 0), RET_ENOSYS);
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_S390X, 100), RET_EPERM);
+	assert_int_equal(stub_verdict(arches, n, AUDIT_ARCH_S390X, 101), RET_ENOSYS);
+}
+
+/* An x86_64 without x32 in the filter leaves x32 numbers to the filter, and
+ * the other way round; a stub naming nothing is empty. */
+static void test_enosys_stub_x32_modes(void **state)
+{
+	const struct cell_seccomp_enosys_arch native[] = {{.audit = AUDIT_ARCH_X86_64, .max = 300}};
+	const struct cell_seccomp_enosys_arch x32[] = {
+	    {.audit = AUDIT_ARCH_X86_64, .max_x32 = X32_BIT | 400}};
+	const struct cell_seccomp_enosys_arch none[] = {{.audit = AUDIT_ARCH_X86_64}};
+	struct sock_filter prog[CELL_SECCOMP_ENOSYS_STUB_MAX];
+
+	assert_int_equal(stub_verdict(native, 1, AUDIT_ARCH_X86_64, 301), RET_ENOSYS);
+	assert_int_equal(stub_verdict(native, 1, AUDIT_ARCH_X86_64, X32_BIT | 5000), RET_EPERM);
+	assert_int_equal(stub_verdict(x32, 1, AUDIT_ARCH_X86_64, 5000), RET_EPERM);
+	assert_int_equal(stub_verdict(x32, 1, AUDIT_ARCH_X86_64, X32_BIT | 400), RET_EPERM);
+	assert_int_equal(stub_verdict(x32, 1, AUDIT_ARCH_X86_64, X32_BIT | 401), RET_ENOSYS);
+	assert_int_equal(cell_seccomp_enosys_stub(none, 1, prog), 0);
+	assert_int_equal(cell_seccomp_enosys_stub(NULL, 0, prog), 0);
+}
+
+static uint32_t profile_verdict(const struct cell_seccomp *sc, int nr)
+{
+	_cleanup_filter_ struct cell_seccomp_filter *f = NULL;
+	struct cell_error e = {0};
+	uint32_t ret = 0;
+
+	assert_int_equal(cell_seccomp_prepare(sc, &f, &e), 0);
+	assert_int_equal(cell_seccomp_verdict(f, nr, &ret, &e), 0);
+	return ret;
+}
+
+/* The compiled profile carries the stub for a refusing default only (runc). */
+static void test_enosys_default_actions(void **state)
+{
+	struct cell_seccomp_syscall rules[] = {
+	    {.names = NAMES("read", "getcpu"), .action = CELL_SCMP_ALLOW},
+	    {.names = NAMES("write"), .action = CELL_SCMP_ERRNO, .errno_ret_set = true,
+	     .errno_ret = 13},
+	};
+	struct cell_seccomp sc = {.set = true,
+				  .default_action = CELL_SCMP_ERRNO,
+				  .architectures = NAMES("SCMP_ARCH_X86_64", "SCMP_ARCH_X32"),
+				  .syscalls = rules,
+				  .n_syscalls = ARRAY_SIZE(rules)};
+	int getcpu = seccomp_syscall_resolve_name("getcpu");
+
+	assert_int_equal(profile_verdict(&sc, getcpu), SECCOMP_RET_ALLOW);
+	assert_int_equal(profile_verdict(&sc, getcpu + 1), RET_ENOSYS);
+	assert_int_equal(profile_verdict(&sc, 1000), RET_ENOSYS);
+	assert_int_equal(profile_verdict(&sc, SYS_write), SECCOMP_RET_ERRNO | 13);
+	assert_int_equal(profile_verdict(&sc, SYS_mkdir), RET_EPERM);
+	sc.default_action = CELL_SCMP_KILL_PROCESS;
+	assert_int_equal(profile_verdict(&sc, 1000), RET_ENOSYS);
+	assert_int_equal(profile_verdict(&sc, SYS_mkdir), SECCOMP_RET_KILL_PROCESS);
+	sc.default_action = CELL_SCMP_TRAP;
+	assert_int_equal(profile_verdict(&sc, 1000), RET_ENOSYS);
+	sc.default_action = CELL_SCMP_ALLOW;
+	assert_int_equal(profile_verdict(&sc, 1000), SECCOMP_RET_ALLOW);
+	sc.default_action = CELL_SCMP_LOG;
+	assert_int_equal(profile_verdict(&sc, 1000), SECCOMP_RET_LOG);
+	sc.default_action = CELL_SCMP_TRACE;
+	assert_int_equal(profile_verdict(&sc, 1000), SECCOMP_RET_TRACE | EPERM);
+}
+
+static int child_load_enosys(void *arg)
+{
+	struct cell_seccomp_filter *f = arg;
+	struct cell_error e = {0};
+	int nfd = 7;
+
+	CHECK(cell_seccomp_load(f, &nfd, &e) == 0);
+	CHECK(nfd == -1);
+	CHECK(syscall(1000) < 0 && errno == ENOSYS);
+	CHECK(syscall(SYS_mkdir, "/celltest-nonexistent/x", 0700) < 0 && errno == EACCES);
+	CHECK(getpid() > 0);
+	return 0;
+}
+
+/* Every native syscall libseccomp knows, mkdir excepted (names[] of 600). */
+static void all_but_mkdir(char **names, size_t room)
+{
+	size_t n = 0;
+
+	for (int nr = 0; nr < 600 && n + 1 < room; nr++) {
+		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+		if (name && nr != SYS_mkdir)
+			names[n++] = name;
+		else
+			free(name);
+	}
+	names[n] = NULL;
+}
+
+/* Loaded through seccomp(2) with a filter flag, the stub is in the kernel too. */
+static void test_enosys_loaded(void **state)
+{
+	static char *names[600];
+	struct cell_seccomp_syscall rules[] = {{.names = names, .action = CELL_SCMP_ALLOW}};
+	struct cell_seccomp sc = {.set = true,
+				  .default_action = CELL_SCMP_ERRNO,
+				  .default_errno_ret_set = true,
+				  .default_errno_ret = EACCES,
+				  .flags = NAMES("SECCOMP_FILTER_FLAG_SPEC_ALLOW"),
+				  .syscalls = rules,
+				  .n_syscalls = ARRAY_SIZE(rules)};
+	struct cell_seccomp_filter *f = NULL;
+	struct cell_error e = {0};
+	int r;
+
+	all_but_mkdir(names, ARRAY_SIZE(names));
+	r = cell_seccomp_prepare(&sc, &f, &e);
+	if (r == 0)
+		r = run_child(child_load_enosys, f);
+	cell_seccomp_free(f);
+	for (size_t i = 0; names[i]; i++)
+		free(names[i]);
+	assert_int_equal(r, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +686,10 @@ int main(void)
 	    cmocka_unit_test(test_send_listener_errors),
 	    cmocka_unit_test(test_check_exec),
 	    cmocka_unit_test(test_bpf_run_malformed),
+	    cmocka_unit_test(test_enosys_stub),
+	    cmocka_unit_test(test_enosys_stub_x32_modes),
+	    cmocka_unit_test(test_enosys_default_actions),
+	    cmocka_unit_test(test_enosys_loaded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,10 +27,13 @@
 
 #define LIBSECCOMP_HAS_WAITKILL (SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6))
 
+/* The program is loaded with seccomp(2) by us, not seccomp_load(): it carries
+ * the -ENOSYS stub, so the flags libseccomp would pass are ours to pass. */
 struct cell_seccomp_filter {
-	scmp_filter_ctx ctx; /* NULL when loaded from the cache */
-	bool notify; /* some rule returns SCMP_ACT_NOTIFY: load yields a listener fd */
-	void *bpf;   /* compiled program (struct sock_filter[]), for a plain seccomp(2) load */
+	scmp_filter_ctx ctx;     /* while it is built; NULL once exported */
+	bool notify;             /* a rule returns SCMP_ACT_NOTIFY: load yields a listener fd */
+	unsigned int load_flags; /* SECCOMP_FILTER_FLAG_* from linux.seccomp.flags */
+	void *bpf;               /* the program (struct sock_filter[]), stub included */
 	size_t bpf_len;
 };
 
@@ -62,12 +65,14 @@ static const enum scmp_compare ops[] = {
 static const struct {
 	const char *name;
 	enum scmp_filter_attr attr;
+	unsigned int kernel; /* what seccomp(2) gets */
 } filter_flags[] = {
-    {"SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC},
-    {"SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG},
-    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB},
+    {"SECCOMP_FILTER_FLAG_TSYNC", SCMP_FLTATR_CTL_TSYNC, SECCOMP_FILTER_FLAG_TSYNC},
+    {"SECCOMP_FILTER_FLAG_LOG", SCMP_FLTATR_CTL_LOG, SECCOMP_FILTER_FLAG_LOG},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SCMP_FLTATR_CTL_SSB, SECCOMP_FILTER_FLAG_SPEC_ALLOW},
 #if LIBSECCOMP_HAS_WAITKILL
-    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SCMP_FLTATR_CTL_WAITKILL},
+    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SCMP_FLTATR_CTL_WAITKILL,
+     SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
 #endif
 };
 
@@ -127,16 +132,19 @@ static int archs_apply(scmp_filter_ctx ctx, char *const *archs, struct cell_erro
 	return 0;
 }
 
-static int flag_apply(scmp_filter_ctx ctx, size_t i, const char *flag, struct cell_error *err)
+static int flag_apply(struct cell_seccomp_filter *f, size_t i, const char *flag,
+		      struct cell_error *err)
 {
 	int r;
 
 	for (size_t k = 0; k < ARRAY_SIZE(filter_flags); k++) {
 		if (!streq(flag, filter_flags[k].name))
 			continue;
-		r = seccomp_attr_set(ctx, filter_flags[k].attr, 1);
+		/* the attribute too: libseccomp refuses a flag it cannot use */
+		r = seccomp_attr_set(f->ctx, filter_flags[k].attr, 1);
 		if (r < 0)
 			return cell_err(err, -r, "linux.seccomp.flags[%zu]: set %s", i, flag);
+		f->load_flags |= filter_flags[k].kernel;
 		return 0;
 	}
 	if (streq(flag, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"))
@@ -147,8 +155,10 @@ static int flag_apply(scmp_filter_ctx ctx, size_t i, const char *flag, struct ce
 	return cell_err(err, 0, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i, flag);
 }
 
-static int attrs_apply(const struct cell_seccomp *sc, scmp_filter_ctx ctx, struct cell_error *err)
+static int attrs_apply(const struct cell_seccomp *sc, struct cell_seccomp_filter *f,
+		       struct cell_error *err)
 {
+	scmp_filter_ctx ctx = f->ctx;
 	int r;
 
 	/* no_new_privs is ours to set (process.noNewPrivileges); a privileged
@@ -157,7 +167,7 @@ static int attrs_apply(const struct cell_seccomp *sc, scmp_filter_ctx ctx, struc
 	    (r = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1)) < 0)
 		return cell_err(err, -r, "linux.seccomp: set filter attributes");
 	for (size_t i = 0; sc->flags && sc->flags[i]; i++)
-		if ((r = flag_apply(ctx, i, sc->flags[i], err)) < 0)
+		if ((r = flag_apply(f, i, sc->flags[i], err)) < 0)
 			return r;
 	return archs_apply(ctx, sc->architectures, err);
 }
@@ -248,6 +258,88 @@ static void filter_freep(struct cell_seccomp_filter **f)
 	cell_seccomp_free(*f);
 }
 
+static int export_program(scmp_filter_ctx ctx, char **data, size_t *len, struct cell_error *err)
+{
+	_cleanup_close_ int fd = memfd_create("cell-seccomp", MFD_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return cell_err(err, errno, "memfd for the seccomp program");
+	if ((r = seccomp_export_bpf(ctx, fd)) < 0)
+		return cell_err(err, -r, "seccomp_export_bpf");
+	if (lseek(fd, 0, SEEK_SET) < 0 || (r = cell_read_fd(fd, data, len)) < 0)
+		return cell_err(err, r < 0 ? -r : errno, "read the seccomp program");
+	return 0;
+}
+
+static int export_bpf(struct cell_seccomp_filter *f, struct cell_error *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int r = export_program(f->ctx, &data, &len, err);
+
+	if (r < 0)
+		return r;
+	f->bpf = data;
+	f->bpf_len = len;
+	return 0;
+}
+
+/* runc's rule: not for a default that lets the call through anyway (ALLOW,
+ * LOG; TRACE: a tracer should handle new syscalls itself), nor when the
+ * default already is ENOSYS.  (NOTIFY cannot be the default.) */
+static bool enosys_wanted(const struct cell_seccomp *sc)
+{
+	switch (sc->default_action) {
+	case CELL_SCMP_ALLOW:
+	case CELL_SCMP_LOG:
+	case CELL_SCMP_TRACE: return false;
+	case CELL_SCMP_ERRNO: return !sc->default_errno_ret_set || sc->default_errno_ret != ENOSYS;
+	default: return true;
+	}
+}
+
+/* The arches in the filter: the native one (always, see archs_apply) and
+ * the listed ones (archs_apply has checked them). */
+static size_t filter_arches(const struct cell_seccomp *sc, uint32_t *tokens, size_t room)
+{
+	size_t n = 0;
+
+	tokens[n++] = seccomp_arch_native();
+	for (size_t i = 0; sc->architectures && sc->architectures[i] && n < room; i++)
+		tokens[n++] = arch_token(sc->architectures[i]);
+	return n;
+}
+
+/* Put the -ENOSYS stub in front of f->bpf. */
+static int enosys_patch(const struct cell_seccomp *sc, struct cell_seccomp_filter *f,
+			struct cell_error *err)
+{
+	struct cell_seccomp_enosys_arch arches[CELL_SECCOMP_ENOSYS_ARCHES_MAX];
+	struct sock_filter stub[CELL_SECCOMP_ENOSYS_STUB_MAX];
+	uint32_t tokens[CELL_SECCOMP_ENOSYS_ARCHES_MAX];
+	size_t n, len;
+
+	if (!enosys_wanted(sc))
+		return 0;
+	n = filter_arches(sc, tokens, ARRAY_SIZE(tokens));
+	n = cell_seccomp_enosys_maxima(sc, tokens, n, arches);
+	len = cell_seccomp_enosys_stub(arches, n, stub) * sizeof(struct sock_filter);
+	if (len == 0)
+		return 0;
+	if ((len + f->bpf_len) / sizeof(struct sock_filter) > BPF_MAXINSNS)
+		return cell_err(err, E2BIG,
+				"linux.seccomp: the program with its -ENOSYS stub has more than "
+				"%d instructions", BPF_MAXINSNS);
+	char *patched = xmalloc(len + f->bpf_len);
+	memcpy(patched, stub, len);
+	memcpy(patched + len, f->bpf, f->bpf_len);
+	free(f->bpf);
+	f->bpf = patched;
+	f->bpf_len += len;
+	return 0;
+}
+
 int cell_seccomp_prepare(const struct cell_seccomp *sc, struct cell_seccomp_filter **out,
 			 struct cell_error *err)
 {
@@ -268,36 +360,38 @@ int cell_seccomp_prepare(const struct cell_seccomp *sc, struct cell_seccomp_filt
 	f->ctx = seccomp_init(def);
 	if (!f->ctx)
 		return cell_err(err, EINVAL, "seccomp_init (default action %#x)", def);
-	if ((r = attrs_apply(sc, f->ctx, err)) < 0)
+	if ((r = attrs_apply(sc, f, err)) < 0)
 		return r;
 	for (size_t i = 0; i < sc->n_syscalls; i++)
 		if ((r = syscall_apply(f, def, i, &sc->syscalls[i], err)) < 0)
 			return r;
+	if ((r = export_bpf(f, err)) < 0 || (r = enosys_patch(sc, f, err)) < 0)
+		return r;
+	seccomp_release(TAKE_PTR(f->ctx));
 	*out = TAKE_PTR(f);
 	return 0;
 }
 
+/* seccomp(2) as seccomp_load() would call it (no_new_privs stays the
+ * caller's: SCMP_FLTATR_CTL_NNP is off).  TSYNC with a listener needs
+ * TSYNC_ESRCH, else a positive return would be ambiguous (fd or thread). */
 int cell_seccomp_load(struct cell_seccomp_filter *f, int *notify_fd, struct cell_error *err)
 {
-	int r, fd = -1;
+	struct sock_fprog prog = {.len = (unsigned short)(f->bpf_len / sizeof(struct sock_filter)),
+				  .filter = f->bpf};
+	unsigned int flags = f->load_flags;
+	long r;
 
-	if (f->bpf) {
-		struct sock_fprog prog = { .len = (unsigned short)(f->bpf_len / sizeof(struct sock_filter)),
-					   .filter = f->bpf };
-		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-			return cell_err(err, errno, "load the seccomp filter");
-		*notify_fd = -1;
-		return 0;
-	}
-	r = seccomp_load(f->ctx);
+	if (f->notify)
+		flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+	if (f->notify && (flags & SECCOMP_FILTER_FLAG_TSYNC))
+		flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 	if (r < 0)
-		return cell_err(err, -r, "seccomp_load");
-	if (f->notify) {
-		fd = seccomp_notify_fd(f->ctx);
-		if (fd < 0)
-			return cell_err(err, -fd, "seccomp_notify_fd");
-	}
-	*notify_fd = fd;
+		return cell_err(err, errno, "load the seccomp filter (flags %#x)", flags);
+	if (r > 0 && !f->notify) /* TSYNC: the thread that could not be synchronized */
+		return cell_err(err, ESRCH, "load the seccomp filter: thread %ld cannot take it", r);
+	*notify_fd = f->notify ? (int)r : -1;
 	return 0;
 }
 
@@ -410,10 +504,11 @@ int cell_seccomp_send_listener(const char *listener_path, int notify_fd, const c
  * create; the result only depends on the profile, libseccomp and the
  * architecture.  The cache file holds the exact profile text it was made
  * from (compared in full, so a hash collision cannot load a wrong filter)
- * and the program.  Filters with flags or NOTIFY go through libseccomp. */
+ * and the program.  Filters with flags or NOTIFY are not cached. */
 
-/* 2: the native arch is always in the filter; a cellbpf1 program may lack it */
-#define CACHE_MAGIC "cellbpf2"
+/* 2: the native arch is always in the filter; a cellbpf1 program may lack it.
+ * 3: the program carries the -ENOSYS stub. */
+#define CACHE_MAGIC "cellbpf3"
 
 static uint64_t fnv1a(const char *s)
 {
@@ -447,49 +542,12 @@ static int cache_read(const char *path, const char *key, struct cell_seccomp_fil
 	return 0;
 }
 
-static int export_program(scmp_filter_ctx ctx, char **data, size_t *len, struct cell_error *err)
-{
-	_cleanup_close_ int fd = memfd_create("cell-seccomp", MFD_CLOEXEC);
-	int r;
-
-	if (fd < 0)
-		return cell_err(err, errno, "memfd for the seccomp program");
-	if ((r = seccomp_export_bpf(ctx, fd)) < 0)
-		return cell_err(err, -r, "seccomp_export_bpf");
-	if (lseek(fd, 0, SEEK_SET) < 0 || (r = cell_read_fd(fd, data, len)) < 0)
-		return cell_err(err, r < 0 ? -r : errno, "read the seccomp program");
-	return 0;
-}
-
-static int export_bpf(struct cell_seccomp_filter *f, struct cell_error *err)
-{
-	char *data = NULL;
-	size_t len = 0;
-	int r = export_program(f->ctx, &data, &len, err);
-
-	if (r < 0)
-		return r;
-	f->bpf = data;
-	f->bpf_len = len;
-	return 0;
-}
-
 int cell_seccomp_verdict(struct cell_seccomp_filter *f, int nr, uint32_t *ret,
 			 struct cell_error *err)
 {
 	struct seccomp_data d = { .nr = nr, .arch = seccomp_arch_native() };
-	_cleanup_free_ char *exported = NULL;
-	const void *prog = f->bpf;
-	size_t len = f->bpf_len;
-	int r;
-
-	/* f->bpf stays unset for a ctx: seccomp_load() applies its flags and notify fd */
-	if (!prog) {
-		if ((r = export_program(f->ctx, &exported, &len, err)) < 0)
-			return r;
-		prog = exported;
-	}
-	r = cell_seccomp_bpf_run(prog, len / sizeof(struct sock_filter), &d, ret);
+	/* the program that will be loaded, stub included */
+	int r = cell_seccomp_bpf_run(f->bpf, f->bpf_len / sizeof(struct sock_filter), &d, ret);
 	return r < 0 ? cell_err(err, -r, "evaluate the seccomp program for syscall %d", nr) : 0;
 }
 
@@ -526,7 +584,7 @@ int cell_seccomp_prepare_cached(const struct cell_seccomp *sc, const char *key,
 		return 0;
 	}
 	cell_seccomp_free(TAKE_PTR(f));
-	if ((r = cell_seccomp_prepare(sc, &f, err)) < 0 || (r = export_bpf(f, err)) < 0)
+	if ((r = cell_seccomp_prepare(sc, &f, err)) < 0)
 		return r;
 	cache_write(cache_dir, path, key, f);
 	*out = TAKE_PTR(f);

@@ -47,3 +47,23 @@ int cell_seccomp_verdict(struct cell_seccomp_filter *f, int nr, uint32_t *ret,
  * action) and carries the filter's errno. */
 int cell_seccomp_check_exec(const struct cell_seccomp *sc, struct cell_seccomp_filter *f,
 			    struct cell_error *err);
+
+/* seccomp-enosys.c: the -ENOSYS stub (runc's): per arch in the filter, a syscall
+ * numbered above the highest one the profile names gets ENOSYS, not the default. */
+#define CELL_SECCOMP_ENOSYS_ARCHES_MAX 16
+/* Instructions a stub for CELL_SECCOMP_ENOSYS_ARCHES_MAX arches may take. */
+#define CELL_SECCOMP_ENOSYS_STUB_MAX (1 + 7 * CELL_SECCOMP_ENOSYS_ARCHES_MAX)
+struct cell_seccomp_enosys_arch {
+	uint32_t audit;   /* AUDIT_ARCH_* as in seccomp_data.arch */
+	uint32_t max;     /* highest number named in the arch's own ABI; 0: none */
+	uint32_t max_x32; /* AUDIT_ARCH_X86_64: the highest x32 one (bit 30 set); 0: none */
+};
+/* The stub for arches[0..n) into out (CELL_SECCOMP_ENOSYS_STUB_MAX room); its
+ * length, 0 when no arch names a syscall.  It falls through into the program
+ * that follows it. */
+size_t cell_seccomp_enosys_stub(const struct cell_seccomp_enosys_arch *arches, size_t n,
+				struct sock_filter *out);
+/* The maxima of sc's rules for the libseccomp arch tokens[0..n_tokens) (x32 is
+ * folded into x86_64's entry) into out (CELL_SECCOMP_ENOSYS_ARCHES_MAX room). */
+size_t cell_seccomp_enosys_maxima(const struct cell_seccomp *sc, const uint32_t *tokens,
+				  size_t n_tokens, struct cell_seccomp_enosys_arch *out);
