@@ -208,6 +208,35 @@ int cgroup_v2_enable(struct cgroup_hier *h, char *const *want, struct cell_error
 	return 0;
 }
 
+/* Every controller an ancestor has, enabled for its children whatever the resources
+ * (runc's fs2 CreateCgroupPath): a nested runtime, an init inside and a later update
+ * find them.  Best effort, as runc: a cgroup with processes (EBUSY), a threaded one or
+ * one not delegated keeps what it has; what the resources need is enforced after. */
+static void enable_available(struct cgroup_hier *h)
+{
+	_cleanup_strv_free_ char **parts = cg_split(h->path, '/'); /* "", "a", ..., leaf */
+	_cleanup_free_ char *dir = xstrdup(h->root);
+	size_t n = cell_strv_len(parts);
+	int r;
+
+	for (size_t i = 1; i < n && !h->fake; i++) {
+		_cleanup_strv_free_ char **avail = read_list(dir, "cgroup.controllers", &r);
+		_cleanup_strv_free_ char **have = read_list(dir, "cgroup.subtree_control", &r);
+		_cleanup_free_ char *file = xasprintf("%s/cgroup.subtree_control", dir);
+		_cleanup_close_ int fd = open(file, O_WRONLY | O_CLOEXEC);
+		for (size_t k = 0; fd >= 0 && avail && avail[k]; k++) {
+			_cleanup_free_ char *line = xasprintf("+%s", avail[k]);
+			if (!cell_strv_contains(have, avail[k]) &&
+			    (r = cell_write_all(fd, line, strlen(line))) < 0)
+				cell_debug("cgroup: enable %s in %s: %s", avail[k], dir,
+					   strerror(-r));
+		}
+		char *next = xasprintf("%s/%s", dir, parts[i]);
+		free(dir);
+		dir = next;
+	}
+}
+
 /* ---- limits ---- */
 
 static const struct cg_field v2_fields[] = {
@@ -476,6 +505,7 @@ static int v2_apply(struct cell_cgroup *cg, const struct cell_resources *r, stru
 
 	if (!h) /* rootless and nothing delegated */
 		return 0;
+	enable_available(h);
 	ret = cgroup_v2_enable(h, want, err);
 	for (size_t i = 0; ret == 0 && i < ARRAY_SIZE(v2_setters); i++)
 		ret = v2_setters[i](cg, h, r, err);
