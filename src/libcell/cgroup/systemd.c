@@ -83,20 +83,22 @@ uint64_t cgroup_systemd_quota_per_sec(int64_t quota, uint64_t period)
 	return v;
 }
 
+#define CPU_MAX 65535 /* systemd's CPU_SET limit is far lower; enough for a mask */
+
 static int parse_cpu(const char *s, char **end, unsigned long *v)
 {
 	errno = 0;
 	if (*s < '0' || *s > '9')
 		return -EINVAL;
 	*v = strtoul(s, end, 10);
-	return errno || *v > 65535 ? -EINVAL : 0;
+	return errno || *v > CPU_MAX ? -EINVAL : 0;
 }
 
 /* "0-2,7" -> bytes where bit n%8 of byte n/8 is cpu n (systemd's CPUSet on D-Bus). */
 int cgroup_systemd_cpuset_mask(const char *list, uint8_t **out, size_t *n,
 			       struct cell_error *err)
 {
-	_cleanup_free_ uint8_t *m = NULL;
+	_cleanup_free_ uint8_t *m = xzalloc(CPU_MAX / 8 + 1);
 	size_t len = 0;
 
 	for (const char *p = list; *p;) {
@@ -109,13 +111,10 @@ int cgroup_systemd_cpuset_mask(const char *list, uint8_t **out, size_t *n,
 			return cell_err(err, EINVAL, "cpuset \"%s\": bad range", list);
 		if (hi < lo || (*end && *end != ','))
 			return cell_err(err, EINVAL, "cpuset \"%s\": bad range", list);
-		if (hi / 8 + 1 > len) {
-			m = xrealloc(m, hi / 8 + 1);
-			memset(m + len, 0, hi / 8 + 1 - len);
-			len = hi / 8 + 1;
-		}
 		for (unsigned long c = lo; c <= hi; c++)
 			m[c / 8] |= (uint8_t)(1u << (c % 8));
+		if (hi / 8 + 1 > len)
+			len = hi / 8 + 1;
 		p = *end ? end + 1 : end;
 	}
 	*out = TAKE_PTR(m);
@@ -473,7 +472,7 @@ int cgroup_systemd_start(struct cell_cgroup *cg, pid_t pid, struct cell_error *e
 		return r;
 	sd->started = true;
 	/* the unit wrote its own values (cpu.max rounded to 10 ms steps): ours again */
-	if (sd->have_res && (r = cg->ops->apply(cg, &sd->res, err)) < 0)
+	if (sd->have_res && cg->ops->apply(cg, &sd->res, err) < 0)
 		return cell_err_prefix(err, "linux.resources");
 	return 0;
 }
