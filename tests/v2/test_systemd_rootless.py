@@ -33,9 +33,15 @@ def as_user(u, *argv, timeout=60):
 
 def in_user_manager(u, *argv, timeout=90):
     """argv in a transient service of the user's own manager: inside the delegated
-    user@UID.service tree, where a rootless process can make cgroups."""
-    return as_user(u, "systemd-run", "--user", "--quiet", "--wait", "--pipe", "--collect",
-                   "-E", f"XDG_RUNTIME_DIR=/run/user/{u['uid']}", "--", *argv, timeout=timeout)
+    user@UID.service tree, where a rootless process can make cgroups.  Its output goes
+    to a file, not to systemd-run's --pipe: a detached container keeps its stdio open."""
+    log = os.path.join(u["base"], f"out-{u['n'][0]}")
+    r = as_user(u, "systemd-run", "--user", "--quiet", "--wait", "--collect",
+                "-E", f"XDG_RUNTIME_DIR=/run/user/{u['uid']}", "--", "/bin/sh", "-c",
+                'exec "$@" </dev/null >"$0" 2>&1', log, *argv, timeout=timeout)
+    with open(log) as f:
+        r.out = f.read()
+    return r
 
 
 def user_show(u, unit, prop):
