@@ -567,9 +567,11 @@ int cell_cgroup_open(const struct cell_cgroup_opts *o, const char *saved_path,
 	if (r < 0)
 		return r;
 	r = saved_parse(cg, saved_path, err);
-	if (r < 0 || (o->systemd && (r = cgroup_systemd_open(cg, o, err)) < 0))
+	if (r < 0)
 		return r;
 	cg->saved = xstrdup(saved_path);
+	if (o->systemd && (r = cgroup_systemd_open(cg, o, err)) < 0)
+		return r;
 	*out = TAKE_PTR(cg);
 	return 0;
 }

@@ -433,7 +433,16 @@ int cgroup_systemd_plan(struct cell_cgroup *cg, const struct cell_cgroup_opts *o
 int cgroup_systemd_open(struct cell_cgroup *cg, const struct cell_cgroup_opts *o,
 			struct cell_error *err)
 {
-	int r = attach(cg, o, cg->h[0].path, err);
+	const char *path = NULL;
+	int r;
+
+	/* the same path in every hierarchy; one a rootless create skipped may have none */
+	for (size_t i = 0; i < cg->n_h && !path; i++)
+		path = cg->h[i].path;
+	if (!path)
+		return cell_err(err, EINVAL, "systemd cgroup driver: no path in \"%s\"",
+				cg->saved ? cg->saved : "");
+	r = attach(cg, o, path, err);
 
 	if (r == 0)
 		cg->sd->started = true;
