@@ -664,7 +664,6 @@ int cell_cgroup_apply(struct cell_cgroup *cg, const struct cell_resources *r,
 {
 	static const struct cell_resources none;
 	struct cell_resources set = r ? *r : none; /* shallow: only flags and pointers change */
-
 	int ret;
 
 	cgroup_resources_drop_zeros(&set);
