@@ -59,6 +59,22 @@ static void test_unit_names(void **state)
 	assert_null(unit);
 }
 
+static void test_default_paths(void **state)
+{
+	struct cell_cgroup_opts root = {.id = "c1", .systemd = true};
+	struct cell_cgroup_opts user = {.id = "c1", .systemd = true, .rootless = true};
+	_cleanup_free_ char *a = NULL, *b = NULL;
+	struct cell_error err = {0};
+	bool rel = true;
+
+	/* runc's default slices: system.slice, user.slice in the user's own manager */
+	assert_int_equal(cell_cgroup_resolve_path(&root, NULL, &a, &rel, &err), 0);
+	assert_string_equal(a, "/system.slice/cellrun-c1.scope");
+	assert_false(rel);
+	assert_int_equal(cell_cgroup_resolve_path(&user, NULL, &b, &rel, &err), 0);
+	assert_string_equal(b, "/user.slice/cellrun-c1.scope");
+}
+
 static void test_cpu_weight_and_quota(void **state)
 {
 	/* CPUWeight from cpu.shares: runc's linear map of [2, 262144] onto [1, 10000] */
@@ -123,6 +139,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_unit_names),
+	    cmocka_unit_test(test_default_paths),
 	    cmocka_unit_test(test_cpu_weight_and_quota),
 	    cmocka_unit_test(test_cpuset_mask),
 	};
