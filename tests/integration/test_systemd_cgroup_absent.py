@@ -46,3 +46,10 @@ def test_systemd_cgroup_path_form_checked_first(runtime, bundle, session, no_sys
     assert "slice:prefix:name" in r.err, r
     assert NOT_RUNNING not in r.err, r
     assert runtime.state(bundle.id) is None
+
+
+def test_features_report_both_systemd_managers(runtime):
+    """`features` says what the runtime can do wherever it runs: the system's and the
+    user's systemd (rootless --systemd-cgroup), as runc 1.1.5 reports."""
+    cg = json.loads(runtime.cmd("features", root=False).ok().out)["linux"]["cgroup"]
+    assert cg["systemd"] is True and cg["systemdUser"] is True, cg
