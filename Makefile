@@ -3,7 +3,7 @@
 # integration tests, a short libFuzzer run (scripts/fuzz, clang build in build-fuzz/),
 # the same suites from a mount namespace whose "/" is rshared (integration-shared),
 # then the integration and attack suites again against the shipped build/cellrun, and
-# the clients suite (podman and containerd through cellrun and runc).
+# the clients suite (podman, containerd and dockerd through cellrun and runc).
 MESON ?= meson
 PYTEST ?= /usr/bin/python3 -m pytest
 BUILD ?= build
@@ -48,7 +48,7 @@ integration-shared: $(TEST_BUILD)/build.ninja
 integration-release: all
 	CELLRUN=$(CURDIR)/$(BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/integration tests/security
 
-# Real clients from Debian's packages (podman as root and rootless, containerd; see
+# Real clients from Debian's packages (podman as root and rootless, containerd, dockerd; see
 # tests/clients/README.md) drive the shipped cellrun and, side by side, runc.
 clients: all
 	CELLRUN=$(CURDIR)/$(BUILD)/src/cellrun/cellrun $(PYTEST) -q tests/clients
@@ -94,3 +94,10 @@ clean:
 .PHONY: validate
 validate: all
 	scripts/validate
+
+# crun 1.8.1's own tests (tests/*.py from Debian's source package, fetched into
+# /var/tmp/cell-crun-tests) against crun, runc and the shipped cellrun, side by
+# side (scripts/peer-suites/crun-tests; docs/compat.md).  Not part of `make check`.
+.PHONY: peer-crun
+peer-crun: all
+	CELLRUN=$(CURDIR)/$(BUILD)/src/cellrun/cellrun scripts/peer-suites/crun-tests $(PEER_CRUN_ARGS)

@@ -151,7 +151,8 @@ static void apply_caps(struct cell_process *p, char **caps)
 		p->caps.bounding |= bit;
 		p->caps.effective |= bit;
 		p->caps.permitted |= bit;
-		p->caps.inheritable |= bit;
+		/* as runc 1.1: asked for ambient but not made inheritable, so it
+		 * is raised only when process.capabilities.inheritable has it */
 		p->caps.ambient |= bit;
 	}
 }

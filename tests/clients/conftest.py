@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Shared fixtures of the clients suite: real container engines from Debian
-(podman here; containerd and docker to come) drive the runtime under test.
+(podman, containerd, dockerd) drive the runtime under test.
 
 - `runtime` (module scope, parametrized over cellrun and runc): name and
   binary; runc's row is skipped when /usr/sbin/runc is absent.  A client
@@ -53,13 +53,14 @@ def _subreaper():
     yield
     celltest.reap_orphans()
     # the suite's cgroup parents, when empty (each test checked its own)
-    for ctrl in os.listdir(celltest.CGROUP_FS):
+    for ctrl in celltest.cgroup_hierarchies():
         p = os.path.join(celltest.CGROUP_FS, ctrl, CGROUP_PARENT)
         for dirpath, _, _ in sorted(os.walk(p, topdown=False), key=lambda t: -len(t[0])):
             try:
                 os.rmdir(dirpath)
             except OSError:
                 pass
+    celltest.remove_plain_cgroup_dirs(CGROUP_PARENT)
 
 
 @pytest.fixture(scope="module", params=["cellrun", "runc"])
@@ -107,7 +108,7 @@ def processes_of_uid(uid):
 def remove_cgroups(rel_paths):
     """rmdir CGROUP_PARENT/rel in every hierarchy, deepest first (empty ones only)."""
     for rel in sorted(rel_paths, key=lambda r: -r.count("/")):
-        for ctrl in os.listdir(celltest.CGROUP_FS):
+        for ctrl in celltest.cgroup_hierarchies():
             try:
                 os.rmdir(os.path.join(celltest.CGROUP_FS, ctrl, CGROUP_PARENT, rel))
             except OSError:
@@ -116,7 +117,7 @@ def remove_cgroups(rel_paths):
 
 def suite_cgroups():
     found = []
-    for ctrl in sorted(os.listdir(celltest.CGROUP_FS)):
+    for ctrl in celltest.cgroup_hierarchies():
         p = os.path.join(celltest.CGROUP_FS, ctrl, CGROUP_PARENT)
         for dirpath, dirnames, _ in os.walk(p):
             found.extend(os.path.join(dirpath, d) for d in dirnames)

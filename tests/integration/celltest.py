@@ -200,6 +200,25 @@ def host_mounts():
         return parse_mountinfo(f.read())
 
 
+def cgroup_hierarchies():
+    """Names of the cgroup hierarchies mounted in CGROUP_FS.  A plain dir
+    there is none: a peer (crun on a hybrid host) may make one for a
+    controller that is not mounted (hugetlb, net_cls, ...), and podman then
+    makes its cgroups in it as plain dirs with a plain `tasks` file."""
+    mounted = {m["mountpoint"] for m in host_mounts() if m["fstype"] in ("cgroup", "cgroup2")}
+    return [c for c in sorted(os.listdir(CGROUP_FS)) if os.path.join(CGROUP_FS, c) in mounted]
+
+
+def remove_plain_cgroup_dirs(parent):
+    """A suite's parent in the plain dirs of CGROUP_FS (see cgroup_hierarchies):
+    tmpfs dirs and files that its clients made there, no kernel object."""
+    real = set(cgroup_hierarchies())
+    for ctrl in os.listdir(CGROUP_FS):
+        p = os.path.join(CGROUP_FS, ctrl, parent)
+        if ctrl not in real and os.path.isdir(p) and not os.path.islink(p):
+            shutil.rmtree(p, ignore_errors=True)
+
+
 def parse_status(text):
     """/proc/<pid>/status as a dict of str -> str."""
     out = {}
@@ -421,7 +440,7 @@ class Session:
 
     def cgroup_roots(self):
         roots = []
-        for name in sorted(os.listdir(CGROUP_FS)):
+        for name in cgroup_hierarchies():
             p = os.path.join(CGROUP_FS, name, self.cgroup_parent)
             if os.path.isdir(p):
                 roots.append(p)
@@ -501,6 +520,7 @@ class Session:
 
     def remove_cgroup_parents(self):
         """rmdir the suite-owned parents, deepest first; non-empty ones stay."""
+        remove_plain_cgroup_dirs(self.cgroup_parent)
         errors = []
         for root in self.cgroup_roots():
             for dirpath, dirnames, _ in sorted(os.walk(root, topdown=False), key=lambda t: -len(t[0])):

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from celltest import cap_sets, parse_status, wait_for
+from celltest import cap_mask, cap_sets, parse_status, wait_for
 
 
 @pytest.fixture
@@ -135,6 +135,46 @@ def test_exec_cap_option(runtime, running):
     r = runtime.exec(running.id, "cat", "/proc/self/status",
                      opts=["--cap", "CAP_NET_RAW"]).ok()
     assert cap_sets(r.out)["CapEff"] & (1 << 13)
+
+
+def test_exec_cap_option_sets(runtime, bundle):
+    """exec --cap adds the capability to the bounding, effective and permitted
+    sets (and asks for it ambient), never to the inheritable set; so with a
+    config that has no inheritable capabilities the ambient set stays empty,
+    as on runc 1.1 (exec.go)."""
+    caps = bundle.process["capabilities"]
+    for k in ("bounding", "effective", "permitted", "inheritable", "ambient"):
+        caps[k] = []
+    bundle.args("sleep", "1001")
+    runtime.run(bundle, detach=True).ok()
+    r = runtime.exec(bundle.id, "cat", "/proc/self/status", opts=["--cap", "CAP_KILL"]).ok()
+    st = cap_sets(r.out)
+    kill = cap_mask(["CAP_KILL"])
+    assert st["CapBnd"] == st["CapEff"] == st["CapPrm"] == kill, st
+    assert st["CapInh"] == 0 and st["CapAmb"] == 0, st
+
+
+def test_exec_env_overrides_config(runtime, running):
+    """exec --env K=V for a K that process.env already has replaces the value
+    in place (one entry), and a PATH given so is the one the command is
+    looked up in -- runc sets each variable in turn (os.Setenv)."""
+    r = runtime.exec(running.id, "env", opts=["--env", "FROMCONFIG=exec"]).ok()
+    env = r.out.splitlines()
+    assert [e for e in env if e.startswith("FROMCONFIG=")] == ["FROMCONFIG=exec"], env
+    r = runtime.exec(running.id, "sh", "-c", 'echo "$PATH"',
+                     opts=["-e", "PATH=/nowhere", "-e", "PATH=/bin"]).ok()
+    assert r.out == "/bin\n", r
+
+
+def test_config_env_duplicates_collapse(runtime, bundle):
+    """A key listed twice in process.env: one entry, at the first one's place,
+    with the last one's value (runc)."""
+    bundle.process["env"] = ["PATH=/nowhere", "A=1", "B=2", "A=3",
+                             "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
+    bundle.args("env")
+    env = runtime.run(bundle).ok().out.splitlines()
+    mine = [e for e in env if e.split("=", 1)[0] in ("A", "B", "PATH")]
+    assert mine == ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "A=3", "B=2"], env
 
 
 def test_exec_stopped_container_fails(runtime, bundle):

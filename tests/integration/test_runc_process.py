@@ -105,6 +105,20 @@ def test_command_not_executable_fails_create(runtime, bundle, session, argv0):
     no_state_left(runtime, session, bundle.id)
 
 
+@pytest.mark.parametrize("argv0,errno_text", [("/no/such/cmd", "no such file or directory"),
+                                              ("/etc/passwd", "permission denied"),
+                                              ("/etc", "permission denied")])
+def test_command_error_in_go_wording(runtime, bundle, argv0, errno_text):
+    """The create failure names the error the way runc (Go) words it,
+    lower case: docker's CLI matches "no such file or directory" (exit
+    127) and "permission denied" (126) case-sensitively, else it exits 125."""
+    bundle.args(argv0)
+    r = runtime.create(bundle)
+    assert r.rc != 0, r
+    err = r.err.replace('\\"', '"')
+    assert f'exec: "{argv0}"' in err and errno_text in err, r
+
+
 def test_command_not_executable_for_user_fails_create(runtime, bundle, session):
     """Executable for root only (0744): for uid 1000 without CAP_DAC_OVERRIDE
     it fails at create."""

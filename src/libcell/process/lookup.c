@@ -2,14 +2,17 @@
 /*
  * What execve gets, looked up in the container's root (after pivot_root, so
  * "/" is the container's): the program through PATH of process.env, and
- * HOME from the user's /etc/passwd entry when process.env lacks it.  runc
+ * HOME from the user's /etc/passwd entry when process.env lacks it; a key
+ * that process.env lists twice counts once, with its last value.  runc
  * does both in its init before reporting it is ready, so a missing command
  * fails `create`, not `start`.
  */
 #include "lookup.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <stdio.h>
@@ -82,16 +85,41 @@ static int candidate(int root, const char *path, struct stat *st)
 	return 0;
 }
 
+/* runc's wording: Go's errno strings are strerror's in lower case, and
+ * clients match them (docker's CLI exits 127 on "no such file or directory"
+ * and 126 on "permission denied", case-sensitively; 125 else).  The text
+ * goes into the message and the record keeps no code, so that no
+ * capitalised strerror is appended; the return value is -code all the same. */
+static int __attribute__((format(printf, 3, 4)))
+go_err(struct cell_error *err, int code, const char *fmt, ...)
+{
+	char what[CELL_ERROR_MSG], text[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	(void)snprintf(text, sizeof(text), "%s", strerror(code));
+	text[0] = (char)tolower((unsigned char)text[0]);
+	(void)cell_err(err, 0, "%s: %s", what, text);
+	return -code;
+}
+
 static int checked(int root, const struct cell_process *p, const char *path, char **out,
 		   struct cell_error *err)
 {
 	struct stat st = { 0 };
 	int r = candidate(root, path, &st);
 
+	/* runc: exec: "/x": stat /x: no such file or directory, but a file that
+	 * is no candidate (a dir, no x bit, noexec) is exec: "/x": permission denied */
+	if (r == -EACCES)
+		return go_err(err, EACCES, "exec: \"%s\"", p->args[0]);
 	if (r < 0)
-		return cell_err(err, -r, "exec: \"%s\": stat %s", p->args[0], path);
+		return go_err(err, -r, "exec: \"%s\": stat %s", p->args[0], path);
 	if (!user_may_exec(&st, p))
-		return cell_err(err, EACCES, "exec %s (as uid %u)", path, p->user.uid);
+		return go_err(err, EACCES, "exec: \"%s\": uid %u may not execute %s", p->args[0],
+			      p->user.uid, path);
 	*out = xstrdup(path);
 	return 0;
 }
@@ -99,10 +127,11 @@ static int checked(int root, const struct cell_process *p, const char *path, cha
 /* A name with a slash is taken as is (relative to process.cwd); a bare name
  * is searched in PATH.  The result is absolute: exec runs it from wherever
  * the cwd is by then. */
-static int resolve(int root, const struct cell_process *p, char **out, struct cell_error *err)
+static int resolve(int root, const struct cell_process *p, char *const *env, char **out,
+		   struct cell_error *err)
 {
 	const char *file = p->args[0], *cwd = p->cwd ? p->cwd : "/";
-	const char *path = cell_env_get(p->env, "PATH");
+	const char *path = cell_env_get(env, "PATH");
 	struct stat st = { 0 };
 
 	if (strchr(file, '/')) {
@@ -121,13 +150,16 @@ static int resolve(int root, const struct cell_process *p, char **out, struct ce
 			continue;
 		/* as Go's exec.LookPath (ErrDot), which runc uses: a bare name is
 		 * not run from a relative (or empty) PATH entry */
-		if (relative)
-			return cell_err(err, EACCES,
-					"exec: \"%s\": cannot run executable found relative to "
-					"current directory", file);
+		if (relative) {
+			(void)cell_err(err, 0,
+				       "exec: \"%s\": cannot run executable found relative to "
+				       "current directory", file);
+			return -EACCES;
+		}
 		return checked(root, p, full, out, err);
 	}
-	return cell_err(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
+	(void)cell_err(err, 0, "exec: \"%s\": executable file not found in $PATH", file);
+	return -ENOENT; /* runc's message has no errno text (see go_err) */
 }
 
 /* Field n (from 0) of the ':'-separated line at `line`, or NULL. */
@@ -174,23 +206,49 @@ static char *home_of(int root, uid_t uid)
 	return home ? home : xstrdup("/");
 }
 
+/* The environment as runc's init builds it, setting each KEY=VALUE in turn
+ * (os.Setenv): a key listed again keeps its first place and takes the later
+ * value, so `exec --env K=V` overrides a K of process.env. */
+static char **env_collapse(char *const *env)
+{
+	char **out = cell_strv_copy(NULL);
+	size_t n = 0;
+
+	for (size_t i = 0; env && env[i]; i++) {
+		size_t k = strcspn(env[i], "="), j = 0;
+
+		while (j < n && !(strcspn(out[j], "=") == k && memcmp(out[j], env[i], k) == 0))
+			j++;
+		if (j < n) {
+			free(out[j]);
+			out[j] = xstrdup(env[i]);
+			continue;
+		}
+		cell_strv_push(&out, xstrdup(env[i]));
+		n++;
+	}
+	return out;
+}
+
 int cell_exec_target_prepare(const struct cell_process *p, struct cell_exec_target *out,
 			     struct cell_error *err)
 {
 	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_strv_free_ char **env = env_collapse(p->env);
 	char *file = NULL;
 	int r;
 
 	if (root < 0)
 		return cell_err(err, errno, "open / to look up %s", p->args[0]);
-	if ((r = resolve(root, p, &file, err)) < 0)
+	if ((r = resolve(root, p, env, &file, err)) < 0)
 		return r;
-	out->file = file;
-	out->env = cell_strv_copy(p->env);
-	if (!cell_env_get(p->env, "HOME")) {
+	if (!cell_env_get(env, "HOME")) {
 		_cleanup_free_ char *home = home_of(root, p->user.uid);
-		cell_strv_push(&out->env, xasprintf("HOME=%s", home));
+		cell_strv_push(&env, xasprintf("HOME=%s", home));
 	}
+	out->file = file;
+	out->env = env;
+	env = NULL;
 	return 0;
 }
 

@@ -6,7 +6,7 @@
 
 struct cell_exec_target {
 	char *file; /* args[0] resolved through PATH of process.env */
-	char **env; /* process.env, with HOME added when it lacks one */
+	char **env; /* process.env, one entry a key (the last value), HOME added when it lacks one */
 };
 
 /* The value of `key` in a NULL-terminated KEY=VALUE list, or NULL. */
