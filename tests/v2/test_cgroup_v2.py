@@ -39,8 +39,6 @@ def test_container_in_its_cgroup_with_controllers(runtime, bundle, session):
     assert runtime.exec(bundle.id, "cat", "/proc/self/cgroup").ok().out.split() == ["0::/"]
 
 
-@pytest.mark.xfail(reason="cellrun enables only the controllers the spec's resources use; "
-                   "runc enables every available one in the ancestors", strict=False)
 def test_controllers_available_without_resources(runtime, bundle, session):
     """A container with no limits still sees memory, pids and cpu (runc): a
     nested runtime or systemd inside can use them, and update can set them."""

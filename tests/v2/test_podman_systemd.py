@@ -8,6 +8,7 @@ runtime is reached through a wrapper that logs each call and adds --root
 (podman 4.3 forgets --runtime-flag on delete)."""
 import os
 import shutil
+import subprocess
 import tarfile
 
 import pytest
@@ -16,6 +17,13 @@ from celltest import run_reaping, wait_for
 
 IMAGE = "localhost/celltest-busybox:latest"
 MiB = 1024 * 1024
+
+
+def unit_prop(unit, prop):
+    r = subprocess.run(["systemctl", "show", unit, "-p", prop, "--value"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r
+    return r.stdout.strip()
 
 
 class Podman:
@@ -93,6 +101,11 @@ def test_podman_systemd_detached_pause_stop(podman, session):
         path = f"/sys/fs/cgroup/machine.slice/libpod-{cid}.scope"
         with open(os.path.join(path, "memory.max")) as f:
             assert f.read().strip() == str(48 * MiB)
+        # a unit systemd knows (the runtime's StartTransientUnit), with the limit
+        scope = f"libpod-{cid}.scope"
+        assert unit_prop(scope, "ActiveState") == "active"
+        assert unit_prop(scope, "MemoryMax") == str(48 * MiB)
+        assert unit_prop(scope, "Delegate") == "yes"
         assert podman("pause", name).rc == 0
         with open(os.path.join(path, "cgroup.freeze")) as f:
             assert f.read().strip() == "1"
@@ -102,5 +115,7 @@ def test_podman_systemd_detached_pause_stop(podman, session):
         assert podman("stop", "-t", "1", name).rc == 0
         wait_for(lambda: not os.path.exists(f"/proc/{pid}/cmdline")
                  or open(f"/proc/{pid}/cmdline").read() == "", what="container gone")
+        assert podman("rm", name).rc == 0
+        wait_for(lambda: unit_prop(scope, "LoadState") == "not-found", what="scope unit gone")
     finally:
         podman("rm", "--force", "--time", "0", name)

@@ -3,8 +3,16 @@
 /sys/fs/cgroup/celltest-<pid>/, scopes of --systemd-cgroup containers,
 processes the tests saw, state dirs, mounts of the session dir."""
 import glob
+import subprocess
 
 from celltest import reap_orphans, wait_for
+
+
+def systemd_units(pattern):
+    """Units of the system manager matching pattern that are still loaded."""
+    r = subprocess.run(["systemctl", "list-units", "--all", "--plain", "--no-legend", pattern],
+                       capture_output=True, text=True, timeout=30)
+    return [line.split()[0] for line in r.stdout.splitlines() if line.strip()]
 
 
 def test_no_leaks(session):
@@ -15,6 +23,11 @@ def test_no_leaks(session):
         pass
     findings = session.leftovers()
     findings += [f"cgroup {p}" for p in glob.glob("/sys/fs/cgroup/system.slice/celltest-*.scope")]
+    findings += [f"cgroup {p}" for p in glob.glob("/sys/fs/cgroup/celltest.slice/**/*.scope",
+                                                   recursive=True)]
+    findings += [f"cgroup {p}" for p in glob.glob(
+        "/sys/fs/cgroup/user.slice/user-*.slice/user@*.service/user.slice/celltest-*.scope")]
+    findings += [f"unit {u}" for u in systemd_units("celltest-*.scope")]
     assert findings == [], "left behind:\n  " + "\n  ".join(findings)
 
 

@@ -28,6 +28,7 @@ struct cgroup_hier {
 };
 
 struct cgroup_ops;
+struct cgroup_systemd; /* systemd.c */
 
 /* The parent of a relative default cgroup ("cellrun/<id>", runc's is "runc"): made
  * on demand, removed again by the delete that leaves it empty. */
@@ -40,6 +41,7 @@ struct cell_cgroup {
 	struct cgroup_hier *h;
 	size_t n_h;
 	char *saved; /* cell_cgroup_path() */
+	struct cgroup_systemd *sd; /* --systemd-cgroup: the unit; else NULL */
 };
 
 struct cgroup_ops {
@@ -147,6 +149,33 @@ int cg_check_memory_usage(const struct cgroup_hier *h, const struct cell_resourc
 int cg_hugetlb_size_check(const char *size, struct cell_error *err);
 int cg_apply_fields(struct cell_cgroup *cg, const struct cg_field *t, size_t n,
 		    const struct cell_resources *r, struct cell_error *err);
+
+/* ---- the systemd driver (systemd.c) ---- */
+
+/* --systemd-cgroup at create: refused unless systemd runs (runc's check and words); the
+ * unit is the path's last component, its slice the one before.  Rootless: the user's
+ * manager, and *path is moved below its cgroup (user@UID.service). */
+int cgroup_systemd_plan(struct cell_cgroup *cg, const struct cell_cgroup_opts *o, char **path,
+			struct cell_error *err);
+/* The same for a cgroup reopened from its saved path: the unit exists. */
+int cgroup_systemd_open(struct cell_cgroup *cg, const struct cell_cgroup_opts *o,
+			struct cell_error *err);
+/* Remember r for the unit's start; once it runs, SetUnitProperties(runtime). */
+int cgroup_systemd_apply(struct cell_cgroup *cg, const struct cell_resources *r,
+			 struct cell_error *err);
+/* StartTransientUnit with PIDs=[pid] (a no-op once started), then the cgroupfs limits again. */
+int cgroup_systemd_start(struct cell_cgroup *cg, pid_t pid, struct cell_error *err);
+/* StopUnit and ResetFailedUnit; a unit already gone is fine. */
+int cgroup_systemd_stop(struct cell_cgroup *cg, struct cell_error *err);
+void cgroup_systemd_free(struct cgroup_systemd *sd);
+/* pure */
+int cgroup_systemd_unit_of(const char *path, char **unit, char **slice, struct cell_error *err);
+/* CPUQuotaPerSecUSec for cpu.max "quota period": infinity for quota <= 0, else rounded up
+ * to systemd's 10 ms steps (cgroupfs gets the exact value afterwards). */
+uint64_t cgroup_systemd_quota_per_sec(int64_t quota, uint64_t period);
+/* A cpuset list ("0-2,7") as systemd's CPUSet bytes: bit n%8 of byte n/8 is cpu n. */
+int cgroup_systemd_cpuset_mask(const char *list, uint8_t **out, size_t *n,
+			       struct cell_error *err);
 
 /* ---- devices (cgroup.c, devices-bpf.c) ---- */
 

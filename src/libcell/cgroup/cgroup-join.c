@@ -154,7 +154,8 @@ int cell_cgroup_join_rest(struct cell_cgroup *cg, const struct cell_cgroup_join 
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	/* --systemd-cgroup: the unit takes over the cgroup the process is in now */
+	return cg->sd ? cgroup_systemd_start(cg, pid, err) : 0;
 }
 
 void cell_cgroup_join_close(struct cell_cgroup_join *j)

@@ -27,58 +27,6 @@
 static const char *const v2_controllers[] = {"cpuset",	"cpu",	"io",	"memory",
 					     "hugetlb", "pids", "rdma", "misc"};
 
-/* ---- pure conversions ---- */
-
-uint64_t cgroup_v2_cpu_weight(uint64_t shares)
-{
-	/* maps [2, 262144] linearly onto [1, 10000], as runc and crun do */
-	if (shares < 2)
-		shares = 2;
-	if (shares > 262144)
-		shares = 262144;
-	return 1 + ((shares - 2) * 9999) / 262142;
-}
-
-uint64_t cgroup_v2_io_weight(uint64_t weight)
-{
-	/* blkio [10, 1000] onto io [1, 10000] */
-	if (weight < 10)
-		weight = 10;
-	if (weight > 1000)
-		weight = 1000;
-	return 1 + ((weight - 10) * 9999) / 990;
-}
-
-int cgroup_v2_swap_max(const struct cell_resources *r, bool *set, bool *max, int64_t *val,
-		       struct cell_error *err)
-{
-	const struct cell_i64 *lim = &r->memory.limit, *swap = &r->memory.swap;
-
-	*set = *max = false;
-	*val = 0;
-	/* as on v1: lifting the memory limit with no swap given lifts swap too */
-	if ((!swap->set || swap->v == 0) && lim->set && lim->v < 0) {
-		*set = *max = true;
-		return 0;
-	}
-	if (!swap->set || swap->v == 0) /* 0 is "unset" for runc compatibility */
-		return 0;
-	*set = true;
-	if (swap->v < 0) {
-		*max = true;
-		return 0;
-	}
-	/* the spec's swap is memory+swap; v2 limits swap alone */
-	if (!lim->set || lim->v < 0)
-		return cell_err(err, EINVAL, "memory.swap %lld needs a memory limit on cgroup v2",
-				(long long)swap->v);
-	if (swap->v < lim->v)
-		return cell_err(err, EINVAL, "memory.swap %lld is below memory.limit %lld",
-				(long long)swap->v, (long long)lim->v);
-	*val = swap->v - lim->v;
-	return 0;
-}
-
 int cgroup_unified_key_check(const char *key, struct cell_error *err)
 {
 	if (!*key || strchr(key, '/') || streq(key, ".") || streq(key, ".."))
@@ -206,6 +154,35 @@ int cgroup_v2_enable(struct cgroup_hier *h, char *const *want, struct cell_error
 		dir = next;
 	}
 	return 0;
+}
+
+/* Every controller an ancestor has, enabled for its children whatever the resources
+ * (runc's fs2 CreateCgroupPath): a nested runtime, an init inside and a later update
+ * find them.  Best effort, as runc: a cgroup with processes (EBUSY), a threaded one or
+ * one not delegated keeps what it has; what the resources need is enforced after. */
+static void enable_available(struct cgroup_hier *h)
+{
+	_cleanup_strv_free_ char **parts = cg_split(h->path, '/'); /* "", "a", ..., leaf */
+	_cleanup_free_ char *dir = xstrdup(h->root);
+	size_t n = cell_strv_len(parts);
+	int r;
+
+	for (size_t i = 1; i < n && !h->fake; i++) {
+		_cleanup_strv_free_ char **avail = read_list(dir, "cgroup.controllers", &r);
+		_cleanup_strv_free_ char **have = read_list(dir, "cgroup.subtree_control", &r);
+		_cleanup_free_ char *file = xasprintf("%s/cgroup.subtree_control", dir);
+		_cleanup_close_ int fd = open(file, O_WRONLY | O_CLOEXEC);
+		for (size_t k = 0; fd >= 0 && avail && avail[k]; k++) {
+			_cleanup_free_ char *line = xasprintf("+%s", avail[k]);
+			if (!cell_strv_contains(have, avail[k]) &&
+			    (r = cell_write_all(fd, line, strlen(line))) < 0)
+				cell_debug("cgroup: enable %s in %s: %s", avail[k], dir,
+					   strerror(-r));
+		}
+		char *next = xasprintf("%s/%s", dir, parts[i]);
+		free(dir);
+		dir = next;
+	}
 }
 
 /* ---- limits ---- */
@@ -476,6 +453,7 @@ static int v2_apply(struct cell_cgroup *cg, const struct cell_resources *r, stru
 
 	if (!h) /* rootless and nothing delegated */
 		return 0;
+	enable_available(h);
 	ret = cgroup_v2_enable(h, want, err);
 	for (size_t i = 0; ret == 0 && i < ARRAY_SIZE(v2_setters); i++)
 		ret = v2_setters[i](cg, h, r, err);

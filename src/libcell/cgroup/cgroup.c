@@ -347,8 +347,9 @@ static int default_path(const struct cell_cgroup_opts *o, char **out, bool *rela
 {
 	if (!o->id || !*o->id || strchr(o->id, '/'))
 		return cell_err(err, EINVAL, "cgroup: no cgroupsPath and no usable container id");
-	if (o->systemd) {
-		_cleanup_free_ char *spec = xasprintf("system.slice:cellrun:%s", o->id);
+	if (o->systemd) { /* runc's default slices: the user's manager has its own */
+		_cleanup_free_ char *spec =
+		    xasprintf("%s.slice:cellrun:%s", o->rootless ? "user" : "system", o->id);
 		*relative = false;
 		return cgroup_systemd_path(spec, out, err);
 	}
@@ -519,6 +520,8 @@ int cell_cgroup_plan(const struct cell_cgroup_opts *o, const char *cgroups_path,
 	r = cgroup_new(o, &cg, err);
 	if (r < 0)
 		return r;
+	if (o->systemd && (r = cgroup_systemd_plan(cg, o, &path, err)) < 0)
+		return r;
 	r = place(cg, o, path, relative, err);
 	if (r < 0)
 		return r;
@@ -567,6 +570,8 @@ int cell_cgroup_open(const struct cell_cgroup_opts *o, const char *saved_path,
 	if (r < 0)
 		return r;
 	cg->saved = xstrdup(saved_path);
+	if (o->systemd && (r = cgroup_systemd_open(cg, o, err)) < 0)
+		return r;
 	*out = TAKE_PTR(cg);
 	return 0;
 }
@@ -659,8 +664,11 @@ int cell_cgroup_apply(struct cell_cgroup *cg, const struct cell_resources *r,
 {
 	static const struct cell_resources none;
 	struct cell_resources set = r ? *r : none; /* shallow: only flags and pointers change */
+	int ret;
 
 	cgroup_resources_drop_zeros(&set);
+	if (cg->sd && (ret = cgroup_systemd_apply(cg, &set, err)) < 0)
+		return ret;
 	return cg->ops->apply(cg, &set, err);
 }
 
@@ -691,7 +699,7 @@ int cell_cgroup_pids(struct cell_cgroup *cg, pid_t **pids, size_t *n, struct cel
 
 int cell_cgroup_destroy(struct cell_cgroup *cg, struct cell_error *err)
 {
-	int ret = 0;
+	int ret = cg->sd ? cgroup_systemd_stop(cg, err) : 0;
 
 	for (size_t i = 0; i < cg->n_h; i++) {
 		struct cell_error e = {0};
@@ -723,6 +731,7 @@ void cell_cgroup_free(struct cell_cgroup *cg)
 		hier_free(&cg->h[i]);
 	free(cg->h);
 	free(cg->saved);
+	cgroup_systemd_free(cg->sd);
 	free(cg);
 }
 

@@ -10,6 +10,10 @@
  *  - systemd form "slice:prefix:name" (or --systemd-cgroup): "/<expanded
  *    slice>/<prefix>-<name>.scope"; "a-b.slice" expands to /a.slice/a-b.slice;
  *  - absent: relative "cellrun/<id>".
+ *
+ * With opts.systemd (--systemd-cgroup, cgroup/systemd.c) the cgroup is also a transient
+ * systemd unit, as runc's: plan refuses unless systemd runs, join_rest starts the unit
+ * with the new process, apply also sets the unit's properties, destroy stops it.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,7 +27,7 @@ enum cell_cgroup_mode { CELL_CGROUP_V1, CELL_CGROUP_V2, CELL_CGROUP_HYBRID };
 struct cell_cgroup_opts {
 	const char *fs_root;   /* "/sys/fs/cgroup"; a fake tree in unit tests */
 	const char *self_cgroup_file; /* "/proc/self/cgroup"; a fake file in unit tests */
-	bool systemd;          /* --systemd-cgroup */
+	bool systemd;          /* --systemd-cgroup: a systemd unit (the user's when rootless) */
 	bool rootless;         /* skip (with a warning) what is not delegated */
 	const char *id;        /* container id (for defaults / systemd names) */
 };

@@ -120,7 +120,7 @@ static json_t *linux_json(void)
 	return json_pack("{s:o, s:o, s:{s:b, s:b, s:b, s:b, s:b}, s:o, s:{s:b}, s:{s:b},"
 			 " s:{s:b}, s:{s:{s:b}}}",
 			 "namespaces", names_json(spec_ns_names), "capabilities", caps_json(),
-			 "cgroup", "v1", 1, "v2", 1, "systemd", 1, "systemdUser", 0, "rdma", 0,
+			 "cgroup", "v1", 1, "v2", 1, "systemd", 1, "systemdUser", 1, "rdma", 0,
 			 "seccomp", seccomp_json(), "apparmor", "enabled", lsm_active("apparmor"),
 			 "selinux", "enabled", lsm_active("selinux"), "intelRdt", "enabled", 0,
 			 "mountExtensions", "idmap", "enabled", 1);
