@@ -124,6 +124,13 @@ def u(session):
         subprocess.run(["systemctl", "stop", f"user@{uid}.service"], capture_output=True,
                        timeout=60)
         subprocess.run(["loginctl", "terminate-user", USER], capture_output=True, timeout=60)
+        # logind and systemd finish the user's teardown asynchronously: wait, so
+        # that none of it overlaps the next test's units
+        celltest.wait_for(lambda: all(subprocess.run(
+            ["systemctl", "show", unit, "-p", "ActiveState", "--value"], capture_output=True,
+            text=True, timeout=30).stdout.strip() in ("inactive", "")
+            for unit in (f"user@{uid}.service", f"user-runtime-dir@{uid}.service",
+                         f"user-{uid}.slice")), timeout=60, what="the user's units to stop")
         # podman's storage has files of the subordinate ids: remove as root
         shutil.rmtree(base, ignore_errors=True)
         subprocess.run(["userdel", USER], capture_output=True)
