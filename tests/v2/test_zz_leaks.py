@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Runs last: nothing the suite made is left in the guest — cgroups under
 /sys/fs/cgroup/celltest-<pid>/, scopes of --systemd-cgroup containers,
-processes the tests saw, state dirs, mounts of the session dir."""
+processes the tests saw, state dirs, mounts of the session dir, the users the
+rootless tests made (with their lingering and /etc/subuid, /etc/subgid lines)."""
 import glob
+import os
 import subprocess
 
 from celltest import reap_orphans, wait_for
@@ -13,6 +15,18 @@ def systemd_units(pattern):
     r = subprocess.run(["systemctl", "list-units", "--all", "--plain", "--no-legend", pattern],
                        capture_output=True, text=True, timeout=30)
     return [line.split()[0] for line in r.stdout.splitlines() if line.strip()]
+
+
+def suite_users():
+    """The suite's users (cellv2*), their lingering and subordinate id ranges."""
+    found = []
+    for path in ("/etc/passwd", "/etc/subuid", "/etc/subgid"):
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            found += [f"{path}: {line.strip()}" for line in f if line.startswith("cellv2")]
+    found += [f"lingering {p}" for p in glob.glob("/var/lib/systemd/linger/cellv2*")]
+    return found
 
 
 def test_no_leaks(session):
@@ -28,6 +42,10 @@ def test_no_leaks(session):
     findings += [f"cgroup {p}" for p in glob.glob(
         "/sys/fs/cgroup/user.slice/user-*.slice/user@*.service/user.slice/celltest-*.scope")]
     findings += [f"unit {u}" for u in systemd_units("celltest-*.scope")]
+    findings += [f"cgroup {p}" for p in glob.glob(
+        "/sys/fs/cgroup/user.slice/user-*.slice/user@*.service/**/libpod-*.scope",
+        recursive=True)]
+    findings += suite_users()
     assert findings == [], "left behind:\n  " + "\n  ".join(findings)
 
 
