@@ -115,6 +115,17 @@ def remove_cgroups(rel_paths):
                 pass
 
 
+def cgroup_children(path):
+    """Names of the child cgroups of PATH (absolute, below CGROUP_FS's
+    hierarchies) in any mounted hierarchy."""
+    out = set()
+    for ctrl in celltest.cgroup_hierarchies():
+        p = os.path.join(celltest.CGROUP_FS, ctrl, path.lstrip("/"))
+        if os.path.isdir(p):
+            out.update(d for d in os.listdir(p) if os.path.isdir(os.path.join(p, d)))
+    return out
+
+
 def suite_cgroups():
     found = []
     for ctrl in celltest.cgroup_hierarchies():

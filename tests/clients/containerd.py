@@ -21,7 +21,7 @@ import tarfile
 import tempfile
 
 import celltest
-from conftest import remove_cgroups
+from conftest import cgroup_children, remove_cgroups
 
 NAMESPACE = "celltest"
 IMAGE = "docker.io/cellclients/busybox:latest"
@@ -199,15 +199,7 @@ class Containerd:
                               what=f"task {cid} deleted")
         for cid in self.ids("containers"):
             self("containers", "delete", cid, check=True)
-        remove_cgroups({f"{self.cgroup_rel}/{c}" for c in self._cgroup_children()})
-
-    def _cgroup_children(self):
-        out = set()
-        for ctrl in os.listdir(celltest.CGROUP_FS):
-            p = os.path.join(celltest.CGROUP_FS, ctrl, self.cgroup_base.lstrip("/"))
-            if os.path.isdir(p):
-                out.update(d for d in os.listdir(p) if os.path.isdir(os.path.join(p, d)))
-        return out
+        remove_cgroups({f"{self.cgroup_rel}/{c}" for c in cgroup_children(self.cgroup_base)})
 
     def import_image(self, rootfs):
         tar_path = os.path.join(self.dir, "busybox-oci.tar")
@@ -245,7 +237,7 @@ class Containerd:
             for m in sorted(celltest.host_mounts(), key=lambda m: -len(m["mountpoint"])):
                 if m["mountpoint"].startswith(self.dir + "/"):
                     subprocess.run(["umount", "-l", m["mountpoint"]], capture_output=True)
-            remove_cgroups({f"{self.cgroup_rel}/{c}" for c in self._cgroup_children()})
+            remove_cgroups({f"{self.cgroup_rel}/{c}" for c in cgroup_children(self.cgroup_base)})
             remove_cgroups(self.own_cgroups())
 
 

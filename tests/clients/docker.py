@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 
 import celltest
-from conftest import remove_cgroups
+from conftest import cgroup_children, remove_cgroups
 
 PREFIX = os.environ.get("CELL_DOCKER_PREFIX", "/var/cache/cell/docker")
 DOCKERD = os.path.join(PREFIX, "usr/sbin/dockerd")
@@ -177,15 +177,7 @@ class Docker:
         """Remove every container (running, paused or stopped)."""
         for cid in self.ids():
             self("rm", "--force", cid, timeout=60)
-        remove_cgroups({f"{self.cgroup_rel}/{c}" for c in self._cgroup_children()})
-
-    def _cgroup_children(self):
-        out = set()
-        for ctrl in os.listdir(celltest.CGROUP_FS):
-            p = os.path.join(celltest.CGROUP_FS, ctrl, self.cgroup_parent.lstrip("/"))
-            if os.path.isdir(p):
-                out.update(d for d in os.listdir(p) if os.path.isdir(os.path.join(p, d)))
-        return out
+        remove_cgroups({f"{self.cgroup_rel}/{c}" for c in cgroup_children(self.cgroup_parent)})
 
     def import_image(self, rootfs):
         tar_path = os.path.join(self.dir, "busybox.tar")
@@ -227,7 +219,7 @@ class Docker:
             for m in sorted(celltest.host_mounts(), key=lambda m: -len(m["mountpoint"])):
                 if m["mountpoint"] == self.dir or m["mountpoint"].startswith(self.dir + "/"):
                     subprocess.run(["umount", "-l", m["mountpoint"]], capture_output=True)
-            remove_cgroups({f"{self.cgroup_rel}/{c}" for c in self._cgroup_children()})
+            remove_cgroups({f"{self.cgroup_rel}/{c}" for c in cgroup_children(self.cgroup_parent)})
             remove_cgroups(self.own_cgroups())
 
 
