@@ -551,6 +551,37 @@ int cell_seccomp_verdict(struct cell_seccomp_filter *f, int nr, uint32_t *ret,
 	return r < 0 ? cell_err(err, -r, "evaluate the seccomp program for syscall %d", nr) : 0;
 }
 
+/* The field that decides execve: the first rule naming it, else the default. */
+static char *exec_rule_path(const struct cell_seccomp *sc)
+{
+	for (size_t i = 0; i < sc->n_syscalls; i++)
+		if (cell_strv_contains(sc->syscalls[i].names, "execve"))
+			return xasprintf("linux.seccomp.syscalls[%zu]", i);
+	return xstrdup("linux.seccomp.defaultAction");
+}
+
+int cell_seccomp_check_exec(const struct cell_seccomp *sc, struct cell_seccomp_filter *f,
+			    struct cell_error *err)
+{
+	uint32_t ret, action;
+	int r = cell_seccomp_verdict(f, SYS_execve, &ret, err);
+
+	if (r < 0)
+		return r;
+	action = ret & SECCOMP_RET_ACTION_FULL;
+	if (action == SECCOMP_RET_ALLOW || action == SECCOMP_RET_LOG ||
+	    action == SECCOMP_RET_USER_NOTIF || action == SECCOMP_RET_TRACE)
+		return 0;
+	_cleanup_free_ char *path = exec_rule_path(sc);
+	if (action == SECCOMP_RET_ERRNO)
+		return cell_err(err, (int)(ret & SECCOMP_RET_DATA) ?: EPERM,
+				"%s: the filter refuses execve, so no process could start "
+				"(errno %u)", path, ret & SECCOMP_RET_DATA);
+	return cell_err(err, EINVAL,
+			"%s: the filter %s execve, so no process could start", path,
+			action == SECCOMP_RET_TRAP ? "traps" : "kills the process at");
+}
+
 static void cache_write(const char *dir, const char *path, const char *key,
 			const struct cell_seccomp_filter *f)
 {
