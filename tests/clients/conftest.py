@@ -126,6 +126,18 @@ def cgroup_children(path):
     return out
 
 
+def remove_made_dirs(existed):
+    """rmdir, deepest first, the fixed host dirs (keys of EXISTED: path ->
+    whether it was there before) that an engine made during the suite and
+    left empty; another daemon's files are never touched."""
+    for d in sorted(existed, key=len, reverse=True):
+        if not existed[d]:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
 def suite_cgroups():
     found = []
     for ctrl in celltest.cgroup_hierarchies():

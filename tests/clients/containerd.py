@@ -21,7 +21,7 @@ import tarfile
 import tempfile
 
 import celltest
-from conftest import cgroup_children, remove_cgroups
+from conftest import cgroup_children, remove_cgroups, remove_made_dirs
 
 NAMESPACE = "celltest"
 IMAGE = "docker.io/cellclients/busybox:latest"
@@ -248,17 +248,6 @@ def shim_sockets():
         return set()
 
 
-def remove_system_dirs(existed):
-    """The fixed dirs the shims made, when this suite made them and they are
-    empty (rmdir only: another containerd's sockets are never touched)."""
-    for d in reversed(SYSTEM_DIRS):
-        if not existed[d]:
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
-
-
 def make_engine(runtime, cgroup_parent):
     base = tempfile.mkdtemp(prefix=f"cellclients-containerd-{runtime.name}-", dir="/tmp")
     os.chmod(base, 0o755)
@@ -275,7 +264,7 @@ def make_engine(runtime, cgroup_parent):
         if ctrd:
             ctrd.close()
         shutil.rmtree(base, ignore_errors=True)
-        remove_system_dirs(existed)
+        remove_made_dirs(existed)
         raise
 
     def close():
@@ -283,5 +272,5 @@ def make_engine(runtime, cgroup_parent):
             ctrd.close()
         finally:
             shutil.rmtree(base, ignore_errors=True)
-            remove_system_dirs(existed)
+            remove_made_dirs(existed)
     return ctrd, close

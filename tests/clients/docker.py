@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 
 import celltest
-from conftest import cgroup_children, remove_cgroups
+from conftest import cgroup_children, remove_cgroups, remove_made_dirs
 
 PREFIX = os.environ.get("CELL_DOCKER_PREFIX", "/var/cache/cell/docker")
 DOCKERD = os.path.join(PREFIX, "usr/sbin/dockerd")
@@ -223,17 +223,6 @@ class Docker:
             remove_cgroups(self.own_cgroups())
 
 
-def remove_system_dirs(existed):
-    """The fixed dirs that dockerd and the shims made, when this suite made
-    them and they are empty (rmdir only: another daemon's files stay)."""
-    for d in sorted(SYSTEM_DIRS, key=len, reverse=True):
-        if not existed[d]:
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
-
-
 def make_engine(runtime, cgroup_parent):
     base = tempfile.mkdtemp(prefix=f"cellclients-docker-{runtime.name}-", dir="/tmp")
     os.chmod(base, 0o755)
@@ -246,7 +235,7 @@ def make_engine(runtime, cgroup_parent):
                 dk.close()
         finally:
             shutil.rmtree(base, ignore_errors=True)
-            remove_system_dirs(existed)
+            remove_made_dirs(existed)
     try:
         dk = Docker(runtime, base, cgroup_parent)
         dk.start()
