@@ -3,8 +3,13 @@
 PID 1.  These tests run only inside the guest of scripts/v2-vm (`make
 check-v2`), which sets CELL_V2_GUEST=1; anywhere else they skip, so they can
 never touch a real machine's cgroups.  The helpers are tests/integration's."""
+import contextlib
 import os
+import pwd
+import shutil
+import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -57,6 +62,87 @@ class V2Session(celltest.Session):
                     except OSError:
                         pass
         return super().kill_leftovers(cids, timeout)
+
+
+def chown_tree(base, uid, gid):
+    """Give base and everything under it to uid:gid (symlinks themselves)."""
+    for d, dirs, files in os.walk(base):
+        for name in [d] + [os.path.join(d, f) for f in files + dirs]:
+            os.lchown(name, uid, gid)
+
+
+def _remove_subids(user):
+    for path in ("/etc/subuid", "/etc/subgid"):
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            lines = f.readlines()
+        keep = [line for line in lines if line.split(":", 1)[0] != user]
+        if keep != lines:
+            with open(path, "w") as f:
+                f.writelines(keep)
+
+
+def _user_manager_up(uid):
+    return os.path.exists(f"/run/user/{uid}/bus") and subprocess.run(
+        ["systemctl", "is-active", "--quiet", f"user@{uid}.service"]).returncode == 0
+
+
+def _user_units_stopped(uid):
+    # logind and systemd finish a user's teardown asynchronously
+    return all(subprocess.run(["systemctl", "show", unit, "-p", "ActiveState", "--value"],
+                              capture_output=True, text=True, timeout=30).stdout.strip()
+               in ("inactive", "")
+               for unit in (f"user@{uid}.service", f"user-runtime-dir@{uid}.service",
+                            f"user-{uid}.slice"))
+
+
+@contextlib.contextmanager
+def rootless_user(session, name, prefix, linger=False, subids=None, rootfs=True):
+    """A fresh unprivileged user for the rootless tests, and a base directory of
+    its own holding its copy of cellrun (the 9p share is root's) and, with
+    rootfs, a busybox rootfs.  subids=(start, count) gives it /etc/subuid and
+    /etc/subgid ranges; linger starts its user@UID.service and user bus without a
+    login, and waits for them.  Everything goes again on exit: the user's units
+    (waited for), the base (as root: it may hold files of subordinate ids), the
+    user and its ranges."""
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--shell", "/bin/sh", name], check=True)
+    pw = pwd.getpwnam(name)
+    uid, gid = pw.pw_uid, pw.pw_gid
+    base = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    try:
+        _remove_subids(name)
+        if subids:
+            for path in ("/etc/subuid", "/etc/subgid"):
+                with open(path, "a") as f:
+                    f.write(f"{name}:{subids[0]}:{subids[1]}\n")
+        os.chmod(base, 0o755)
+        binary = os.path.join(base, "cellrun")
+        shutil.copy(session.binary, binary)
+        os.chmod(binary, 0o755)
+        if rootfs:
+            celltest.build_rootfs(os.path.join(base, "rootfs"))
+        chown_tree(base, uid, gid)
+        if linger:
+            subprocess.run(["loginctl", "enable-linger", name], check=True, timeout=60)
+            celltest.wait_for(lambda: _user_manager_up(uid), timeout=60,
+                              what=f"user@{uid}.service and its bus")
+        yield {"name": name, "uid": uid, "gid": gid, "base": base, "binary": binary,
+               "state": os.path.join(base, "state"), "n": [0]}
+    finally:
+        if linger:
+            subprocess.run(["loginctl", "disable-linger", name], capture_output=True, timeout=60)
+            subprocess.run(["systemctl", "stop", f"user@{uid}.service"], capture_output=True,
+                           timeout=60)
+            subprocess.run(["loginctl", "terminate-user", name], capture_output=True, timeout=60)
+            celltest.wait_for(lambda: _user_units_stopped(uid), timeout=60,
+                              what="the user's units to stop")
+        shutil.rmtree(base, ignore_errors=True)
+        subprocess.run(["userdel", name], capture_output=True)
+        _remove_subids(name)
 
 
 def _get_session():

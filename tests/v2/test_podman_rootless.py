@@ -10,15 +10,14 @@ user's manager, and the container's libpod-<id>.scope is a unit of that
 manager below user@UID.service.  The runtime is reached through a wrapper that
 logs each call and adds --root (podman 4.3 forgets --runtime-flag on delete)."""
 import os
-import pwd
 import shutil
 import subprocess
 import tarfile
-import tempfile
 
 import pytest
 
 import celltest
+from conftest import chown_tree, rootless_user
 
 USER = "cellv2pm"
 IMAGE = "localhost/celltest-busybox:latest"
@@ -53,100 +52,59 @@ def user_units(u, pattern):
     return [line.split()[0] for line in r.out.splitlines() if line.strip()]
 
 
-def remove_subids(user):
-    for path in ("/etc/subuid", "/etc/subgid"):
-        if not os.path.exists(path):
-            continue
-        with open(path) as f:
-            lines = f.readlines()
-        keep = [line for line in lines if line.split(":", 1)[0] != user]
-        if keep != lines:
-            with open(path, "w") as f:
-                f.writelines(keep)
-
-
 @pytest.fixture(scope="module")
 def u(session):
     if shutil.which("podman") is None or shutil.which("newuidmap") is None:
         pytest.skip("podman/newuidmap not in the guest image")
-    try:
-        pwd.getpwnam(USER)
-    except KeyError:
-        subprocess.run(["useradd", "--shell", "/bin/sh", USER], check=True)
-    pw = pwd.getpwnam(USER)
-    uid = pw.pw_uid
-    remove_subids(USER)
-    for path in ("/etc/subuid", "/etc/subgid"):
-        with open(path, "a") as f:
-            f.write(f"{USER}:{SUBID_START}:{SUBID_COUNT}\n")
-    subprocess.run(["loginctl", "enable-linger", USER], check=True, timeout=60)
-    base = tempfile.mkdtemp(prefix="celltest-pm-", dir="/tmp")
-    os.chmod(base, 0o755)
-    info = {"uid": uid, "gid": pw.pw_gid, "base": base}
-    binaries = {"cellrun": session.binary, "runc": shutil.which("runc")}
-    for name, src in binaries.items():
-        if src is None:
-            continue
-        d = os.path.join(base, name)
-        os.makedirs(os.path.join(d, "state"))
-        shutil.copy(src, os.path.join(d, "bin"))
-        os.chmod(os.path.join(d, "bin"), 0o755)
-        with open(os.path.join(d, "runtime"), "w") as f:
-            f.write("#!/bin/sh\n"
-                    f"echo \"$*\" >> '{d}/calls.log'\n"
-                    f"exec '{d}/bin' --root '{d}/state' \"$@\"\n")
-        os.chmod(os.path.join(d, "runtime"), 0o755)
-    for d in ("root", "runroot", "tmp"):
-        os.makedirs(os.path.join(base, d))
-    with tarfile.open(os.path.join(base, "busybox.tar"), "w") as tar:
-        tar.add(session.rootfs, arcname=".")
-    for d, dirs, files in os.walk(base):
-        for name in [d] + [os.path.join(d, f) for f in files + dirs]:
-            os.lchown(name, uid, pw.pw_gid)
-    info["runtimes"] = {n: os.path.join(base, n) for n, b in binaries.items() if b}
-    try:
-        celltest.wait_for(lambda: os.path.exists(f"/run/user/{uid}/bus") and subprocess.run(
-            ["systemctl", "is-active", "--quiet", f"user@{uid}.service"]).returncode == 0,
-            timeout=60, what=f"user@{uid}.service and its bus")
-        r = podman(info, "cellrun", "info", "--format",
-                   "{{.Host.CgroupManager}} {{.Host.CgroupsVersion}} {{.Host.Security.Rootless}}")
-        assert r.rc == 0, r
-        assert r.out.split() == ["systemd", "v2", "true"], r
-        r = podman(info, "cellrun", "import", os.path.join(base, "busybox.tar"), IMAGE,
-                   timeout=180)
-        assert r.rc == 0, r
-        yield info
-    finally:
-        for name in info["runtimes"]:
-            podman(info, name, "rm", "--all", "--force", "--time", "0", timeout=120)
-        podman(info, "cellrun", "rmi", "--all", "--force", timeout=120)
-        subprocess.run(["loginctl", "disable-linger", USER], capture_output=True, timeout=60)
-        subprocess.run(["systemctl", "stop", f"user@{uid}.service"], capture_output=True,
-                       timeout=60)
-        subprocess.run(["loginctl", "terminate-user", USER], capture_output=True, timeout=60)
-        # logind and systemd finish the user's teardown asynchronously: wait, so
-        # that none of it overlaps the next test's units
-        celltest.wait_for(lambda: all(subprocess.run(
-            ["systemctl", "show", unit, "-p", "ActiveState", "--value"], capture_output=True,
-            text=True, timeout=30).stdout.strip() in ("inactive", "")
-            for unit in (f"user@{uid}.service", f"user-runtime-dir@{uid}.service",
-                         f"user-{uid}.slice")), timeout=60, what="the user's units to stop")
-        # podman's storage has files of the subordinate ids: remove as root
-        shutil.rmtree(base, ignore_errors=True)
-        subprocess.run(["userdel", USER], capture_output=True)
-        remove_subids(USER)
+    with rootless_user(session, USER, "celltest-pm-", linger=True,
+                       subids=(SUBID_START, SUBID_COUNT), rootfs=False) as info:
+        base = info["base"]
+        binaries = {"cellrun": session.binary, "runc": shutil.which("runc")}
+        info["runtimes"] = {}
+        for name, src in binaries.items():
+            if src is None:
+                continue
+            d = os.path.join(base, "runtimes", name)
+            os.makedirs(os.path.join(d, "state"))
+            shutil.copy(src, os.path.join(d, "bin"))
+            os.chmod(os.path.join(d, "bin"), 0o755)
+            with open(os.path.join(d, "runtime"), "w") as f:
+                f.write("#!/bin/sh\n"
+                        f"echo \"$*\" >> '{d}/calls.log'\n"
+                        f"exec '{d}/bin' --root '{d}/state' \"$@\"\n")
+            os.chmod(os.path.join(d, "runtime"), 0o755)
+            info["runtimes"][name] = d
+        for d in ("root", "runroot", "tmp"):
+            os.makedirs(os.path.join(base, d))
+        with tarfile.open(os.path.join(base, "busybox.tar"), "w") as tar:
+            tar.add(session.rootfs, arcname=".")
+        chown_tree(base, info["uid"], info["gid"])
+        try:
+            r = podman(info, "cellrun", "info", "--format",
+                       "{{.Host.CgroupManager}} {{.Host.CgroupsVersion}} "
+                       "{{.Host.Security.Rootless}}")
+            assert r.rc == 0, r
+            assert r.out.split() == ["systemd", "v2", "true"], r
+            r = podman(info, "cellrun", "import", os.path.join(base, "busybox.tar"), IMAGE,
+                       timeout=180)
+            assert r.rc == 0, r
+            yield info
+        finally:
+            for name in info["runtimes"]:
+                podman(info, name, "rm", "--all", "--force", "--time", "0", timeout=120)
+            podman(info, "cellrun", "rmi", "--all", "--force", timeout=120)
 
 
 def podman(u, runtime, *args, timeout=90):
     b = u["base"]
     return as_user(u, "podman", "--root", f"{b}/root", "--runroot", f"{b}/runroot",
                    "--tmpdir", f"{b}/tmp", "--storage-driver", "vfs", "--events-backend", "file",
-                   "--cgroup-manager", "systemd", "--runtime", f"{b}/{runtime}/runtime", *args,
+                   "--cgroup-manager", "systemd", "--runtime", f"{u['runtimes'][runtime]}/runtime", *args,
                    timeout=timeout)
 
 
 def calls(u, runtime):
-    path = os.path.join(u["base"], runtime, "calls.log")
+    path = os.path.join(u["runtimes"][runtime], "calls.log")
     if not os.path.exists(path):
         return []
     with open(path) as f:

@@ -4,39 +4,20 @@
 a host where user@.service delegates to rootless podman."""
 import json
 import os
-import pwd
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
 import celltest
+from conftest import rootless_user
 
 USER = "cellv2rootless"
 
 
 @pytest.fixture(scope="module")
 def rl(session):
-    try:
-        pwd.getpwnam(USER)
-    except KeyError:
-        subprocess.run(["useradd", "--shell", "/bin/sh", USER], check=True)
-    pw = pwd.getpwnam(USER)
-    base = tempfile.mkdtemp(prefix="celltest-rl-", dir="/tmp")
-    os.chmod(base, 0o755)
-    # the user runs its own copy of the binary (the 9p share is root's)
-    binary = os.path.join(base, "cellrun")
-    shutil.copy(session.binary, binary)
-    os.chmod(binary, 0o755)
-    celltest.build_rootfs(os.path.join(base, "rootfs"))
-    for d, dirs, files in os.walk(base):
-        for name in [d] + [os.path.join(d, f) for f in files + dirs]:
-            os.lchown(name, pw.pw_uid, pw.pw_gid)
-    yield {"uid": pw.pw_uid, "gid": pw.pw_gid, "base": base, "binary": binary,
-           "state": os.path.join(base, "state"), "n": [0]}
-    shutil.rmtree(base, ignore_errors=True)
-    subprocess.run(["userdel", USER], capture_output=True)
+    with rootless_user(session, USER, "celltest-rl-") as u:
+        yield u
 
 
 def delegated_run(rl, resources, script):

@@ -6,14 +6,12 @@ container's scope is a unit of that manager, below its delegated cgroup:
 runc does the same; every later command (state, kill, delete) must find it."""
 import json
 import os
-import pwd
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
 import celltest
+from conftest import rootless_user
 
 USER = "cellv2sd"
 MiB = 1024 * 1024
@@ -52,36 +50,8 @@ def user_show(u, unit, prop):
 
 @pytest.fixture(scope="module")
 def u(session):
-    try:
-        pwd.getpwnam(USER)
-    except KeyError:
-        subprocess.run(["useradd", "--shell", "/bin/sh", USER], check=True)
-    pw = pwd.getpwnam(USER)
-    uid = pw.pw_uid
-    # lingering starts user@UID.service (and its bus socket) without a login
-    subprocess.run(["loginctl", "enable-linger", USER], check=True, timeout=60)
-    base = tempfile.mkdtemp(prefix="celltest-sd-", dir="/tmp")
-    os.chmod(base, 0o755)
-    binary = os.path.join(base, "cellrun")
-    shutil.copy(session.binary, binary)
-    os.chmod(binary, 0o755)
-    celltest.build_rootfs(os.path.join(base, "rootfs"))
-    for d, dirs, files in os.walk(base):
-        for name in [d] + [os.path.join(d, f) for f in files + dirs]:
-            os.lchown(name, uid, pw.pw_gid)
-    info = {"uid": uid, "gid": pw.pw_gid, "base": base, "binary": binary,
-            "state": os.path.join(base, "state"), "n": [0]}
-    try:
-        celltest.wait_for(lambda: os.path.exists(f"/run/user/{uid}/bus") and subprocess.run(
-            ["systemctl", "is-active", "--quiet", f"user@{uid}.service"]).returncode == 0,
-            timeout=60, what=f"user@{uid}.service and its bus")
+    with rootless_user(session, USER, "celltest-sd-", linger=True) as info:
         yield info
-    finally:
-        subprocess.run(["loginctl", "disable-linger", USER], capture_output=True, timeout=60)
-        subprocess.run(["systemctl", "stop", f"user@{uid}.service"], capture_output=True,
-                       timeout=60)
-        shutil.rmtree(base, ignore_errors=True)
-        subprocess.run(["userdel", USER], capture_output=True)
 
 
 def bundle_for(u, resources, args):
