@@ -57,6 +57,8 @@ def host_change_reason():
 
 
 class Docker:
+    image = IMAGE
+
     def __init__(self, runtime, base, cgroup_parent):
         self.runtime = runtime
         self.dir = base

@@ -105,6 +105,8 @@ def _uid_of(pid):
 
 
 class Podman:
+    image = IMAGE
+
     def __init__(self, runtime, user, base, cgroup_parent):
         rootless = user is not None
         self.runtime = runtime
@@ -146,6 +148,9 @@ class Podman:
         else:
             self.env = None
             self.base_args = ["unshare", "--uts", "--net", "--", *podman]
+
+    def client_args(self):
+        return self.base_args
 
     def __call__(self, *args, timeout=60, check=False, stdin=None):
         # conmon daemonizes and is adopted by this (subreaper) process

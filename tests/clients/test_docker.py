@@ -3,15 +3,14 @@
 shim) as docker's users type it, through cellrun and runc (see docker.py
 for the set-up)."""
 import os
-import pty
-import select
-import shutil
-import subprocess
-import time
 
 import pytest
 
 import celltest
+from cli_cases import (detached, on_pty, run, sh, test_cap_drop_add,  # noqa: F401
+                       test_cpus_and_pids_limit, test_env_workdir_hostname,
+                       test_interactive_pty, test_kill, test_pause_unpause,
+                       test_read_only_tmpfs_and_bind, test_user, test_wait)
 from conftest import CGROUP_PARENT
 from docker import DOCKER, DOCKERD, IMAGE, SYSTEM_DIRS, host_change_reason, make_engine
 
@@ -55,22 +54,17 @@ def dk(engine, leak_check):
     assert calls and all(c[0] == "0" for c in calls), calls
 
 
+@pytest.fixture
+def cli(dk):
+    """The engine for the cases shared with the other CLI (cli_cases.py)."""
+    return dk
+
+
 def shim_sockets():
     try:
         return set(os.listdir(SYSTEM_DIRS[-1]))
     except FileNotFoundError:
         return set()
-
-
-def run(dk, *args, **kw):
-    return dk(*dk.run_args(*args), **kw)
-
-
-def sh(dk, script, *opts, check=True):
-    r = run(dk, "--rm", *opts, IMAGE, "sh", "-c", script)
-    if check:
-        assert r.rc == 0, f"rc={r.rc}\n{r.out}\n{r.err}"
-    return r
 
 
 def test_run_exit_codes(dk):
@@ -117,49 +111,6 @@ def test_detach_exec_logs_stop_rm(dk):
     assert dk("inspect", "web").rc != 0
 
 
-def on_pty(dk, script, *opts):
-    """`docker run -it` with the client on a pty, one line typed once the
-    container shows its tty: (exit status, what the pty showed)."""
-    master, slave = pty.openpty()
-    argv = dk.client_args() + dk.run_args("-it", "--rm", *opts, IMAGE, "sh", "-c", script)
-    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=dk.env,
-                         cwd=dk.dir, start_new_session=True)
-    os.close(slave)
-    out = b""
-    try:
-        deadline = time.monotonic() + 30
-        sent = False
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            if not sent and b"/dev/pts/" in out:
-                os.write(master, b"typed\r")
-                sent = True
-            if p.poll() is not None and not ready:
-                break
-        rc = celltest.wait_reaping(p, 30)
-    finally:
-        os.close(master)
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    return rc, out.decode(errors="replace")
-
-
-def test_interactive_pty(dk):
-    rc, text = on_pty(dk, "tty; stty size; read line; echo got:$line")
-    assert rc == 0, text
-    assert "/dev/pts/0" in text
-    assert "got:typed" in text
-
-
 def test_interactive_pty_as_user(dk):
     """The pty belongs to the process's user (runc chowns it to process.user)."""
     rc, text = on_pty(dk, "tty; stat -c owner=%u $(tty); read line; echo got:$line",
@@ -176,19 +127,6 @@ def test_memory_limit_oom_137(dk):
     assert r.out.split()[0] == str(32 << 20)
     # the shim watches the cgroup's OOM events, whoever made the cgroup
     assert dk.inspect("oom", "{{.State.OOMKilled}} {{.State.ExitCode}}") == "true 137"
-
-
-@pytest.mark.cgroups
-def test_cpus_and_pids_limit(dk):
-    r = sh(dk, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us"
-           " /sys/fs/cgroup/pids/pids.max;"
-           " (for i in $(seq 30); do sleep 2 & done) 2>/dev/null;"
-           " cat /sys/fs/cgroup/pids/pids.current",
-           "--cpus", "0.5", "--pids-limit", "20")
-    quota, period, pids, current = r.out.split()
-    assert int(quota) * 2 == int(period)
-    assert pids == "20"
-    assert 10 < int(current) <= 20  # forks stopped at the limit
 
 
 @pytest.mark.cgroups
@@ -249,77 +187,6 @@ def test_device_shm_ulimit_sysctl(dk):
     assert lines[3:] == ["512", "1"], r.out  # the sysctl in the container's own netns
 
 
-def test_user(dk):
-    assert sh(dk, "id -u; id -g; id -G", "--user", "1000:1000", "--group-add", "5").out.split() \
-        == ["1000", "1000", "1000", "5"]
-
-
-def test_cap_drop_add(dk):
-    r = sh(dk, "grep -E '^Cap(Eff|Bnd)' /proc/self/status",
-           "--cap-drop", "all", "--cap-add", "NET_RAW", "--cap-add", "CHOWN")
-    for line in r.out.splitlines():
-        assert int(line.split()[1], 16) == (1 << 13) | (1 << 0), r.out
-    r = sh(dk, "touch /tmp/y; chown 1000 /tmp/y 2>&1 && echo chowned; true",
-           "--cap-drop", "CHOWN")
-    assert "chowned" not in r.out
-    assert "Operation not permitted" in r.out
-
-
-def test_read_only_tmpfs_and_bind(dk):
-    host = os.path.join(dk.dir, "data-bind")
-    os.makedirs(host, exist_ok=True)
-    with open(os.path.join(host, "in"), "w") as f:
-        f.write("from host\n")
-    r = sh(dk, "touch /x 2>/dev/null && echo rootfs-writable; touch /scratch/f && echo tmpfs-ok;"
-           " grep ' /scratch ' /proc/mounts; cat /data/in; echo out > /data/out",
-           "--read-only", "--tmpfs", "/scratch:size=1m", "-v", f"{host}:/data")
-    lines = r.out.splitlines()
-    assert "rootfs-writable" not in lines
-    assert "tmpfs-ok" in lines
-    assert any(ln.startswith("tmpfs /scratch tmpfs") and "size=1024k" in ln for ln in lines)
-    assert "from host" in lines
-    with open(os.path.join(host, "out")) as f:
-        assert f.read() == "out\n"
-    shutil.rmtree(host)
-
-
-def test_env_workdir_hostname(dk):
-    r = sh(dk, "echo $FOO; pwd; hostname", "-e", "FOO=bar baz", "-w", "/tmp",
-           "--hostname", "box1")
-    assert r.out.splitlines() == ["bar baz", "/tmp", "box1"]
-
-
-def detached(dk, name, script="while :; do sleep 0.1; done", opts=()):
-    run(dk, "-d", "--name", name, *opts, IMAGE, "sh", "-c", script, check=True)
-    celltest.wait_for(lambda: dk.inspect(name, "{{.State.Status}}") == "running",
-                      what=f"{name} running")
-
-
-@pytest.mark.cgroups
-def test_pause_unpause(dk):
-    host = os.path.join(dk.dir, "counter")
-    os.makedirs(host, exist_ok=True)
-    counter = os.path.join(host, "n")
-
-    def count():
-        with open(counter) as f:
-            return int(f.read())
-    detached(dk, "frozen",
-             "i=0; while :; do i=$((i+1)); echo $i > /c/t; mv /c/t /c/n; sleep 0.05; done",
-             opts=("-v", f"{host}:/c"))
-    celltest.wait_for(lambda: os.path.exists(counter), what="counter running")
-    dk("pause", "frozen", check=True)
-    assert dk.inspect("frozen", "{{.State.Status}}") == "paused"
-    a = count()
-    time.sleep(0.4)
-    assert count() == a  # frozen: the loop does not move
-    dk("unpause", "frozen", check=True)
-    assert dk.inspect("frozen", "{{.State.Status}}") == "running"
-    celltest.wait_for(lambda: count() > a, what="counter moving again")
-    dk("rm", "--force", "frozen", check=True)
-    shutil.rmtree(host, ignore_errors=True)
-
-
 def test_top(dk):
     detached(dk, "topped", "sleep 1000")
     assert len(dk.runtime_state()) == 1  # what the teardown checks gone, seen here
@@ -357,16 +224,6 @@ def test_update(dk):
     assert r.out.split() == [quota, period, str(48 << 20)], r.out
 
 
-def test_kill(dk):
-    detached(dk, "killed", "trap 'echo usr1 > /tmp/got' USR1; while :; do sleep 0.1; done")
-    dk("kill", "--signal", "USR1", "killed", check=True)
-    celltest.wait_for(lambda: dk("exec", "killed", "cat", "/tmp/got").out == "usr1\n",
-                      what="USR1 delivered")
-    dk("kill", "killed", check=True)
-    assert dk("wait", "killed", check=True).out.strip() == "137"
-    assert dk.inspect("killed", "{{.State.Status}}") == "exited"
-
-
 def test_restart(dk):
     detached(dk, "restarted", "echo boot >> /tmp/boots; sleep 1000")
     first = dk.inspect("restarted", "{{.State.Pid}}")
@@ -377,7 +234,3 @@ def test_restart(dk):
     r = dk("exec", "restarted", "cat", "/tmp/boots", check=True)
     assert r.out == "boot\nboot\n"
 
-
-def test_wait(dk):
-    run(dk, "-d", "--name", "waited", IMAGE, "sh", "-c", "sleep 0.5; exit 7", check=True)
-    assert dk("wait", "waited", check=True).out.strip() == "7"
