@@ -217,6 +217,18 @@ static void test_strings(void **state)
 	refused("hostname", h65, msg);
 	accepted("init", "/lib/systemd/systemd", "/lib/systemd/systemd");
 	accepted("stop_signal", "SIGRTMIN+3", "SIGRTMIN+3");
+	/* kept as written: the manager reads it with the same parser */
+	accepted("stop_signal", "term", "term");
+	accepted("stop_signal", "15", "15");
+	refused("stop_signal", "x",
+		"stop_signal \"x\": unknown signal (want a name like SIGTERM or RTMIN+3, or a "
+		"number)");
+	refused("stop_signal", "SIGRTMIN+31",
+		"stop_signal \"SIGRTMIN+31\": unknown signal (want a name like SIGTERM or "
+		"RTMIN+3, or a number)");
+	refused("stop_signal", "0",
+		"stop_signal \"0\": unknown signal (want a name like SIGTERM or RTMIN+3, or a "
+		"number)");
 	accepted("user", "1000:1000", "1000:1000");
 	accepted("cwd", "/srv", "/srv");
 
@@ -225,7 +237,8 @@ static void test_strings(void **state)
 	struct cell_error err = { 0 };
 	const char *keys[] = { "hostname", "init", "stop_signal", "user", "cwd" };
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		assert_int_equal(cell_settings_set(s, keys[i], "x", &err), 0);
+		/* stop_signal takes only a signal */
+		assert_int_equal(cell_settings_set(s, keys[i], i == 2 ? "USR1" : "x", &err), 0);
 		assert_int_equal(cell_settings_set(s, keys[i], "", &err), 0);
 	}
 	assert_null(s->hostname);

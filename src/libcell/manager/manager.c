@@ -15,6 +15,7 @@
 
 #include "../base/cleanup.h"
 #include "../base/log.h"
+#include "../base/signame.h"
 #include "../base/util.h"
 #include "../cgroup/cgroup.h"
 #include "../sys/syscalls.h"
@@ -32,40 +33,18 @@ static void closep_lock(int *fd)
 		(void)close(*fd);
 }
 
-static int parse_signal(const char *s)
-{
-	long long n;
-
-	if (!s)
-		return SIGTERM;
-	/* an image's StopSignal may be a number, and create keeps it as written */
-	if (cell_parse_long(s, &n) == 0)
-		return n >= 1 && n <= SIGRTMAX ? (int)n : SIGTERM;
-	if (cell_startswith(s, "SIG"))
-		s += 3;
-	if (cell_startswith(s, "RTMIN")) {
-		long long off = 0;
-		/* "RTMIN" or "RTMIN+N" up to SIGRTMAX: kill(2) refuses a higher number,
-		 * and a negative N would name another signal */
-		if (s[5] && (s[5] != '+' || cell_parse_long(s + 6, &off) < 0 || off < 0 ||
-			     off > SIGRTMAX - SIGRTMIN))
-			return SIGTERM;
-		return SIGRTMIN + (int)off;
-	}
-	for (int i = 1; i < SIGRTMIN; i++)
-		if (sigabbrev_np(i) && streq(sigabbrev_np(i), s))
-			return i;
-	return SIGTERM;
-}
-
 int cell_stop_signal_of(const struct cell_store *st, const char *name)
 {
 	_cleanup_(settings_freep) struct cell_settings *s = NULL;
 	struct cell_error ignored = { 0 };
+	int sig;
 
-	if (cell_settings_load(st, name, &s, &ignored) < 0)
+	/* an image's StopSignal for apps, else TERM; TERM too for a value that no
+	 * signal is (config checks it, a cell.json written by hand may have any) */
+	if (cell_settings_load(st, name, &s, &ignored) < 0 || !s->stop_signal ||
+	    cell_signal_parse(s->stop_signal, &sig) < 0)
 		return SIGTERM;
-	return parse_signal(s->stop_signal); /* an image's StopSignal for apps, else TERM */
+	return sig;
 }
 
 static int write_bundle(const struct cell_store *st, const struct cell_settings *s,

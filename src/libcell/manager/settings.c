@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "../base/cleanup.h"
+#include "../base/signame.h"
 #include "../base/util.h"
 
 const char *const cell_settings_keys[] = { "memory", "cpus", "pids", "hostname", "env",
@@ -351,6 +352,12 @@ int cell_settings_set(struct cell_settings *s, const char *key, const char *valu
 	}
 	if (streq(key, "hostname") && strlen(value) > 64)
 		return cell_err(err, EINVAL, "hostname \"%s\": at most 64 characters", value);
+	int sig;
+	if (streq(key, "stop_signal") && *value && cell_signal_parse(value, &sig) < 0)
+		return cell_err(err, EINVAL,
+				"stop_signal \"%s\": unknown signal (want a name like SIGTERM or "
+				"RTMIN+3, or a number)",
+				value);
 	char **fields[] = { &s->hostname, &s->init, &s->stop_signal, &s->user, &s->cwd };
 	const char *names[] = { "hostname", "init", "stop_signal", "user", "cwd" };
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
