@@ -69,15 +69,41 @@ static void test_keys_table(void **state)
 	size_t n = 0;
 
 	(void)state;
-	for (; cell_settings_keys[n]; n++) {
+	for (; cell_settings_key(n, NULL); n++) {
 		assert_true(n < ARRAY_SIZE(want));
-		assert_string_equal(cell_settings_keys[n], want[n]);
-		_cleanup_free_ char *v = cell_settings_get(s, cell_settings_keys[n]);
+		assert_string_equal(cell_settings_key(n, NULL), want[n]);
+		_cleanup_free_ char *v = cell_settings_get(s, cell_settings_key(n, NULL));
 		assert_non_null(v); /* every key has a value, also when unset */
 	}
 	assert_int_equal(n, ARRAY_SIZE(want));
+	assert_null(cell_settings_key(n, NULL));
+	assert_null(cell_settings_key(1000, NULL));
 	assert_null(cell_settings_get(s, "colour"));
+	/* create's own fields are in cell.json, but no config keys */
+	assert_null(cell_settings_get(s, "template"));
+	assert_null(cell_settings_get(s, "idmap_host"));
 	assert_null(cell_settings_get(s, ""));
+}
+
+/* --help shows the shape of a list's value next to its key */
+static void test_keys_help(void **state)
+{
+	const char *help = "unset", *key;
+	size_t with_help = 0;
+
+	(void)state;
+	for (size_t i = 0; (key = cell_settings_key(i, &help)); i++) {
+		if (streq(key, "env"))
+			assert_string_equal(help, "K=V,...");
+		else if (streq(key, "mounts"))
+			assert_string_equal(help, "SRC:DST[:ro],...");
+		else if (streq(key, "command"))
+			assert_string_equal(help, "a,b,...");
+		else
+			assert_null(help);
+		with_help += help != NULL;
+	}
+	assert_int_equal(with_help, 3);
 }
 
 static void test_unset_values(void **state)
@@ -106,6 +132,8 @@ static void test_unknown_key(void **state)
 	/* cell create's own fields are not config keys */
 	refused("name", "x", "unknown setting \"name\" (see cell config --help)");
 	refused("storage", "dir", "unknown setting \"storage\" (see cell config --help)");
+	refused("unprivileged", "true", "unknown setting \"unprivileged\" (see cell config --help)");
+	refused("created", "x", "unknown setting \"created\" (see cell config --help)");
 }
 
 static void test_memory(void **state)
@@ -545,9 +573,10 @@ static void test_settings_round_trip(void **state)
 	make_container(&st, "web", false);
 	assert_int_equal(cell_settings_save(&st, s, &err), 0);
 	assert_int_equal(cell_settings_load(&st, "web", &back, &err), 0);
-	for (size_t i = 0; cell_settings_keys[i]; i++) {
-		_cleanup_free_ char *a = cell_settings_get(s, cell_settings_keys[i]);
-		_cleanup_free_ char *b = cell_settings_get(back, cell_settings_keys[i]);
+	const char *key;
+	for (size_t i = 0; (key = cell_settings_key(i, NULL)); i++) {
+		_cleanup_free_ char *a = cell_settings_get(s, key);
+		_cleanup_free_ char *b = cell_settings_get(back, key);
 		assert_string_equal(a, b);
 	}
 	assert_string_equal(back->name, "web");
@@ -559,6 +588,90 @@ static void test_settings_round_trip(void **state)
 	assert_int_equal(back->idmap_size, 65536);
 	assert_true(back->cpus == 1.5);
 	cell_store_close(&st);
+}
+
+/* cell.json as written, byte for byte: what older and newer cells read */
+static char *saved_text(const struct cell_settings *s, const char *sub)
+{
+	struct cell_store st;
+	struct cell_error err = { 0 };
+	char *text = NULL;
+
+	assert_int_equal(open_store(&st, sub), 0);
+	make_container(&st, s->name, false);
+	assert_int_equal(cell_settings_save(&st, s, &err), 0);
+	_cleanup_free_ char *meta = xasprintf("%s/containers/%s/cell.json", st.root, s->name);
+	assert_int_equal(cell_read_file(meta, &text, NULL), 0);
+	cell_store_close(&st);
+	return text;
+}
+
+static void test_settings_json_text(void **state)
+{
+	_cleanup_(settings_freep) struct cell_settings *full = full_settings();
+	_cleanup_(settings_freep) struct cell_settings *bare = fresh();
+
+	(void)state;
+	static const char *const want_full =
+		"{\n"
+		"  \"autostart\": true,\n"
+		"  \"command\": [\n"
+		"    \"/bin/sh\",\n"
+		"    \"-l\"\n"
+		"  ],\n"
+		"  \"cpus\": 1.5,\n"
+		"  \"created\": \"2026-12-02T01:00:00Z\",\n"
+		"  \"cwd\": \"/root\",\n"
+		"  \"env\": [\n"
+		"    \"A=1\",\n"
+		"    \"B=2\"\n"
+		"  ],\n"
+		"  \"hostname\": \"db\",\n"
+		"  \"idmap_host\": 1065536,\n"
+		"  \"idmap_size\": 65536,\n"
+		"  \"init\": \"/sbin/init\",\n"
+		"  \"memory\": 536870912,\n"
+		"  \"mounts\": [\n"
+		"    {\n"
+		"      \"destination\": \"/b\",\n"
+		"      \"readonly\": true,\n"
+		"      \"source\": \"/a\"\n"
+		"    },\n"
+		"    {\n"
+		"      \"destination\": \"/d\",\n"
+		"      \"readonly\": false,\n"
+		"      \"source\": \"/c\"\n"
+		"    }\n"
+		"  ],\n"
+		"  \"name\": \"web\",\n"
+		"  \"net\": \"host\",\n"
+		"  \"pids\": 64,\n"
+		"  \"stop_signal\": \"SIGRTMIN+3\",\n"
+		"  \"storage\": \"overlay\",\n"
+		"  \"system\": true,\n"
+		"  \"template\": \"debian:bookworm\",\n"
+		"  \"terminal\": true,\n"
+		"  \"unprivileged\": true,\n"
+		"  \"user\": \"0:0\"\n"
+		"}";
+	/* a privileged container without a command: no idmap keys, no "command" */
+	static const char *const want_bare =
+		"{\n"
+		"  \"autostart\": false,\n"
+		"  \"cpus\": 0.0,\n"
+		"  \"env\": [],\n"
+		"  \"memory\": 0,\n"
+		"  \"mounts\": [],\n"
+		"  \"name\": \"web\",\n"
+		"  \"pids\": 0,\n"
+		"  \"system\": false,\n"
+		"  \"terminal\": false,\n"
+		"  \"unprivileged\": false\n"
+		"}";
+	_cleanup_free_ char *a = saved_text(full, "text-full");
+	_cleanup_free_ char *b = saved_text(bare, "text-bare");
+	assert_string_equal(a, want_full);
+	assert_string_equal(b, want_bare);
 }
 
 static void test_settings_load_errors(void **state)
@@ -617,6 +730,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys_table),
+		cmocka_unit_test(test_keys_help),
 		cmocka_unit_test(test_unset_values),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_memory),
@@ -634,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_store_list),
 		cmocka_unit_test(test_store_lock),
 		cmocka_unit_test(test_settings_round_trip),
+		cmocka_unit_test(test_settings_json_text),
 		cmocka_unit_test(test_settings_load_errors),
 		cmocka_unit_test(test_settings_load_tolerates_missing_keys),
 	};

@@ -72,7 +72,10 @@ int cell_settings_set(struct cell_settings *s, const char *key, const char *valu
 		      struct cell_error *err);
 /* Value of one key as text (caller frees), or NULL for an unknown key. */
 char *cell_settings_get(const struct cell_settings *s, const char *key);
-extern const char *const cell_settings_keys[];
+/* config's i-th key in the order it lists them, NULL past the last; *help (when
+ * help is not NULL): what a value looks like ("K=V,..."), or NULL when the name
+ * says it. */
+const char *cell_settings_key(size_t i, const char **help);
 
 /* "SRC:DST[:ro]" (both absolute). */
 int cell_bind_parse(const char *spec, struct cell_bind *b, struct cell_error *err);
