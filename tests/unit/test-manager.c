@@ -435,8 +435,9 @@ static int open_store(struct cell_store *st, const char *sub)
 	_cleanup_free_ char *run = xasprintf("%s/%s/run", tmp, sub);
 	struct cell_error err = { 0 };
 
-	assert_int_equal(setenv("CELL_RUNTIME_DIR", run, 1), 0);
-	return cell_store_open(st, root, &err);
+	const struct cell_store_paths paths = { .root = root, .run = run };
+
+	return cell_store_open(st, &paths, &err);
 }
 
 static void test_store_paths(void **state)
@@ -462,6 +463,58 @@ static void test_store_paths(void **state)
 	assert_string_equal(rundir, want_run);
 	cell_store_close(&st);
 	assert_null(st.root);
+}
+
+/* what the front-end does not give takes the default; libcell reads no environment */
+static void test_store_paths_defaults(void **state)
+{
+	struct cell_store st;
+	struct cell_error err = { 0 };
+	_cleanup_free_ char *root = xasprintf("%s/defaults/root", tmp);
+	_cleanup_free_ char *run = xasprintf("%s/defaults/run", tmp);
+	const struct cell_store_paths paths = { .root = root, .run = run };
+
+	(void)state;
+	assert_int_equal(setenv("CELL_CACHE_DIR", "/nowhere/env", 1), 0); /* not read */
+	assert_int_equal(setenv("CELL_CGROUP_PARENT", "env-parent", 1), 0);
+	assert_int_equal(cell_store_open(&st, &paths, &err), 0);
+	(void)unsetenv("CELL_CACHE_DIR");
+	(void)unsetenv("CELL_CGROUP_PARENT");
+	_cleanup_free_ char *cache = xasprintf("%s/cache", root);
+	assert_string_equal(st.cache, cache);
+	assert_string_equal(st.cgroup_parent, "cell");
+	assert_string_equal(st.host.cgroup_parent, "cell");
+	assert_null(st.binary);
+	assert_string_equal(st.subuid, "/etc/subuid");
+	assert_string_equal(st.subgid, "/etc/subgid");
+	assert_string_equal(st.idmap_registry, "/var/lib/cell-idmap/ranges.json");
+	cell_store_close(&st);
+}
+
+static void test_store_paths_given(void **state)
+{
+	struct cell_store st;
+	struct cell_error err = { 0 };
+	_cleanup_free_ char *root = xasprintf("%s/given/root", tmp);
+	_cleanup_free_ char *run = xasprintf("%s/given/run", tmp);
+	const struct cell_store_paths paths = {
+		.root = root,		   .run = run,		     .cache = "/c",
+		.cgroup_parent = "cg-7",   .binary = "/usr/bin/cell", .subuid = "/u",
+		.subgid = "/g",		   .idmap_registry = "/r.json",
+	};
+
+	(void)state;
+	assert_int_equal(cell_store_open(&st, &paths, &err), 0);
+	assert_string_equal(st.root, root);
+	assert_string_equal(st.run, run);
+	assert_string_equal(st.cache, "/c");
+	assert_string_equal(st.host.cgroup_parent, "cg-7");
+	assert_string_equal(st.binary, "/usr/bin/cell");
+	assert_string_equal(st.subuid, "/u");
+	assert_string_equal(st.subgid, "/g");
+	assert_string_equal(st.idmap_registry, "/r.json");
+	cell_store_close(&st);
+	assert_null(st.cache);
 }
 
 static void make_container(const struct cell_store *st, const char *name, bool with_json)
@@ -745,6 +798,8 @@ int main(void)
 		cmocka_unit_test(test_parse_bytes),
 		cmocka_unit_test(test_name_valid),
 		cmocka_unit_test(test_store_paths),
+		cmocka_unit_test(test_store_paths_defaults),
+		cmocka_unit_test(test_store_paths_given),
 		cmocka_unit_test(test_store_list),
 		cmocka_unit_test(test_store_lock),
 		cmocka_unit_test(test_settings_round_trip),

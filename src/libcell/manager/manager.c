@@ -53,7 +53,7 @@ static int write_bundle(const struct cell_store *st, const struct cell_settings 
 	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
 	_cleanup_free_ char *path = xasprintf("%s/config.json", dir);
-	_cleanup_free_ char *text = cell_settings_compile(s, rootfs, err);
+	_cleanup_free_ char *text = cell_settings_compile(s, &st->host, rootfs, err);
 	int r;
 
 	if (!text)

@@ -46,13 +46,38 @@ struct cell_settings {
 	char *created;
 };
 
+/*
+ * Where a store and what it uses live.  The front-end fills it from its options
+ * and its environment (CELL_ROOT, CELL_RUNTIME_DIR, ...: libcell reads none);
+ * NULL takes the default.
+ */
+struct cell_store_paths {
+	const char *root;	    /* the store: /var/lib/cell */
+	const char *run;	    /* runtime state: /run/cell */
+	const char *cache;	    /* downloads and packed trees (stores may share one): <root>/cache */
+	const char *cgroup_parent;  /* the one parent of the containers' cgroups: "cell" */
+	const char *binary;	    /* cell's real path when it runs from a sealed copy (cell-monitor
+				     * lies next to it): /proc/self/exe */
+	const char *subuid, *subgid; /* root's subordinate ids: /etc/subuid, /etc/subgid */
+	const char *idmap_registry; /* the host-wide registry: /var/lib/cell-idmap/ranges.json */
+};
+
+/* What the settings compiler takes from the store and the host, so that it reads
+ * neither the environment nor the kernel. */
+struct cell_compile_host {
+	const char *cgroup_parent;
+	uint64_t cap_bounding; /* the capabilities this process can hand on: bit n, capability n */
+};
+
 struct cell_store {
-	char *root;    /* /var/lib/cell or CELL_ROOT */
-	char *run;     /* /run/cell or CELL_RUNTIME_DIR */
+	char *root, *run, *cache, *cgroup_parent, *subuid, *subgid, *idmap_registry;
+	char *binary; /* NULL: /proc/self/exe */
+	struct cell_compile_host host; /* read at open */
 	struct cell_runtime rt; /* rt.root = <run>/state */
 };
 
-int cell_store_open(struct cell_store *st, const char *root, struct cell_error *err);
+int cell_store_open(struct cell_store *st, const struct cell_store_paths *paths,
+		    struct cell_error *err);
 void cell_store_close(struct cell_store *st);
 bool cell_name_valid(const char *name);
 char *cell_store_dir(const struct cell_store *st, const char *name);  /* <root>/containers/<name> */
@@ -80,8 +105,8 @@ const char *cell_settings_key(size_t i, const char **help);
 /* "SRC:DST[:ro]" (both absolute). */
 int cell_bind_parse(const char *spec, struct cell_bind *b, struct cell_error *err);
 /* Settings → the bundle's config.json text. */
-char *cell_settings_compile(const struct cell_settings *s, const char *rootfs,
-			    struct cell_error *err);
+char *cell_settings_compile(const struct cell_settings *s, const struct cell_compile_host *host,
+			    const char *rootfs, struct cell_error *err);
 /* Parse "512M", "2G"... */
 int cell_parse_bytes(const char *s, int64_t *out);
 

@@ -95,15 +95,6 @@ void cell_manager_apply_image_config(struct cell_settings *s,
 		s->stop_signal = xstrdup(cfg->stop_signal);
 }
 
-/* Downloads and packed trees: $CELL_CACHE_DIR (shared by stores, kept when
- * a store goes: tests and CI point it at a persistent place) or <root>/cache. */
-static char *cache_dir(const struct cell_store *st)
-{
-	const char *env = getenv("CELL_CACHE_DIR");
-
-	return env && *env ? xstrdup(env) : xasprintf("%s/cache", st->root);
-}
-
 /* <root>/templates/<key>/rootfs, built under a lock the first time. */
 static int template_tree(const struct cell_store *st, struct cell_create_req *req, char **out,
 			 struct cell_error *err)
@@ -113,7 +104,7 @@ static int template_tree(const struct cell_store *st, struct cell_create_req *re
 	_cleanup_free_ char *dir = xasprintf("%s/templates/%s", st->root, key);
 	_cleanup_free_ char *tree = xasprintf("%s/rootfs", dir);
 	_cleanup_free_ char *lock = xasprintf("%s/templates/%s.lock", st->root, key);
-	_cleanup_free_ char *cache = cache_dir(st);
+	const char *cache = st->cache; /* may be shared by stores (paths.cache) */
 	_cleanup_free_ char *ready = xasprintf("%s/ready", dir);
 	struct cell_image_config cfg = { 0 };
 	int r;

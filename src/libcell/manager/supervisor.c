@@ -306,7 +306,7 @@ int cell_supervise_finish(const struct cell_store *st, const char *name, int sta
 static void exec_monitor(struct sup *s)
 {
 	char self[4096], monitor[4096 + 16];
-	const char *bin = getenv("CELL_BINARY"); /* the real path when we run sealed */
+	const char *bin = s->st->binary; /* the real path when we run sealed */
 	ssize_t n = bin ? (ssize_t)strlen(bin) : readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int fds[] = { s->master, s->listen_fd, s->log_fd };
 
