@@ -11,11 +11,6 @@
 #include "libcell/base/cleanup.h"
 #include "libcell/base/util.h"
 
-static void settings_freep(struct cell_settings **s)
-{
-	cell_settings_free(*s);
-}
-
 static bool want_json(struct cli *c)
 {
 	for (int i = 1; i < c->argc; i++)
@@ -103,7 +98,7 @@ int cmd_ls(struct cli *c, struct cell_error *err)
 		if (cell_manager_info(&c->st, names[k], &i, err) < 0)
 			continue;
 		if (json) {
-			_cleanup_(settings_freep) struct cell_settings *s = NULL;
+			_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 			struct cell_error ignored = { 0 };
 			(void)cell_settings_load(&c->st, names[k], &s, &ignored);
 			json_array_append_new(arr, info_json(names[k], &i, s));
@@ -128,7 +123,7 @@ int cmd_ls(struct cli *c, struct cell_error *err)
 
 int cmd_info(struct cli *c, struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	bool json = want_json(c);
 	struct cell_info i;
 	int r;
@@ -249,7 +244,7 @@ static void config_show(struct cli *c, const struct cell_settings *s, bool json)
 
 int cmd_config(struct cli *c, struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_free_ char *usage = config_usage();
 	bool json = want_json(c);
 	int r;

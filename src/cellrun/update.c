@@ -52,11 +52,6 @@ static void update_usage(void)
 
 #define EMPTY_CONFIG "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"/\"}}"
 
-static void spec_freep(struct cell_spec **s)
-{
-	cell_spec_free(*s);
-}
-
 /* Parse the resources object by wrapping it in a config (one parser for both). */
 static int load_resources(const char *file, struct cell_spec **out, struct cell_error *err)
 {
@@ -133,7 +128,7 @@ static int set_value(struct cell_resources *res, int opt, const char *v, struct 
 /* Flags override the file; a flag given twice counts once, the last (as runc's parser). */
 int cmd_update(struct cli *c, struct cell_error *err)
 {
-	_cleanup_(spec_freep) struct cell_spec *spec = NULL;
+	_cleanup_(cell_spec_freep) struct cell_spec *spec = NULL;
 	const char *file = NULL, *id, *vals[U_END - U_MEM] = { 0 };
 	int o, r;
 

@@ -22,11 +22,6 @@
 #include "idmap-internal.h"
 #include "supervisor-internal.h"
 
-static void settings_freep(struct cell_settings **s)
-{
-	cell_settings_free(*s);
-}
-
 static void closep_lock(int *fd)
 {
 	if (*fd >= 0)
@@ -35,7 +30,7 @@ static void closep_lock(int *fd)
 
 int cell_stop_signal_of(const struct cell_store *st, const char *name)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	struct cell_error ignored = { 0 };
 	int sig;
 
@@ -152,7 +147,7 @@ int cell_manager_create(const struct cell_store *st, struct cell_create_req *req
 int cell_manager_start(const struct cell_store *st, const char *name, enum cell_start_mode mode,
 		       struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
 	int r;
 
@@ -199,7 +194,7 @@ static bool wait_supervisor(pid_t sup, int seconds)
  * or is not known. */
 static bool wait_init(const struct cell_store *st, const char *name, int seconds)
 {
-	_cleanup_(cell_state_freep_) struct cell_state *state = NULL;
+	_cleanup_(cell_state_freep) struct cell_state *state = NULL;
 	struct cell_error ignored = { 0 };
 	enum cell_status status;
 
@@ -323,7 +318,7 @@ static int remove_store_dir(const struct cell_store *st, const char *name, struc
 int cell_manager_destroy(const struct cell_store *st, const char *name, bool force,
 			 struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
 	int r;
 

@@ -92,6 +92,7 @@ int cell_settings_load(const struct cell_store *st, const char *name, struct cel
 int cell_settings_save(const struct cell_store *st, const struct cell_settings *s,
 		       struct cell_error *err);
 void cell_settings_free(struct cell_settings *s);
+DEFINE_FREEP(struct cell_settings *, cell_settings_free)
 /* `cell config NAME KEY VALUE`: validated; error names the key. */
 int cell_settings_set(struct cell_settings *s, const char *key, const char *value,
 		      struct cell_error *err);

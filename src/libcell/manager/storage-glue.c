@@ -31,11 +31,6 @@ static void storage_releasep(struct cell_storage *s)
 	cell_storage_release(s);
 }
 
-static void settings_freep(struct cell_settings **s)
-{
-	cell_settings_free(*s);
-}
-
 static uint64_t fnv1a(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
@@ -342,7 +337,7 @@ static int clone_ids(const struct cell_store *st, const struct cell_storage *to,
 int cell_manager_clone(const struct cell_store *st, const char *src, const char *dst,
 		       char **notice, struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(storage_releasep) struct cell_storage from = { 0 }, to = { 0 };
 	_cleanup_free_ char *ddir = cell_store_dir(st, dst);
 	_cleanup_(closep) int l1 = cell_store_lock(st, src, err);
@@ -383,7 +378,7 @@ fail:
 int cell_manager_snapshot(const struct cell_store *st, const char *name, const char *snap,
 			  char **made, struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
 	_cleanup_(closep) int lock = cell_store_lock(st, name, err);
 	int r;
@@ -396,7 +391,7 @@ int cell_manager_snapshot(const struct cell_store *st, const char *name, const c
 int cell_manager_snapshots(const struct cell_store *st, const char *name, char ***snaps,
 			   struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
 	_cleanup_free_ char *dir = cell_store_dir(st, name);
 	struct cell_storage_snapshot *v = NULL;
@@ -417,7 +412,7 @@ int cell_manager_snapshots(const struct cell_store *st, const char *name, char *
 int cell_manager_rollback(const struct cell_store *st, const char *name, const char *snap,
 			  struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
 	_cleanup_(closep) int lock = cell_store_lock(st, name, err);
 	int r;

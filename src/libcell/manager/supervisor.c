@@ -217,7 +217,7 @@ static int loop(struct sup *s)
 /* create is done: start, learn the init's pid */
 static int started(struct sup *s, struct cell_error *err)
 {
-	_cleanup_(cell_state_freep_) struct cell_state *state = NULL;
+	_cleanup_(cell_state_freep) struct cell_state *state = NULL;
 	enum cell_status status;
 	int r;
 

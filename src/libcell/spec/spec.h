@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../base/cleanup.h"
 #include "../base/error.h"
 
 struct cell_u64 {
@@ -359,6 +360,8 @@ int cell_process_parse(const char *json, size_t len, struct cell_process **out,
 		       struct cell_error *err);
 void cell_process_free(struct cell_process *p);
 void cell_spec_free(struct cell_spec *s);
+DEFINE_FREEP(struct cell_process *, cell_process_free)
+DEFINE_FREEP(struct cell_spec *, cell_spec_free)
 
 /* Names of namespaces as in the spec ("pid", "network", ...). */
 const char *cell_ns_type_name(enum cell_ns_type t);
