@@ -56,7 +56,7 @@ static json_t *info_json(const char *name, const struct cell_info *i, const stru
 			      "memory", (json_int_t)i->memory, "uptime", (json_int_t)i->uptime);
 	if (s) {
 		json_object_set_new(o, "template", json_string(s->template_name ? s->template_name : ""));
-		json_object_set_new(o, "storage", json_string(s->storage ? s->storage : "dir"));
+		json_object_set_new(o, "storage", json_string(cell_settings_storage(s)));
 		json_object_set_new(o, "unprivileged", json_boolean(s->unprivileged));
 		json_object_set_new(o, "privileged", json_boolean(!s->unprivileged));
 		/* no user namespace: container root is host root, held by capabilities,

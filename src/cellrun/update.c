@@ -50,7 +50,7 @@ static void update_usage(void)
 	       "A value of 0 (or \"\") leaves that setting as it is.\n");
 }
 
-#define EMPTY_CONFIG "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"/\"}}"
+#define EMPTY_CONFIG "{\"ociVersion\":\"" CELL_OCI_VERSION "\",\"root\":{\"path\":\"/\"}}"
 
 /* Parse the resources object by wrapping it in a config (one parser for both). */
 static int load_resources(const char *file, struct cell_spec **out, struct cell_error *err)
@@ -61,7 +61,8 @@ static int load_resources(const char *file, struct cell_spec **out, struct cell_
 
 	if (r < 0)
 		return cell_err(err, r, "read %s", file);
-	wrapped = xasprintf("{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"/\"},\"linux\":{\"resources\":\n%s\n}}",
+	wrapped = xasprintf("{\"ociVersion\":\"" CELL_OCI_VERSION
+			    "\",\"root\":{\"path\":\"/\"},\"linux\":{\"resources\":\n%s\n}}",
 			    text);
 	r = cell_spec_parse(wrapped, strlen(wrapped), out, err);
 	return r < 0 ? cell_err_prefix(err, "resources %s (line numbers count from 2)", file) : 0;

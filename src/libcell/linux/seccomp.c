@@ -438,7 +438,7 @@ static int send_all(int sock, const char *buf, size_t len)
 static char *process_state_json(const char *state_json, const char *metadata)
 {
 	json_t *st = json_loads(state_json, 0, NULL);
-	json_t *o = json_pack("{s:s, s:[s], s:O, s:s, s:o}", "ociVersion", "1.2.0", "fds",
+	json_t *o = json_pack("{s:s, s:[s], s:O, s:s, s:o}", "ociVersion", CELL_OCI_VERSION, "fds",
 			      "seccompFd", "pid", st ? json_object_get(st, "pid") : json_integer(0),
 			      "metadata", metadata ? metadata : "", "state",
 			      st ? st : json_object());

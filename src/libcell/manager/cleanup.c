@@ -115,7 +115,7 @@ static const char *storage_guess(const char *dir)
 		return "overlay";
 	if (statfs(rootfs, &sf) == 0 && sf.f_type == BTRFS_SUPER_MAGIC)
 		return "btrfs";
-	return "dir";
+	return CELL_STORAGE_DEFAULT;
 }
 
 char *cell_manager_storage_kind(const struct cell_store *st, const char *name)
@@ -125,7 +125,7 @@ char *cell_manager_storage_kind(const struct cell_store *st, const char *name)
 	struct cell_error ignored = { 0 };
 
 	if (cell_settings_load(st, name, &s, &ignored) == 0)
-		return xstrdup(s->storage ? s->storage : "dir");
+		return xstrdup(cell_settings_storage(s));
 	return xstrdup(storage_guess(dir));
 }
 

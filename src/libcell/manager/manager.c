@@ -105,7 +105,7 @@ static void undo_create(const struct cell_store *st, const struct cell_settings 
 			const char *dir)
 {
 	struct cell_error ignored = { 0 };
-	_cleanup_free_ char *lockpath = xasprintf("%s/containers/%s.lock", st->root, s->name);
+	_cleanup_free_ char *lockpath = cell_store_lockpath(st, s->name);
 
 	(void)cell_manager_remove_rootfs(st, s, dir, &ignored);
 	(void)cell_rm_rf(dir);
@@ -299,7 +299,7 @@ static int remove_store_dir(const struct cell_store *st, const char *name, struc
 {
 	_cleanup_free_ char *dir = cell_store_dir(st, name);
 	_cleanup_free_ char *kind = cell_manager_storage_kind(st, name);
-	_cleanup_free_ char *lockpath = xasprintf("%s/containers/%s.lock", st->root, name);
+	_cleanup_free_ char *lockpath = cell_store_lockpath(st, name);
 	struct cell_settings s = { .name = (char *)name, .storage = kind };
 	struct stat sb;
 	int r;

@@ -20,7 +20,7 @@ struct cell_bind {
 struct cell_settings {
 	char *name;
 	char *template_name; /* "busybox", "debian:bookworm", "oci:/path", "dir:/path" */
-	char *storage;       /* "dir", "overlay", "btrfs", "image:SIZE" */
+	char *storage;       /* "dir", "overlay", "btrfs", "image:SIZE"; NULL: CELL_STORAGE_DEFAULT */
 	/* false: a privileged container (no user namespace: its root is host root, not
 	 * root-safe); true (cell create's default): its ids 0-65535 are host ids
 	 * idmap_host..+idmap_size-1, a range of root's /etc/subuid and /etc/subgid
@@ -51,6 +51,8 @@ struct cell_settings {
  * and its environment (CELL_ROOT, CELL_RUNTIME_DIR, ...: libcell reads none);
  * NULL takes the default.
  */
+#define CELL_STORAGE_DEFAULT "dir"
+
 struct cell_store_paths {
 	const char *root;	    /* the store: /var/lib/cell */
 	const char *run;	    /* runtime state: /run/cell */
@@ -82,7 +84,9 @@ void cell_store_close(struct cell_store *st);
 bool cell_name_valid(const char *name);
 char *cell_store_dir(const struct cell_store *st, const char *name);  /* <root>/containers/<name> */
 char *cell_store_rundir(const struct cell_store *st, const char *name);
-/* flock on <root>/containers/<name>.lock; returns the fd. */
+/* <root>/containers/<name>.lock: the lock file, removed with the container */
+char *cell_store_lockpath(const struct cell_store *st, const char *name);
+/* flock on cell_store_lockpath(); returns the fd. */
 int cell_store_lock(const struct cell_store *st, const char *name, struct cell_error *err);
 /* Names of existing containers, sorted. */
 int cell_store_list(const struct cell_store *st, char ***names, struct cell_error *err);
@@ -92,6 +96,8 @@ int cell_settings_load(const struct cell_store *st, const char *name, struct cel
 int cell_settings_save(const struct cell_store *st, const struct cell_settings *s,
 		       struct cell_error *err);
 void cell_settings_free(struct cell_settings *s);
+/* The storage backend: s->storage, else CELL_STORAGE_DEFAULT. */
+const char *cell_settings_storage(const struct cell_settings *s);
 DEFINE_FREEP(struct cell_settings *, cell_settings_free)
 /* `cell config NAME KEY VALUE`: validated; error names the key. */
 int cell_settings_set(struct cell_settings *s, const char *key, const char *value,

@@ -454,6 +454,11 @@ void cell_settings_free(struct cell_settings *s)
 	free(s);
 }
 
+const char *cell_settings_storage(const struct cell_settings *s)
+{
+	return s->storage ? s->storage : CELL_STORAGE_DEFAULT;
+}
+
 /* ---- cell config ---- */
 
 int cell_settings_set(struct cell_settings *s, const char *key, const char *value,

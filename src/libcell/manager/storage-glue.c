@@ -192,7 +192,7 @@ int cell_manager_write_hostname(const struct cell_store *st, const struct cell_s
 
 	if (!s->system)
 		return 0;
-	if ((r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err)) < 0)
+	if ((r = cell_storage_init(&sto, cell_settings_storage(s), dir, err)) < 0)
 		return r;
 	_cleanup_free_ char *rootfs = cell_storage_rootfs(&sto);
 	bool mount_it = cell_supervisor_pid(st, s->name) <= 0 && !cell_storage_is_mounted(&sto);
@@ -259,7 +259,7 @@ int cell_manager_remove_rootfs(const struct cell_store *st, const struct cell_se
 			       const char *dir, struct cell_error *err)
 {
 	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
-	int r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err);
+	int r = cell_storage_init(&sto, cell_settings_storage(s), dir, err);
 
 	(void)st;
 	return r < 0 ? r : cell_storage_destroy(&sto, err);
@@ -270,7 +270,7 @@ int cell_manager_mount(const struct cell_store *st, const struct cell_settings *
 {
 	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
 	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
-	int r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err);
+	int r = cell_storage_init(&sto, cell_settings_storage(s), dir, err);
 
 	if (r < 0 || cell_storage_is_mounted(&sto))
 		return r;
@@ -297,7 +297,7 @@ static int open_stopped(const struct cell_store *st, const char *name, struct ce
 		return r;
 	if (cell_supervisor_pid(st, name) > 0)
 		return cell_err(err, EBUSY, "%s is running: stop it first", name);
-	return cell_storage_init(sto, (*s)->storage ? (*s)->storage : "dir", dir, err);
+	return cell_storage_init(sto, cell_settings_storage(*s), dir, err);
 }
 
 static void closep(int *fd)
@@ -353,7 +353,7 @@ int cell_manager_clone(const struct cell_store *st, const char *src, const char 
 	if (mkdir(ddir, 0711) < 0)
 		return errno == EEXIST ? cell_err(err, 0, "a container named \"%s\" exists already", dst)
 				       : cell_err(err, errno, "create %s", ddir);
-	if (cell_storage_init(&to, s->storage ? s->storage : "dir", ddir, err) < 0 ||
+	if (cell_storage_init(&to, cell_settings_storage(s), ddir, err) < 0 ||
 	    cell_storage_clone(&from, &to, err) < 0)
 		goto fail;
 	free(s->name);
@@ -399,7 +399,7 @@ int cell_manager_snapshots(const struct cell_store *st, const char *name, char *
 	int r;
 
 	if ((r = cell_settings_load(st, name, &s, err)) < 0 ||
-	    (r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err)) < 0 ||
+	    (r = cell_storage_init(&sto, cell_settings_storage(s), dir, err)) < 0 ||
 	    (r = cell_storage_snapshots(&sto, &v, &n, err)) < 0)
 		return r;
 	*snaps = xcalloc(n + 1, sizeof(char *));

@@ -93,9 +93,14 @@ char *cell_store_rundir(const struct cell_store *st, const char *name)
 	return xasprintf("%s/%s", st->run, name);
 }
 
+char *cell_store_lockpath(const struct cell_store *st, const char *name)
+{
+	return xasprintf("%s/containers/%s.lock", st->root, name);
+}
+
 int cell_store_lock(const struct cell_store *st, const char *name, struct cell_error *err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/containers/%s.lock", st->root, name);
+	_cleanup_free_ char *path = cell_store_lockpath(st, name);
 	_cleanup_close_ int fd = -1;
 
 	if (!cell_name_valid(name))

@@ -380,8 +380,13 @@ int cell_cap_last(void); /* highest capability number this build knows */
 /* The config.json that `cellrun spec` writes (runc-compatible defaults); cgroupns adds
  * the cgroup namespace (runc: on a unified cgroup v2 host only). */
 char *cell_spec_default_json(bool rootless, bool cgroupns);
-/* The newest runtime-spec version implemented (features' ociVersionMax). */
+/* The newest runtime-spec version implemented (features' ociVersionMax, the
+ * "spec:" line of --version). */
 #define CELL_OCI_VERSION_MAX "1.3.0"
+/* The ociVersion of what cell writes: `cellrun spec`'s config.json, state.json
+ * and `cellrun state`, the seccomp agent's container process state (and the
+ * config `cellrun update` wraps its resources in); runc writes 1.2.x too. */
+#define CELL_OCI_VERSION "1.2.0"
 /* The features document (runtime-spec features.md) as JSON text. */
 char *cell_features_json(void);
 /* "PROG version X.Y.Z\ncommit: ...\nspec: ...\nlibseccomp: ...\n", as runc prints it. */
