@@ -19,11 +19,6 @@
 
 #define EXEC_USAGE "exec NAME [-t] [-u USER] [-w DIR] [-e K=V]... -- CMD [ARGS...]"
 
-static void spec_freep(struct cell_spec **s)
-{
-	cell_spec_free(*s);
-}
-
 struct exec_opts {
 	bool tty;
 	const char *user, *cwd;
@@ -56,7 +51,7 @@ static int exec_parse(struct cli *c, struct exec_opts *x, struct cell_error *err
 
 int cmd_exec(struct cli *c, struct cell_error *err)
 {
-	_cleanup_(spec_freep) struct cell_spec *spec = NULL;
+	_cleanup_(cell_spec_freep) struct cell_spec *spec = NULL;
 	struct exec_opts x = { 0 };
 	struct cell_exec_opts eo = { 0 };
 	int r;

@@ -125,7 +125,7 @@ static int parse(struct cli *c, struct create_args *a, bool in_order, struct cel
 	if (!a->s->template_name)
 		a->s->template_name = xstrdup("busybox");
 	if (!a->s->storage)
-		a->s->storage = xstrdup("dir");
+		a->s->storage = xstrdup(CELL_STORAGE_DEFAULT);
 	if (!a->s->net)
 		a->s->net = xstrdup("none");
 	/* unprivileged unless asked (as root: host ids come from root's subordinate

@@ -11,11 +11,6 @@
 #include "libcell/base/cleanup.h"
 #include "libcell/base/util.h"
 
-static void settings_freep(struct cell_settings **s)
-{
-	cell_settings_free(*s);
-}
-
 static bool want_json(struct cli *c)
 {
 	for (int i = 1; i < c->argc; i++)
@@ -61,7 +56,7 @@ static json_t *info_json(const char *name, const struct cell_info *i, const stru
 			      "memory", (json_int_t)i->memory, "uptime", (json_int_t)i->uptime);
 	if (s) {
 		json_object_set_new(o, "template", json_string(s->template_name ? s->template_name : ""));
-		json_object_set_new(o, "storage", json_string(s->storage ? s->storage : "dir"));
+		json_object_set_new(o, "storage", json_string(cell_settings_storage(s)));
 		json_object_set_new(o, "unprivileged", json_boolean(s->unprivileged));
 		json_object_set_new(o, "privileged", json_boolean(!s->unprivileged));
 		/* no user namespace: container root is host root, held by capabilities,
@@ -103,7 +98,7 @@ int cmd_ls(struct cli *c, struct cell_error *err)
 		if (cell_manager_info(&c->st, names[k], &i, err) < 0)
 			continue;
 		if (json) {
-			_cleanup_(settings_freep) struct cell_settings *s = NULL;
+			_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 			struct cell_error ignored = { 0 };
 			(void)cell_settings_load(&c->st, names[k], &s, &ignored);
 			json_array_append_new(arr, info_json(names[k], &i, s));
@@ -128,7 +123,7 @@ int cmd_ls(struct cli *c, struct cell_error *err)
 
 int cmd_info(struct cli *c, struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	bool json = want_json(c);
 	struct cell_info i;
 	int r;
@@ -191,21 +186,73 @@ int cmd_top(struct cli *c, struct cell_error *err)
 	return 0;
 }
 
-#define CONFIG_USAGE                                                                          \
-	"config NAME [KEY [VALUE]]\n  keys: memory cpus pids hostname env (K=V,...) "          \
-	"mounts (SRC:DST[:ro],...)\n        autostart init command (a,b,...) net stop_signal " \
-	"user cwd\n  changes apply at the next start"
+#define CONFIG_USAGE_WIDTH 79
+
+/* "config NAME [KEY [VALUE]]" and the keys from the settings table, wrapped */
+static char *config_usage(void)
+{
+	char *u = xstrdup("config NAME [KEY [VALUE]]\n  keys:");
+	const char *key, *help;
+	size_t col = strlen("  keys:");
+
+	for (size_t i = 0; (key = cell_settings_key(i, &help)); i++) {
+		_cleanup_free_ char *word = help ? xasprintf("%s (%s)", key, help) : xstrdup(key);
+		bool wrap = col + 1 + strlen(word) > CONFIG_USAGE_WIDTH;
+		char *n = xasprintf("%s%s %s", u, wrap ? "\n       " : "", word);
+		free(u);
+		u = n;
+		col = (wrap ? strlen("       ") : col) + 1 + strlen(word);
+	}
+	char *n = xasprintf("%s\n  changes apply at the next start", u);
+	free(u);
+	return n;
+}
+
+static bool config_key_known(const char *name)
+{
+	const char *key;
+
+	for (size_t i = 0; (key = cell_settings_key(i, NULL)); i++)
+		if (streq(name, key))
+			return true;
+	return false;
+}
+
+/* every key, or the one asked for (argc 3) */
+static void config_show(struct cli *c, const struct cell_settings *s, bool json)
+{
+	json_t *o = json_object();
+	const char *key;
+
+	for (size_t i = 0; (key = cell_settings_key(i, NULL)); i++) {
+		if (c->argc == 3 && !streq(c->argv[2], key))
+			continue;
+		_cleanup_free_ char *v = cell_settings_get(s, key);
+		if (json)
+			json_object_set_new(o, key, json_string(v));
+		else if (c->argc == 3)
+			printf("%s\n", v);
+		else
+			printf("%-12s %s\n", key, v);
+	}
+	if (json) {
+		_cleanup_free_ char *t = json_dumps(o, JSON_INDENT(2));
+		printf("%s\n", t);
+	}
+	json_decref(o);
+}
 
 int cmd_config(struct cli *c, struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
+	_cleanup_free_ char *usage = config_usage();
 	bool json = want_json(c);
 	int r;
 
-	if (cli_help(c, CONFIG_USAGE))
+	if (cli_help(c, usage))
 		return 0;
 	if (c->argc < 2 || c->argc > 4)
-		return cell_err(err, EINVAL, "usage: cell %s", CONFIG_USAGE);
+		return cell_err(err, EINVAL, "usage: cell %s", usage);
 	if ((r = cli_store(c, err)) < 0 || (r = cell_settings_load(&c->st, c->argv[1], &s, err)) < 0)
 		return r;
 	if (c->argc == 4) {
@@ -221,28 +268,9 @@ int cmd_config(struct cli *c, struct cell_error *err)
 		(void)close(lock);
 		return r;
 	}
-	bool known = c->argc == 2;
-	for (size_t i = 0; !known && cell_settings_keys[i]; i++)
-		known = streq(c->argv[2], cell_settings_keys[i]);
-	if (!known)
+	if (c->argc == 3 && !config_key_known(c->argv[2]))
 		return cell_err(err, EINVAL, "unknown setting \"%s\" (see cell config --help)",
 				c->argv[2]);
-	json_t *o = json_object();
-	for (size_t i = 0; cell_settings_keys[i]; i++) {
-		if (c->argc == 3 && !streq(c->argv[2], cell_settings_keys[i]))
-			continue;
-		_cleanup_free_ char *v = cell_settings_get(s, cell_settings_keys[i]);
-		if (json)
-			json_object_set_new(o, cell_settings_keys[i], json_string(v));
-		else if (c->argc == 3)
-			printf("%s\n", v);
-		else
-			printf("%-12s %s\n", cell_settings_keys[i], v);
-	}
-	if (json) {
-		_cleanup_free_ char *t = json_dumps(o, JSON_INDENT(2));
-		printf("%s\n", t);
-	}
-	json_decref(o);
+	config_show(c, s, json);
 	return 0;
 }

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cell.h"
 #include "libcell/base/cleanup.h"
+#include "libcell/base/signame.h"
 #include "libcell/base/util.h"
 
 static int one_name(struct cli *c, const char *usage, const struct option *opts,
@@ -134,25 +134,6 @@ int cmd_restart(struct cli *c, struct cell_error *err)
 	return cell_manager_start(&c->st, c->argv[optind], CELL_START_DETACHED, err) < 0 ? -1 : 0;
 }
 
-static int parse_sig(const char *s)
-{
-	long long n;
-	if (cell_parse_long(s, &n) == 0)
-		return n > 0 && n < 65 ? (int)n : -1;
-	if (strncasecmp(s, "SIG", 3) == 0)
-		s += 3;
-	if (strncasecmp(s, "RTMIN", 5) == 0) {
-		long long off = 0;
-		if (s[5] && (s[5] != '+' || cell_parse_long(s + 6, &off) < 0))
-			return -1;
-		return SIGRTMIN + off <= SIGRTMAX ? SIGRTMIN + (int)off : -1;
-	}
-	for (int i = 1; i < SIGRTMIN; i++)
-		if (sigabbrev_np(i) && strcasecmp(sigabbrev_np(i), s) == 0)
-			return i;
-	return -1;
-}
-
 int cmd_kill(struct cli *c, struct cell_error *err)
 {
 	const char *usage = "kill NAME [SIGNAL]   (default SIGKILL)";
@@ -161,8 +142,7 @@ int cmd_kill(struct cli *c, struct cell_error *err)
 	if (cli_help(c, usage))
 		return 0;
 	if (c->argc == 3) {
-		sig = parse_sig(c->argv[2]);
-		if (sig < 0)
+		if (cell_signal_parse(c->argv[2], &sig) < 0)
 			return cell_err(err, EINVAL, "kill: unknown signal \"%s\"", c->argv[2]);
 		c->argc = 2;
 	}

@@ -58,9 +58,30 @@ static void usage(FILE *f)
 		   "cell COMMAND --help shows a command's options.\n");
 }
 
+/* An empty variable counts as unset. */
+static const char *env_path(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+/* The store's places, from --root and the environment: libcell reads none. */
 int cli_store(struct cli *c, struct cell_error *err)
 {
-	return cell_store_open(&c->st, c->root, err);
+	const struct cell_store_paths paths = {
+		.root = c->root ? c->root : env_path("CELL_ROOT"),
+		.run = env_path("CELL_RUNTIME_DIR"),
+		/* tests and CI point it at a persistent place, kept when a store goes */
+		.cache = env_path("CELL_CACHE_DIR"),
+		.cgroup_parent = env_path("CELL_CGROUP_PARENT"),
+		.binary = getenv("CELL_BINARY"), /* set below, before the sealed re-exec */
+		.subuid = env_path("CELL_SUBUID_FILE"),
+		.subgid = env_path("CELL_SUBGID_FILE"),
+		.idmap_registry = env_path("CELL_IDMAP_REGISTRY"),
+	};
+
+	return cell_store_open(&c->st, &paths, err);
 }
 
 bool cli_help(struct cli *c, const char *text)

@@ -46,11 +46,6 @@ static const struct option restore_opts[] = {
 	{},
 };
 
-static void state_freep(struct cell_state **s)
-{
-	cell_state_free(*s);
-}
-
 struct image_paths {
 	const char *image, *parent;
 };
@@ -109,7 +104,7 @@ static int no_criu(const char *verb, const char *id, struct cell_error *err)
 
 int cmd_checkpoint(struct cli *c, struct cell_error *err)
 {
-	_cleanup_(state_freep) struct cell_state *st = NULL;
+	_cleanup_(cell_state_freep) struct cell_state *st = NULL;
 	enum cell_status s;
 	struct image_paths paths = { 0 };
 	const char *id;
@@ -129,7 +124,7 @@ int cmd_checkpoint(struct cli *c, struct cell_error *err)
 
 int cmd_restore(struct cli *c, struct cell_error *err)
 {
-	_cleanup_(state_freep) struct cell_state *st = NULL;
+	_cleanup_(cell_state_freep) struct cell_state *st = NULL;
 	struct cell_error ignored = { 0 };
 	enum cell_status s;
 	struct image_paths paths = { 0 };

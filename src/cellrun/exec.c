@@ -192,21 +192,11 @@ static int build_from_args(struct cli *c, struct exec_args *a, struct cell_proce
 	return 0;
 }
 
-static void spec_freep(struct cell_spec **s)
-{
-	cell_spec_free(*s);
-}
-
-static void process_freep(struct cell_process **p)
-{
-	cell_process_free(*p);
-}
-
 int cmd_exec(struct cli *c, struct cell_error *err)
 {
 	struct exec_args a = { 0 };
-	_cleanup_(spec_freep) struct cell_spec *spec = NULL;
-	_cleanup_(process_freep) struct cell_process *own = NULL;
+	_cleanup_(cell_spec_freep) struct cell_spec *spec = NULL;
+	_cleanup_(cell_process_freep) struct cell_process *own = NULL;
 	_cleanup_free_ char *text = NULL;
 	const struct cell_process *p;
 	size_t len;

@@ -11,14 +11,9 @@
 #include "libcell/base/cleanup.h"
 #include "libcell/base/util.h"
 
-static void state_freep(struct cell_state **s)
-{
-	cell_state_free(*s);
-}
-
 int cmd_state(struct cli *c, struct cell_error *err)
 {
-	_cleanup_(state_freep) struct cell_state *st = NULL;
+	_cleanup_(cell_state_freep) struct cell_state *st = NULL;
 	enum cell_status s;
 	const char *id;
 	int r;

@@ -50,12 +50,7 @@ static void update_usage(void)
 	       "A value of 0 (or \"\") leaves that setting as it is.\n");
 }
 
-#define EMPTY_CONFIG "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"/\"}}"
-
-static void spec_freep(struct cell_spec **s)
-{
-	cell_spec_free(*s);
-}
+#define EMPTY_CONFIG "{\"ociVersion\":\"" CELL_OCI_VERSION "\",\"root\":{\"path\":\"/\"}}"
 
 /* Parse the resources object by wrapping it in a config (one parser for both). */
 static int load_resources(const char *file, struct cell_spec **out, struct cell_error *err)
@@ -66,7 +61,8 @@ static int load_resources(const char *file, struct cell_spec **out, struct cell_
 
 	if (r < 0)
 		return cell_err(err, r, "read %s", file);
-	wrapped = xasprintf("{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"/\"},\"linux\":{\"resources\":\n%s\n}}",
+	wrapped = xasprintf("{\"ociVersion\":\"" CELL_OCI_VERSION
+			    "\",\"root\":{\"path\":\"/\"},\"linux\":{\"resources\":\n%s\n}}",
 			    text);
 	r = cell_spec_parse(wrapped, strlen(wrapped), out, err);
 	return r < 0 ? cell_err_prefix(err, "resources %s (line numbers count from 2)", file) : 0;
@@ -133,7 +129,7 @@ static int set_value(struct cell_resources *res, int opt, const char *v, struct 
 /* Flags override the file; a flag given twice counts once, the last (as runc's parser). */
 int cmd_update(struct cli *c, struct cell_error *err)
 {
-	_cleanup_(spec_freep) struct cell_spec *spec = NULL;
+	_cleanup_(cell_spec_freep) struct cell_spec *spec = NULL;
 	const char *file = NULL, *id, *vals[U_END - U_MEM] = { 0 };
 	int o, r;
 

@@ -4,19 +4,6 @@
 #include "container.h"
 #include "cgroup/cgroup.h"
 
-static inline void cell_spec_freep(struct cell_spec **s)
-{
-	cell_spec_free(*s);
-}
-static inline void cell_state_freep(struct cell_state **s)
-{
-	cell_state_free(*s);
-}
-static inline void cell_cgroup_freep(struct cell_cgroup **c)
-{
-	cell_cgroup_free(*c);
-}
-
 /* Open (optionally mkdir) <root>/<id> and take its lock. */
 int cell_state_dir_open(const struct cell_runtime *rt, const char *id, bool create, int *dirfd,
 			struct cell_error *err);

@@ -52,7 +52,7 @@ int cell_seccomp_for(const struct cell_spec *spec, struct cell_seccomp_filter **
 		     struct cell_error *err)
 {
 	int r = cell_seccomp_prepare_cached(&spec->linux.seccomp, spec->linux.seccomp.canonical,
-					cell_really_root() ? "/run/cellrun-cache" : NULL, out, err);
+					cell_really_root() ? CELL_RUN_CACHE : NULL, out, err);
 	if (r < 0)
 		return cell_err_prefix(err, "linux.seccomp");
 	if ((r = cell_seccomp_check_exec(&spec->linux.seccomp, *out, err)) < 0) {

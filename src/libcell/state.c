@@ -161,7 +161,7 @@ char *cell_state_oci_json(const struct cell_state *st, enum cell_status status, 
 	bool has_pid = status != CELL_STOPPED && status != CELL_CREATING;
 	/* runc's containerState, in its field order (list.bats matches the text):
 	 * ociVersion id pid status bundle rootfs created annotations(omitempty) owner */
-	json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "ociVersion", "1.2.0", "id",
+	json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "ociVersion", CELL_OCI_VERSION, "id",
 			      st->id, "pid", (json_int_t)(has_pid ? st->pid : 0), "status",
 			      cell_status_name(status), "bundle", st->bundle, "rootfs",
 			      st->rootfs ? st->rootfs : "");

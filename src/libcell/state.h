@@ -43,6 +43,7 @@ int cell_state_save_as(int dirfd, const char *name, const struct cell_state *st,
 int cell_state_load_from(int dirfd, const char *name, struct cell_state **out,
 			 struct cell_error *err);
 void cell_state_free(struct cell_state *st);
+DEFINE_FREEP(struct cell_state *, cell_state_free)
 /* OCI state JSON (with rootfs/created/owner extras like runc). status given explicitly. */
 char *cell_state_oci_json(const struct cell_state *st, enum cell_status status, bool pretty);
 /* Start time of a live pid, or -ESRCH when gone or a zombie. */

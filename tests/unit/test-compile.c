@@ -31,10 +31,13 @@ static struct cell_settings *settings(const char *const (*kv)[2], size_t n)
 	return s;
 }
 
+/* the host facts the store hands the compiler: here every capability */
+static struct cell_compile_host host = { .cgroup_parent = NULL, .cap_bounding = ~UINT64_C(0) };
+
 static json_t *compile(const struct cell_settings *s)
 {
 	struct cell_error err = { 0 };
-	_cleanup_free_ char *text = cell_settings_compile(s, "/store/web/rootfs", &err);
+	_cleanup_free_ char *text = cell_settings_compile(s, &host, "/store/web/rootfs", &err);
 	json_error_t je;
 
 	assert_non_null(text);
@@ -211,7 +214,7 @@ static void test_user_forms(void **state)
 		_cleanup_(settings_freep) struct cell_settings *s = settings(kv, 1);
 		struct cell_error err = { 0 };
 		_cleanup_free_ char *msg = xasprintf("user \"%s\": want numeric UID[:GID]", bad[i]);
-		assert_null(cell_settings_compile(s, "/r", &err));
+		assert_null(cell_settings_compile(s, &host, "/r", &err));
 		assert_int_equal(err.code, EINVAL);
 		assert_string_equal(err.msg, msg);
 	}
@@ -288,15 +291,41 @@ static void test_cgroup_parent(void **state)
 	_cleanup_(settings_freep) struct cell_settings *s = settings(NULL, 0);
 
 	(void)state;
-	assert_int_equal(setenv("CELL_CGROUP_PARENT", "cell-test-7", 1), 0);
+	host.cgroup_parent = "cell-test-7";
 	json_t *c = compile(s);
 	assert_string_equal(str(c, "linux.cgroupsPath"), "/cell-test-7/web");
 	json_decref(c);
-	assert_int_equal(setenv("CELL_CGROUP_PARENT", "", 1), 0); /* empty: the default */
+	host.cgroup_parent = ""; /* empty: the default */
 	c = compile(s);
 	assert_string_equal(str(c, "linux.cgroupsPath"), "/cell/web");
 	json_decref(c);
-	assert_int_equal(unsetenv("CELL_CGROUP_PARENT"), 0);
+	host.cgroup_parent = NULL;
+	c = compile(s);
+	assert_string_equal(str(c, "linux.cgroupsPath"), "/cell/web");
+	json_decref(c);
+}
+
+/* a system container gets no capability the runtime cannot hand on */
+static void test_bounding_set_is_a_host_fact(void **state)
+{
+	_cleanup_(settings_freep) struct cell_settings *s = settings(NULL, 0);
+
+	(void)state;
+	s->system = true;
+	json_t *c = compile(s);
+	assert_true(has_string(at(c, "process.capabilities.bounding"), "CAP_SYS_ADMIN"));
+	assert_true(has_string(at(c, "process.capabilities.bounding"), "CAP_NET_ADMIN"));
+	json_decref(c);
+	host.cap_bounding = ~(UINT64_C(1) << 21); /* CAP_SYS_ADMIN */
+	c = compile(s);
+	const char *sets[] = { "bounding", "effective", "permitted" };
+	for (size_t i = 0; i < ARRAY_SIZE(sets); i++) {
+		_cleanup_free_ char *path = xasprintf("process.capabilities.%s", sets[i]);
+		assert_false(has_string(at(c, path), "CAP_SYS_ADMIN"));
+		assert_true(has_string(at(c, path), "CAP_NET_ADMIN"));
+	}
+	json_decref(c);
+	host.cap_bounding = ~UINT64_C(0);
 }
 
 static void test_empty_command_falls_back_to_init(void **state)
@@ -318,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_app_settings),
 		cmocka_unit_test(test_user_forms),
 		cmocka_unit_test(test_system_container),
+		cmocka_unit_test(test_bounding_set_is_a_host_fact),
 		cmocka_unit_test(test_unprivileged_maps),
 		cmocka_unit_test(test_cgroup_parent),
 		cmocka_unit_test(test_empty_command_falls_back_to_init),

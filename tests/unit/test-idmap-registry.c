@@ -22,7 +22,7 @@
 #define BASE 1000000u
 
 static char tmp[] = "/tmp/cell-test-idmap.XXXXXX";
-static char *registry;
+static char *registry, *subuid, *subgid;
 
 static void make_container(const struct cell_store *st, const char *name)
 {
@@ -36,8 +36,10 @@ static void open_store(struct cell_store *st, const char *sub)
 	_cleanup_free_ char *run = xasprintf("%s/%s/run", tmp, sub);
 	struct cell_error err = { 0 };
 
-	assert_int_equal(setenv("CELL_RUNTIME_DIR", run, 1), 0);
-	assert_int_equal(cell_store_open(st, root, &err), 0);
+	const struct cell_store_paths paths = { .root = root, .run = run, .subuid = subuid,
+						.subgid = subgid, .idmap_registry = registry };
+
+	assert_int_equal(cell_store_open(st, &paths, &err), 0);
 }
 
 static uint32_t allocate(const struct cell_store *st, const char *name, const char *share)
@@ -259,18 +261,17 @@ int main(void)
 	};
 	if (!mkdtemp(tmp))
 		return 1;
-	_cleanup_free_ char *subuid = xasprintf("%s/subuid", tmp);
-	_cleanup_free_ char *subgid = xasprintf("%s/subgid", tmp);
+	subuid = xasprintf("%s/subuid", tmp);
+	subgid = xasprintf("%s/subgid", tmp);
 	const char *ids = "alice:100000:65536\nroot:1000000:655360\n";
 	if (cell_write_file_atomic(subuid, ids, strlen(ids), 0644) < 0 ||
 	    cell_write_file_atomic(subgid, ids, strlen(ids), 0644) < 0)
 		return 1;
 	registry = xasprintf("%s/registry/ranges.json", tmp);
-	(void)setenv("CELL_SUBUID_FILE", subuid, 1);
-	(void)setenv("CELL_SUBGID_FILE", subgid, 1);
-	(void)setenv("CELL_IDMAP_REGISTRY", registry, 1);
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	(void)cell_rm_rf(tmp);
 	free(registry);
+	free(subuid);
+	free(subgid);
 	return r;
 }

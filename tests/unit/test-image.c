@@ -449,25 +449,6 @@ static void user_resolution(void **state)
 	assert_int_equal(cell_rm_rf(d), 0);
 }
 
-static void signals(void **state)
-{
-	int s = 0;
-
-	assert_int_equal(image_signal_parse("SIGTERM", &s), 0);
-	assert_int_equal(s, SIGTERM);
-	assert_int_equal(image_signal_parse("quit", &s), 0);
-	assert_int_equal(s, SIGQUIT);
-	assert_int_equal(image_signal_parse("9", &s), 0);
-	assert_int_equal(s, 9);
-	assert_int_equal(image_signal_parse("SIGRTMIN+3", &s), 0);
-	assert_int_equal(s, SIGRTMIN + 3);
-	assert_int_equal(image_signal_parse("RTMAX-1", &s), 0);
-	assert_int_equal(s, SIGRTMAX - 1);
-	assert_int_equal(image_signal_parse("SIGBOGUS", &s), -EINVAL);
-	assert_int_equal(image_signal_parse("0", &s), -EINVAL);
-	assert_int_equal(image_signal_parse("RTMIN+99", &s), -EINVAL);
-}
-
 static void paths_and_digests(void **state)
 {
 	static const struct {
@@ -707,7 +688,7 @@ static void debian_template(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(paths_and_digests),    cmocka_unit_test(signals),
+	    cmocka_unit_test(paths_and_digests),
 	    cmocka_unit_test(oci_layout),	    cmocka_unit_test(oci_nested_index),
 	    cmocka_unit_test(docker_archive),	    cmocka_unit_test(docker_archive_blobs_gzip),
 	    cmocka_unit_test(user_resolution),	    cmocka_unit_test(malicious_refused),

@@ -69,15 +69,41 @@ static void test_keys_table(void **state)
 	size_t n = 0;
 
 	(void)state;
-	for (; cell_settings_keys[n]; n++) {
+	for (; cell_settings_key(n, NULL); n++) {
 		assert_true(n < ARRAY_SIZE(want));
-		assert_string_equal(cell_settings_keys[n], want[n]);
-		_cleanup_free_ char *v = cell_settings_get(s, cell_settings_keys[n]);
+		assert_string_equal(cell_settings_key(n, NULL), want[n]);
+		_cleanup_free_ char *v = cell_settings_get(s, cell_settings_key(n, NULL));
 		assert_non_null(v); /* every key has a value, also when unset */
 	}
 	assert_int_equal(n, ARRAY_SIZE(want));
+	assert_null(cell_settings_key(n, NULL));
+	assert_null(cell_settings_key(1000, NULL));
 	assert_null(cell_settings_get(s, "colour"));
+	/* create's own fields are in cell.json, but no config keys */
+	assert_null(cell_settings_get(s, "template"));
+	assert_null(cell_settings_get(s, "idmap_host"));
 	assert_null(cell_settings_get(s, ""));
+}
+
+/* --help shows the shape of a list's value next to its key */
+static void test_keys_help(void **state)
+{
+	const char *help = "unset", *key;
+	size_t with_help = 0;
+
+	(void)state;
+	for (size_t i = 0; (key = cell_settings_key(i, &help)); i++) {
+		if (streq(key, "env"))
+			assert_string_equal(help, "K=V,...");
+		else if (streq(key, "mounts"))
+			assert_string_equal(help, "SRC:DST[:ro],...");
+		else if (streq(key, "command"))
+			assert_string_equal(help, "a,b,...");
+		else
+			assert_null(help);
+		with_help += help != NULL;
+	}
+	assert_int_equal(with_help, 3);
 }
 
 static void test_unset_values(void **state)
@@ -106,6 +132,8 @@ static void test_unknown_key(void **state)
 	/* cell create's own fields are not config keys */
 	refused("name", "x", "unknown setting \"name\" (see cell config --help)");
 	refused("storage", "dir", "unknown setting \"storage\" (see cell config --help)");
+	refused("unprivileged", "true", "unknown setting \"unprivileged\" (see cell config --help)");
+	refused("created", "x", "unknown setting \"created\" (see cell config --help)");
 }
 
 static void test_memory(void **state)
@@ -217,6 +245,18 @@ static void test_strings(void **state)
 	refused("hostname", h65, msg);
 	accepted("init", "/lib/systemd/systemd", "/lib/systemd/systemd");
 	accepted("stop_signal", "SIGRTMIN+3", "SIGRTMIN+3");
+	/* kept as written: the manager reads it with the same parser */
+	accepted("stop_signal", "term", "term");
+	accepted("stop_signal", "15", "15");
+	refused("stop_signal", "x",
+		"stop_signal \"x\": unknown signal (want a name like SIGTERM or RTMIN+3, or a "
+		"number)");
+	refused("stop_signal", "SIGRTMIN+31",
+		"stop_signal \"SIGRTMIN+31\": unknown signal (want a name like SIGTERM or "
+		"RTMIN+3, or a number)");
+	refused("stop_signal", "0",
+		"stop_signal \"0\": unknown signal (want a name like SIGTERM or RTMIN+3, or a "
+		"number)");
 	accepted("user", "1000:1000", "1000:1000");
 	accepted("cwd", "/srv", "/srv");
 
@@ -225,7 +265,8 @@ static void test_strings(void **state)
 	struct cell_error err = { 0 };
 	const char *keys[] = { "hostname", "init", "stop_signal", "user", "cwd" };
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		assert_int_equal(cell_settings_set(s, keys[i], "x", &err), 0);
+		/* stop_signal takes only a signal */
+		assert_int_equal(cell_settings_set(s, keys[i], i == 2 ? "USR1" : "x", &err), 0);
 		assert_int_equal(cell_settings_set(s, keys[i], "", &err), 0);
 	}
 	assert_null(s->hostname);
@@ -394,8 +435,9 @@ static int open_store(struct cell_store *st, const char *sub)
 	_cleanup_free_ char *run = xasprintf("%s/%s/run", tmp, sub);
 	struct cell_error err = { 0 };
 
-	assert_int_equal(setenv("CELL_RUNTIME_DIR", run, 1), 0);
-	return cell_store_open(st, root, &err);
+	const struct cell_store_paths paths = { .root = root, .run = run };
+
+	return cell_store_open(st, &paths, &err);
 }
 
 static void test_store_paths(void **state)
@@ -421,6 +463,58 @@ static void test_store_paths(void **state)
 	assert_string_equal(rundir, want_run);
 	cell_store_close(&st);
 	assert_null(st.root);
+}
+
+/* what the front-end does not give takes the default; libcell reads no environment */
+static void test_store_paths_defaults(void **state)
+{
+	struct cell_store st;
+	struct cell_error err = { 0 };
+	_cleanup_free_ char *root = xasprintf("%s/defaults/root", tmp);
+	_cleanup_free_ char *run = xasprintf("%s/defaults/run", tmp);
+	const struct cell_store_paths paths = { .root = root, .run = run };
+
+	(void)state;
+	assert_int_equal(setenv("CELL_CACHE_DIR", "/nowhere/env", 1), 0); /* not read */
+	assert_int_equal(setenv("CELL_CGROUP_PARENT", "env-parent", 1), 0);
+	assert_int_equal(cell_store_open(&st, &paths, &err), 0);
+	(void)unsetenv("CELL_CACHE_DIR");
+	(void)unsetenv("CELL_CGROUP_PARENT");
+	_cleanup_free_ char *cache = xasprintf("%s/cache", root);
+	assert_string_equal(st.cache, cache);
+	assert_string_equal(st.cgroup_parent, "cell");
+	assert_string_equal(st.host.cgroup_parent, "cell");
+	assert_null(st.binary);
+	assert_string_equal(st.subuid, "/etc/subuid");
+	assert_string_equal(st.subgid, "/etc/subgid");
+	assert_string_equal(st.idmap_registry, "/var/lib/cell-idmap/ranges.json");
+	cell_store_close(&st);
+}
+
+static void test_store_paths_given(void **state)
+{
+	struct cell_store st;
+	struct cell_error err = { 0 };
+	_cleanup_free_ char *root = xasprintf("%s/given/root", tmp);
+	_cleanup_free_ char *run = xasprintf("%s/given/run", tmp);
+	const struct cell_store_paths paths = {
+		.root = root,		   .run = run,		     .cache = "/c",
+		.cgroup_parent = "cg-7",   .binary = "/usr/bin/cell", .subuid = "/u",
+		.subgid = "/g",		   .idmap_registry = "/r.json",
+	};
+
+	(void)state;
+	assert_int_equal(cell_store_open(&st, &paths, &err), 0);
+	assert_string_equal(st.root, root);
+	assert_string_equal(st.run, run);
+	assert_string_equal(st.cache, "/c");
+	assert_string_equal(st.host.cgroup_parent, "cg-7");
+	assert_string_equal(st.binary, "/usr/bin/cell");
+	assert_string_equal(st.subuid, "/u");
+	assert_string_equal(st.subgid, "/g");
+	assert_string_equal(st.idmap_registry, "/r.json");
+	cell_store_close(&st);
+	assert_null(st.cache);
 }
 
 static void make_container(const struct cell_store *st, const char *name, bool with_json)
@@ -532,9 +626,10 @@ static void test_settings_round_trip(void **state)
 	make_container(&st, "web", false);
 	assert_int_equal(cell_settings_save(&st, s, &err), 0);
 	assert_int_equal(cell_settings_load(&st, "web", &back, &err), 0);
-	for (size_t i = 0; cell_settings_keys[i]; i++) {
-		_cleanup_free_ char *a = cell_settings_get(s, cell_settings_keys[i]);
-		_cleanup_free_ char *b = cell_settings_get(back, cell_settings_keys[i]);
+	const char *key;
+	for (size_t i = 0; (key = cell_settings_key(i, NULL)); i++) {
+		_cleanup_free_ char *a = cell_settings_get(s, key);
+		_cleanup_free_ char *b = cell_settings_get(back, key);
 		assert_string_equal(a, b);
 	}
 	assert_string_equal(back->name, "web");
@@ -546,6 +641,90 @@ static void test_settings_round_trip(void **state)
 	assert_int_equal(back->idmap_size, 65536);
 	assert_true(back->cpus == 1.5);
 	cell_store_close(&st);
+}
+
+/* cell.json as written, byte for byte: what older and newer cells read */
+static char *saved_text(const struct cell_settings *s, const char *sub)
+{
+	struct cell_store st;
+	struct cell_error err = { 0 };
+	char *text = NULL;
+
+	assert_int_equal(open_store(&st, sub), 0);
+	make_container(&st, s->name, false);
+	assert_int_equal(cell_settings_save(&st, s, &err), 0);
+	_cleanup_free_ char *meta = xasprintf("%s/containers/%s/cell.json", st.root, s->name);
+	assert_int_equal(cell_read_file(meta, &text, NULL), 0);
+	cell_store_close(&st);
+	return text;
+}
+
+static void test_settings_json_text(void **state)
+{
+	_cleanup_(settings_freep) struct cell_settings *full = full_settings();
+	_cleanup_(settings_freep) struct cell_settings *bare = fresh();
+
+	(void)state;
+	static const char *const want_full =
+		"{\n"
+		"  \"autostart\": true,\n"
+		"  \"command\": [\n"
+		"    \"/bin/sh\",\n"
+		"    \"-l\"\n"
+		"  ],\n"
+		"  \"cpus\": 1.5,\n"
+		"  \"created\": \"2026-12-02T01:00:00Z\",\n"
+		"  \"cwd\": \"/root\",\n"
+		"  \"env\": [\n"
+		"    \"A=1\",\n"
+		"    \"B=2\"\n"
+		"  ],\n"
+		"  \"hostname\": \"db\",\n"
+		"  \"idmap_host\": 1065536,\n"
+		"  \"idmap_size\": 65536,\n"
+		"  \"init\": \"/sbin/init\",\n"
+		"  \"memory\": 536870912,\n"
+		"  \"mounts\": [\n"
+		"    {\n"
+		"      \"destination\": \"/b\",\n"
+		"      \"readonly\": true,\n"
+		"      \"source\": \"/a\"\n"
+		"    },\n"
+		"    {\n"
+		"      \"destination\": \"/d\",\n"
+		"      \"readonly\": false,\n"
+		"      \"source\": \"/c\"\n"
+		"    }\n"
+		"  ],\n"
+		"  \"name\": \"web\",\n"
+		"  \"net\": \"host\",\n"
+		"  \"pids\": 64,\n"
+		"  \"stop_signal\": \"SIGRTMIN+3\",\n"
+		"  \"storage\": \"overlay\",\n"
+		"  \"system\": true,\n"
+		"  \"template\": \"debian:bookworm\",\n"
+		"  \"terminal\": true,\n"
+		"  \"unprivileged\": true,\n"
+		"  \"user\": \"0:0\"\n"
+		"}";
+	/* a privileged container without a command: no idmap keys, no "command" */
+	static const char *const want_bare =
+		"{\n"
+		"  \"autostart\": false,\n"
+		"  \"cpus\": 0.0,\n"
+		"  \"env\": [],\n"
+		"  \"memory\": 0,\n"
+		"  \"mounts\": [],\n"
+		"  \"name\": \"web\",\n"
+		"  \"pids\": 0,\n"
+		"  \"system\": false,\n"
+		"  \"terminal\": false,\n"
+		"  \"unprivileged\": false\n"
+		"}";
+	_cleanup_free_ char *a = saved_text(full, "text-full");
+	_cleanup_free_ char *b = saved_text(bare, "text-bare");
+	assert_string_equal(a, want_full);
+	assert_string_equal(b, want_bare);
 }
 
 static void test_settings_load_errors(void **state)
@@ -604,6 +783,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys_table),
+		cmocka_unit_test(test_keys_help),
 		cmocka_unit_test(test_unset_values),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_memory),
@@ -618,9 +798,12 @@ int main(void)
 		cmocka_unit_test(test_parse_bytes),
 		cmocka_unit_test(test_name_valid),
 		cmocka_unit_test(test_store_paths),
+		cmocka_unit_test(test_store_paths_defaults),
+		cmocka_unit_test(test_store_paths_given),
 		cmocka_unit_test(test_store_list),
 		cmocka_unit_test(test_store_lock),
 		cmocka_unit_test(test_settings_round_trip),
+		cmocka_unit_test(test_settings_json_text),
 		cmocka_unit_test(test_settings_load_errors),
 		cmocka_unit_test(test_settings_load_tolerates_missing_keys),
 	};

@@ -103,8 +103,8 @@ int main(void)
 		return 1;
 	_cleanup_free_ char *root = xasprintf("%s/root", tmp);
 	_cleanup_free_ char *run = xasprintf("%s/run", tmp);
-	(void)setenv("CELL_RUNTIME_DIR", run, 1);
-	if (cell_store_open(&st, root, &err) < 0)
+	const struct cell_store_paths paths = { .root = root, .run = run };
+	if (cell_store_open(&st, &paths, &err) < 0)
 		return 1;
 	_cleanup_free_ char *dir = cell_store_dir(&st, "web");
 	if (cell_mkdir_p(dir, 0700) < 0)

@@ -50,7 +50,7 @@ static void test_parse_refuses_bad_lines(void **state)
 
 static struct cell_subid one(uint64_t start, uint64_t count)
 {
-	struct cell_subid s = { .n_root = 1, .max_end = start + count };
+	struct cell_subid s = { .n_root = 1, .max_end = start + count, .path = "/etc/subuid" };
 	s.root = xcalloc(1, sizeof(*s.root));
 	s.root[0] = (struct cell_id_range){ start, count };
 	return s;
@@ -93,9 +93,7 @@ static void test_root_entry_added(void **state)
 	(void)state;
 	assert_int_equal(cell_write_file_atomic(uf, "alice:1000000:65536", 19, 0644), 0);
 	(void)unlink(gf);
-	setenv("CELL_SUBUID_FILE", uf, 1);
-	setenv("CELL_SUBGID_FILE", gf, 1);
-	assert_int_equal(cell_subid_load_root(&u, &g, &notice, &err), 0);
+	assert_int_equal(cell_subid_load_root(uf, gf, &u, &g, &notice, &err), 0);
 	assert_non_null(notice);
 	assert_non_null(strstr(notice, "added root:1065536:1000000000 to"));
 	assert_int_equal(u.n_root, 1);
@@ -107,7 +105,7 @@ static void test_root_entry_added(void **state)
 	cell_subid_free(&g);
 	free(TAKE_PTR(notice));
 	/* present now: nothing added, nothing said */
-	assert_int_equal(cell_subid_load_root(&u, &g, &notice, &err), 0);
+	assert_int_equal(cell_subid_load_root(uf, gf, &u, &g, &notice, &err), 0);
 	assert_null(notice);
 	cell_subid_free(&u);
 	cell_subid_free(&g);

@@ -36,11 +36,21 @@ static inline void cell_closedirp(DIR **d)
 		(void)closedir(*d);
 }
 
+/*
+ * The cleanup function of a pointer type from its free function, as systemd's
+ * DEFINE_TRIVIAL_CLEANUP_FUNC: DEFINE_FREEP(struct cell_spec *, cell_spec_free)
+ * next to the type's free function defines cell_spec_freep(struct cell_spec **),
+ * which frees what the variable points to, if anything.
+ */
+#define DEFINE_FREEP(type, func)                                                                   \
+	static inline void func##p(type *p)                                                        \
+	{                                                                                          \
+		if (*p)                                                                            \
+			(void)func(*p);                                                            \
+	}
+
 void cell_strv_free(char **v);
-static inline void cell_strv_freep(char ***v)
-{
-	cell_strv_free(*v);
-}
+DEFINE_FREEP(char **, cell_strv_free)
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(cell_freep)

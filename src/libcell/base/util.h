@@ -50,3 +50,7 @@ int cell_rm_rf(const char *path);
 int cell_parse_size(const char *s, long long *out);
 /* Parse decimal integer strictly. */
 int cell_parse_long(const char *s, long long *out);
+
+/* Root's cache on tmpfs, shared by cellrun and cell: the self-exec's empty
+ * overlay layer (sys/selfexec.c), compiled seccomp filters (container-ops.c). */
+#define CELL_RUN_CACHE "/run/cellrun-cache"

@@ -502,15 +502,10 @@ static int saved_parse(struct cell_cgroup *cg, const char *saved, struct cell_er
 
 /* ---- lifecycle ---- */
 
-static void cgroup_freep(struct cell_cgroup **cg)
-{
-	cell_cgroup_free(*cg);
-}
-
 int cell_cgroup_plan(const struct cell_cgroup_opts *o, const char *cgroups_path,
 		     struct cell_cgroup **out, struct cell_error *err)
 {
-	_cleanup_(cgroup_freep) struct cell_cgroup *cg = NULL;
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
 	_cleanup_free_ char *path = NULL;
 	bool relative = false;
 	int r = cell_cgroup_resolve_path(o, cgroups_path, &path, &relative, err);
@@ -546,7 +541,7 @@ int cell_cgroup_make(struct cell_cgroup *cg, struct cell_error *err)
 int cell_cgroup_create(const struct cell_cgroup_opts *o, const char *cgroups_path,
 		       struct cell_cgroup **out, struct cell_error *err)
 {
-	_cleanup_(cgroup_freep) struct cell_cgroup *cg = NULL;
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
 	int r = cell_cgroup_plan(o, cgroups_path, &cg, err);
 
 	if (r < 0 || (r = cell_cgroup_make(cg, err)) < 0)
@@ -558,7 +553,7 @@ int cell_cgroup_create(const struct cell_cgroup_opts *o, const char *cgroups_pat
 int cell_cgroup_open(const struct cell_cgroup_opts *o, const char *saved_path,
 		     struct cell_cgroup **out, struct cell_error *err)
 {
-	_cleanup_(cgroup_freep) struct cell_cgroup *cg = NULL;
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
 	int r;
 
 	if (!saved_path || !*saved_path)

@@ -110,6 +110,7 @@ int cell_cgroup_kill(struct cell_cgroup *cg, int sig, struct cell_error *err);
 /* Remove the cgroup in every hierarchy (waits briefly for it to empty). */
 int cell_cgroup_destroy(struct cell_cgroup *cg, struct cell_error *err);
 void cell_cgroup_free(struct cell_cgroup *cg);
+DEFINE_FREEP(struct cell_cgroup *, cell_cgroup_free)
 
 /* For mounting "cgroup" inside the container: one entry per hierarchy. */
 struct cell_cgroup_mount {

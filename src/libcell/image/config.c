@@ -6,14 +6,13 @@
  */
 #include "image-internal.h"
 #include "../base/cleanup.h"
+#include "../base/signame.h"
 #include "../base/util.h"
 
 #include <errno.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 void cell_image_config_free(struct cell_image_config *cfg)
 {
@@ -123,7 +122,7 @@ static int get_process(json_t *c, struct cell_image_config *cfg, struct cell_err
 	if (r == 0)
 		r = get_labels(c, cfg, err);
 	if (r == 0 && cfg->stop_signal && *cfg->stop_signal &&
-	    image_signal_parse(cfg->stop_signal, &cfg->stop_signo) < 0)
+	    cell_signal_parse(cfg->stop_signal, &cfg->stop_signo) < 0)
 		r = cell_err(err, 0, "config.StopSignal: unknown signal %s", cfg->stop_signal);
 	return r;
 }
@@ -182,45 +181,4 @@ int image_config_parse(const char *json, size_t len, struct cell_image_config *c
 	*cfg = c;
 	*diff_ids = TAKE_PTR(ids);
 	return 0;
-}
-
-static int parse_rt(const char *s, int *signo)
-{
-	bool max = strncasecmp(s, "RTMAX", 5) == 0;
-	long long off = 0;
-	int n;
-
-	if (s[5] && ((s[5] != '+' && s[5] != '-') || cell_parse_long(s + 6, &off) < 0))
-		return -EINVAL;
-	if (s[5] == '-')
-		off = -off;
-	n = (max ? SIGRTMAX : SIGRTMIN) + (int)off;
-	if (off < -64 || off > 64 || n < SIGRTMIN || n > SIGRTMAX)
-		return -EINVAL;
-	*signo = n;
-	return 0;
-}
-
-int image_signal_parse(const char *s, int *signo)
-{
-	long long n;
-
-	if (cell_parse_long(s, &n) == 0) {
-		if (n < 1 || n > SIGRTMAX)
-			return -EINVAL;
-		*signo = (int)n;
-		return 0;
-	}
-	if (strncasecmp(s, "SIG", 3) == 0)
-		s += 3;
-	if (strncasecmp(s, "RTMIN", 5) == 0 || strncasecmp(s, "RTMAX", 5) == 0)
-		return parse_rt(s, signo);
-	for (int i = 1; i < SIGRTMIN; i++) {
-		const char *abbrev = sigabbrev_np(i);
-		if (abbrev && strcasecmp(abbrev, s) == 0) {
-			*signo = i;
-			return 0;
-		}
-	}
-	return -EINVAL;
 }

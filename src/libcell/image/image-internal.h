@@ -79,8 +79,6 @@ int image_apply_tar_file(int rootfd, const char *path, const char *digest, struc
 /* Parse a config blob; diff_ids (NULL-terminated) returned for layer checks. */
 int image_config_parse(const char *json, size_t len, struct cell_image_config *cfg,
 		       char ***diff_ids, struct cell_error *err);
-/* "SIGTERM", "TERM", "15", "SIGRTMIN+3" -> number; -EINVAL if unknown. */
-int image_signal_parse(const char *s, int *signo);
 
 /* ---- oci.c, docker.c: the two source formats ---- */
 

@@ -9,13 +9,11 @@
 #include "image-internal.h"
 #include "../base/cleanup.h"
 #include "../base/util.h"
+#include "../sys/run.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,23 +42,6 @@ static char **child_env(void)
 			cell_strv_push(&env, xstrdup(*e));
 	}
 	return env;
-}
-
-/* Between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn)) child(const struct image_run *r, char **env, int out)
-{
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (r->new_mount_ns &&
-	    (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)) {
-		dprintf(out, "cell: private mount namespace: %s\n", strerror(errno));
-		_exit(127);
-	}
-	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-		_exit(127);
-	execve(r->argv[0], r->argv, env);
-	dprintf(2, "cell: exec %s: %s\n", r->argv[0], strerror(errno));
-	_exit(127);
 }
 
 static void emit(struct image_run *r, char *line)
@@ -109,11 +90,10 @@ static void read_lines(struct image_run *r, int fd)
 
 static int wait_exit(struct image_run *r, pid_t pid, struct cell_error *err)
 {
-	int status;
+	int status, e;
 
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return cell_err(err, errno, "wait for %s", r->argv[0]);
+	if ((e = cell_run_wait(pid, &status)) < 0)
+		return cell_err(err, -e, "wait for %s", r->argv[0]);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFSIGNALED(status))
@@ -123,25 +103,38 @@ static int wait_exit(struct image_run *r, pid_t pid, struct cell_error *err)
 			*r->last ? ": " : "", r->last);
 }
 
+/* What the child used to print before exit 127 ("cell: exec X: ..."), the same
+ * words now that the start reports it. */
+static int start_failed(const struct image_run *r, const char *step, int e,
+			struct cell_error *err)
+{
+	if (streq(step, "fork"))
+		return cell_err(err, e, "fork for %s", r->argv[0]);
+	if (streq(step, "exec"))
+		return cell_err(err, 0, "%s exited with status 127: cell: exec %s: %s", r->argv[0],
+				r->argv[0], strerror(e));
+	return cell_err(err, 0, "%s exited with status 127: cell: %s: %s", r->argv[0], step,
+			strerror(e));
+}
+
 int image_run(struct image_run *r, struct cell_error *err)
 {
 	_cleanup_strv_free_ char **env = child_env();
+	const char *step = NULL;
 	int p[2];
 	pid_t pid;
 
 	r->last[0] = '\0';
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return cell_err(err, errno, "pipe");
-	pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		(void)close(p[0]);
-		(void)close(p[1]);
-		return cell_err(err, e, "fork for %s", r->argv[0]);
-	}
-	if (pid == 0)
-		child(r, env, p[1]);
+	const struct cell_run run = { .argv = r->argv, .env = env, .new_mount_ns = r->new_mount_ns,
+				      .fd = { CELL_RUN_NULL, p[1], p[1] } };
+	pid = cell_run_start(&run, &step);
 	(void)close(p[1]);
+	if (pid < 0) {
+		(void)close(p[0]);
+		return start_failed(r, step, (int)-pid, err);
+	}
 	read_lines(r, p[0]);
 	(void)close(p[0]);
 	return wait_exit(r, pid, err);

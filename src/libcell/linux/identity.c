@@ -29,12 +29,8 @@ struct cap_name {
 	char s[40];
 };
 
-static void cap_tp_freep(cap_t *c)
-{
-	if (*c)
-		(void)cap_free(*c);
-}
-#define _cleanup_cap_ _cleanup_(cap_tp_freep)
+DEFINE_FREEP(cap_t, cap_free)
+#define _cleanup_cap_ _cleanup_(cap_freep)
 
 /* "CAP_SYS_ADMIN" for messages (libcap answers in lower case). */
 static struct cap_name cap_name(int cap)

@@ -253,11 +253,6 @@ static int syscall_apply(struct cell_seccomp_filter *f, uint32_t def, size_t n,
 	return 0;
 }
 
-static void filter_freep(struct cell_seccomp_filter **f)
-{
-	cell_seccomp_free(*f);
-}
-
 static int export_program(scmp_filter_ctx ctx, char **data, size_t *len, struct cell_error *err)
 {
 	_cleanup_close_ int fd = memfd_create("cell-seccomp", MFD_CLOEXEC);
@@ -343,7 +338,7 @@ static int enosys_patch(const struct cell_seccomp *sc, struct cell_seccomp_filte
 int cell_seccomp_prepare(const struct cell_seccomp *sc, struct cell_seccomp_filter **out,
 			 struct cell_error *err)
 {
-	_cleanup_(filter_freep) struct cell_seccomp_filter *f = NULL;
+	_cleanup_(cell_seccomp_freep) struct cell_seccomp_filter *f = NULL;
 	uint32_t def;
 	int r;
 
@@ -443,7 +438,7 @@ static int send_all(int sock, const char *buf, size_t len)
 static char *process_state_json(const char *state_json, const char *metadata)
 {
 	json_t *st = json_loads(state_json, 0, NULL);
-	json_t *o = json_pack("{s:s, s:[s], s:O, s:s, s:o}", "ociVersion", "1.2.0", "fds",
+	json_t *o = json_pack("{s:s, s:[s], s:O, s:s, s:o}", "ociVersion", CELL_OCI_VERSION, "fds",
 			      "seccompFd", "pid", st ? json_object_get(st, "pid") : json_integer(0),
 			      "metadata", metadata ? metadata : "", "state",
 			      st ? st : json_object());
@@ -599,7 +594,7 @@ int cell_seccomp_prepare_cached(const struct cell_seccomp *sc, const char *key,
 				const char *cache_dir, struct cell_seccomp_filter **out,
 				struct cell_error *err)
 {
-	_cleanup_(filter_freep) struct cell_seccomp_filter *f = NULL;
+	_cleanup_(cell_seccomp_freep) struct cell_seccomp_filter *f = NULL;
 	bool plain = cell_strv_len(sc->flags) == 0 && !sc->listener_path;
 	_cleanup_free_ char *path = NULL;
 	int r;

@@ -29,6 +29,7 @@ int cell_seccomp_listener_connect(const char *path, struct cell_error *err);
 int cell_seccomp_send_listener_fd(int sock, int notify_fd, const char *state_json,
 				  const char *metadata, struct cell_error *err);
 void cell_seccomp_free(struct cell_seccomp_filter *f);
+DEFINE_FREEP(struct cell_seccomp_filter *, cell_seccomp_free)
 /* Send the notify fd and state (spec: containerProcessState JSON) to listenerPath. */
 int cell_seccomp_send_listener(const char *listener_path, int notify_fd, const char *state_json,
 			       struct cell_error *err);

@@ -12,6 +12,7 @@
 #include "../base/cleanup.h"
 #include "../base/util.h"
 #include "../sys/privilege.h"
+#include "../sys/run.h"
 
 char *cell_idmap_format(const struct cell_idmap *m, size_t n)
 {
@@ -77,7 +78,7 @@ static int run_map_helper(const char *helper, pid_t pid, const struct cell_idmap
 			  struct cell_error *err)
 {
 	_cleanup_strv_free_ char **argv = NULL;
-	int status;
+	int status = 0, r;
 
 	cell_strv_push(&argv, xstrdup(helper));
 	cell_strv_push(&argv, xasprintf("%d", (int)pid));
@@ -86,17 +87,16 @@ static int run_map_helper(const char *helper, pid_t pid, const struct cell_idmap
 		cell_strv_push(&argv, xasprintf("%u", m[i].host_id));
 		cell_strv_push(&argv, xasprintf("%u", m[i].size));
 	}
-	pid_t child = fork();
-	if (child < 0)
-		return cell_err(err, errno, "fork %s", helper);
-	if (child == 0) {
-		execvp(helper, argv);
-		_exit(127);
-	}
-	while (waitpid(child, &status, 0) < 0)
-		if (errno != EINTR)
-			return cell_err(err, errno, "wait %s", helper);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+	const struct cell_run run = { .argv = argv, .search = true,
+				      .fd = { CELL_RUN_INHERIT, CELL_RUN_INHERIT, CELL_RUN_INHERIT } };
+	const char *step = NULL;
+	pid_t child = cell_run_start(&run, &step);
+	if (child < 0 && !streq(step, "exec"))
+		return cell_err(err, (int)-child, "fork %s", helper);
+	if (child > 0 && (r = cell_run_wait(child, &status)) < 0)
+		return cell_err(err, -r, "wait %s", helper);
+	/* 127: the exec failed, as the shell says it */
+	if (child < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 127))
 		return cell_err(err, ENOENT, "%s not found (install Debian's uidmap package)", helper);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return cell_err(err, EPERM,

@@ -32,21 +32,6 @@
 #include "../storage/storage.h"
 #include "supervisor-internal.h"
 
-static void spec_freep(struct cell_spec **s)
-{
-	cell_spec_free(*s);
-}
-
-static void cgroup_freep(struct cell_cgroup **cg)
-{
-	cell_cgroup_free(*cg);
-}
-
-static void settings_freep(struct cell_settings **s)
-{
-	cell_settings_free(*s);
-}
-
 static void storage_releasep(struct cell_storage *s)
 {
 	cell_storage_release(s);
@@ -61,7 +46,7 @@ static char *cgroups_path_of(const struct cell_store *st, const char *name)
 	char *found = NULL;
 
 	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
-		_cleanup_(spec_freep) struct cell_spec *spec = NULL;
+		_cleanup_(cell_spec_freep) struct cell_spec *spec = NULL;
 		struct cell_error ignored = { 0 };
 		if (!found && access(paths[i], F_OK) == 0 &&
 		    cell_spec_load(paths[i], &spec, &ignored) == 0 && spec->linux.cgroups_path)
@@ -90,7 +75,7 @@ static int container_cgroup(const struct cell_store *st, const char *name,
 
 size_t cell_manager_cgroup_procs(const struct cell_store *st, const char *name)
 {
-	_cleanup_(cgroup_freep) struct cell_cgroup *cg = NULL;
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
 	_cleanup_free_ pid_t *pids = NULL;
 	struct cell_error ignored = { 0 };
 	size_t n = 0;
@@ -130,17 +115,17 @@ static const char *storage_guess(const char *dir)
 		return "overlay";
 	if (statfs(rootfs, &sf) == 0 && sf.f_type == BTRFS_SUPER_MAGIC)
 		return "btrfs";
-	return "dir";
+	return CELL_STORAGE_DEFAULT;
 }
 
 char *cell_manager_storage_kind(const struct cell_store *st, const char *name)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_free_ char *dir = cell_store_dir(st, name);
 	struct cell_error ignored = { 0 };
 
 	if (cell_settings_load(st, name, &s, &ignored) == 0)
-		return xstrdup(s->storage ? s->storage : "dir");
+		return xstrdup(cell_settings_storage(s));
 	return xstrdup(storage_guess(dir));
 }
 
@@ -202,7 +187,7 @@ static void detach_loops(const struct cell_store *st, const char *name)
 
 int cell_manager_cleanup(const struct cell_store *st, const char *name, struct cell_error *err)
 {
-	_cleanup_(cgroup_freep) struct cell_cgroup *cg = NULL;
+	_cleanup_(cell_cgroup_freep) struct cell_cgroup *cg = NULL;
 	_cleanup_free_ char *rundir = cell_store_rundir(st, name);
 	_cleanup_free_ char *statedir = xasprintf("%s/%s", st->rt.root, name);
 	struct cell_error ignored = { 0 };

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,13 +27,13 @@ static const char *const system_deny[] = { "kexec_load", "kexec_file_load", "ope
 					   "init_module", "finit_module", "delete_module",
 					   "swapon", "swapoff", "acct", NULL };
 
-static json_t *caps_all_but(const char *const *drop)
+static json_t *caps_all_but(const char *const *drop, uint64_t bounding)
 {
 	json_t *a = json_array();
 	for (int c = 0; c <= cell_cap_last(); c++) {
 		const char *n = cell_cap_name(c);
 		/* nothing the runtime itself cannot hand on (a sandbox may lack some) */
-		bool dropped = prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1;
+		bool dropped = c >= 64 || !(bounding & (UINT64_C(1) << c));
 		for (size_t i = 0; n && drop[i]; i++)
 			dropped |= streq(drop[i], n);
 		if (n && !dropped)
@@ -43,13 +42,13 @@ static json_t *caps_all_but(const char *const *drop)
 	return a;
 }
 
-static void system_process(json_t *proc)
+static void system_process(json_t *proc, uint64_t bounding)
 {
 	json_t *caps = json_object();
 	const char *sets[] = { "bounding", "effective", "permitted" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
-		json_object_set_new(caps, sets[i], caps_all_but(system_cap_drop));
+		json_object_set_new(caps, sets[i], caps_all_but(system_cap_drop, bounding));
 	json_object_set_new(proc, "capabilities", caps);
 	/* su/sudo inside a system container need set-id programs to work */
 	json_object_set_new(proc, "noNewPrivileges", json_false());
@@ -185,7 +184,8 @@ static void set_resources(json_t *linux_, const struct cell_settings *s)
 		json_object_set_new(res, "pids", json_pack("{s:I}", "limit", (json_int_t)s->pids));
 }
 
-static int compile_into(json_t *c, const struct cell_settings *s, const char *rootfs,
+static int compile_into(json_t *c, const struct cell_settings *s,
+			const struct cell_compile_host *host, const char *rootfs,
 			struct cell_error *err)
 {
 	json_t *proc = json_object_get(c, "process"), *linux_ = json_object_get(c, "linux");
@@ -201,7 +201,7 @@ static int compile_into(json_t *c, const struct cell_settings *s, const char *ro
 	if (s->user && (r = set_user(proc, s->user, err)) < 0)
 		return r;
 	if (s->system) {
-		system_process(proc);
+		system_process(proc, host->cap_bounding);
 		system_mounts(mounts);
 		json_object_set_new(linux_, "seccomp", system_seccomp());
 	}
@@ -209,15 +209,15 @@ static int compile_into(json_t *c, const struct cell_settings *s, const char *ro
 	set_namespaces(linux_, s);
 	set_resources(linux_, s);
 	/* one parent for all of cell's cgroups; tests give their own */
-	const char *parent = getenv("CELL_CGROUP_PARENT");
+	const char *parent = host->cgroup_parent;
 	_cleanup_free_ char *cg = xasprintf("/%s/%s", parent && *parent ? parent : "cell", s->name);
 	json_object_set_new(linux_, "cgroupsPath", json_string(cg));
 	json_object_set_new(c, "annotations", json_pack("{s:s}", "org.cell.name", s->name));
 	return 0;
 }
 
-char *cell_settings_compile(const struct cell_settings *s, const char *rootfs,
-			    struct cell_error *err)
+char *cell_settings_compile(const struct cell_settings *s, const struct cell_compile_host *host,
+			    const char *rootfs, struct cell_error *err)
 {
 	_cleanup_free_ char *base = cell_spec_default_json(false, true);
 	json_t *c = json_loads(base, 0, NULL);
@@ -227,7 +227,7 @@ char *cell_settings_compile(const struct cell_settings *s, const char *rootfs,
 		cell_err(err, EINVAL, "the default spec does not parse");
 		return NULL;
 	}
-	if (compile_into(c, s, rootfs, err) == 0)
+	if (compile_into(c, s, host, rootfs, err) == 0)
 		text = json_dumps(c, JSON_INDENT(2));
 	json_decref(c);
 	return text;

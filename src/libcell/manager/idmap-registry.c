@@ -46,13 +46,6 @@ static void registry_close(struct registry *g)
 	*g = (struct registry){ .lock_fd = -1 };
 }
 
-static char *registry_path(void)
-{
-	const char *env = getenv("CELL_IDMAP_REGISTRY");
-
-	return xstrdup(env && *env ? env : "/var/lib/cell-idmap/ranges.json");
-}
-
 static int lock_registry(struct registry *g, struct cell_error *err)
 {
 	_cleanup_free_ char *dir = xstrdup(g->path), *lock = xasprintf("%s.lock", g->path);
@@ -117,7 +110,7 @@ static int registry_open(struct registry *g, const struct cell_store *st, struct
 	char real[PATH_MAX];
 	int r;
 
-	*g = (struct registry){ .lock_fd = -1, .path = registry_path() };
+	*g = (struct registry){ .lock_fd = -1, .path = xstrdup(st->idmap_registry) };
 	if (!realpath(st->root, real))
 		return cell_err(err, errno, "resolve the store %s", st->root);
 	g->store = xstrdup(real);
@@ -240,7 +233,7 @@ static int pick(const struct registry *g, const struct cell_store *st, const cha
 
 	if (share)
 		return shared_start(g, st, share, start, err);
-	if ((r = cell_subid_load_root(&uids, &gids, notice, err)) < 0)
+	if ((r = cell_subid_load_root(st->subuid, st->subgid, &uids, &gids, notice, err)) < 0)
 		return r;
 	_cleanup_free_ struct cell_id_range *used = used_ranges(g, st, name, &n);
 	r = cell_idmap_first_fit(&uids, &gids, used, n, start, err);
@@ -280,11 +273,10 @@ int cell_idmap_allocate(const struct cell_store *st, const char *name, const cha
 
 int cell_idmap_release(const struct cell_store *st, const char *name, struct cell_error *err)
 {
-	_cleanup_free_ char *path = registry_path();
 	struct registry g;
 	int r;
 
-	if (access(path, F_OK) < 0 && errno == ENOENT)
+	if (access(st->idmap_registry, F_OK) < 0 && errno == ENOENT)
 		return 0;
 	if ((r = registry_open(&g, st, err)) >= 0 && prune(&g, name))
 		r = registry_save(&g, err);

@@ -15,16 +15,12 @@
 
 #include "../base/cleanup.h"
 #include "../base/log.h"
+#include "../base/signame.h"
 #include "../base/util.h"
 #include "../cgroup/cgroup.h"
 #include "../sys/syscalls.h"
 #include "idmap-internal.h"
 #include "supervisor-internal.h"
-
-static void settings_freep(struct cell_settings **s)
-{
-	cell_settings_free(*s);
-}
 
 static void closep_lock(int *fd)
 {
@@ -32,40 +28,18 @@ static void closep_lock(int *fd)
 		(void)close(*fd);
 }
 
-static int parse_signal(const char *s)
-{
-	long long n;
-
-	if (!s)
-		return SIGTERM;
-	/* an image's StopSignal may be a number, and create keeps it as written */
-	if (cell_parse_long(s, &n) == 0)
-		return n >= 1 && n <= SIGRTMAX ? (int)n : SIGTERM;
-	if (cell_startswith(s, "SIG"))
-		s += 3;
-	if (cell_startswith(s, "RTMIN")) {
-		long long off = 0;
-		/* "RTMIN" or "RTMIN+N" up to SIGRTMAX: kill(2) refuses a higher number,
-		 * and a negative N would name another signal */
-		if (s[5] && (s[5] != '+' || cell_parse_long(s + 6, &off) < 0 || off < 0 ||
-			     off > SIGRTMAX - SIGRTMIN))
-			return SIGTERM;
-		return SIGRTMIN + (int)off;
-	}
-	for (int i = 1; i < SIGRTMIN; i++)
-		if (sigabbrev_np(i) && streq(sigabbrev_np(i), s))
-			return i;
-	return SIGTERM;
-}
-
 int cell_stop_signal_of(const struct cell_store *st, const char *name)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	struct cell_error ignored = { 0 };
+	int sig;
 
-	if (cell_settings_load(st, name, &s, &ignored) < 0)
+	/* an image's StopSignal for apps, else TERM; TERM too for a value that no
+	 * signal is (config checks it, a cell.json written by hand may have any) */
+	if (cell_settings_load(st, name, &s, &ignored) < 0 || !s->stop_signal ||
+	    cell_signal_parse(s->stop_signal, &sig) < 0)
 		return SIGTERM;
-	return parse_signal(s->stop_signal); /* an image's StopSignal for apps, else TERM */
+	return sig;
 }
 
 static int write_bundle(const struct cell_store *st, const struct cell_settings *s,
@@ -74,7 +48,7 @@ static int write_bundle(const struct cell_store *st, const struct cell_settings 
 	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
 	_cleanup_free_ char *path = xasprintf("%s/config.json", dir);
-	_cleanup_free_ char *text = cell_settings_compile(s, rootfs, err);
+	_cleanup_free_ char *text = cell_settings_compile(s, &st->host, rootfs, err);
 	int r;
 
 	if (!text)
@@ -131,7 +105,7 @@ static void undo_create(const struct cell_store *st, const struct cell_settings 
 			const char *dir)
 {
 	struct cell_error ignored = { 0 };
-	_cleanup_free_ char *lockpath = xasprintf("%s/containers/%s.lock", st->root, s->name);
+	_cleanup_free_ char *lockpath = cell_store_lockpath(st, s->name);
 
 	(void)cell_manager_remove_rootfs(st, s, dir, &ignored);
 	(void)cell_rm_rf(dir);
@@ -173,7 +147,7 @@ int cell_manager_create(const struct cell_store *st, struct cell_create_req *req
 int cell_manager_start(const struct cell_store *st, const char *name, enum cell_start_mode mode,
 		       struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
 	int r;
 
@@ -220,7 +194,7 @@ static bool wait_supervisor(pid_t sup, int seconds)
  * or is not known. */
 static bool wait_init(const struct cell_store *st, const char *name, int seconds)
 {
-	_cleanup_(cell_state_freep_) struct cell_state *state = NULL;
+	_cleanup_(cell_state_freep) struct cell_state *state = NULL;
 	struct cell_error ignored = { 0 };
 	enum cell_status status;
 
@@ -325,7 +299,7 @@ static int remove_store_dir(const struct cell_store *st, const char *name, struc
 {
 	_cleanup_free_ char *dir = cell_store_dir(st, name);
 	_cleanup_free_ char *kind = cell_manager_storage_kind(st, name);
-	_cleanup_free_ char *lockpath = xasprintf("%s/containers/%s.lock", st->root, name);
+	_cleanup_free_ char *lockpath = cell_store_lockpath(st, name);
 	struct cell_settings s = { .name = (char *)name, .storage = kind };
 	struct stat sb;
 	int r;
@@ -344,7 +318,7 @@ static int remove_store_dir(const struct cell_store *st, const char *name, struc
 int cell_manager_destroy(const struct cell_store *st, const char *name, bool force,
 			 struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
 	int r;
 

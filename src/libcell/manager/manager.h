@@ -20,7 +20,7 @@ struct cell_bind {
 struct cell_settings {
 	char *name;
 	char *template_name; /* "busybox", "debian:bookworm", "oci:/path", "dir:/path" */
-	char *storage;       /* "dir", "overlay", "btrfs", "image:SIZE" */
+	char *storage;       /* "dir", "overlay", "btrfs", "image:SIZE"; NULL: CELL_STORAGE_DEFAULT */
 	/* false: a privileged container (no user namespace: its root is host root, not
 	 * root-safe); true (cell create's default): its ids 0-65535 are host ids
 	 * idmap_host..+idmap_size-1, a range of root's /etc/subuid and /etc/subgid
@@ -46,18 +46,47 @@ struct cell_settings {
 	char *created;
 };
 
+/*
+ * Where a store and what it uses live.  The front-end fills it from its options
+ * and its environment (CELL_ROOT, CELL_RUNTIME_DIR, ...: libcell reads none);
+ * NULL takes the default.
+ */
+#define CELL_STORAGE_DEFAULT "dir"
+
+struct cell_store_paths {
+	const char *root;	    /* the store: /var/lib/cell */
+	const char *run;	    /* runtime state: /run/cell */
+	const char *cache;	    /* downloads and packed trees (stores may share one): <root>/cache */
+	const char *cgroup_parent;  /* the one parent of the containers' cgroups: "cell" */
+	const char *binary;	    /* cell's real path when it runs from a sealed copy (cell-monitor
+				     * lies next to it): /proc/self/exe */
+	const char *subuid, *subgid; /* root's subordinate ids: /etc/subuid, /etc/subgid */
+	const char *idmap_registry; /* the host-wide registry: /var/lib/cell-idmap/ranges.json */
+};
+
+/* What the settings compiler takes from the store and the host, so that it reads
+ * neither the environment nor the kernel. */
+struct cell_compile_host {
+	const char *cgroup_parent;
+	uint64_t cap_bounding; /* the capabilities this process can hand on: bit n, capability n */
+};
+
 struct cell_store {
-	char *root;    /* /var/lib/cell or CELL_ROOT */
-	char *run;     /* /run/cell or CELL_RUNTIME_DIR */
+	char *root, *run, *cache, *cgroup_parent, *subuid, *subgid, *idmap_registry;
+	char *binary; /* NULL: /proc/self/exe */
+	struct cell_compile_host host; /* read at open */
 	struct cell_runtime rt; /* rt.root = <run>/state */
 };
 
-int cell_store_open(struct cell_store *st, const char *root, struct cell_error *err);
+int cell_store_open(struct cell_store *st, const struct cell_store_paths *paths,
+		    struct cell_error *err);
 void cell_store_close(struct cell_store *st);
 bool cell_name_valid(const char *name);
 char *cell_store_dir(const struct cell_store *st, const char *name);  /* <root>/containers/<name> */
 char *cell_store_rundir(const struct cell_store *st, const char *name);
-/* flock on <root>/containers/<name>.lock; returns the fd. */
+/* <root>/containers/<name>.lock: the lock file, removed with the container */
+char *cell_store_lockpath(const struct cell_store *st, const char *name);
+/* flock on cell_store_lockpath(); returns the fd. */
 int cell_store_lock(const struct cell_store *st, const char *name, struct cell_error *err);
 /* Names of existing containers, sorted. */
 int cell_store_list(const struct cell_store *st, char ***names, struct cell_error *err);
@@ -67,18 +96,24 @@ int cell_settings_load(const struct cell_store *st, const char *name, struct cel
 int cell_settings_save(const struct cell_store *st, const struct cell_settings *s,
 		       struct cell_error *err);
 void cell_settings_free(struct cell_settings *s);
+/* The storage backend: s->storage, else CELL_STORAGE_DEFAULT. */
+const char *cell_settings_storage(const struct cell_settings *s);
+DEFINE_FREEP(struct cell_settings *, cell_settings_free)
 /* `cell config NAME KEY VALUE`: validated; error names the key. */
 int cell_settings_set(struct cell_settings *s, const char *key, const char *value,
 		      struct cell_error *err);
 /* Value of one key as text (caller frees), or NULL for an unknown key. */
 char *cell_settings_get(const struct cell_settings *s, const char *key);
-extern const char *const cell_settings_keys[];
+/* config's i-th key in the order it lists them, NULL past the last; *help (when
+ * help is not NULL): what a value looks like ("K=V,..."), or NULL when the name
+ * says it. */
+const char *cell_settings_key(size_t i, const char **help);
 
 /* "SRC:DST[:ro]" (both absolute). */
 int cell_bind_parse(const char *spec, struct cell_bind *b, struct cell_error *err);
 /* Settings → the bundle's config.json text. */
-char *cell_settings_compile(const struct cell_settings *s, const char *rootfs,
-			    struct cell_error *err);
+char *cell_settings_compile(const struct cell_settings *s, const struct cell_compile_host *host,
+			    const char *rootfs, struct cell_error *err);
 /* Parse "512M", "2G"... */
 int cell_parse_bytes(const char *s, int64_t *out);
 

@@ -1,20 +1,51 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cell.json: a container's persistent settings, and `cell config`. */
+/*
+ * cell.json: a container's persistent settings, and `cell config`.
+ *
+ * One row per setting (nspawn's gperf table, LXC's config_jump_table): its
+ * name in cell.json and for config, how cell.json holds it, where it lives in
+ * struct cell_settings, the parser of `cell config KEY VALUE` (none: one of
+ * create's own fields, not a config key) and, for --help, the shape of a
+ * value.  Save, load, free, config's set and get and its list of keys all read
+ * the table; a new setting is one row (and a parser when config may change it).
+ */
 #include "manager.h"
 
 #include <errno.h>
 #include <jansson.h>
-#include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "../base/cleanup.h"
+#include "../base/signame.h"
 #include "../base/util.h"
 
-const char *const cell_settings_keys[] = { "memory", "cpus", "pids", "hostname", "env",
-					   "mounts", "autostart", "init", "command", "net",
-					   "stop_signal", "user", "cwd", NULL };
+enum setting_type {
+	SETTING_STRING,	  /* char *: not written while NULL; config: "" clears */
+	SETTING_STRV,	  /* char **: always written ([] for none); config: a,b,... */
+	SETTING_STRV_OPT, /* char **: not written while NULL (no command is not an empty one) */
+	SETTING_BOOL,
+	SETTING_INT64,	  /* config: "none" for 0 */
+	SETTING_DOUBLE,	  /* config: "none" for 0 */
+	SETTING_IDS,	  /* uint32_t: written for an unprivileged container only */
+	SETTING_BINDS,	  /* binds and n_binds; config: SRC:DST[:ro],... */
+};
+
+struct setting;
+typedef int (*setting_parse_fn)(struct cell_settings *s, const struct setting *k,
+				const char *value, struct cell_error *err);
+
+struct setting {
+	const char *key;
+	enum setting_type type;
+	size_t offset;
+	setting_parse_fn parse; /* NULL: not a config key */
+	const char *help;	/* what a value looks like, when the name does not say */
+};
+
+#define AT(s, k, T) ((T *)(void *)((char *)(s) + (k)->offset))
+#define AT_CONST(s, k, T) ((T const *)(const void *)((const char *)(s) + (k)->offset))
 
 int cell_parse_bytes(const char *s, int64_t *out)
 {
@@ -25,178 +56,6 @@ int cell_parse_bytes(const char *s, int64_t *out)
 		return r < 0 ? r : -EINVAL;
 	*out = v;
 	return 0;
-}
-
-static json_t *strv_json(char **v)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; v && v[i]; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
-static char **json_strv(json_t *a)
-{
-	char **v = NULL;
-	size_t i;
-	json_t *e;
-
-	if (!json_is_array(a))
-		return NULL;
-	v = xcalloc(1, sizeof(char *));
-	json_array_foreach(a, i, e)
-		if (json_is_string(e))
-			cell_strv_push(&v, xstrdup(json_string_value(e)));
-	return v;
-}
-
-static void set_str(json_t *o, const char *k, const char *v)
-{
-	if (v)
-		json_object_set_new(o, k, json_string(v));
-}
-
-static json_t *settings_json(const struct cell_settings *s)
-{
-	json_t *o = json_object(), *binds = json_array();
-
-	set_str(o, "name", s->name);
-	set_str(o, "template", s->template_name);
-	set_str(o, "storage", s->storage);
-	json_object_set_new(o, "unprivileged", json_boolean(s->unprivileged));
-	if (s->unprivileged) {
-		json_object_set_new(o, "idmap_host", json_integer(s->idmap_host));
-		json_object_set_new(o, "idmap_size", json_integer(s->idmap_size));
-	}
-	json_object_set_new(o, "memory", json_integer(s->memory));
-	json_object_set_new(o, "cpus", json_real(s->cpus));
-	json_object_set_new(o, "pids", json_integer(s->pids));
-	set_str(o, "hostname", s->hostname);
-	for (size_t i = 0; i < s->n_binds; i++)
-		json_array_append_new(binds, json_pack("{s:s,s:s,s:b}", "source", s->binds[i].source,
-						       "destination", s->binds[i].destination,
-						       "readonly", s->binds[i].readonly));
-	json_object_set_new(o, "mounts", binds);
-	json_object_set_new(o, "env", strv_json(s->env));
-	if (s->command)
-		json_object_set_new(o, "command", strv_json(s->command));
-	set_str(o, "init", s->init);
-	set_str(o, "net", s->net);
-	set_str(o, "cwd", s->cwd);
-	set_str(o, "user", s->user);
-	set_str(o, "stop_signal", s->stop_signal);
-	json_object_set_new(o, "autostart", json_boolean(s->autostart));
-	json_object_set_new(o, "system", json_boolean(s->system));
-	json_object_set_new(o, "terminal", json_boolean(s->terminal));
-	set_str(o, "created", s->created);
-	return o;
-}
-
-int cell_settings_save(const struct cell_store *st, const struct cell_settings *s,
-		       struct cell_error *err)
-{
-	json_t *o = settings_json(s);
-	_cleanup_free_ char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
-	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
-	_cleanup_free_ char *path = xasprintf("%s/cell.json", dir);
-	int r;
-
-	json_decref(o);
-	if (!text)
-		return cell_err(err, ENOMEM, "encode %s", path);
-	r = cell_write_file_atomic(path, text, strlen(text), 0644);
-	return r < 0 ? cell_err(err, r, "write %s", path) : 0;
-}
-
-static char *get_str(json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-	return v ? xstrdup(v) : NULL;
-}
-
-static void load_binds(json_t *a, struct cell_settings *s)
-{
-	size_t i;
-	json_t *e;
-
-	s->binds = xcalloc(json_array_size(a) + 1, sizeof(*s->binds));
-	json_array_foreach(a, i, e)
-	{
-		const char *src = json_string_value(json_object_get(e, "source"));
-		const char *dst = json_string_value(json_object_get(e, "destination"));
-		if (!src || !dst)
-			continue;
-		s->binds[s->n_binds].source = xstrdup(src);
-		s->binds[s->n_binds].destination = xstrdup(dst);
-		s->binds[s->n_binds++].readonly = json_is_true(json_object_get(e, "readonly"));
-	}
-}
-
-int cell_settings_load(const struct cell_store *st, const char *name, struct cell_settings **out,
-		       struct cell_error *err)
-{
-	_cleanup_free_ char *dir = cell_store_dir(st, name);
-	_cleanup_free_ char *path = xasprintf("%s/cell.json", dir);
-	json_error_t je;
-	json_t *o = json_load_file(path, 0, &je);
-
-	if (!o) {
-		if (access(dir, F_OK) < 0)
-			return cell_err(err, 0, "no container named \"%s\" (see cell ls)", name);
-		return cell_err(err, EINVAL, "%s: line %d, column %d: %s", path, je.line, je.column,
-				je.text);
-	}
-	struct cell_settings *s = xzalloc(sizeof(*s));
-	s->name = xstrdup(name);
-	s->template_name = get_str(o, "template");
-	s->storage = get_str(o, "storage");
-	s->unprivileged = json_is_true(json_object_get(o, "unprivileged"));
-	s->idmap_host = (uint32_t)json_integer_value(json_object_get(o, "idmap_host"));
-	s->idmap_size = (uint32_t)json_integer_value(json_object_get(o, "idmap_size"));
-	s->memory = json_integer_value(json_object_get(o, "memory"));
-	s->cpus = json_number_value(json_object_get(o, "cpus"));
-	s->pids = json_integer_value(json_object_get(o, "pids"));
-	s->hostname = get_str(o, "hostname");
-	load_binds(json_object_get(o, "mounts"), s);
-	s->env = json_strv(json_object_get(o, "env"));
-	s->command = json_strv(json_object_get(o, "command"));
-	s->init = get_str(o, "init");
-	s->net = get_str(o, "net");
-	s->cwd = get_str(o, "cwd");
-	s->user = get_str(o, "user");
-	s->stop_signal = get_str(o, "stop_signal");
-	s->autostart = json_is_true(json_object_get(o, "autostart"));
-	s->system = json_is_true(json_object_get(o, "system"));
-	s->terminal = json_is_true(json_object_get(o, "terminal"));
-	s->created = get_str(o, "created");
-	json_decref(o);
-	*out = s;
-	return 0;
-}
-
-static void binds_free(struct cell_settings *s)
-{
-	for (size_t i = 0; i < s->n_binds; i++) {
-		free(s->binds[i].source);
-		free(s->binds[i].destination);
-	}
-	free(s->binds);
-	s->binds = NULL;
-	s->n_binds = 0;
-}
-
-void cell_settings_free(struct cell_settings *s)
-{
-	if (!s)
-		return;
-	char *strs[] = { s->name, s->template_name, s->storage, s->hostname, s->init, s->net,
-			 s->cwd, s->user, s->stop_signal, s->created };
-	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
-		free(strs[i]);
-	binds_free(s);
-	cell_strv_free(s->env);
-	cell_strv_free(s->command);
-	free(s);
 }
 
 /* "SRC:DST[:ro]" */
@@ -234,12 +93,32 @@ static int set_list(char ***dst, const char *value)
 	return 0;
 }
 
-static int set_mounts(struct cell_settings *s, const char *value, struct cell_error *err)
+static void binds_free(struct cell_settings *s)
+{
+	for (size_t i = 0; i < s->n_binds; i++) {
+		free(s->binds[i].source);
+		free(s->binds[i].destination);
+	}
+	free(s->binds);
+	s->binds = NULL;
+	s->n_binds = 0;
+}
+
+static int parse_list(struct cell_settings *s, const struct setting *k, const char *value,
+		      struct cell_error *err)
+{
+	(void)err;
+	return set_list(AT(s, k, char **), value);
+}
+
+static int parse_mounts(struct cell_settings *s, const struct setting *k, const char *value,
+			struct cell_error *err)
 {
 	_cleanup_strv_free_ char **items = NULL;
 	struct cell_settings tmp = { 0 };
 	int r;
 
+	(void)k;
 	set_list(&items, value);
 	tmp.binds = xcalloc(cell_strv_len(items) + 1, sizeof(*tmp.binds));
 	for (size_t i = 0; items[i]; i++) {
@@ -267,7 +146,8 @@ static int set_mounts(struct cell_settings *s, const char *value, struct cell_er
 #define CELL_CPUS_MIN 0.01
 #define CELL_PIDS_MIN 1
 
-static int set_memory(struct cell_settings *s, const char *value, struct cell_error *err)
+static int parse_memory(struct cell_settings *s, const struct setting *k, const char *value,
+			struct cell_error *err)
 {
 	int64_t n = 0;
 
@@ -278,11 +158,12 @@ static int set_memory(struct cell_settings *s, const char *value, struct cell_er
 				"memory \"%s\" (%lld bytes) is below the minimum of %lld MiB that a "
 				"container needs to run",
 				value, (long long)n, CELL_MEMORY_MIN >> 20);
-	s->memory = n;
+	*AT(s, k, int64_t) = n;
 	return 0;
 }
 
-static int set_cpus(struct cell_settings *s, const char *value, struct cell_error *err)
+static int parse_cpus(struct cell_settings *s, const struct setting *k, const char *value,
+		      struct cell_error *err)
 {
 	char *end = NULL;
 	double d = streq(value, "none") ? 0 : strtod(value, &end);
@@ -294,11 +175,12 @@ static int set_cpus(struct cell_settings *s, const char *value, struct cell_erro
 				"cpus \"%s\" is below the minimum of %.2f (the kernel's smallest CFS "
 				"quota, 1 ms per 100 ms)",
 				value, CELL_CPUS_MIN);
-	s->cpus = d;
+	*AT(s, k, double) = d;
 	return 0;
 }
 
-static int set_pids(struct cell_settings *s, const char *value, struct cell_error *err)
+static int parse_pids(struct cell_settings *s, const struct setting *k, const char *value,
+		      struct cell_error *err)
 {
 	long long v = 0;
 
@@ -306,57 +188,287 @@ static int set_pids(struct cell_settings *s, const char *value, struct cell_erro
 		return cell_err(err, EINVAL,
 				"pids \"%s\": want a count of at least %d (the init) or none", value,
 				CELL_PIDS_MIN);
-	s->pids = v;
+	*AT(s, k, int64_t) = v;
 	return 0;
 }
 
-static int set_number(const char *key, const char *value, struct cell_settings *s,
+static int parse_bool(struct cell_settings *s, const struct setting *k, const char *value,
 		      struct cell_error *err)
 {
-	if (streq(key, "memory"))
-		return set_memory(s, value, err);
-	if (streq(key, "cpus"))
-		return set_cpus(s, value, err);
-	return set_pids(s, value, err);
+	if (!streq(value, "true") && !streq(value, "false"))
+		return cell_err(err, EINVAL, "%s \"%s\": want true or false", k->key, value);
+	*AT(s, k, bool) = streq(value, "true");
+	return 0;
 }
 
-static int set_string(char **dst, const char *value)
+static int parse_string(struct cell_settings *s, const struct setting *k, const char *value,
+			struct cell_error *err)
 {
+	char **dst = AT(s, k, char *);
+
+	(void)err;
 	free(*dst);
 	*dst = *value ? xstrdup(value) : NULL;
 	return 0;
 }
 
+static int parse_hostname(struct cell_settings *s, const struct setting *k, const char *value,
+			  struct cell_error *err)
+{
+	if (strlen(value) > 64)
+		return cell_err(err, EINVAL, "hostname \"%s\": at most 64 characters", value);
+	return parse_string(s, k, value, err);
+}
+
+static int parse_net(struct cell_settings *s, const struct setting *k, const char *value,
+		     struct cell_error *err)
+{
+	if (!streq(value, "none") && !streq(value, "host"))
+		return cell_err(err, EINVAL, "net \"%s\": want none or host", value);
+	return parse_string(s, k, value, err);
+}
+
+/* kept as written (an image's StopSignal too); the manager reads it with the
+ * same parser when it stops the container */
+static int parse_stop_signal(struct cell_settings *s, const struct setting *k, const char *value,
+			     struct cell_error *err)
+{
+	int sig;
+
+	if (*value && cell_signal_parse(value, &sig) < 0)
+		return cell_err(err, EINVAL,
+				"stop_signal \"%s\": unknown signal (want a name like SIGTERM or "
+				"RTMIN+3, or a number)",
+				value);
+	return parse_string(s, k, value, err);
+}
+
+#define ROW(name, type, member) name, type, offsetof(struct cell_settings, member)
+
+/* config's keys first, in the order `cell config NAME` lists them */
+static const struct setting settings[] = {
+	{ ROW("memory", SETTING_INT64, memory), parse_memory, NULL },
+	{ ROW("cpus", SETTING_DOUBLE, cpus), parse_cpus, NULL },
+	{ ROW("pids", SETTING_INT64, pids), parse_pids, NULL },
+	{ ROW("hostname", SETTING_STRING, hostname), parse_hostname, NULL },
+	{ ROW("env", SETTING_STRV, env), parse_list, "K=V,..." },
+	{ ROW("mounts", SETTING_BINDS, binds), parse_mounts, "SRC:DST[:ro],..." },
+	{ ROW("autostart", SETTING_BOOL, autostart), parse_bool, NULL },
+	{ ROW("init", SETTING_STRING, init), parse_string, NULL },
+	{ ROW("command", SETTING_STRV_OPT, command), parse_list, "a,b,..." },
+	{ ROW("net", SETTING_STRING, net), parse_net, NULL },
+	{ ROW("stop_signal", SETTING_STRING, stop_signal), parse_stop_signal, NULL },
+	{ ROW("user", SETTING_STRING, user), parse_string, NULL },
+	{ ROW("cwd", SETTING_STRING, cwd), parse_string, NULL },
+	/* create's own; "name" is the directory's (written for readers, never loaded) */
+	{ ROW("template", SETTING_STRING, template_name), NULL, NULL },
+	{ ROW("storage", SETTING_STRING, storage), NULL, NULL },
+	{ ROW("unprivileged", SETTING_BOOL, unprivileged), NULL, NULL },
+	{ ROW("idmap_host", SETTING_IDS, idmap_host), NULL, NULL },
+	{ ROW("idmap_size", SETTING_IDS, idmap_size), NULL, NULL },
+	{ ROW("system", SETTING_BOOL, system), NULL, NULL },
+	{ ROW("terminal", SETTING_BOOL, terminal), NULL, NULL },
+	{ ROW("created", SETTING_STRING, created), NULL, NULL },
+};
+
+static const struct setting *config_key(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(settings); i++)
+		if (settings[i].parse && streq(settings[i].key, key))
+			return &settings[i];
+	return NULL;
+}
+
+const char *cell_settings_key(size_t i, const char **help)
+{
+	if (i >= ARRAY_SIZE(settings) || !settings[i].parse)
+		return NULL;
+	if (help)
+		*help = settings[i].help;
+	return settings[i].key;
+}
+
+/* ---- cell.json ---- */
+
+static json_t *strv_json(char **v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *binds_json(const struct cell_settings *s)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < s->n_binds; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:b}", "source", s->binds[i].source,
+						   "destination", s->binds[i].destination,
+						   "readonly", s->binds[i].readonly));
+	return a;
+}
+
+/* The value of one row, or NULL when cell.json leaves it out. */
+static json_t *setting_json(const struct cell_settings *s, const struct setting *k)
+{
+	switch (k->type) {
+	case SETTING_STRING: {
+		const char *v = *AT_CONST(s, k, char *);
+		return v ? json_string(v) : NULL;
+	}
+	case SETTING_STRV_OPT:
+		if (!*AT_CONST(s, k, char **))
+			return NULL;
+		return strv_json(*AT_CONST(s, k, char **));
+	case SETTING_STRV: return strv_json(*AT_CONST(s, k, char **));
+	case SETTING_BOOL: return json_boolean(*AT_CONST(s, k, bool));
+	case SETTING_INT64: return json_integer(*AT_CONST(s, k, int64_t));
+	case SETTING_DOUBLE: return json_real(*AT_CONST(s, k, double));
+	case SETTING_IDS:
+		return s->unprivileged ? json_integer(*AT_CONST(s, k, uint32_t)) : NULL;
+	case SETTING_BINDS: return binds_json(s);
+	}
+	return NULL;
+}
+
+static json_t *settings_json(const struct cell_settings *s)
+{
+	json_t *o = json_object();
+
+	if (s->name)
+		json_object_set_new(o, "name", json_string(s->name));
+	for (size_t i = 0; i < ARRAY_SIZE(settings); i++) {
+		json_t *v = setting_json(s, &settings[i]);
+		if (v)
+			json_object_set_new(o, settings[i].key, v);
+	}
+	return o;
+}
+
+int cell_settings_save(const struct cell_store *st, const struct cell_settings *s,
+		       struct cell_error *err)
+{
+	json_t *o = settings_json(s);
+	_cleanup_free_ char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
+	_cleanup_free_ char *path = xasprintf("%s/cell.json", dir);
+	int r;
+
+	json_decref(o);
+	if (!text)
+		return cell_err(err, ENOMEM, "encode %s", path);
+	r = cell_write_file_atomic(path, text, strlen(text), 0644);
+	return r < 0 ? cell_err(err, r, "write %s", path) : 0;
+}
+
+static char **json_strv(json_t *a)
+{
+	char **v = NULL;
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(a))
+		return NULL;
+	v = xcalloc(1, sizeof(char *));
+	json_array_foreach(a, i, e)
+		if (json_is_string(e))
+			cell_strv_push(&v, xstrdup(json_string_value(e)));
+	return v;
+}
+
+static void load_binds(json_t *a, struct cell_settings *s)
+{
+	size_t i;
+	json_t *e;
+
+	s->binds = xcalloc(json_array_size(a) + 1, sizeof(*s->binds));
+	json_array_foreach(a, i, e)
+	{
+		const char *src = json_string_value(json_object_get(e, "source"));
+		const char *dst = json_string_value(json_object_get(e, "destination"));
+		if (!src || !dst)
+			continue;
+		s->binds[s->n_binds].source = xstrdup(src);
+		s->binds[s->n_binds].destination = xstrdup(dst);
+		s->binds[s->n_binds++].readonly = json_is_true(json_object_get(e, "readonly"));
+	}
+}
+
+/* A missing or mistyped key loads as unset: a cell.json of an older cell. */
+static void load_setting(json_t *v, struct cell_settings *s, const struct setting *k)
+{
+	switch (k->type) {
+	case SETTING_STRING: {
+		const char *str = json_string_value(v);
+		*AT(s, k, char *) = str ? xstrdup(str) : NULL;
+		break;
+	}
+	case SETTING_STRV:
+	case SETTING_STRV_OPT: *AT(s, k, char **) = json_strv(v); break;
+	case SETTING_BOOL: *AT(s, k, bool) = json_is_true(v); break;
+	case SETTING_INT64: *AT(s, k, int64_t) = json_integer_value(v); break;
+	case SETTING_DOUBLE: *AT(s, k, double) = json_number_value(v); break;
+	case SETTING_IDS: *AT(s, k, uint32_t) = (uint32_t)json_integer_value(v); break;
+	case SETTING_BINDS: load_binds(v, s); break;
+	}
+}
+
+int cell_settings_load(const struct cell_store *st, const char *name, struct cell_settings **out,
+		       struct cell_error *err)
+{
+	_cleanup_free_ char *dir = cell_store_dir(st, name);
+	_cleanup_free_ char *path = xasprintf("%s/cell.json", dir);
+	json_error_t je;
+	json_t *o = json_load_file(path, 0, &je);
+
+	if (!o) {
+		if (access(dir, F_OK) < 0)
+			return cell_err(err, 0, "no container named \"%s\" (see cell ls)", name);
+		return cell_err(err, EINVAL, "%s: line %d, column %d: %s", path, je.line, je.column,
+				je.text);
+	}
+	struct cell_settings *s = xzalloc(sizeof(*s));
+	s->name = xstrdup(name);
+	for (size_t i = 0; i < ARRAY_SIZE(settings); i++)
+		load_setting(json_object_get(o, settings[i].key), s, &settings[i]);
+	json_decref(o);
+	*out = s;
+	return 0;
+}
+
+void cell_settings_free(struct cell_settings *s)
+{
+	if (!s)
+		return;
+	free(s->name);
+	for (size_t i = 0; i < ARRAY_SIZE(settings); i++) {
+		const struct setting *k = &settings[i];
+		if (k->type == SETTING_STRING)
+			free(*AT(s, k, char *));
+		else if (k->type == SETTING_STRV || k->type == SETTING_STRV_OPT)
+			cell_strv_free(*AT(s, k, char **));
+		else if (k->type == SETTING_BINDS)
+			binds_free(s);
+	}
+	free(s);
+}
+
+const char *cell_settings_storage(const struct cell_settings *s)
+{
+	return s->storage ? s->storage : CELL_STORAGE_DEFAULT;
+}
+
+/* ---- cell config ---- */
+
 int cell_settings_set(struct cell_settings *s, const char *key, const char *value,
 		      struct cell_error *err)
 {
-	if (streq(key, "memory") || streq(key, "cpus") || streq(key, "pids"))
-		return set_number(key, value, s, err);
-	if (streq(key, "env"))
-		return set_list(&s->env, value);
-	if (streq(key, "command"))
-		return set_list(&s->command, value);
-	if (streq(key, "mounts"))
-		return set_mounts(s, value, err);
-	if (streq(key, "autostart")) {
-		if (!streq(value, "true") && !streq(value, "false"))
-			return cell_err(err, EINVAL, "autostart \"%s\": want true or false", value);
-		s->autostart = streq(value, "true");
-		return 0;
-	}
-	if (streq(key, "net")) {
-		if (!streq(value, "none") && !streq(value, "host"))
-			return cell_err(err, EINVAL, "net \"%s\": want none or host", value);
-		return set_string(&s->net, value);
-	}
-	if (streq(key, "hostname") && strlen(value) > 64)
-		return cell_err(err, EINVAL, "hostname \"%s\": at most 64 characters", value);
-	char **fields[] = { &s->hostname, &s->init, &s->stop_signal, &s->user, &s->cwd };
-	const char *names[] = { "hostname", "init", "stop_signal", "user", "cwd" };
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (streq(key, names[i]))
-			return set_string(fields[i], value);
-	return cell_err(err, EINVAL, "unknown setting \"%s\" (see cell config --help)", key);
+	const struct setting *k = config_key(key);
+
+	if (!k)
+		return cell_err(err, EINVAL, "unknown setting \"%s\" (see cell config --help)", key);
+	return k->parse(s, k, value, err);
 }
 
 static char *join(char **v, const char *sep)
@@ -370,34 +482,44 @@ static char *join(char **v, const char *sep)
 	return out;
 }
 
+static char *binds_text(const struct cell_settings *s)
+{
+	char *out = xstrdup("");
+
+	for (size_t i = 0; i < s->n_binds; i++) {
+		char *n = xasprintf("%s%s%s:%s%s", out, i ? "," : "", s->binds[i].source,
+				    s->binds[i].destination, s->binds[i].readonly ? ":ro" : "");
+		free(out);
+		out = n;
+	}
+	return out;
+}
+
+/* What config prints, and takes back as the same value. */
 char *cell_settings_get(const struct cell_settings *s, const char *key)
 {
-	if (streq(key, "memory"))
-		return s->memory ? xasprintf("%lld", (long long)s->memory) : xstrdup("none");
-	if (streq(key, "cpus"))
-		return s->cpus > 0 ? xasprintf("%g", s->cpus) : xstrdup("none");
-	if (streq(key, "pids"))
-		return s->pids ? xasprintf("%lld", (long long)s->pids) : xstrdup("none");
-	if (streq(key, "env"))
-		return join(s->env, ",");
-	if (streq(key, "command"))
-		return join(s->command, ",");
-	if (streq(key, "autostart"))
-		return xstrdup(s->autostart ? "true" : "false");
-	if (streq(key, "mounts")) {
-		char *out = xstrdup("");
-		for (size_t i = 0; i < s->n_binds; i++) {
-			char *n = xasprintf("%s%s%s:%s%s", out, i ? "," : "", s->binds[i].source,
-					    s->binds[i].destination, s->binds[i].readonly ? ":ro" : "");
-			free(out);
-			out = n;
-		}
-		return out;
+	const struct setting *k = config_key(key);
+
+	if (!k)
+		return NULL;
+	switch (k->type) {
+	case SETTING_STRING: {
+		const char *v = *AT_CONST(s, k, char *);
+		return xstrdup(v ? v : "");
 	}
-	const char *vals[] = { s->hostname, s->init, s->stop_signal, s->user, s->cwd, s->net };
-	const char *names[] = { "hostname", "init", "stop_signal", "user", "cwd", "net" };
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (streq(key, names[i]))
-			return xstrdup(vals[i] ? vals[i] : "");
+	case SETTING_STRV:
+	case SETTING_STRV_OPT: return join(*AT_CONST(s, k, char **), ",");
+	case SETTING_BOOL: return xstrdup(*AT_CONST(s, k, bool) ? "true" : "false");
+	case SETTING_INT64: {
+		int64_t v = *AT_CONST(s, k, int64_t);
+		return v ? xasprintf("%lld", (long long)v) : xstrdup("none");
+	}
+	case SETTING_DOUBLE: {
+		double v = *AT_CONST(s, k, double);
+		return v > 0 ? xasprintf("%g", v) : xstrdup("none");
+	}
+	case SETTING_BINDS: return binds_text(s);
+	case SETTING_IDS: break;
+	}
 	return NULL;
 }

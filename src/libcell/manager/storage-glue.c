@@ -31,11 +31,6 @@ static void storage_releasep(struct cell_storage *s)
 	cell_storage_release(s);
 }
 
-static void settings_freep(struct cell_settings **s)
-{
-	cell_settings_free(*s);
-}
-
 static uint64_t fnv1a(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
@@ -95,15 +90,6 @@ void cell_manager_apply_image_config(struct cell_settings *s,
 		s->stop_signal = xstrdup(cfg->stop_signal);
 }
 
-/* Downloads and packed trees: $CELL_CACHE_DIR (shared by stores, kept when
- * a store goes: tests and CI point it at a persistent place) or <root>/cache. */
-static char *cache_dir(const struct cell_store *st)
-{
-	const char *env = getenv("CELL_CACHE_DIR");
-
-	return env && *env ? xstrdup(env) : xasprintf("%s/cache", st->root);
-}
-
 /* <root>/templates/<key>/rootfs, built under a lock the first time. */
 static int template_tree(const struct cell_store *st, struct cell_create_req *req, char **out,
 			 struct cell_error *err)
@@ -113,7 +99,7 @@ static int template_tree(const struct cell_store *st, struct cell_create_req *re
 	_cleanup_free_ char *dir = xasprintf("%s/templates/%s", st->root, key);
 	_cleanup_free_ char *tree = xasprintf("%s/rootfs", dir);
 	_cleanup_free_ char *lock = xasprintf("%s/templates/%s.lock", st->root, key);
-	_cleanup_free_ char *cache = cache_dir(st);
+	const char *cache = st->cache; /* may be shared by stores (paths.cache) */
 	_cleanup_free_ char *ready = xasprintf("%s/ready", dir);
 	struct cell_image_config cfg = { 0 };
 	int r;
@@ -206,7 +192,7 @@ int cell_manager_write_hostname(const struct cell_store *st, const struct cell_s
 
 	if (!s->system)
 		return 0;
-	if ((r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err)) < 0)
+	if ((r = cell_storage_init(&sto, cell_settings_storage(s), dir, err)) < 0)
 		return r;
 	_cleanup_free_ char *rootfs = cell_storage_rootfs(&sto);
 	bool mount_it = cell_supervisor_pid(st, s->name) <= 0 && !cell_storage_is_mounted(&sto);
@@ -273,7 +259,7 @@ int cell_manager_remove_rootfs(const struct cell_store *st, const struct cell_se
 			       const char *dir, struct cell_error *err)
 {
 	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
-	int r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err);
+	int r = cell_storage_init(&sto, cell_settings_storage(s), dir, err);
 
 	(void)st;
 	return r < 0 ? r : cell_storage_destroy(&sto, err);
@@ -284,7 +270,7 @@ int cell_manager_mount(const struct cell_store *st, const struct cell_settings *
 {
 	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
 	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
-	int r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err);
+	int r = cell_storage_init(&sto, cell_settings_storage(s), dir, err);
 
 	if (r < 0 || cell_storage_is_mounted(&sto))
 		return r;
@@ -311,7 +297,7 @@ static int open_stopped(const struct cell_store *st, const char *name, struct ce
 		return r;
 	if (cell_supervisor_pid(st, name) > 0)
 		return cell_err(err, EBUSY, "%s is running: stop it first", name);
-	return cell_storage_init(sto, (*s)->storage ? (*s)->storage : "dir", dir, err);
+	return cell_storage_init(sto, cell_settings_storage(*s), dir, err);
 }
 
 static void closep(int *fd)
@@ -351,7 +337,7 @@ static int clone_ids(const struct cell_store *st, const struct cell_storage *to,
 int cell_manager_clone(const struct cell_store *st, const char *src, const char *dst,
 		       char **notice, struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(storage_releasep) struct cell_storage from = { 0 }, to = { 0 };
 	_cleanup_free_ char *ddir = cell_store_dir(st, dst);
 	_cleanup_(closep) int l1 = cell_store_lock(st, src, err);
@@ -367,7 +353,7 @@ int cell_manager_clone(const struct cell_store *st, const char *src, const char 
 	if (mkdir(ddir, 0711) < 0)
 		return errno == EEXIST ? cell_err(err, 0, "a container named \"%s\" exists already", dst)
 				       : cell_err(err, errno, "create %s", ddir);
-	if (cell_storage_init(&to, s->storage ? s->storage : "dir", ddir, err) < 0 ||
+	if (cell_storage_init(&to, cell_settings_storage(s), ddir, err) < 0 ||
 	    cell_storage_clone(&from, &to, err) < 0)
 		goto fail;
 	free(s->name);
@@ -392,7 +378,7 @@ fail:
 int cell_manager_snapshot(const struct cell_store *st, const char *name, const char *snap,
 			  char **made, struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
 	_cleanup_(closep) int lock = cell_store_lock(st, name, err);
 	int r;
@@ -405,7 +391,7 @@ int cell_manager_snapshot(const struct cell_store *st, const char *name, const c
 int cell_manager_snapshots(const struct cell_store *st, const char *name, char ***snaps,
 			   struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
 	_cleanup_free_ char *dir = cell_store_dir(st, name);
 	struct cell_storage_snapshot *v = NULL;
@@ -413,7 +399,7 @@ int cell_manager_snapshots(const struct cell_store *st, const char *name, char *
 	int r;
 
 	if ((r = cell_settings_load(st, name, &s, err)) < 0 ||
-	    (r = cell_storage_init(&sto, s->storage ? s->storage : "dir", dir, err)) < 0 ||
+	    (r = cell_storage_init(&sto, cell_settings_storage(s), dir, err)) < 0 ||
 	    (r = cell_storage_snapshots(&sto, &v, &n, err)) < 0)
 		return r;
 	*snaps = xcalloc(n + 1, sizeof(char *));
@@ -426,7 +412,7 @@ int cell_manager_snapshots(const struct cell_store *st, const char *name, char *
 int cell_manager_rollback(const struct cell_store *st, const char *name, const char *snap,
 			  struct cell_error *err)
 {
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
+	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
 	_cleanup_(closep) int lock = cell_store_lock(st, name, err);
 	int r;

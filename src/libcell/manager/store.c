@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../base/cleanup.h"
 #include "../base/util.h"
+#include "../spec/spec.h"
 #include "../sys/privilege.h"
 
 bool cell_name_valid(const char *name)
@@ -28,14 +30,37 @@ bool cell_name_valid(const char *name)
 	return true;
 }
 
-int cell_store_open(struct cell_store *st, const char *root, struct cell_error *err)
+static char *path_or(const char *path, const char *fallback)
 {
-	const char *env_root = getenv("CELL_ROOT"), *env_run = getenv("CELL_RUNTIME_DIR");
+	return xstrdup(path ? path : fallback);
+}
+
+/* The capabilities this process can hand on (a sandbox may lack some). */
+static uint64_t cap_bounding_set(void)
+{
+	uint64_t set = 0;
+
+	for (int c = 0; c <= cell_cap_last() && c < 64; c++)
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+			set |= UINT64_C(1) << c;
+	return set;
+}
+
+int cell_store_open(struct cell_store *st, const struct cell_store_paths *p,
+		    struct cell_error *err)
+{
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	st->root = xstrdup(root ? root : env_root && *env_root ? env_root : "/var/lib/cell");
-	st->run = xstrdup(env_run && *env_run ? env_run : "/run/cell");
+	st->root = path_or(p->root, "/var/lib/cell");
+	st->run = path_or(p->run, "/run/cell");
+	st->cache = p->cache ? xstrdup(p->cache) : xasprintf("%s/cache", st->root);
+	st->cgroup_parent = path_or(p->cgroup_parent, "cell");
+	st->binary = p->binary ? xstrdup(p->binary) : NULL;
+	st->subuid = path_or(p->subuid, "/etc/subuid");
+	st->subgid = path_or(p->subgid, "/etc/subgid");
+	st->idmap_registry = path_or(p->idmap_registry, "/var/lib/cell-idmap/ranges.json");
+	st->host = (struct cell_compile_host){ st->cgroup_parent, cap_bounding_set() };
 	_cleanup_free_ char *containers = xasprintf("%s/containers", st->root);
 	_cleanup_free_ char *state = xasprintf("%s/state", st->run);
 	if ((r = cell_mkdir_p(containers, 0711)) < 0)
@@ -49,8 +74,11 @@ int cell_store_open(struct cell_store *st, const char *root, struct cell_error *
 
 void cell_store_close(struct cell_store *st)
 {
-	free(st->root);
-	free(st->run);
+	char *strs[] = { st->root,   st->run,	 st->cache,	     st->cgroup_parent,
+			 st->binary, st->subuid, st->subgid, st->idmap_registry };
+
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+		free(strs[i]);
 	free((char *)st->rt.root);
 	memset(st, 0, sizeof(*st));
 }
@@ -65,9 +93,14 @@ char *cell_store_rundir(const struct cell_store *st, const char *name)
 	return xasprintf("%s/%s", st->run, name);
 }
 
+char *cell_store_lockpath(const struct cell_store *st, const char *name)
+{
+	return xasprintf("%s/containers/%s.lock", st->root, name);
+}
+
 int cell_store_lock(const struct cell_store *st, const char *name, struct cell_error *err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/containers/%s.lock", st->root, name);
+	_cleanup_free_ char *path = cell_store_lockpath(st, name);
 	_cleanup_close_ int fd = -1;
 
 	if (!cell_name_valid(name))

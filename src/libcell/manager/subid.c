@@ -20,13 +20,6 @@
 /* uid_t is 32 bits and (uid_t)-1 means "no change" to chown(2): ids stay below it */
 #define SUBID_LIMIT 4294967295ULL
 
-static const char *subid_path(bool gid)
-{
-	const char *env = getenv(gid ? "CELL_SUBGID_FILE" : "CELL_SUBUID_FILE");
-
-	return env && *env ? env : gid ? "/etc/subgid" : "/etc/subuid";
-}
-
 static int parse_u64(const char *s, uint64_t *out)
 {
 	long long v;
@@ -88,6 +81,7 @@ int cell_subid_parse(const char *text, const char *path, struct cell_subid *out,
 			return r;
 		}
 	}
+	s.path = path;
 	*out = s;
 	return 0;
 }
@@ -105,12 +99,12 @@ struct subid_file {
 	struct cell_subid ids;
 };
 
-static int load_file(struct subid_file *f, bool gid, struct cell_error *err)
+static int load_file(struct subid_file *f, const char *path, struct cell_error *err)
 {
 	struct stat sb;
 	int r;
 
-	f->path = subid_path(gid);
+	f->path = path;
 	f->mode = stat(f->path, &sb) == 0 ? (sb.st_mode & 07777) : 0644;
 	r = cell_read_file(f->path, &f->text, NULL);
 	if (r == -ENOENT)
@@ -175,14 +169,14 @@ static int ensure_root(struct subid_file *f, const struct subid_file *other, cha
 	return add_root(f, range, notice, err);
 }
 
-int cell_subid_load_root(struct cell_subid *uids, struct cell_subid *gids, char **notice,
-			 struct cell_error *err)
+int cell_subid_load_root(const char *subuid, const char *subgid, struct cell_subid *uids,
+			 struct cell_subid *gids, char **notice, struct cell_error *err)
 {
 	struct subid_file u = { 0 }, g = { 0 };
 	_cleanup_free_ char *note = NULL;
 	int r;
 
-	if ((r = load_file(&u, false, err)) >= 0 && (r = load_file(&g, true, err)) >= 0 &&
+	if ((r = load_file(&u, subuid, err)) >= 0 && (r = load_file(&g, subgid, err)) >= 0 &&
 	    (r = ensure_root(&u, &g, &note, err)) >= 0)
 		r = ensure_root(&g, &u, &note, err);
 	free(u.text);
@@ -248,5 +242,5 @@ int cell_idmap_first_fit(const struct cell_subid *uids, const struct cell_subid 
 	return cell_err(err, ENOSPC,
 			"no free range of %u ids left in root's entries of %s and %s (used: %zu "
 			"ranges): widen them",
-			CELL_IDMAP_SIZE, subid_path(false), subid_path(true), n_used);
+			CELL_IDMAP_SIZE, uids->path, gids->path, n_used);
 }

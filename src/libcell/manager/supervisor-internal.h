@@ -3,10 +3,6 @@
 #include <sys/ioctl.h>
 #include "manager.h"
 
-static inline void cell_state_freep_(struct cell_state **s)
-{
-	cell_state_free(*s);
-}
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
 void cell_sd_notify(const char *text);
 /* The signal the container's init takes as "power off". */

@@ -217,7 +217,7 @@ static int loop(struct sup *s)
 /* create is done: start, learn the init's pid */
 static int started(struct sup *s, struct cell_error *err)
 {
-	_cleanup_(cell_state_freep_) struct cell_state *state = NULL;
+	_cleanup_(cell_state_freep) struct cell_state *state = NULL;
 	enum cell_status status;
 	int r;
 
@@ -306,7 +306,7 @@ int cell_supervise_finish(const struct cell_store *st, const char *name, int sta
 static void exec_monitor(struct sup *s)
 {
 	char self[4096], monitor[4096 + 16];
-	const char *bin = getenv("CELL_BINARY"); /* the real path when we run sealed */
+	const char *bin = s->st->binary; /* the real path when we run sealed */
 	ssize_t n = bin ? (ssize_t)strlen(bin) : readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int fds[] = { s->master, s->listen_fd, s->log_fd };
 

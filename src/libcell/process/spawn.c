@@ -198,6 +198,11 @@ int cell_process_finish(const struct cell_process *p, const struct cell_linux *l
 	return r;
 }
 
+/* keyrings(7) permission bits (keyutils.h names them; linux/keyctl.h does not):
+ * all six for possessors, view for the owner uid */
+#define KEY_POS_ALL 0x3f000000
+#define KEY_USR_VIEW 0x00010000
+
 /* A session keyring of the container's own.  The kernel's default
  * permissions let every process of the same uid view and link it, so
  * another root container could read its keys: only possessors (the
@@ -210,7 +215,7 @@ static void session_keyring(const char *id)
 		cell_debug("new session keyring: %s", strerror(errno));
 		return;
 	}
-	if (syscall(SYS_keyctl, KEYCTL_SETPERM, key, 0x3f010000) < 0)
+	if (syscall(SYS_keyctl, KEYCTL_SETPERM, key, KEY_POS_ALL | KEY_USR_VIEW) < 0)
 		cell_debug("restrict the session keyring: %s", strerror(errno));
 }
 

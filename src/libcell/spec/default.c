@@ -168,7 +168,7 @@ static json_t *linux_json(bool rootless, bool cgroupns)
 char *cell_spec_default_json(bool rootless, bool cgroupns)
 {
 	return spec_json_dump(json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion",
-					"1.2.0", "process", process_json(), "root", "path",
+					CELL_OCI_VERSION, "process", process_json(), "root", "path",
 					"rootfs", "readonly", 1, "hostname", "cellrun", "mounts",
 					mounts_json(rootless), "linux", linux_json(rootless, cgroupns)));
 }

@@ -245,16 +245,11 @@ void cell_process_free(struct cell_process *p)
 	free(p);
 }
 
-static void process_freep(struct cell_process **p)
-{
-	cell_process_free(*p);
-}
-
 int cell_process_parse(const char *json, size_t len, struct cell_process **out,
 		       struct cell_error *err)
 {
 	_cleanup_(spec_doc_done) struct spec_doc doc = { 0 };
-	_cleanup_(process_freep) struct cell_process *p = NULL;
+	_cleanup_(cell_process_freep) struct cell_process *p = NULL;
 	struct pctx c = { err, &doc };
 	int r;
 

@@ -99,15 +99,10 @@ void cell_spec_free(struct cell_spec *s)
 	free(s);
 }
 
-static void spec_freep(struct cell_spec **s)
-{
-	cell_spec_free(*s);
-}
-
 int cell_spec_parse(const char *json, size_t len, struct cell_spec **out, struct cell_error *err)
 {
 	_cleanup_(spec_doc_done) struct spec_doc doc = { 0 };
-	_cleanup_(spec_freep) struct cell_spec *s = NULL;
+	_cleanup_(cell_spec_freep) struct cell_spec *s = NULL;
 	struct pctx c = { err, &doc };
 	int r;
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../base/cleanup.h"
 #include "../base/error.h"
 
 struct cell_u64 {
@@ -359,6 +360,8 @@ int cell_process_parse(const char *json, size_t len, struct cell_process **out,
 		       struct cell_error *err);
 void cell_process_free(struct cell_process *p);
 void cell_spec_free(struct cell_spec *s);
+DEFINE_FREEP(struct cell_process *, cell_process_free)
+DEFINE_FREEP(struct cell_spec *, cell_spec_free)
 
 /* Names of namespaces as in the spec ("pid", "network", ...). */
 const char *cell_ns_type_name(enum cell_ns_type t);
@@ -377,8 +380,13 @@ int cell_cap_last(void); /* highest capability number this build knows */
 /* The config.json that `cellrun spec` writes (runc-compatible defaults); cgroupns adds
  * the cgroup namespace (runc: on a unified cgroup v2 host only). */
 char *cell_spec_default_json(bool rootless, bool cgroupns);
-/* The newest runtime-spec version implemented (features' ociVersionMax). */
+/* The newest runtime-spec version implemented (features' ociVersionMax, the
+ * "spec:" line of --version). */
 #define CELL_OCI_VERSION_MAX "1.3.0"
+/* The ociVersion of what cell writes: `cellrun spec`'s config.json, state.json
+ * and `cellrun state`, the seccomp agent's container process state (and the
+ * config `cellrun update` wraps its resources in); runc writes 1.2.x too. */
+#define CELL_OCI_VERSION "1.2.0"
 /* The features document (runtime-spec features.md) as JSON text. */
 char *cell_features_json(void);
 /* "PROG version X.Y.Z\ncommit: ...\nspec: ...\nlibseccomp: ...\n", as runc prints it. */

@@ -11,8 +11,6 @@
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <search.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -25,11 +23,10 @@
 #include "storage-internal.h"
 #include "../base/cleanup.h"
 #include "../base/util.h"
+#include "../sys/run.h"
 
 /* The inode of a btrfs subvolume's root directory (BTRFS_FIRST_FREE_OBJECTID). */
 #define BTRFS_SUBVOL_ROOT_INO 256
-
-extern char **environ;
 
 static bool statx_is_mount_root(const struct statx *sx)
 {
@@ -320,31 +317,6 @@ int storage_du(const char *path, uint64_t *bytes, struct cell_error *err)
 
 /* ---- external tools ---- */
 
-/* The tool starts with no blocked signals and default dispositions, whatever
- * the caller (a supervisor, say) set up for itself. */
-static pid_t spawn_tool(const char *const argv[], posix_spawn_file_actions_t *fa)
-{
-	static const char *const dirs[] = {"/usr/sbin", "/sbin"};
-	char *const *args = (char *const *)argv;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	pid_t pid;
-
-	(void)sigemptyset(&none);
-	(void)sigfillset(&all);
-	(void)posix_spawnattr_init(&attr);
-	(void)posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	(void)posix_spawnattr_setsigmask(&attr, &none);
-	(void)posix_spawnattr_setsigdefault(&attr, &all);
-	int r = posix_spawnp(&pid, argv[0], fa, &attr, args, environ);
-	for (size_t i = 0; r == ENOENT && i < ARRAY_SIZE(dirs); i++) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", dirs[i], argv[0]);
-		r = posix_spawn(&pid, p, fa, &attr, args, environ);
-	}
-	(void)posix_spawnattr_destroy(&attr);
-	return r ? -r : pid;
-}
-
 static void read_first_line(int fd, char *buf, size_t len)
 {
 	size_t n = 0;
@@ -371,18 +343,16 @@ static int tool_result(const char *tool, int status, const char *why, struct cel
 
 int storage_run(const char *const argv[], struct cell_error *err)
 {
-	int pipefd[2], status = 0;
+	/* the tools live in sbin, which a user's $PATH may lack */
+	static const char *const dirs[] = {"/usr/sbin", "/sbin", NULL};
+	int pipefd[2], status = 0, r;
 	char why[200];
-	posix_spawn_file_actions_t fa;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return cell_err(err, errno, "run %s: pipe", argv[0]);
-	(void)posix_spawn_file_actions_init(&fa);
-	(void)posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	(void)posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	(void)posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
-	pid_t pid = spawn_tool(argv, &fa);
-	(void)posix_spawn_file_actions_destroy(&fa);
+	const struct cell_run run = {.argv = (char *const *)argv, .search = true, .dirs = dirs,
+				     .fd = {CELL_RUN_NULL, CELL_RUN_NULL, pipefd[1]}};
+	pid_t pid = cell_run_start(&run, NULL);
 	(void)close(pipefd[1]);
 	if (pid < 0) {
 		(void)close(pipefd[0]);
@@ -390,9 +360,8 @@ int storage_run(const char *const argv[], struct cell_error *err)
 	}
 	read_first_line(pipefd[0], why, sizeof(why));
 	(void)close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return cell_err(err, errno, "wait for %s", argv[0]);
+	if ((r = cell_run_wait(pid, &status)) < 0)
+		return cell_err(err, -r, "wait for %s", argv[0]);
 	return tool_result(argv[0], status, why, err);
 }
 

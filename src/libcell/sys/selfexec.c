@@ -38,6 +38,7 @@
 
 #include "../base/cleanup.h"
 #include "../base/log.h"
+#include "../base/util.h"
 
 /* valgrind cannot execve a memfd (ENOENT): under it the runtime stays as it is */
 #if __has_include(<valgrind/valgrind.h>)
@@ -148,7 +149,7 @@ bool cell_selfexec_fd_readonly_overlay(int fd)
 }
 
 /* The lower layer under the binary's directory: empty, root's, on tmpfs. */
-#define EMPTY_LAYER "/run/cellrun-cache/empty"
+#define EMPTY_LAYER CELL_RUN_CACHE "/empty"
 
 int cell_selfexec_overlay(const char *path, int *out)
 {
@@ -167,7 +168,7 @@ int cell_selfexec_overlay(const char *path, int *out)
 		return -errno;
 	/* the empty layer is made once, the first time it is missing */
 	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0 &&
-	    (errno != ENOENT || (mkdir("/run/cellrun-cache", 0700) < 0 && errno != EEXIST) ||
+	    (errno != ENOENT || (mkdir(CELL_RUN_CACHE, 0700) < 0 && errno != EEXIST) ||
 	     (mkdir(EMPTY_LAYER, 0555) < 0 && errno != EEXIST) ||
 	     syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0))
 		return -errno;

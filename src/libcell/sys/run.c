@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../base/cleanup.h"
+#include "../base/util.h"
+
+extern char **environ;
+
+enum run_step { STEP_FORK, STEP_MOUNT_NS, STEP_EXEC };
+
+static const char *const step_names[] = { "fork", "private mount namespace", "exec" };
+
+/* What the child tells the parent before it gives up. */
+struct run_failure {
+	int step, error;
+};
+
+/* Between fork and exec: async-signal-safe calls only. */
+static void __attribute__((noreturn)) child_fail(int report, enum run_step step)
+{
+	struct run_failure f = { step, errno };
+
+	(void)!write(report, &f, sizeof(f));
+	_exit(127);
+}
+
+static void reset_signals(void)
+{
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		(void)signal(sig, SIG_DFL); /* KILL, STOP and glibc's own refuse: no matter */
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* fd over target; an fd already in place loses its close-on-exec flag. */
+static int place_fd(int fd, int target, int null)
+{
+	if (fd == CELL_RUN_INHERIT)
+		return 0;
+	if (fd == CELL_RUN_NULL)
+		fd = null;
+	if (fd == target)
+		return fcntl(fd, F_SETFD, 0);
+	return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+static void __attribute__((noreturn)) child(const struct cell_run *r, char *const *env,
+					    char *const *alt, int null, int report)
+{
+	reset_signals();
+	if (r->new_mount_ns &&
+	    (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0))
+		child_fail(report, STEP_MOUNT_NS);
+	for (int i = 0; i < 3; i++)
+		if (place_fd(r->fd[i], i, null) < 0)
+			child_fail(report, STEP_EXEC);
+	if (r->search && !strchr(r->argv[0], '/'))
+		(void)execvpe(r->argv[0], r->argv, env);
+	else
+		(void)execve(r->argv[0], r->argv, env);
+	for (size_t i = 0; errno == ENOENT && alt && alt[i]; i++)
+		(void)execve(alt[i], r->argv, env);
+	child_fail(report, STEP_EXEC);
+}
+
+/* The other places to look for a name (built before fork: the child allocates nothing). */
+static char **alternatives(const struct cell_run *r)
+{
+	char **alt = NULL;
+
+	if (!r->search || !r->dirs || strchr(r->argv[0], '/'))
+		return NULL;
+	alt = xcalloc(1, sizeof(char *));
+	for (size_t i = 0; r->dirs[i]; i++)
+		cell_strv_push(&alt, xasprintf("%s/%s", r->dirs[i], r->argv[0]));
+	return alt;
+}
+
+/* After fork: nothing on the pipe is an exec that worked. */
+static pid_t started(pid_t pid, int report, const char **step)
+{
+	struct run_failure f;
+	ssize_t n;
+	int status;
+
+	while ((n = read(report, &f, sizeof(f))) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(f))
+		return pid;
+	(void)cell_run_wait(pid, &status);
+	if (step)
+		*step = step_names[f.step == STEP_MOUNT_NS ? STEP_MOUNT_NS : STEP_EXEC];
+	return f.error > 0 ? -f.error : -EIO;
+}
+
+pid_t cell_run_start(const struct cell_run *r, const char **step)
+{
+	_cleanup_strv_free_ char **alt = alternatives(r);
+	_cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int report[2];
+	pid_t pid;
+
+	if (step)
+		*step = step_names[STEP_FORK];
+	if (null < 0)
+		return -errno;
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0)
+		child(r, r->env ? r->env : environ, alt, null, report[1]);
+	int e = errno;
+	(void)close(report[1]);
+	if (pid < 0) {
+		(void)close(report[0]);
+		return -e;
+	}
+	pid = started(pid, report[0], step);
+	(void)close(report[0]);
+	return pid;
+}
+
+int cell_run_wait(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
