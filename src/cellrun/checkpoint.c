@@ -13,7 +13,7 @@
 #include "cellrun.h"
 #include "libcell/base/cleanup.h"
 #include "libcell/base/util.h"
-#include "libcell/state.h"
+#include "libcell/spec/state.h"
 
 #define ARG required_argument
 #define NOARG no_argument

@@ -8,7 +8,7 @@
 #include <sys/types.h>
 #include "base/error.h"
 #include "spec/spec.h"
-#include "state.h"
+#include "spec/state.h"
 
 struct cell_runtime {
 	const char *root;    /* state directory, e.g. /run/cellrun */

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "libcell/base/util.h"
-#include "libcell/state.h"
+#include "libcell/spec/state.h"
 
 static void save_load_round_trip(void **state)
 {
@@ -66,6 +66,21 @@ static void oci_json_has_the_spec_keys(void **state)
 	o = json_loads(text, 0, NULL);
 	assert_int_equal(json_integer_value(json_object_get(o, "pid")), 0);
 	json_decref(o);
+	free(text);
+}
+
+/* A hook's view of a process just made: "creating", and its pid (runtime.md#state). */
+static void oci_json_creating_with_a_pid(void **state)
+{
+	struct cell_state st = { .id = "a", .bundle = "/b" };
+	char *text = cell_state_oci_json_pid(&st, CELL_CREATING, 42, false);
+
+	assert_string_equal(text, "{\"ociVersion\":\"1.2.0\",\"id\":\"a\",\"pid\":42,"
+				  "\"status\":\"creating\",\"bundle\":\"/b\",\"rootfs\":\"\","
+				  "\"owner\":\"\"}");
+	free(text);
+	text = cell_state_oci_json(&st, CELL_CREATING, false);
+	assert_non_null(strstr(text, "\"pid\":0,"));
 	free(text);
 }
 
@@ -154,6 +169,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(save_load_round_trip),
 		cmocka_unit_test(oci_json_has_the_spec_keys),
+		cmocka_unit_test(oci_json_creating_with_a_pid),
 		cmocka_unit_test(corrupt_state_is_an_error),
 		cmocka_unit_test(damaged_state_kinds),
 	};

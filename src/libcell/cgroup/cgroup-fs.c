@@ -103,6 +103,23 @@ int cg_read_at(const char *dir, const char *file, char **out)
 	return 0;
 }
 
+/* "cpu memory" (kernel) or "+cpu +memory" (what a fake tree holds after our write). */
+char **cg_read_list(const char *dir, const char *file, int *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_strv_free_ char **parts = NULL;
+	char **v = NULL;
+
+	*ret = cg_read_at(dir, file, &text);
+	if (*ret < 0)
+		return NULL;
+	parts = cg_split(text, ' ');
+	for (size_t i = 0; parts[i]; i++)
+		if (*parts[i])
+			cell_strv_push(&v, xstrdup(parts[i] + (parts[i][0] == '+')));
+	return v;
+}
+
 int cg_read(const struct cgroup_hier *h, const char *file, char **out)
 {
 	return cg_read_at(h->dir, file, out);

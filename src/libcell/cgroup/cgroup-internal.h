@@ -8,6 +8,12 @@
  * (name ""), hybrid has the v1 ones plus "unified".  Creating, entering, destroying
  * and listing mounts are the same loop over that list; what varies by version
  * (limits, freezing, killing) goes through struct cgroup_ops.
+ *
+ * Three tiers (docs/dev/architecture.md, scripts/layers): the helpers (cgroup-hier.c,
+ * cgroup-fs.c, cgroup-unified.c, device-rules.c, devices-bpf.c, cgroup-convert.c,
+ * sdbus.c), the backends that use only them (cgroup-v1.c, cgroup-v2.c, systemd.c;
+ * a hybrid host is the v1 backend plus cgroup-unified.c), and the front that holds
+ * the ops tables (cgroup.c, cgroup-join.c, cgroup-stats.c).
  */
 #include <stdint.h>
 #include <linux/bpf.h>
@@ -58,11 +64,11 @@ struct cgroup_ops {
 extern const struct cgroup_ops cgroup_v1_ops; /* v1 and hybrid */
 extern const struct cgroup_ops cgroup_v2_ops;
 
-/* ---- lookups (cgroup.c) ---- */
-
 /* Clear the set flag of every field runc treats 0 as unset for (and "" cpus/mems);
- * a shallow copy is enough, nothing is freed. */
+ * a shallow copy is enough, nothing is freed (cgroup.c). */
 void cgroup_resources_drop_zeros(struct cell_resources *r);
+
+/* ---- lookups (cgroup-hier.c) ---- */
 
 /* The hierarchy holding controller `c`: the v1 mount that has it, or the v2 one on a
  * pure v2 host.  NULL when absent or skipped. */
@@ -97,6 +103,9 @@ int cg_writef(const struct cgroup_hier *h, const char *file, struct cell_error *
 int cg_read_at(const char *dir, const char *file, char **out);
 int cg_read(const struct cgroup_hier *h, const char *file, char **out);
 int cg_read_u64(const struct cgroup_hier *h, const char *file, uint64_t *v);
+/* The words of dir/file ("cpu memory"; a '+' in front is dropped); NULL and *ret < 0
+ * when unreadable, NULL and *ret 0 when empty. */
+char **cg_read_list(const char *dir, const char *file, int *ret);
 bool cg_has(const struct cgroup_hier *h, const char *file);
 /* Error (or rootless warning) for a hierarchy or file the host lacks. */
 int cg_unsupported(bool rootless, struct cell_error *err, const char *what);
@@ -177,7 +186,7 @@ uint64_t cgroup_systemd_quota_per_sec(int64_t quota, uint64_t period);
 int cgroup_systemd_cpuset_mask(const char *list, uint8_t **out, size_t *n,
 			       struct cell_error *err);
 
-/* ---- devices (cgroup.c, devices-bpf.c) ---- */
+/* ---- devices (device-rules.c, devices-bpf.c) ---- */
 
 /* The spec's rules followed by the defaults; caller frees. */
 struct cell_device_rule *cgroup_device_rules(const struct cell_resources *r, size_t *n);
@@ -196,7 +205,7 @@ int cgroup_bpf_replace(int cgroup_fd, int prog_fd, struct cell_error *err);
 /* How many device programs are attached to the cgroup fd. */
 int cgroup_bpf_count(int cgroup_fd, uint32_t *count, struct cell_error *err);
 
-/* ---- conversions (cgroup-v2.c; pure) ---- */
+/* ---- conversions (cgroup-convert.c, and v1's in cgroup-v1.c; pure) ---- */
 
 /* cpu.shares (2..262144) -> cpu.weight (1..10000). */
 uint64_t cgroup_v2_cpu_weight(uint64_t shares);
@@ -209,10 +218,14 @@ int cgroup_v2_swap_max(const struct cell_resources *r, bool *set, bool *max, int
 /* v1: write memory.memsw.limit_in_bytes before memory.limit_in_bytes? */
 bool cgroup_v1_swap_first(int64_t new_swap, uint64_t cur_memsw);
 
-/* The v2 limits writer, shared with hybrid (hugetlb and unified entries there). */
-int cgroup_v2_enable(struct cgroup_hier *h, char *const *controllers, struct cell_error *err);
-int cgroup_v2_set_hugetlb(struct cgroup_hier *h, const struct cell_resources *r,
+/* ---- the cgroup2 hierarchy (cgroup-unified.c), v2's and hybrid's "unified" ---- */
+
+/* Enable controllers in cgroup.subtree_control of every ancestor of h->dir (only adding). */
+int cgroup_unified_enable(struct cgroup_hier *h, char *const *controllers,
 			  struct cell_error *err);
+/* hugetlb.<size>.max (and .rsvd.max where the kernel has it) of each limit. */
+int cgroup_unified_set_hugetlb(struct cgroup_hier *h, const struct cell_resources *r,
+			       struct cell_error *err);
 /* Check an unified key: no "/" and not "." or "..". */
 int cgroup_unified_key_check(const char *key, struct cell_error *err);
 /* The v2 controller an unified key belongs to ("memory.high" -> "memory"), or NULL. */

@@ -2,7 +2,8 @@
 /*
  * cgroup v1 backend (Documentation/admin-guide/cgroup-v1/), also used on hybrid hosts:
  * there the unified (cgroup2) hierarchy is one more directory the container lives in,
- * and it takes what v1 lacks (hugetlb on some hosts, linux.resources.unified).
+ * and it takes what v1 lacks (hugetlb on some hosts, linux.resources.unified), written
+ * through the unified-hierarchy helper (cgroup-unified.c), never the v2 backend.
  */
 #include "cgroup-internal.h"
 
@@ -327,8 +328,8 @@ static int set_hugetlb(struct cell_cgroup *cg, const struct cell_resources *r,
 		return set_hugetlb_v1(h, r, err);
 	if (!u)
 		return cg_unsupported(cg->rootless, err, "controller hugetlb");
-	ret = cgroup_v2_enable(u, want, err);
-	return ret < 0 ? ret : cgroup_v2_set_hugetlb(u, r, err);
+	ret = cgroup_unified_enable(u, want, err);
+	return ret < 0 ? ret : cgroup_unified_set_hugetlb(u, r, err);
 }
 
 static int set_netprio(struct cell_cgroup *cg, const struct cell_resources *r,
@@ -385,7 +386,7 @@ static int unified_entry(struct cgroup_hier *u, const struct cell_kv *kv, struct
 	if (ret < 0)
 		return ret;
 	/* runc's words for unified on v1 (ErrV1NoUnified): "invalid configuration" */
-	if (ctrl && cgroup_v2_enable(u, want, &e) < 0)
+	if (ctrl && cgroup_unified_enable(u, want, &e) < 0)
 		return cell_err(err, e.code, "invalid configuration: linux.resources.unified \"%s\": %s",
 				kv->key, e.msg);
 	if (!cg_has(u, kv->key))

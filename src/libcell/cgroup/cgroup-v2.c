@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * cgroup v2 backend (Documentation/admin-guide/cgroup-v2.rst).  Controllers are
- * enabled in cgroup.subtree_control of every ancestor, only those the resources
- * need and only by adding: the manager never disables what someone else enabled.
- * Devices are an eBPF program (devices-bpf.c).
+ * cgroup v2 backend (Documentation/admin-guide/cgroup-v2.rst).  The controllers the
+ * resources need are enabled through cgroup-unified.c (shared with the v1 backend on
+ * hybrid hosts); enable_available() offers the rest, best effort.  Devices are an
+ * eBPF program (devices-bpf.c).
  */
 #include "cgroup-internal.h"
 
@@ -23,27 +23,6 @@
 #define OFF(f) offsetof(struct cell_resources, f)
 #define FREEZE_POLL_MS 10
 #define FREEZE_POLLS 500 /* 5 s: tasks in uninterruptible sleep delay the freeze */
-
-static const char *const v2_controllers[] = {"cpuset",	"cpu",	"io",	"memory",
-					     "hugetlb", "pids", "rdma", "misc"};
-
-int cgroup_unified_key_check(const char *key, struct cell_error *err)
-{
-	if (!*key || strchr(key, '/') || streq(key, ".") || streq(key, ".."))
-		return cell_err(err, EINVAL, "linux.resources.unified: invalid key \"%s\"", key);
-	return 0;
-}
-
-char *cgroup_unified_controller(const char *key)
-{
-	const char *dot = strchr(key, '.');
-
-	for (size_t i = 0; dot && i < ARRAY_SIZE(v2_controllers); i++)
-		if (strlen(v2_controllers[i]) == (size_t)(dot - key) &&
-		    cell_startswith(key, v2_controllers[i]))
-			return xstrdup(v2_controllers[i]);
-	return NULL;
-}
 
 /* ---- controllers ---- */
 
@@ -89,73 +68,6 @@ static char **needed_controllers(const struct cell_resources *r)
 	return v;
 }
 
-/* "cpu memory" (kernel) or "+cpu +memory" (what a fake tree holds after our write). */
-static char **read_list(const char *dir, const char *file, int *ret)
-{
-	_cleanup_free_ char *text = NULL;
-	_cleanup_strv_free_ char **parts = NULL;
-	char **v = NULL;
-
-	*ret = cg_read_at(dir, file, &text);
-	if (*ret < 0)
-		return NULL;
-	parts = cg_split(text, ' ');
-	for (size_t i = 0; parts[i]; i++)
-		if (*parts[i])
-			cell_strv_push(&v, xstrdup(parts[i] + (parts[i][0] == '+')));
-	return v;
-}
-
-static int enable_in(const struct cgroup_hier *h, const char *dir, char *const *want,
-		     char *const *avail, struct cell_error *err)
-{
-	_cleanup_strv_free_ char **have = NULL;
-	_cleanup_free_ char *line = xstrdup("");
-	int r;
-
-	have = read_list(dir, "cgroup.subtree_control", &r);
-	for (size_t i = 0; want && want[i]; i++) {
-		if (cell_strv_contains(have, want[i]))
-			continue;
-		if (!cell_strv_contains(avail, want[i])) {
-			_cleanup_free_ char *what =
-			    xasprintf("cgroup v2 controller %s in %s", want[i], dir);
-			if ((r = cg_unsupported(h->rootless, err, what)) < 0)
-				return r;
-			continue;
-		}
-		char *next = xasprintf("%s%s+%s", line, *line ? " " : "", want[i]);
-		free(line);
-		line = next;
-	}
-	return *line ? cg_write_at(h, dir, "cgroup.subtree_control", line, err) : 0;
-}
-
-int cgroup_v2_enable(struct cgroup_hier *h, char *const *want, struct cell_error *err)
-{
-	_cleanup_strv_free_ char **parts = cg_split(h->path, '/'); /* "", "a", ..., leaf */
-	_cleanup_free_ char *dir = xstrdup(h->root);
-	size_t n = cell_strv_len(parts);
-	int r;
-
-	if (!want)
-		return 0;
-	for (size_t i = 1; i < n; i++) { /* the ancestors: root .. parent of the leaf */
-		_cleanup_strv_free_ char **avail = read_list(dir, "cgroup.controllers", &r);
-		/* a fake tree has no kernel filling cgroup.controllers of a new directory:
-		 * what the parent enabled is what the kernel would show */
-		if (!avail && r == -ENOENT && i > 1)
-			avail = read_list(dir, "../cgroup.subtree_control", &r);
-		r = enable_in(h, dir, want, avail, err);
-		if (r < 0)
-			return r;
-		char *next = xasprintf("%s/%s", dir, parts[i]);
-		free(dir);
-		dir = next;
-	}
-	return 0;
-}
-
 /* Every controller an ancestor has, enabled for its children whatever the resources
  * (runc's fs2 CreateCgroupPath): a nested runtime, an init inside and a later update
  * find them.  Best effort, as runc: a cgroup with processes (EBUSY), a threaded one or
@@ -168,8 +80,8 @@ static void enable_available(struct cgroup_hier *h)
 	int r;
 
 	for (size_t i = 1; i < n && !h->fake; i++) {
-		_cleanup_strv_free_ char **avail = read_list(dir, "cgroup.controllers", &r);
-		_cleanup_strv_free_ char **have = read_list(dir, "cgroup.subtree_control", &r);
+		_cleanup_strv_free_ char **avail = cg_read_list(dir, "cgroup.controllers", &r);
+		_cleanup_strv_free_ char **have = cg_read_list(dir, "cgroup.subtree_control", &r);
 		_cleanup_free_ char *file = xasprintf("%s/cgroup.subtree_control", dir);
 		_cleanup_close_ int fd = open(file, O_WRONLY | O_CLOEXEC);
 		for (size_t k = 0; fd >= 0 && avail && avail[k]; k++) {
@@ -352,30 +264,10 @@ static int set_io(struct cell_cgroup *cg, struct cgroup_hier *h, const struct ce
 	return ret;
 }
 
-int cgroup_v2_set_hugetlb(struct cgroup_hier *h, const struct cell_resources *r,
-			  struct cell_error *err)
-{
-	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
-		const struct cell_hugepage_limit *l = &r->hugepage_limits[i];
-		_cleanup_free_ char *file = xasprintf("hugetlb.%s.max", l->page_size);
-		_cleanup_free_ char *rsvd = xasprintf("hugetlb.%s.rsvd.max", l->page_size);
-		int ret = cg_hugetlb_size_check(l->page_size, err);
-
-		if (ret == 0)
-			ret = cg_writef(h, file, err, "%llu", (unsigned long long)l->limit);
-		/* reservations are charged separately (5.7+): limit them alike */
-		if (ret == 0 && cg_has(h, rsvd))
-			ret = cg_writef(h, rsvd, err, "%llu", (unsigned long long)l->limit);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
-}
-
 static int set_hugetlb(struct cell_cgroup *cg, struct cgroup_hier *h,
 		       const struct cell_resources *r, struct cell_error *err)
 {
-	return cgroup_v2_set_hugetlb(h, r, err);
+	return cgroup_unified_set_hugetlb(h, r, err);
 }
 
 /* What v1 has and v2 does not: the spec allows ignoring it; say so in the debug log. */
@@ -454,7 +346,7 @@ static int v2_apply(struct cell_cgroup *cg, const struct cell_resources *r, stru
 	if (!h) /* rootless and nothing delegated */
 		return 0;
 	enable_available(h);
-	ret = cgroup_v2_enable(h, want, err);
+	ret = cgroup_unified_enable(h, want, err);
 	for (size_t i = 0; ret == 0 && i < ARRAY_SIZE(v2_setters); i++)
 		ret = v2_setters[i](cg, h, r, err);
 	return ret;

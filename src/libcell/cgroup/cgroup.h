@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 /*
- * cgroup manager: one API, backends for v1, v2 and hybrid hosts.
+ * cgroup manager: one API, backends for v1 and v2 hosts; a hybrid host is the v1
+ * backend with the cgroup2 "unified" hierarchy as its helper (cgroup-unified.c).
  *
  * Path rules (runc-compatible):
  *  - absolute cgroupsPath "/a/b": that path from the root of each hierarchy;

@@ -49,7 +49,7 @@
 #include "../linux/identity.h"
 #include "../linux/loopback.h"
 #include "../linux/userns.h"
-#include "../state.h"
+#include "../spec/state.h"
 #include "../sys/syscalls.h"
 #include "confine.h"
 #include "hooks.h"
@@ -77,19 +77,9 @@ char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, const char *s
 	enum cell_status e = streq(status, "creating") ? CELL_CREATING
 			     : streq(status, "created") ? CELL_CREATED
 							: CELL_RUNNING;
-	char *json = cell_state_oci_json(&st, e, false);
-	if (e == CELL_CREATING) {
-		/* "creating" has a pid too once the process exists (runtime.md#state) */
-		char *with_pid = NULL;
-		char *p = strstr(json, "\"pid\":0");
-		if (p) {
-			with_pid = xasprintf("%.*s\"pid\":%d%s", (int)(p - json), json, (int)pid,
-					     p + 7);
-			free(json);
-			json = with_pid;
-		}
-	}
-	return json;
+
+	/* "creating" has a pid too once the process exists (runtime.md#state) */
+	return cell_state_oci_json_pid(&st, e, pid, false);
 }
 
 int cell_exec_process(const struct cell_process *p, const struct cell_exec_target *t,

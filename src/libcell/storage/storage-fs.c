@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Filesystem helpers for the storage backends: mount-point and filesystem
- * type checks, a remover that understands btrfs subvolumes, disk usage, and
- * running the mkfs tools.  Trees are walked by fd (openat/statx with
+ * Filesystem helpers for the storage backends: the paths below st->dir,
+ * mount-point and filesystem type checks, a remover that understands btrfs
+ * subvolumes, disk usage, and running the mkfs tools.  Trees are walked by fd (openat/statx with
  * AT_SYMLINK_NOFOLLOW), never by re-resolving string paths, and never into
  * another mount.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <linux/magic.h>
 #include <search.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,8 +24,21 @@
 #include "../base/util.h"
 #include "../sys/run.h"
 
-/* The inode of a btrfs subvolume's root directory (BTRFS_FIRST_FREE_OBJECTID). */
-#define BTRFS_SUBVOL_ROOT_INO 256
+/* ---- the layout below st->dir ---- */
+
+char *storage_path(const struct cell_storage *st, const char *rel)
+{
+	return xasprintf("%s/%s", st->dir, rel);
+}
+
+int storage_mkdir(const struct cell_storage *st, const char *rel, struct cell_error *err)
+{
+	_cleanup_free_ char *path = storage_path(st, rel);
+
+	return mkdir(path, 0700) < 0 ? cell_err(err, errno, "mkdir %s", path) : 0;
+}
+
+/* ---- mount points and filesystem types ---- */
 
 static bool statx_is_mount_root(const struct statx *sx)
 {
@@ -41,13 +53,6 @@ bool storage_is_mount_point_at(int dirfd, const char *name)
 	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &sx) < 0)
 		return false;
 	return statx_is_mount_root(&sx);
-}
-
-bool storage_fd_on_btrfs(int fd)
-{
-	struct statfs sf;
-
-	return fstatfs(fd, &sf) == 0 && sf.f_type == BTRFS_SUPER_MAGIC;
 }
 
 /* The fstype field of mountinfo line `id` ("... - ext4 /dev/vda rw"). */
@@ -158,7 +163,7 @@ static int remove_dir(int dirfd, const char *name, const struct statx *sx, const
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : cell_err(err, errno, "open %s", path);
-	if (sx->stx_ino == BTRFS_SUBVOL_ROOT_INO && storage_fd_on_btrfs(fd) &&
+	if (sx->stx_ino == STORAGE_BTRFS_SUBVOL_ROOT_INO && storage_fd_on_btrfs(fd) &&
 	    storage_btrfs_subvolume_destroy(dirfd, name) == 0)
 		return 0;
 	int r = remove_children(fd, path, err);

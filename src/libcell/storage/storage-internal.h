@@ -6,6 +6,12 @@
  * all-or-nothing framing (a failed create or clone is destroyed, a snapshot
  * is built under a temporary name and renamed); a backend only fills in
  * what varies, through struct storage_ops.
+ *
+ * Three tiers (docs/dev/architecture.md, scripts/layers): the helpers
+ * (storage-fs.c, storage-subvol.c, storage-copy.c, storage-mount.c), the
+ * backends that use only them (storage-dir.c, storage-overlay.c,
+ * storage-btrfs.c, storage-image.c), and the front that holds their tables
+ * (storage.c, storage-snapshot.c).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,10 +46,6 @@ extern const struct storage_ops storage_image_ops;
 /* NULL for an unknown kind. */
 const struct storage_ops *storage_ops_of(enum cell_storage_kind kind);
 
-/* "<st->dir>/<rel>"; caller frees. */
-char *storage_path(const struct cell_storage *st, const char *rel);
-/* mkdir(2) of <st->dir>/<rel> with mode 0700 (EEXIST is an error); errors name the path. */
-int storage_mkdir(const struct cell_storage *st, const char *rel, struct cell_error *err);
 /* -ENOENT when st has no rootfs/, -EBUSY when it is mounted; op names the caller. */
 int storage_need_unmounted(const struct cell_storage *st, const char *op, struct cell_error *err);
 /* mkdir <st->dir>/storage unless it exists. */
@@ -51,11 +53,14 @@ int storage_mkdir_storage(const struct cell_storage *st, struct cell_error *err)
 
 /* ---- filesystem helpers (storage-fs.c) ---- */
 
+/* "<st->dir>/<rel>"; caller frees. */
+char *storage_path(const struct cell_storage *st, const char *rel);
+/* mkdir(2) of <st->dir>/<rel> with mode 0700 (EEXIST is an error); errors name the path. */
+int storage_mkdir(const struct cell_storage *st, const char *rel, struct cell_error *err);
 /* Is dirfd/name (not followed) the root of a mount (statx STATX_ATTR_MOUNT_ROOT)? */
 bool storage_is_mount_point_at(int dirfd, const char *name);
 /* The filesystem type holding path ("ext4"), from mountinfo; "0x<magic>" if not found. */
 void storage_fstype(const char *path, char *buf, size_t len);
-bool storage_fd_on_btrfs(int fd);
 /* "/a/b/c": an fd of "/a/b" (O_DIRECTORY) and *name = "c" (set even on failure). */
 int storage_open_parent(const char *path, const char **name, struct cell_error *err);
 /* rm -rf dirfd/name: never crosses into a mount (-EBUSY), destroys btrfs
@@ -73,8 +78,12 @@ int storage_run(const char *const argv[], struct cell_error *err);
 int storage_read_line(const char *path, char **out, struct cell_error *err);
 int storage_write_line(const char *path, const char *line, struct cell_error *err);
 
-/* ---- btrfs (storage-btrfs.c); -errno, no message ---- */
+/* ---- btrfs subvolumes (storage-subvol.c); -errno, no message ---- */
 
+/* The inode of a btrfs subvolume's root directory (BTRFS_FIRST_FREE_OBJECTID). */
+#define STORAGE_BTRFS_SUBVOL_ROOT_INO 256
+
+bool storage_fd_on_btrfs(int fd);
 bool storage_btrfs_is_subvolume(int fd);
 int storage_btrfs_subvolume_create(int parentfd, const char *name);
 int storage_btrfs_snapshot(int srcfd, int parentfd, const char *name, bool readonly);

@@ -178,21 +178,9 @@ char *cell_storage_format(const struct cell_storage *st)
 
 /* ---- layout ---- */
 
-char *storage_path(const struct cell_storage *st, const char *rel)
-{
-	return xasprintf("%s/%s", st->dir, rel);
-}
-
 char *cell_storage_rootfs(const struct cell_storage *st)
 {
 	return storage_path(st, "rootfs");
-}
-
-int storage_mkdir(const struct cell_storage *st, const char *rel, struct cell_error *err)
-{
-	_cleanup_free_ char *path = storage_path(st, rel);
-
-	return mkdir(path, 0700) < 0 ? cell_err(err, errno, "mkdir %s", path) : 0;
 }
 
 int storage_mkdir_storage(const struct cell_storage *st, struct cell_error *err)

@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/cleanup.h"
-#include "base/util.h"
+#include "../base/cleanup.h"
+#include "../base/util.h"
 
 static const char *const status_names[] = {
 	[CELL_CREATING] = "creating", [CELL_CREATED] = "created", [CELL_RUNNING] = "running",
@@ -159,10 +159,17 @@ void cell_state_free(struct cell_state *st)
 char *cell_state_oci_json(const struct cell_state *st, enum cell_status status, bool pretty)
 {
 	bool has_pid = status != CELL_STOPPED && status != CELL_CREATING;
+
+	return cell_state_oci_json_pid(st, status, has_pid ? st->pid : 0, pretty);
+}
+
+char *cell_state_oci_json_pid(const struct cell_state *st, enum cell_status status, pid_t pid,
+			      bool pretty)
+{
 	/* runc's containerState, in its field order (list.bats matches the text):
 	 * ociVersion id pid status bundle rootfs created annotations(omitempty) owner */
 	json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "ociVersion", CELL_OCI_VERSION, "id",
-			      st->id, "pid", (json_int_t)(has_pid ? st->pid : 0), "status",
+			      st->id, "pid", (json_int_t)pid, "status",
 			      cell_status_name(status), "bundle", st->bundle, "rootfs",
 			      st->rootfs ? st->rootfs : "");
 

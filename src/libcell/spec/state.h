@@ -8,8 +8,8 @@
  */
 #include <stdbool.h>
 #include <sys/types.h>
-#include "base/error.h"
-#include "spec/spec.h"
+#include "../base/error.h"
+#include "spec.h"
 
 enum cell_status { CELL_CREATING, CELL_CREATED, CELL_RUNNING, CELL_PAUSED, CELL_STOPPED };
 
@@ -44,8 +44,13 @@ int cell_state_load_from(int dirfd, const char *name, struct cell_state **out,
 			 struct cell_error *err);
 void cell_state_free(struct cell_state *st);
 DEFINE_FREEP(struct cell_state *, cell_state_free)
-/* OCI state JSON (with rootfs/created/owner extras like runc). status given explicitly. */
+/* OCI state JSON (with rootfs/created/owner extras like runc). status given explicitly;
+ * the pid shown is st->pid, 0 while creating and once stopped. */
 char *cell_state_oci_json(const struct cell_state *st, enum cell_status status, bool pretty);
+/* The same showing `pid`: what a hook sees of a process the runtime has just made,
+ * which has a pid while still "creating" (runtime.md#state). */
+char *cell_state_oci_json_pid(const struct cell_state *st, enum cell_status status, pid_t pid,
+			      bool pretty);
 /* Start time of a live pid, or -ESRCH when gone or a zombie. */
 int cell_pid_start_time(pid_t pid, unsigned long long *out);
 /* true when st->pid still is the container's process. */
