@@ -32,42 +32,6 @@ static void closep_lock(int *fd)
 		(void)close(*fd);
 }
 
-static int parse_signal(const char *s)
-{
-	long long n;
-
-	if (!s)
-		return SIGTERM;
-	/* an image's StopSignal may be a number, and create keeps it as written */
-	if (cell_parse_long(s, &n) == 0)
-		return n >= 1 && n <= SIGRTMAX ? (int)n : SIGTERM;
-	if (cell_startswith(s, "SIG"))
-		s += 3;
-	if (cell_startswith(s, "RTMIN")) {
-		long long off = 0;
-		/* "RTMIN" or "RTMIN+N" up to SIGRTMAX: kill(2) refuses a higher number,
-		 * and a negative N would name another signal */
-		if (s[5] && (s[5] != '+' || cell_parse_long(s + 6, &off) < 0 || off < 0 ||
-			     off > SIGRTMAX - SIGRTMIN))
-			return SIGTERM;
-		return SIGRTMIN + (int)off;
-	}
-	for (int i = 1; i < SIGRTMIN; i++)
-		if (sigabbrev_np(i) && streq(sigabbrev_np(i), s))
-			return i;
-	return SIGTERM;
-}
-
-int cell_stop_signal_of(const struct cell_store *st, const char *name)
-{
-	_cleanup_(settings_freep) struct cell_settings *s = NULL;
-	struct cell_error ignored = { 0 };
-
-	if (cell_settings_load(st, name, &s, &ignored) < 0)
-		return SIGTERM;
-	return parse_signal(s->stop_signal); /* an image's StopSignal for apps, else TERM */
-}
-
 static int write_bundle(const struct cell_store *st, const struct cell_settings *s,
 			struct cell_error *err)
 {
@@ -101,29 +65,6 @@ static int give_ids(const struct cell_store *st, struct cell_create_req *req,
 	if (r >= 0)
 		s->idmap_size = CELL_IDMAP_SIZE;
 	return r;
-}
-
-/*
- * Host users must not reach a container's files: through the idmapped mount
- * what container root creates is host root's on disk, so a set-uid file in
- * the root would be a way up for anyone who can walk there (in a privileged
- * container too).  The directory is closed to others, as LXD does: host
- * root's for a privileged container, the container root's host id for an
- * unprivileged one (its init resolves the rootfs path as that id).
- */
-int cell_manager_protect_dir(const char *dir, const struct cell_settings *s,
-			     struct cell_error *err)
-{
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	uid_t owner = s->unprivileged ? s->idmap_host : 0;
-
-	if (fd < 0)
-		return cell_err(err, errno, "open %s", dir);
-	if (geteuid() == 0 && fchown(fd, owner, owner) < 0)
-		return cell_err(err, errno, "give %s to host uid %u", dir, (unsigned)owner);
-	if (fchmod(fd, 0700) < 0)
-		return cell_err(err, errno, "chmod 0700 %s", dir);
-	return 0;
 }
 
 /* A create that failed leaves nothing: rootfs, directory, lock, host ids. */
