@@ -44,6 +44,15 @@ struct sup {
 	bool console; /* a pty (else the container shares our stdio) */
 };
 
+/* What the detached supervisor tells `cell start` through the ready pipe, in one
+ * write (a pipe keeps a write of up to PIPE_BUF bytes whole): the container
+ * runs, or why not, as the error record itself (code and message). */
+struct ready_report {
+	int running;
+	struct cell_error err;
+};
+_Static_assert(sizeof(struct ready_report) <= PIPE_BUF, "one write");
+
 void cell_sd_notify(const char *text)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
@@ -245,7 +254,16 @@ static int write_pid_file(struct sup *s, struct cell_error *err)
 	return r < 0 ? cell_err(err, r, "write %s", pidf) : 0;
 }
 
-/* Runs in the supervisor process; `ready` gets one line: "ok PID" or the error. */
+static void report(int ready, const struct cell_error *err)
+{
+	struct ready_report rep = { .running = !err };
+
+	if (err)
+		rep.err = *err;
+	(void)cell_write_all(ready, &rep, sizeof(rep));
+}
+
+/* Runs in the supervisor process; `ready` gets the report once the container runs. */
 static int supervise(struct sup *s, int ready, struct cell_error *err)
 {
 	int r;
@@ -258,8 +276,7 @@ static int supervise(struct sup *s, int ready, struct cell_error *err)
 	if (s->lock_fd >= 0)
 		(void)close(TAKE_FD(s->lock_fd));
 	if (ready >= 0) {
-		_cleanup_free_ char *ok = xasprintf("ok %d", (int)s->loop.init);
-		(void)cell_write_all(ready, ok, strlen(ok));
+		report(ready, NULL);
 		(void)close(ready);
 	}
 	_cleanup_free_ char *msg = xasprintf("READY=1\nMAINPID=%d\nSTATUS=container %s running",
@@ -298,7 +315,6 @@ static void sup_init(struct sup *s, const struct cell_store *st, const char *nam
 static void __attribute__((noreturn)) daemon_child(struct sup *s, int ready)
 {
 	struct cell_error err = { 0 };
-	char buf[CELL_ERROR_MSG + 64];
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	(void)setsid();
@@ -311,11 +327,25 @@ static void __attribute__((noreturn)) daemon_child(struct sup *s, int ready)
 		(void)dup2(devnull, STDERR_FILENO);
 	}
 	int r = supervise(s, ready, &err);
-	if (r < 0) {
-		cell_err_text(&err, buf, sizeof(buf));
-		(void)cell_write_all(ready, buf, strlen(buf));
-	}
+	if (r < 0)
+		report(ready, &err);
 	_exit(r < 0 ? 1 : 0);
+}
+
+/* The detached supervisor's report: 0 once the container runs, else its error
+ * as it was recorded there (code and message). */
+static int await_report(pid_t pid, int ready, struct cell_error *err)
+{
+	struct ready_report rep = { 0 };
+	ssize_t n = read(ready, &rep, sizeof(rep));
+
+	if (n == (ssize_t)sizeof(rep) && rep.running)
+		return 0;
+	(void)waitpid(pid, NULL, 0);
+	if (n != (ssize_t)sizeof(rep))
+		return cell_err(err, 0, "the supervisor exited before the container ran");
+	rep.err.msg[sizeof(rep.err.msg) - 1] = '\0';
+	return cell_err(err, rep.err.code, "%s", rep.err.msg);
 }
 
 int cell_supervise(const struct cell_store *st, const char *name, enum cell_start_mode mode,
@@ -323,8 +353,6 @@ int cell_supervise(const struct cell_store *st, const char *name, enum cell_star
 {
 	struct sup s;
 	int pipefd[2], r;
-	char buf[CELL_ERROR_MSG + 64];
-
 	bool foreground = mode != CELL_START_DETACHED;
 
 	sup_init(&s, st, name, foreground, console, lock_fd);
@@ -343,21 +371,20 @@ int cell_supervise(const struct cell_store *st, const char *name, enum cell_star
 		return cell_err(err, errno, "pipe");
 	}
 	pid_t pid = fork();
+	int fork_errno = errno;
 	if (pid == 0) {
 		(void)close(pipefd[0]);
 		daemon_child(&s, pipefd[1]);
 	}
 	(void)close(pipefd[1]);
-	ssize_t n = pid < 0 ? -1 : read(pipefd[0], buf, sizeof(buf) - 1);
-	(void)close(pipefd[0]);
 	sup_close(&s);
-	if (pid < 0)
-		return cell_err(err, errno, "fork the supervisor");
-	buf[n > 0 ? n : 0] = '\0';
-	if (n >= 3 && strncmp(buf, "ok ", 3) == 0)
-		return 0;
-	(void)waitpid(pid, NULL, 0);
-	return cell_err(err, 0, "%s", n > 0 ? buf : "the supervisor exited before the container ran");
+	if (pid < 0) {
+		(void)close(pipefd[0]);
+		return cell_err(err, fork_errno, "fork the supervisor");
+	}
+	r = await_report(pid, pipefd[0], err);
+	(void)close(pipefd[0]);
+	return r;
 }
 
 /* The supervisor's pid if that process still lives: not a zombie (nobody may reap a
