@@ -25,50 +25,6 @@
 #include "sys/privilege.h"
 #include "sys/syscalls.h"
 
-int cell_preserved_fds_check(int n, struct cell_error *err)
-{
-	for (int fd = 3; fd < 3 + n; fd++) {
-		int fl = fcntl(fd, F_GETFD);
-		/* ours are all close-on-exec: a missing caller fd would hand one on */
-		if (fl < 0 || (fl & FD_CLOEXEC))
-			return cell_err(err, EBADF,
-					"--preserve-fds %d: fd %d was not passed by the caller", n, fd);
-	}
-	return 0;
-}
-
-int cell_write_file_at_new(int dirfd, const char *name, const char *text)
-{
-	_cleanup_close_ int fd =
-		openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	return cell_write_all(fd, text, strlen(text));
-}
-
-/* Compiled filters are cached for root (one per distinct profile): the key is the
- * profile's canonical JSON, so any change to it is a different entry. */
-int cell_seccomp_for(const struct cell_spec *spec, struct cell_seccomp_filter **out,
-		     struct cell_error *err)
-{
-	int r = cell_seccomp_prepare_cached(&spec->linux.seccomp, spec->linux.seccomp.canonical,
-					cell_really_root() ? CELL_RUN_CACHE : NULL, out, err);
-	if (r < 0)
-		return cell_err_prefix(err, "linux.seccomp");
-	if ((r = cell_seccomp_check_exec(&spec->linux.seccomp, *out, err)) < 0) {
-		cell_seccomp_free(*out);
-		*out = NULL;
-	}
-	return r;
-}
-
-int cell_container_config(const struct cell_runtime *rt, const char *id, struct cell_spec **out,
-			  struct cell_error *err)
-{
-	_cleanup_free_ char *path = xasprintf("%s/%s/config.json", rt->root, id);
-	return cell_spec_load(path, out, err);
-}
-
 static int open_cg(const struct cell_runtime *rt, const struct cell_state *st,
 		   struct cell_cgroup **cg, struct cell_error *err)
 {

@@ -38,60 +38,6 @@
 #include "sys/privilege.h"
 #include "sys/syscalls.h"
 
-bool cell_id_valid(const char *id)
-{
-	size_t n = strlen(id);
-
-	if (n == 0 || n > 1024 || streq(id, ".") || streq(id, ".."))
-		return false;
-	for (const char *p = id; *p; p++)
-		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
-		    !(*p >= '0' && *p <= '9') && !strchr("_+.-", *p))
-			return false;
-	return true;
-}
-
-int cell_state_dir_open(const struct cell_runtime *rt, const char *id, bool create, int *dirfd,
-			struct cell_error *err)
-{
-	_cleanup_free_ char *path = NULL;
-	struct stat st;
-	int r;
-
-	if (!cell_id_valid(id))
-		return cell_err(err, EINVAL,
-				"invalid container id \"%s\": use 1-1024 of [A-Za-z0-9_+.-]", id);
-	path = xasprintf("%s/%s", rt->root, id);
-	if (create) {
-		if ((r = cell_mkdir_p(rt->root, 0711)) < 0)
-			return cell_err(err, r, "create state root %s", rt->root);
-		if (mkdir(path, 0711) < 0)
-			return errno == EEXIST ? cell_err(err, 0, "container \"%s\" already exists", id)
-					       : cell_err(err, errno, "create %s", path);
-	}
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 && errno != ENOENT)
-		return cell_err(err, errno, "open %s", path);
-	if (fd >= 0 && flock(fd, LOCK_EX) < 0)
-		return cell_err(err, errno, "lock %s", path);
-	/* missing, or deleted while we waited for the lock: -ENOENT, said without strerror */
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_nlink == 0) {
-		(void)cell_err(err, 0, "container \"%s\" does not exist", id);
-		return -ENOENT;
-	}
-	*dirfd = TAKE_FD(fd);
-	return 0;
-}
-
-int cell_cgroup_of(const struct cell_runtime *rt, const char *id, bool systemd,
-		   const char *path, bool create, struct cell_cgroup **out,
-		   struct cell_error *err)
-{
-	struct cell_cgroup_opts o = { CELL_CGROUP_OPTS(rt, id, systemd) };
-
-	return create ? cell_cgroup_create(&o, path, out, err) : cell_cgroup_open(&o, path, out, err);
-}
-
 /* ---- create ---- */
 
 struct create_ctx {

@@ -261,6 +261,25 @@ def test_supervisor_is_small(cell):
     cell("stop", n, check=True)
 
 
+def test_supervisor_error_reaches_start(cell):
+    """A failure inside the detached supervisor comes back to `cell start` as its
+    error record, message and errno, and nothing is left running."""
+    n = cell.name("superr")
+    cell("create", n, check=True)
+    log = os.path.join(cell.store, "containers", n, "console.log")
+    os.mkdir(log)
+    try:
+        r = cell("start", n)
+        assert r.returncode == 1
+        assert r.stderr == f"cell: open {log}: Is a directory\n"
+        assert state(cell, n)["state"] == "stopped"
+        assert "supervisor" not in state(cell, n)
+    finally:
+        os.rmdir(log)
+    cell("start", n, check=True)
+    cell("stop", n, check=True)
+
+
 def test_full_disk_during_create_leaves_nothing(cell, tmp_path):
     tpl = tmp_path / "big"
     (tpl / "bin").mkdir(parents=True)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The signal `cell stop` sends the init (manager.c's cell_stop_signal_of): the
+/* The signal `cell stop` sends the init (stop-signal.c's cell_stop_signal_of): the
  * stop_signal setting by name, SIGTERM for what it cannot use. */
 #include <errno.h>
 #include <setjmp.h>

@@ -15,7 +15,6 @@
 
 #include "../base/cleanup.h"
 #include "../base/log.h"
-#include "../base/signame.h"
 #include "../base/util.h"
 #include "../cgroup/cgroup.h"
 #include "../sys/syscalls.h"
@@ -26,20 +25,6 @@ static void closep_lock(int *fd)
 {
 	if (*fd >= 0)
 		(void)close(*fd);
-}
-
-int cell_stop_signal_of(const struct cell_store *st, const char *name)
-{
-	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
-	struct cell_error ignored = { 0 };
-	int sig;
-
-	/* an image's StopSignal for apps, else TERM; TERM too for a value that no
-	 * signal is (config checks it, a cell.json written by hand may have any) */
-	if (cell_settings_load(st, name, &s, &ignored) < 0 || !s->stop_signal ||
-	    cell_signal_parse(s->stop_signal, &sig) < 0)
-		return SIGTERM;
-	return sig;
 }
 
 static int write_bundle(const struct cell_store *st, const struct cell_settings *s,
@@ -75,29 +60,6 @@ static int give_ids(const struct cell_store *st, struct cell_create_req *req,
 	if (r >= 0)
 		s->idmap_size = CELL_IDMAP_SIZE;
 	return r;
-}
-
-/*
- * Host users must not reach a container's files: through the idmapped mount
- * what container root creates is host root's on disk, so a set-uid file in
- * the root would be a way up for anyone who can walk there (in a privileged
- * container too).  The directory is closed to others, as LXD does: host
- * root's for a privileged container, the container root's host id for an
- * unprivileged one (its init resolves the rootfs path as that id).
- */
-int cell_manager_protect_dir(const char *dir, const struct cell_settings *s,
-			     struct cell_error *err)
-{
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	uid_t owner = s->unprivileged ? s->idmap_host : 0;
-
-	if (fd < 0)
-		return cell_err(err, errno, "open %s", dir);
-	if (geteuid() == 0 && fchown(fd, owner, owner) < 0)
-		return cell_err(err, errno, "give %s to host uid %u", dir, (unsigned)owner);
-	if (fchmod(fd, 0700) < 0)
-		return cell_err(err, errno, "chmod 0700 %s", dir);
-	return 0;
 }
 
 /* A create that failed leaves nothing: rootfs, directory, lock, host ids. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The store: where containers live and the lock that serialises commands. */
+/* The store: where containers live, the lock that serialises commands, and who
+ * may enter a container's directory. */
 #include "manager.h"
 
 #include <dirent.h>
@@ -138,5 +139,28 @@ int cell_store_list(const struct cell_store *st, char ***names, struct cell_erro
 			cell_strv_push(names, xstrdup(de->d_name));
 	}
 	qsort(*names, cell_strv_len(*names), sizeof(char *), cmp_str);
+	return 0;
+}
+
+/*
+ * Host users must not reach a container's files: through the idmapped mount
+ * what container root creates is host root's on disk, so a set-uid file in
+ * the root would be a way up for anyone who can walk there (in a privileged
+ * container too).  The directory is closed to others, as LXD does: host
+ * root's for a privileged container, the container root's host id for an
+ * unprivileged one (its init resolves the rootfs path as that id).
+ */
+int cell_manager_protect_dir(const char *dir, const struct cell_settings *s,
+			     struct cell_error *err)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	uid_t owner = s->unprivileged ? s->idmap_host : 0;
+
+	if (fd < 0)
+		return cell_err(err, errno, "open %s", dir);
+	if (geteuid() == 0 && fchown(fd, owner, owner) < 0)
+		return cell_err(err, errno, "give %s to host uid %u", dir, (unsigned)owner);
+	if (fchmod(fd, 0700) < 0)
+		return cell_err(err, errno, "chmod 0700 %s", dir);
 	return 0;
 }

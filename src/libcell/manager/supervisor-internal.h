@@ -5,7 +5,7 @@
 
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
 void cell_sd_notify(const char *text);
-/* The signal the container's init takes as "power off". */
+/* The signal the container's init takes as "power off" (stop-signal.c). */
 int cell_stop_signal_of(const struct cell_store *st, const char *name);
 /* Storage glue (storage-glue.c): template → rootfs on the chosen backend, then the
  * new root's identity (system containers) and default stop signal. */
@@ -24,7 +24,7 @@ struct cell_image_config;
 void cell_manager_apply_image_config(struct cell_settings *s,
 				     const struct cell_image_config *cfg);
 unsigned long long cell_manager_memory(const struct cell_runtime *rt, const struct cell_state *st);
-/* The container's directory: 0700, owned by its root's host id (manager.c). */
+/* The container's directory: 0700, owned by its root's host id (store.c). */
 int cell_manager_protect_dir(const char *dir, const struct cell_settings *s,
 			     struct cell_error *err);
 /* Processes in the container's cgroup (cleanup.c), 0 when it has none or no cgroup. */

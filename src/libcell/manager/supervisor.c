@@ -3,28 +3,28 @@
  * The per-container supervisor (no daemon for the whole host).
  *
  * It creates and starts the container through container.c with the console
- * pty sent to it, then loops: pty output goes to a size-capped console.log
- * and to attached `cell console` clients (console.sock), their input goes
- * to the pty; SIGCHLD reaps the init; SIGTERM asks the init to power off.
- * When the init exits it records the status, deletes the container (its
- * cgroup and mounts go with it) and tells systemd (sd_notify).
+ * pty sent to it, then runs the supervisor's loop (supervisor-loop.c): pty
+ * output to a size-capped console.log and to attached `cell console` clients
+ * (console.sock), their input to the pty, SIGCHLD reaps the init, SIGTERM
+ * asks the init to power off.  Detached (`cell start`) it execs cell-monitor
+ * for that, which runs the same loop at a fraction of our size.  When the
+ * init exits it records the status, deletes the container (its cgroup and
+ * mounts go with it) and tells systemd (sd_notify).
  */
 #include "manager.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "../base/cleanup.h"
@@ -32,23 +32,26 @@
 #include "../base/util.h"
 #include "../process/terminal.h"
 #include "supervisor-internal.h"
-
-#define LOG_CAP (1 << 20) /* console.log rotates to console.log.1 past 1 MiB */
-#define MAX_CLIENTS 8
+#include "supervisor-loop.h"
 
 struct sup {
 	const struct cell_store *st;
 	const char *name;
-	char *dir, *rundir;
-	int master, listen_fd, log_fd, sfd;
-	int clients[MAX_CLIENTS];
-	size_t log_size;
-	pid_t init;
-	bool foreground;
+	char *dir, *rundir, *log_path;
+	struct cell_sup_loop loop; /* the pty, console.log, console.sock, clients, init */
 	bool in_process; /* control returns to the caller: no cell-monitor */
 	int lock_fd; /* the caller's store lock: released once the container runs */
 	bool console; /* a pty (else the container shares our stdio) */
 };
+
+/* What the detached supervisor tells `cell start` through the ready pipe, in one
+ * write (a pipe keeps a write of up to PIPE_BUF bytes whole): the container
+ * runs, or why not, as the error record itself (code and message). */
+struct ready_report {
+	int running;
+	struct cell_error err;
+};
+_Static_assert(sizeof(struct ready_report) <= PIPE_BUF, "one write");
 
 void cell_sd_notify(const char *text)
 {
@@ -82,59 +85,6 @@ static int unix_listen(const char *path, struct cell_error *err)
 	return TAKE_FD(fd);
 }
 
-static void log_write(struct sup *s, const char *buf, size_t n)
-{
-	if (s->log_size + n > LOG_CAP) {
-		_cleanup_free_ char *cur = xasprintf("%s/console.log", s->dir);
-		_cleanup_free_ char *old = xasprintf("%s/console.log.1", s->dir);
-		(void)rename(cur, old);
-		(void)close(s->log_fd);
-		s->log_fd = open(cur, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
-		s->log_size = 0;
-	}
-	if (s->log_fd >= 0 && cell_write_all(s->log_fd, buf, n) == 0)
-		s->log_size += n;
-}
-
-static void pump_master(struct sup *s)
-{
-	char buf[8192];
-	ssize_t n = read(s->master, buf, sizeof(buf));
-
-	if (n <= 0)
-		return;
-	log_write(s, buf, (size_t)n);
-	if (s->foreground)
-		(void)cell_write_all(STDOUT_FILENO, buf, (size_t)n);
-	for (size_t i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i] >= 0 && cell_write_all(s->clients[i], buf, (size_t)n) < 0)
-			(void)close(TAKE_FD(s->clients[i]));
-}
-
-static void accept_client(struct sup *s)
-{
-	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-
-	for (size_t i = 0; fd >= 0 && i < MAX_CLIENTS; i++)
-		if (s->clients[i] < 0) {
-			s->clients[i] = fd;
-			return;
-		}
-	if (fd >= 0)
-		(void)close(fd); /* full */
-}
-
-static void client_input(struct sup *s, size_t i)
-{
-	char buf[4096];
-	ssize_t n = read(s->clients[i], buf, sizeof(buf));
-
-	if (n <= 0)
-		(void)close(TAKE_FD(s->clients[i]));
-	else
-		(void)cell_write_all(s->master, buf, (size_t)n);
-}
-
 static void record_exit(const char *dir, int status)
 {
 	_cleanup_free_ char *path = xasprintf("%s/last-exit", dir);
@@ -150,68 +100,13 @@ static void record_exit(const char *dir, int status)
 }
 
 /* SIGTERM to the supervisor (systemd's stop) becomes the init's power-off. */
-static void on_signal(struct sup *s, const struct signalfd_siginfo *si)
+static void stop_init(void *data)
 {
+	struct sup *s = data;
 	struct cell_error ignored = { 0 };
-	int sig;
 
-	if (si->ssi_signo == SIGTERM || si->ssi_signo == SIGINT) {
-		sig = cell_stop_signal_of(s->st, s->name);
-		(void)cell_container_kill(&s->st->rt, s->name, sig, false, &ignored);
-	} else if (si->ssi_signo == SIGWINCH && s->foreground) {
-		struct winsize ws;
-		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-			(void)ioctl(s->master, TIOCSWINSZ, &ws);
-	}
-}
-
-static bool reaped(struct sup *s, int *status)
-{
-	pid_t w = waitpid(-1, status, WNOHANG);
-	while (w > 0 && w != s->init)
-		w = waitpid(-1, status, WNOHANG); /* orphans we adopted as subreaper */
-	return w == s->init;
-}
-
-static int loop(struct sup *s)
-{
-	int status = 0;
-	bool stdin_open = s->foreground && s->console;
-
-	for (;;) {
-		struct pollfd p[4 + MAX_CLIENTS];
-		nfds_t n = 0;
-		p[n++] = (struct pollfd){ s->sfd, POLLIN, 0 };
-		p[n++] = (struct pollfd){ s->master, POLLIN, 0 };
-		p[n++] = (struct pollfd){ s->listen_fd, POLLIN, 0 };
-		p[n++] = (struct pollfd){ stdin_open ? STDIN_FILENO : -1, POLLIN, 0 };
-		for (size_t i = 0; i < MAX_CLIENTS; i++)
-			p[n++] = (struct pollfd){ s->clients[i], POLLIN, 0 };
-		if (poll(p, n, -1) < 0 && errno != EINTR)
-			return -errno;
-		if (p[1].revents & POLLIN)
-			pump_master(s);
-		if (p[2].revents & POLLIN)
-			accept_client(s);
-		if (p[3].revents & (POLLIN | POLLHUP)) {
-			char buf[4096];
-			ssize_t r = read(STDIN_FILENO, buf, sizeof(buf));
-			if (r <= 0)
-				stdin_open = false;
-			else
-				(void)cell_write_all(s->master, buf, (size_t)r);
-		}
-		for (size_t i = 0; i < MAX_CLIENTS; i++)
-			if (p[4 + i].revents & (POLLIN | POLLHUP))
-				client_input(s, i);
-		if (p[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(s->sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD)
-				on_signal(s, &si);
-			if (reaped(s, &status))
-				return status;
-		}
-	}
+	(void)cell_container_kill(&s->st->rt, s->name, cell_stop_signal_of(s->st, s->name), false,
+				  &ignored);
 }
 
 /* create is done: start, learn the init's pid */
@@ -227,7 +122,7 @@ static int started(struct sup *s, struct cell_error *err)
 		(void)cell_container_delete(&s->st->rt, s->name, true, &ignored);
 		return r;
 	}
-	s->init = state->pid;
+	s->loop.init = state->pid;
 	return 0;
 }
 
@@ -250,7 +145,7 @@ static int start_container(struct sup *s, struct cell_error *err)
 		return r;
 	_cleanup_close_ int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	(void)unlink(csock);
-	if (conn < 0 || cell_console_recv_master(conn, &s->master, err) < 0) {
+	if (conn < 0 || cell_console_recv_master(conn, &s->loop.master, err) < 0) {
 		struct cell_error ignored = { 0 };
 		(void)cell_container_delete(&s->st->rt, s->name, true, &ignored);
 		return conn < 0 ? cell_err(err, errno, "accept the console") : -EPROTO;
@@ -258,36 +153,26 @@ static int start_container(struct sup *s, struct cell_error *err)
 	return started(s, err);
 }
 
-static int open_signals(struct sup *s, struct cell_error *err);
+static int open_signals(struct sup *s, struct cell_error *err)
+{
+	int r = cell_sup_loop_signals(&s->loop);
+
+	return r < 0 ? cell_err(err, r, "signalfd") : 0;
+}
 
 static int open_io(struct sup *s, struct cell_error *err)
 {
-	_cleanup_free_ char *log = xasprintf("%s/console.log", s->dir);
 	_cleanup_free_ char *sock = xasprintf("%s/console.sock", s->rundir);
+	struct cell_sup_loop *l = &s->loop;
 	struct stat stt;
 
-	s->log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (s->log_fd < 0)
-		return cell_err(err, errno, "open %s", log);
-	s->log_size = fstat(s->log_fd, &stt) == 0 ? (size_t)stt.st_size : 0;
-	if ((s->listen_fd = unix_listen(sock, err)) < 0)
-		return s->listen_fd;
+	l->log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (l->log_fd < 0)
+		return cell_err(err, errno, "open %s", s->log_path);
+	l->log_size = fstat(l->log_fd, &stt) == 0 ? (size_t)stt.st_size : 0;
+	if ((l->listen_fd = unix_listen(sock, err)) < 0)
+		return l->listen_fd;
 	return open_signals(s, err);
-}
-
-static int open_signals(struct sup *s, struct cell_error *err)
-{
-	sigset_t mask;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGWINCH);
-	sigaddset(&mask, SIGHUP);
-	(void)sigprocmask(SIG_BLOCK, &mask, NULL);
-	s->sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	return s->sfd < 0 ? cell_err(err, errno, "signalfd") : 0;
 }
 
 int cell_supervise_finish(const struct cell_store *st, const char *name, int status)
@@ -305,10 +190,12 @@ int cell_supervise_finish(const struct cell_store *st, const char *name, int sta
  * init stays our child); returns only when it cannot be executed. */
 static void exec_monitor(struct sup *s)
 {
-	char self[4096], monitor[4096 + 16];
+	char self[PATH_MAX], monitor[PATH_MAX + 16], buf[3 * PATH_MAX];
 	const char *bin = s->st->binary; /* the real path when we run sealed */
 	ssize_t n = bin ? (ssize_t)strlen(bin) : readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int fds[] = { s->master, s->listen_fd, s->log_fd };
+	const struct cell_sup_loop *l = &s->loop;
+	int fds[] = { l->master, l->listen_fd, l->log_fd };
+	char *argv[CELL_SUP_HANDOVER_ARGS];
 
 	if (n <= 0 || (size_t)n >= sizeof(self))
 		return;
@@ -317,18 +204,17 @@ static void exec_monitor(struct sup *s)
 	self[n] = '\0';
 	(void)snprintf(monitor, sizeof(monitor), "%.*s/cell-monitor",
 		       (int)(strrchr(self, '/') - self), self);
-	if (access(monitor, X_OK) < 0)
+	struct cell_sup_handover h = {
+		.cell = self, .name = s->name, .log_path = s->log_path, .init = l->init,
+		.stop_signal = cell_stop_signal_of(s->st, s->name), .master = l->master,
+		.listen_fd = l->listen_fd, .log_fd = l->log_fd, .foreground = l->foreground,
+	};
+	if (access(monitor, X_OK) < 0 || cell_sup_handover_argv(&h, argv, buf, sizeof(buf)) < 0)
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)
 			(void)fcntl(fds[i], F_SETFD, 0);
-	_cleanup_free_ char *init = xasprintf("%d", (int)s->init);
-	_cleanup_free_ char *sig = xasprintf("%d", cell_stop_signal_of(s->st, s->name));
-	_cleanup_free_ char *m = xasprintf("%d", s->master), *l = xasprintf("%d", s->listen_fd);
-	_cleanup_free_ char *lg = xasprintf("%d", s->log_fd);
-	_cleanup_free_ char *logp = xasprintf("%s/console.log", s->dir);
-	execl(monitor, "cell-monitor", self, s->name, init, sig, m, l, lg,
-	      s->foreground ? "1" : "0", logp, (char *)NULL);
+	execv(monitor, argv);
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)
 			(void)fcntl(fds[i], F_SETFD, FD_CLOEXEC);
@@ -339,15 +225,17 @@ static void sup_close(struct sup *s)
 	/* the store lock too, when the container did not start: `cell run --rm`
 	 * takes it again to destroy what failed (a second flock would wait for
 	 * this one forever) */
-	int fds[] = { s->master, s->listen_fd, s->log_fd, s->sfd, s->lock_fd };
+	const struct cell_sup_loop *l = &s->loop;
+	int fds[] = { l->master, l->listen_fd, l->log_fd, l->sfd, s->lock_fd };
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)
 			(void)close(fds[i]);
-	for (size_t i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i] >= 0)
-			(void)close(s->clients[i]);
+	for (size_t i = 0; i < CELL_SUP_MAX_CLIENTS; i++)
+		if (l->clients[i] >= 0)
+			(void)close(l->clients[i]);
 	free(s->dir);
 	free(s->rundir);
+	free(s->log_path);
 }
 
 /* "PID START_TIME": who supervises the container, recorded before the container
@@ -366,11 +254,18 @@ static int write_pid_file(struct sup *s, struct cell_error *err)
 	return r < 0 ? cell_err(err, r, "write %s", pidf) : 0;
 }
 
-/* Runs in the supervisor process; `ready` gets one line: "ok PID" or the error. */
+static void report(int ready, const struct cell_error *err)
+{
+	struct ready_report rep = { .running = !err };
+
+	if (err)
+		rep.err = *err;
+	(void)cell_write_all(ready, &rep, sizeof(rep));
+}
+
+/* Runs in the supervisor process; `ready` gets the report once the container runs. */
 static int supervise(struct sup *s, int ready, struct cell_error *err)
 {
-	struct termios saved;
-	bool raw = false;
 	int r;
 
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -381,15 +276,14 @@ static int supervise(struct sup *s, int ready, struct cell_error *err)
 	if (s->lock_fd >= 0)
 		(void)close(TAKE_FD(s->lock_fd));
 	if (ready >= 0) {
-		_cleanup_free_ char *ok = xasprintf("ok %d", (int)s->init);
-		(void)cell_write_all(ready, ok, strlen(ok));
+		report(ready, NULL);
 		(void)close(ready);
 	}
 	_cleanup_free_ char *msg = xasprintf("READY=1\nMAINPID=%d\nSTATUS=container %s running",
 					     (int)getpid(), s->name);
 	cell_sd_notify(msg);
-	if (s->sfd >= 0)
-		(void)close(TAKE_FD(s->sfd)); /* the monitor makes its own */
+	if (s->loop.sfd >= 0)
+		(void)close(TAKE_FD(s->loop.sfd)); /* the monitor makes its own */
 	if (!s->in_process)
 		exec_monitor(s);
 	/* no cell-monitor next to us: supervise in this process */
@@ -397,15 +291,7 @@ static int supervise(struct sup *s, int ready, struct cell_error *err)
 	int r2 = open_signals(s, &e2);
 	if (r2 < 0)
 		return r2;
-	if (s->foreground && s->console && tcgetattr(STDIN_FILENO, &saved) == 0) {
-		struct termios t = saved;
-		cfmakeraw(&t);
-		raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
-	}
-	int status = loop(s);
-	if (raw)
-		(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-	return cell_supervise_finish(s->st, s->name, status);
+	return cell_supervise_finish(s->st, s->name, cell_sup_loop_run(&s->loop));
 }
 
 static void sup_init(struct sup *s, const struct cell_store *st, const char *name, bool fg,
@@ -416,10 +302,12 @@ static void sup_init(struct sup *s, const struct cell_store *st, const char *nam
 	s->name = name;
 	s->dir = cell_store_dir(st, name);
 	s->rundir = cell_store_rundir(st, name);
-	s->master = s->listen_fd = s->log_fd = s->sfd = -1;
-	for (size_t i = 0; i < MAX_CLIENTS; i++)
-		s->clients[i] = -1;
-	s->foreground = fg;
+	s->log_path = xasprintf("%s/console.log", s->dir);
+	cell_sup_loop_init(&s->loop);
+	s->loop.log_path = s->log_path;
+	s->loop.foreground = fg;
+	s->loop.stop = stop_init;
+	s->loop.data = s;
 	s->lock_fd = lock_fd;
 	s->console = console;
 }
@@ -427,7 +315,6 @@ static void sup_init(struct sup *s, const struct cell_store *st, const char *nam
 static void __attribute__((noreturn)) daemon_child(struct sup *s, int ready)
 {
 	struct cell_error err = { 0 };
-	char buf[CELL_ERROR_MSG + 64];
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	(void)setsid();
@@ -440,11 +327,25 @@ static void __attribute__((noreturn)) daemon_child(struct sup *s, int ready)
 		(void)dup2(devnull, STDERR_FILENO);
 	}
 	int r = supervise(s, ready, &err);
-	if (r < 0) {
-		cell_err_text(&err, buf, sizeof(buf));
-		(void)cell_write_all(ready, buf, strlen(buf));
-	}
+	if (r < 0)
+		report(ready, &err);
 	_exit(r < 0 ? 1 : 0);
+}
+
+/* The detached supervisor's report: 0 once the container runs, else its error
+ * as it was recorded there (code and message). */
+static int await_report(pid_t pid, int ready, struct cell_error *err)
+{
+	struct ready_report rep = { 0 };
+	ssize_t n = read(ready, &rep, sizeof(rep));
+
+	if (n == (ssize_t)sizeof(rep) && rep.running)
+		return 0;
+	(void)waitpid(pid, NULL, 0);
+	if (n != (ssize_t)sizeof(rep))
+		return cell_err(err, 0, "the supervisor exited before the container ran");
+	rep.err.msg[sizeof(rep.err.msg) - 1] = '\0';
+	return cell_err(err, rep.err.code, "%s", rep.err.msg);
 }
 
 int cell_supervise(const struct cell_store *st, const char *name, enum cell_start_mode mode,
@@ -452,8 +353,6 @@ int cell_supervise(const struct cell_store *st, const char *name, enum cell_star
 {
 	struct sup s;
 	int pipefd[2], r;
-	char buf[CELL_ERROR_MSG + 64];
-
 	bool foreground = mode != CELL_START_DETACHED;
 
 	sup_init(&s, st, name, foreground, console, lock_fd);
@@ -472,21 +371,20 @@ int cell_supervise(const struct cell_store *st, const char *name, enum cell_star
 		return cell_err(err, errno, "pipe");
 	}
 	pid_t pid = fork();
+	int fork_errno = errno;
 	if (pid == 0) {
 		(void)close(pipefd[0]);
 		daemon_child(&s, pipefd[1]);
 	}
 	(void)close(pipefd[1]);
-	ssize_t n = pid < 0 ? -1 : read(pipefd[0], buf, sizeof(buf) - 1);
-	(void)close(pipefd[0]);
 	sup_close(&s);
-	if (pid < 0)
-		return cell_err(err, errno, "fork the supervisor");
-	buf[n > 0 ? n : 0] = '\0';
-	if (n >= 3 && strncmp(buf, "ok ", 3) == 0)
-		return 0;
-	(void)waitpid(pid, NULL, 0);
-	return cell_err(err, 0, "%s", n > 0 ? buf : "the supervisor exited before the container ran");
+	if (pid < 0) {
+		(void)close(pipefd[0]);
+		return cell_err(err, fork_errno, "fork the supervisor");
+	}
+	r = await_report(pid, pipefd[0], err);
+	(void)close(pipefd[0]);
+	return r;
 }
 
 /* The supervisor's pid if that process still lives: not a zombie (nobody may reap a
