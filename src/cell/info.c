@@ -205,7 +205,7 @@ int cmd_config(struct cli *c, struct cell_error *err)
 	if (cli_help(c, CONFIG_USAGE))
 		return 0;
 	if (c->argc < 2 || c->argc > 4)
-		return cell_err(err, EINVAL, "usage: cell %s", CONFIG_USAGE);
+		return cell_errx(err, EINVAL, "usage: cell %s", CONFIG_USAGE);
 	if ((r = cli_store(c, err)) < 0 || (r = cell_settings_load(&c->st, c->argv[1], &s, err)) < 0)
 		return r;
 	if (c->argc == 4) {
@@ -225,7 +225,7 @@ int cmd_config(struct cli *c, struct cell_error *err)
 	for (size_t i = 0; !known && cell_settings_keys[i]; i++)
 		known = streq(c->argv[2], cell_settings_keys[i]);
 	if (!known)
-		return cell_err(err, EINVAL, "unknown setting \"%s\" (see cell config --help)",
+		return cell_errx(err, EINVAL, "unknown setting \"%s\" (see cell config --help)",
 				c->argv[2]);
 	json_t *o = json_object();
 	for (size_t i = 0; cell_settings_keys[i]; i++) {

@@ -486,7 +486,7 @@ int cell_supervise(const struct cell_store *st, const char *name, enum cell_star
 	if (n >= 3 && strncmp(buf, "ok ", 3) == 0)
 		return 0;
 	(void)waitpid(pid, NULL, 0);
-	return cell_err(err, 0, "%s", n > 0 ? buf : "the supervisor exited before the container ran");
+	return cell_errx(err, EIO, "%s", n > 0 ? buf : "the supervisor exited before the container ran");
 }
 
 /* The supervisor's pid if that process still lives: not a zombie (nobody may reap a
