@@ -52,8 +52,9 @@ static int open_outer(const char *path, struct archive **out, struct cell_error 
 	(void)archive_read_support_filter_bzip2(a);
 	(void)archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-		int r = cell_err(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "%s: %s", path,
-				 archive_error_string(a));
+		int e = archive_errno(a);
+		int r = e > 0 ? cell_err(err, e, "%s: %s", path, archive_error_string(a))
+			      : cell_errx(err, EIO, "%s: %s", path, archive_error_string(a));
 		(void)archive_read_free(a);
 		return r;
 	}
