@@ -183,8 +183,8 @@ int cmd_create(struct cli *c, struct cell_error *err)
 		a.s->name = xstrdup(c->argv[optind]);
 		if (!cell_name_valid(a.s->name))
 			r = cell_errx(err, EINVAL,
-				     "invalid name \"%s\": 1-64 of [A-Za-z0-9_.-], starting with a letter or digit",
-				     a.s->name);
+				      "invalid name \"%s\": 1-64 of [A-Za-z0-9_.-], starting with a letter or digit",
+				      a.s->name);
 	}
 	a.s->system = true;
 	if (r >= 0 && (r = do_create(c, &a, err)) >= 0)

@@ -226,7 +226,7 @@ int cmd_config(struct cli *c, struct cell_error *err)
 		known = streq(c->argv[2], cell_settings_keys[i]);
 	if (!known)
 		return cell_errx(err, EINVAL, "unknown setting \"%s\" (see cell config --help)",
-				c->argv[2]);
+				 c->argv[2]);
 	json_t *o = json_object();
 	for (size_t i = 0; cell_settings_keys[i]; i++) {
 		if (c->argc == 3 && !streq(c->argv[2], cell_settings_keys[i]))

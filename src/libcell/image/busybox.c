@@ -116,7 +116,7 @@ static int copy_busybox(const char *busybox, int rootfd, struct cell_error *err)
 		return cell_errx(err, EINVAL, "%s: not a file", busybox);
 	if (image_elf_is_static(in, &is_static) < 0 || !is_static)
 		return cell_errx(err, ENOEXEC, "%s: not a static binary (install busybox-static)",
-				busybox);
+				 busybox);
 	out = openat(rootfd, "bin/busybox", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
 	if (out < 0)
 		return cell_err(err, errno, "create bin/busybox");

@@ -56,7 +56,8 @@ static int get_string(json_t *obj, const char *key, const char *where, char **ou
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
-		return cell_errx(err, EINVAL, "%s%s%s: not a string", where, *where ? "." : "", key);
+		return cell_errx(err, EINVAL, "%s%s%s: not a string", where, *where ? "." : "",
+				 key);
 	*out = xstrdup(json_string_value(v));
 	return 0;
 }
@@ -124,7 +125,8 @@ static int get_process(json_t *c, struct cell_image_config *cfg, struct cell_err
 		r = get_labels(c, cfg, err);
 	if (r == 0 && cfg->stop_signal && *cfg->stop_signal &&
 	    image_signal_parse(cfg->stop_signal, &cfg->stop_signo) < 0)
-		r = cell_errx(err, EINVAL, "config.StopSignal: unknown signal %s", cfg->stop_signal);
+		r = cell_errx(err, EINVAL, "config.StopSignal: unknown signal %s",
+			      cfg->stop_signal);
 	return r;
 }
 
@@ -141,7 +143,7 @@ static int get_diff_ids(json_t *root, char ***diff_ids, struct cell_error *err)
 	for (size_t i = 0; *diff_ids && (*diff_ids)[i]; i++)
 		if (!image_digest_valid((*diff_ids)[i]))
 			return cell_errx(err, EINVAL, "rootfs.diff_ids[%zu]: invalid digest %s", i,
-					(*diff_ids)[i]);
+					 (*diff_ids)[i]);
 	return 0;
 }
 

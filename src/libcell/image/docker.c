@@ -109,7 +109,7 @@ static int scan(const char *tarball, const char *name, member_fn fn, void *arg, 
 		r = link_next(name, e, next);
 		if (r < 0)
 			r = cell_errx(err, EPERM, "%s: member %s: link leaves the archive", tarball,
-				     name);
+				      name);
 		else if (r == 0 && archive_entry_filetype(e) != AE_IFREG)
 			r = cell_errx(err, EINVAL, "%s: member %s: not a file", tarball, name);
 		else if (r == 0)
@@ -156,7 +156,7 @@ static int read_text(struct archive *a, struct archive_entry *e, void *arg, stru
 	n = archive_read_data(a, t->text, (size_t)size);
 	if (n != size)
 		return cell_errx(err, EIO, "%s: short read: %s", archive_entry_pathname(e),
-				n < 0 ? archive_error_string(a) : "truncated");
+				 n < 0 ? archive_error_string(a) : "truncated");
 	t->text[size] = '\0';
 	t->len = (size_t)size;
 	return 0;
@@ -203,7 +203,8 @@ static int load_config(const char *tarball, const char *name, struct cell_image_
 	int r;
 
 	if (!want)
-		return cell_errx(err, EINVAL, "%s: Config %s: its name carries no digest", tarball, name);
+		return cell_errx(err, EINVAL, "%s: Config %s: its name carries no digest", tarball,
+				 name);
 	r = find_member(tarball, name, read_text, &t, err);
 	if (r == 0 && image_hash_init(&h, want) < 0)
 		r = cell_err(err, ENOMEM, "hash");
@@ -211,8 +212,8 @@ static int load_config(const char *tarball, const char *name, struct cell_image_
 		image_hash_update(&h, t.text, t.len);
 		image_hash_final(&h, got);
 		if (!streq(got, want))
-			r = cell_errx(err, EINVAL, "config %s: digest mismatch: content is %s", name,
-				     got);
+			r = cell_errx(err, EINVAL, "config %s: digest mismatch: content is %s",
+				      name, got);
 	}
 	if (r == 0 && image_config_parse(t.text, t.len, cfg, diff_ids, err) < 0)
 		r = cell_err_prefix(err, "config %s", name);
@@ -228,12 +229,13 @@ static int apply_layers(const char *tarball, int rootfd, json_t *layers, char **
 
 	if (!json_is_array(layers) || json_array_size(layers) != n_ids)
 		return cell_errx(err, EINVAL,
-				"manifest.json: Layers do not match config rootfs.diff_ids");
+				 "manifest.json: Layers do not match config rootfs.diff_ids");
 	json_array_foreach(layers, i, lj)
 	{
 		const char *name = json_string_value(lj);
 		if (!name)
-			return cell_errx(err, EINVAL, "manifest.json: Layers[%zu]: not a string", i);
+			return cell_errx(err, EINVAL, "manifest.json: Layers[%zu]: not a string",
+					 i);
 		_cleanup_free_ char *digest = digest_of_name(name);
 		_cleanup_free_ char *label = xasprintf("layer %zu (%s)", i + 1, name);
 		struct member_layer l = {
@@ -265,7 +267,7 @@ static int load_manifest(const char *tarball, json_t **image, struct cell_error 
 		return cell_errx(err, EINVAL, "manifest.json: line %d: %s", jerr.line, jerr.text);
 	if (!json_is_array(list) || json_array_size(list) != 1)
 		r = cell_errx(err, ENOTSUP, "manifest.json: %zu images; import one at a time",
-			     json_is_array(list) ? json_array_size(list) : 0);
+			      json_is_array(list) ? json_array_size(list) : 0);
 	else
 		*image = json_incref(json_array_get(list, 0));
 	json_decref(list);

@@ -337,7 +337,7 @@ static int write_hardlink(int rootfd, int pfd, const char *base, const char *tar
 
 	if (image_path_clean(target, &clean) < 0 || !*clean)
 		return cell_errx(err, EPERM, "%s: hardlink to %s refused (outside the tree)", path,
-				target);
+				 target);
 	split_path(clean, &tdir, &tbase);
 	tfd = image_open_dir(rootfd, tdir, false);
 	if (tfd < 0)

@@ -202,7 +202,7 @@ static int apply_entry(struct layer *l, struct archive *tar, struct archive_entr
 
 	if (!raw || image_path_clean(raw, &path) < 0)
 		return cell_errx(err, EPERM, "entry %s refused: absolute or \"..\" path",
-				raw ? raw : "(no name)");
+				 raw ? raw : "(no name)");
 	if (!*path)
 		return 0; /* the root itself keeps dest_rootfs's owner and mode */
 	base = strrchr(path, '/');
@@ -240,8 +240,8 @@ static la_ssize_t tar_read_cb(struct archive *a, void *ctx, const void **buf)
 	if (n < 0) {
 		if (!p->failed)
 			(void)cell_errx(&p->src_err, EIO, "%s decompression failed: %s",
-				       archive_filter_name(p->raw, 0),
-				       archive_error_string(p->raw));
+					archive_filter_name(p->raw, 0),
+					archive_error_string(p->raw));
 		p->failed = true;
 		archive_set_error(a, EIO, "%s", p->src_err.msg);
 		return -1;
@@ -337,13 +337,13 @@ static int check(struct pipe *p, const struct image_layer_want *want, struct cel
 	image_hash_final(&p->diff, diff);
 	if (want->size >= 0 && p->blob_size != want->size)
 		return cell_errx(err, EINVAL, "size mismatch: %lld bytes, expected %lld",
-				(long long)p->blob_size, (long long)want->size);
+				 (long long)p->blob_size, (long long)want->size);
 	if (want->digest && !streq(blob, want->digest))
 		return cell_errx(err, EINVAL, "digest mismatch: content is %s", blob);
 	if (want->diff_id && !streq(diff, want->diff_id))
 		return cell_errx(err, EINVAL,
-				"diff_id mismatch: uncompressed content is %s, config says %s",
-				diff, want->diff_id);
+				 "diff_id mismatch: uncompressed content is %s, config says %s",
+				 diff, want->diff_id);
 	return 0;
 }
 

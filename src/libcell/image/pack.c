@@ -99,7 +99,7 @@ static int pack_entry(struct pack *p, struct archive_entry *e, struct cell_error
 	}
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
 		return cell_errx(err, EIO, "%s: %s", archive_entry_pathname(e),
-				archive_error_string(p->out));
+				 archive_error_string(p->out));
 	return archive_entry_size(e) > 0 ? copy_data(p, err) : 0;
 }
 

@@ -117,10 +117,10 @@ static int wait_exit(struct image_run *r, pid_t pid, struct cell_error *err)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFSIGNALED(status))
-		return cell_errx(err, EIO, "%s killed by signal %d%s%s", r->argv[0], WTERMSIG(status),
-				*r->last ? ": " : "", r->last);
+		return cell_errx(err, EIO, "%s killed by signal %d%s%s", r->argv[0],
+				 WTERMSIG(status), *r->last ? ": " : "", r->last);
 	return cell_errx(err, EIO, "%s exited with status %d%s%s", r->argv[0], WEXITSTATUS(status),
-			*r->last ? ": " : "", r->last);
+			 *r->last ? ": " : "", r->last);
 }
 
 int image_run(struct image_run *r, struct cell_error *err)

@@ -55,8 +55,8 @@ static int pick_maps(const struct cell_spec *s, const struct cell_mount *m, stru
 	}
 	if (!l->n_uid_mappings || !l->n_gid_mappings)
 		return cell_errx(err, EINVAL,
-				"idmap needs uidMappings and gidMappings, on the mount or "
-				"for the container's user namespace");
+				 "idmap needs uidMappings and gidMappings, on the mount or "
+				 "for the container's user namespace");
 	return 0;
 }
 

@@ -238,8 +238,8 @@ static int check_kernel_fs(int fd, const char *path, const char *what, struct ce
 	for (size_t i = 0; i < ARRAY_SIZE(kernel_fs); i++)
 		if (streq(kernel_fs[i].dir, dir) && (unsigned long)sf.f_type == kernel_fs[i].magic)
 			return 0;
-	return cell_errx(err, EPERM, "%s %s: not on the kernel's %s (filesystem type %#lx)", what, path,
-			dir, (unsigned long)sf.f_type);
+	return cell_errx(err, EPERM, "%s %s: not on the kernel's %s (filesystem type %#lx)", what,
+			 path, dir, (unsigned long)sf.f_type);
 }
 
 /* *fd of path inside rootfd for readonlyPaths/maskedPaths; -1 when it does not exist. */

@@ -116,15 +116,15 @@ static int archs_apply(scmp_filter_ctx ctx, char *const *archs, struct cell_erro
 		uint32_t a = arch_token(archs[i]);
 		if (a == 0)
 			return cell_errx(err, EINVAL,
-					"linux.seccomp.architectures[%zu]: unknown "
-					"architecture \"%s\"",
-					i, archs[i]);
+					 "linux.seccomp.architectures[%zu]: unknown "
+					 "architecture \"%s\"",
+					 i, archs[i]);
 		r = seccomp_arch_add(ctx, a);
 		if (r == -EDOM)
 			return cell_errx(err, EINVAL,
-					"linux.seccomp.architectures[%zu]: \"%s\" differs "
-					"in endianness from the native architecture",
-					i, archs[i]);
+					 "linux.seccomp.architectures[%zu]: \"%s\" differs "
+					 "in endianness from the native architecture",
+					 i, archs[i]);
 		if (r < 0 && r != -EEXIST)
 			return cell_err(err, -r, "linux.seccomp.architectures[%zu]: add \"%s\"", i,
 					archs[i]);
@@ -149,9 +149,9 @@ static int flag_apply(struct cell_seccomp_filter *f, size_t i, const char *flag,
 	}
 	if (streq(flag, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"))
 		return cell_errx(err, ENOTSUP,
-				"linux.seccomp.flags[%zu]: %s is not supported by "
-				"libseccomp %d.%d",
-				i, flag, SCMP_VER_MAJOR, SCMP_VER_MINOR);
+				 "linux.seccomp.flags[%zu]: %s is not supported by "
+				 "libseccomp %d.%d",
+				 i, flag, SCMP_VER_MAJOR, SCMP_VER_MINOR);
 	return cell_errx(err, EINVAL, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i, flag);
 }
 
@@ -188,9 +188,9 @@ static int args_convert(const struct cell_seccomp_syscall *s, size_t n, struct s
 		const struct cell_seccomp_arg *a = &s->args[k];
 		if (a->index > 5 || (size_t)a->op >= ARRAY_SIZE(ops))
 			return cell_errx(err, EINVAL,
-					"linux.seccomp.syscalls[%zu].args[%zu]: invalid "
-					"index %u or operator",
-					n, k, a->index);
+					 "linux.seccomp.syscalls[%zu].args[%zu]: invalid "
+					 "index %u or operator",
+					 n, k, a->index);
 		/* for MASKED_EQ datum_a is the mask and datum_b the value, as in the spec */
 		cmp[k] = (struct scmp_arg_cmp){.arg = a->index,
 					       .op = ops[a->op],
@@ -247,8 +247,9 @@ static int syscall_apply(struct cell_seccomp_filter *f, uint32_t def, size_t n,
 					n, s->names[j]);
 	}
 	if (known == 0 && first_unknown != SIZE_MAX)
-		return cell_errx(err, EINVAL, "linux.seccomp.syscalls[%zu].names[%zu]: unknown syscall \"%s\"",
-				n, first_unknown, s->names[first_unknown]);
+		return cell_errx(err, EINVAL,
+				 "linux.seccomp.syscalls[%zu].names[%zu]: unknown syscall \"%s\"",
+				 n, first_unknown, s->names[first_unknown]);
 	f->notify |= act != def && s->action == CELL_SCMP_NOTIFY;
 	return 0;
 }
@@ -354,8 +355,8 @@ int cell_seccomp_prepare(const struct cell_seccomp *sc, struct cell_seccomp_filt
 	 * hand the listener over */
 	if (sc->default_action == CELL_SCMP_NOTIFY)
 		return cell_errx(err, EINVAL,
-				"linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be "
-				"the default action");
+				 "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be "
+				 "the default action");
 	f = xzalloc(sizeof(*f));
 	f->ctx = seccomp_init(def);
 	if (!f->ctx)

@@ -152,8 +152,9 @@ static int resolve(int root, const struct cell_process *p, char *const *env, cha
 		 * not run from a relative (or empty) PATH entry */
 		if (relative) {
 			(void)cell_errx(err, EACCES,
-				       "exec: \"%s\": cannot run executable found relative to "
-				       "current directory", file);
+					"exec: \"%s\": cannot run executable found relative to "
+					"current directory",
+					file);
 			return -EACCES;
 		}
 		return checked(root, p, full, out, err);

@@ -164,7 +164,8 @@ int spec_doc_load(const char *text, size_t len, struct spec_doc *doc, struct cel
 	doc->root = json_loadb(b->copy ? b->copy : text, len, 0, &je);
 	free(b->copy);
 	if (!doc->root)
-		return cell_errx(err, EINVAL, "line %d, column %d: %s", je.line, je.column, je.text);
+		return cell_errx(err, EINVAL, "line %d, column %d: %s", je.line, je.column,
+				 je.text);
 	if (!json_is_object(doc->root))
 		return cell_errx(err, EINVAL, "expected a JSON object at the top level");
 	return 0;
