@@ -41,12 +41,27 @@ static int exec_parse(struct cli *c, struct exec_opts *x, struct cell_error *err
 		case 'u': x->user = optarg; break;
 		case 'w': x->cwd = optarg; break;
 		case 'e': cell_strv_push(&x->env, xstrdup(optarg)); break;
-		default: return cell_err(err, EINVAL, "usage: cell %s", EXEC_USAGE);
+		default: return cell_errx(err, EINVAL, "usage: cell %s", EXEC_USAGE);
 		}
 	}
 	if (c->argc - optind < 1)
-		return cell_err(err, EINVAL, "usage: cell %s", EXEC_USAGE);
+		return cell_errx(err, EINVAL, "usage: cell %s", EXEC_USAGE);
 	return 0;
+}
+
+/* The runtime has no container by that name: a cell that is stopped, or no cell
+ * at all.  Any other failure to read its config is reported as it is. */
+static int exec_not_running(struct cli *c, const char *name, struct cell_error *err)
+{
+	struct cell_settings *s = NULL;
+	int r;
+
+	if (!cell_name_valid(name))
+		return cell_errx(err, EINVAL, "invalid name \"%s\"", name);
+	if ((r = cell_settings_load(&c->st, name, &s, err)) < 0)
+		return r;
+	cell_settings_free(s);
+	return cell_errx(err, ESRCH, "%s is not running", name);
 }
 
 int cmd_exec(struct cli *c, struct cell_error *err)
@@ -73,11 +88,12 @@ int cmd_exec(struct cli *c, struct cell_error *err)
 	if (optind < c->argc && streq(c->argv[optind], "--"))
 		optind++;
 	if (optind >= c->argc) {
-		r = cell_err(err, EINVAL, "usage: cell %s", EXEC_USAGE);
+		r = cell_errx(err, EINVAL, "usage: cell %s", EXEC_USAGE);
 		goto out;
 	}
-	if (cell_container_config(&c->st.rt, name, &spec, err) < 0) {
-		r = cell_err(err, 0, "%s is not running", name);
+	if ((r = cell_container_config(&c->st.rt, name, &spec, err)) < 0) {
+		if (r == -ENOENT)
+			r = exec_not_running(c, name, err);
 		goto out;
 	}
 	struct cell_process *p = &spec->process;
@@ -205,7 +221,7 @@ int cmd_logs(struct cli *c, struct cell_error *err)
 		else if (o == 'n' && cell_parse_long(optarg, &lines) == 0 && lines >= 0)
 			continue;
 		else
-			return cell_err(err, EINVAL, "usage: cell %s", usage);
+			return cell_errx(err, EINVAL, "usage: cell %s", usage);
 	}
 	if ((r = cli_positional(c, 1, usage, err)) < 0 || (r = cli_store(c, err)) < 0)
 		return r;

@@ -77,7 +77,7 @@ static int set_opt(struct create_args *a, int o, const char *v, struct cell_erro
 	case O_UNPRIV:
 	case O_PRIV:
 		if (a->privileged == (o == O_UNPRIV))
-			return cell_err(err, EINVAL, "--privileged and --unprivileged contradict");
+			return cell_errx(err, EINVAL, "--privileged and --unprivileged contradict");
 		a->privileged = o == O_PRIV;
 		return 0;
 	case O_SHARE: a->idmap_share = v; return 0;
@@ -88,7 +88,7 @@ static int set_opt(struct create_args *a, int o, const char *v, struct cell_erro
 	case O_MOUNT: return add_bind(s, v, err);
 	case O_ENV:
 		if (!strchr(v, '='))
-			return cell_err(err, EINVAL, "--env %s: want KEY=VALUE", v);
+			return cell_errx(err, EINVAL, "--env %s: want KEY=VALUE", v);
 		cell_strv_push(&s->env, xstrdup(v));
 		return 0;
 	case O_INIT: free(s->init); s->init = xstrdup(v); return 0;
@@ -106,7 +106,7 @@ static int set_opt(struct create_args *a, int o, const char *v, struct cell_erro
 	case O_NAME: a->name = v; return 0;
 	case 't': a->tty = true; return 0;
 	case 'i': a->interactive = true; return 0;
-	default: return cell_err(err, EINVAL, "unknown option (see --help)");
+	default: return cell_errx(err, EINVAL, "unknown option (see --help)");
 	}
 }
 
@@ -178,13 +178,13 @@ int cmd_create(struct cli *c, struct cell_error *err)
 		return 0;
 	r = parse(c, &a, false, err);
 	if (r >= 0 && (a.rm || a.name || a.tty || a.interactive))
-		r = cell_err(err, EINVAL, "--rm, --name, -i and -t are options of cell run");
+		r = cell_errx(err, EINVAL, "--rm, --name, -i and -t are options of cell run");
 	if (r >= 0 && (r = cli_positional(c, 1, CREATE_USAGE, err)) >= 0) {
 		a.s->name = xstrdup(c->argv[optind]);
 		if (!cell_name_valid(a.s->name))
-			r = cell_err(err, EINVAL,
-				     "invalid name \"%s\": 1-64 of [A-Za-z0-9_.-], starting with a letter or digit",
-				     a.s->name);
+			r = cell_errx(err, EINVAL,
+				      "invalid name \"%s\": 1-64 of [A-Za-z0-9_.-], starting with a letter or digit",
+				      a.s->name);
 	}
 	a.s->system = true;
 	if (r >= 0 && (r = do_create(c, &a, err)) >= 0)
@@ -207,7 +207,7 @@ int cmd_run(struct cli *c, struct cell_error *err)
 	if ((r = parse(c, &a, true, err)) < 0 || optind >= c->argc) {
 		cell_settings_free(a.s);
 		cell_strv_free(a.packages);
-		return r < 0 ? r : cell_err(err, EINVAL, "usage: cell %s", RUN_USAGE);
+		return r < 0 ? r : cell_errx(err, EINVAL, "usage: cell %s", RUN_USAGE);
 	}
 	free(a.s->template_name);
 	a.s->template_name = xstrdup(c->argv[optind++]);

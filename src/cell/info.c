@@ -252,7 +252,7 @@ int cmd_config(struct cli *c, struct cell_error *err)
 	if (cli_help(c, usage))
 		return 0;
 	if (c->argc < 2 || c->argc > 4)
-		return cell_err(err, EINVAL, "usage: cell %s", usage);
+		return cell_errx(err, EINVAL, "usage: cell %s", usage);
 	if ((r = cli_store(c, err)) < 0 || (r = cell_settings_load(&c->st, c->argv[1], &s, err)) < 0)
 		return r;
 	if (c->argc == 4) {
@@ -269,8 +269,8 @@ int cmd_config(struct cli *c, struct cell_error *err)
 		return r;
 	}
 	if (c->argc == 3 && !config_key_known(c->argv[2]))
-		return cell_err(err, EINVAL, "unknown setting \"%s\" (see cell config --help)",
-				c->argv[2]);
+		return cell_errx(err, EINVAL, "unknown setting \"%s\" (see cell config --help)",
+				 c->argv[2]);
 	config_show(c, s, json);
 	return 0;
 }

@@ -20,9 +20,9 @@ static int one_name(struct cli *c, const char *usage, const struct option *opts,
 
 	while ((o = getopt_long(c->argc, c->argv, shorts, opts, NULL)) != -1) {
 		if (o == '?' || !on_opt)
-			return cell_err(err, EINVAL, "usage: cell %s", usage);
+			return cell_errx(err, EINVAL, "usage: cell %s", usage);
 		if (on_opt(o, optarg, arg) < 0)
-			return cell_err(err, EINVAL, "usage: cell %s", usage);
+			return cell_errx(err, EINVAL, "usage: cell %s", usage);
 	}
 	if ((r = cli_positional(c, 1, usage, err)) < 0)
 		return r;
@@ -65,7 +65,7 @@ static int start_autostart(struct cli *c, struct cell_error *err)
 		}
 		cell_settings_free(s);
 	}
-	return failed ? cell_err(err, 0, "%d container(s) failed to start", failed) : 0;
+	return failed ? cell_errx(err, EIO, "%d container(s) failed to start", failed) : 0;
 }
 
 int cmd_start(struct cli *c, struct cell_error *err)
@@ -143,7 +143,7 @@ int cmd_kill(struct cli *c, struct cell_error *err)
 		return 0;
 	if (c->argc == 3) {
 		if (cell_signal_parse(c->argv[2], &sig) < 0)
-			return cell_err(err, EINVAL, "kill: unknown signal \"%s\"", c->argv[2]);
+			return cell_errx(err, EINVAL, "kill: unknown signal \"%s\"", c->argv[2]);
 		c->argc = 2;
 	}
 	if ((r = one_name(c, usage, NULL, "", NULL, NULL, err)) < 0)
@@ -181,7 +181,7 @@ int cmd_finish(struct cli *c, struct cell_error *err)
 	int r;
 
 	if (c->argc != 3 || cell_parse_long(c->argv[2], &status) < 0)
-		return cell_err(err, EINVAL, "__finish is cell-monitor's, not for hand use");
+		return cell_errx(err, EINVAL, "__finish is cell-monitor's, not for hand use");
 	if ((r = cli_store(c, err)) < 0)
 		return r;
 	c->exit_status = cell_supervise_finish(&c->st, c->argv[1], (int)status);

@@ -102,7 +102,7 @@ int cli_positional(struct cli *c, int n, const char *text, struct cell_error *er
 	if (optind == 0)
 		optind = 1; /* no getopt ran for this verb */
 	if (c->argc - optind != n)
-		return cell_err(err, EINVAL, "usage: cell %s", text);
+		return cell_errx(err, EINVAL, "usage: cell %s", text);
 	return 0;
 }
 
@@ -122,7 +122,7 @@ static int parse_global(int argc, char **argv, struct cli *c, struct cell_error 
 		case 'd': cell_log_set_level(CELL_LOG_DEBUG); break;
 		case 'v': printf("cell version 0.1.0\n"); exit(0);
 		case 'h': usage(stdout); exit(0);
-		default: return cell_err(err, EINVAL, "unknown option (see cell --help)");
+		default: return cell_errx(err, EINVAL, "unknown option (see cell --help)");
 		}
 	}
 	c->argc = argc - optind;
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	if (r >= 0 && !found)
-		r = cell_err(&err, EINVAL, "unknown command \"%s\" (see cell --help)", c.argv[0]);
+		r = cell_errx(&err, EINVAL, "unknown command \"%s\" (see cell --help)", c.argv[0]);
 	cell_store_close(&c.st);
 	if (r >= 0)
 		return c.exit_status;

@@ -18,7 +18,7 @@ int cmd_clone(struct cli *c, struct cell_error *err)
 	if (cli_help(c, "clone SRC DST   (SRC stopped; copy-on-write where storage allows)"))
 		return 0;
 	if (c->argc != 3)
-		return cell_err(err, EINVAL, "usage: cell clone SRC DST");
+		return cell_errx(err, EINVAL, "usage: cell clone SRC DST");
 	if ((r = cli_store(c, err)) < 0)
 		return r;
 	r = cell_manager_clone(&c->st, c->argv[1], c->argv[2], &notice, err);
@@ -35,7 +35,7 @@ int cmd_snapshot(struct cli *c, struct cell_error *err)
 	if (cli_help(c, "snapshot NAME [SNAP]"))
 		return 0;
 	if (c->argc != 2 && c->argc != 3)
-		return cell_err(err, EINVAL, "usage: cell snapshot NAME [SNAP]");
+		return cell_errx(err, EINVAL, "usage: cell snapshot NAME [SNAP]");
 	if ((r = cli_store(c, err)) < 0 ||
 	    (r = cell_manager_snapshot(&c->st, c->argv[1], c->argc == 3 ? c->argv[2] : NULL, &made,
 				       err)) < 0)
@@ -57,7 +57,7 @@ int cmd_snapshots(struct cli *c, struct cell_error *err)
 		c->argc = 2;
 	}
 	if (c->argc != 2)
-		return cell_err(err, EINVAL, "usage: cell snapshots NAME [--json]");
+		return cell_errx(err, EINVAL, "usage: cell snapshots NAME [--json]");
 	if ((r = cli_store(c, err)) < 0 ||
 	    (r = cell_manager_snapshots(&c->st, c->argv[1], &snaps, err)) < 0)
 		return r;
@@ -82,7 +82,7 @@ int cmd_rollback(struct cli *c, struct cell_error *err)
 	if (cli_help(c, "rollback NAME SNAP   (NAME stopped)"))
 		return 0;
 	if (c->argc != 3)
-		return cell_err(err, EINVAL, "usage: cell rollback NAME SNAP");
+		return cell_errx(err, EINVAL, "usage: cell rollback NAME SNAP");
 	if ((r = cli_store(c, err)) < 0)
 		return r;
 	return cell_manager_rollback(&c->st, c->argv[1], c->argv[2], err);

@@ -54,7 +54,7 @@ static int named(struct cli *c, const char *usage, struct cell_error *err)
 	int r;
 
 	if (c->argc != 2)
-		return cell_err(err, EINVAL, "usage: cell %s", usage);
+		return cell_errx(err, EINVAL, "usage: cell %s", usage);
 	if ((r = cli_store(c, err)) < 0 || (r = cell_settings_load(&c->st, c->argv[1], &s, err)) < 0)
 		return r;
 	cell_settings_free(s);

@@ -120,7 +120,7 @@ static int parse_global(int argc, char **argv, struct cli *c, struct cell_error 
 static int no_help_topic(struct cli *c, const char *topic, struct cell_error *err)
 {
 	c->error_status = 3; /* urfave/cli's, so runc's */
-	return cell_err(err, 0, "No help topic for '%s'", topic);
+	return cell_errx(err, ENOENT, "No help topic for '%s'", topic);
 }
 
 static int builtin_verb(struct cli *c, const struct cli_verb **verb, struct cell_error *err)

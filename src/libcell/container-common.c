@@ -47,7 +47,7 @@ int cell_state_dir_open(const struct cell_runtime *rt, const char *id, bool crea
 		if ((r = cell_mkdir_p(rt->root, 0711)) < 0)
 			return cell_err(err, r, "create state root %s", rt->root);
 		if (mkdir(path, 0711) < 0)
-			return errno == EEXIST ? cell_err(err, 0, "container \"%s\" already exists", id)
+			return errno == EEXIST ? cell_errx(err, EEXIST, "container \"%s\" already exists", id)
 					       : cell_err(err, errno, "create %s", path);
 	}
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -57,7 +57,7 @@ int cell_state_dir_open(const struct cell_runtime *rt, const char *id, bool crea
 		return cell_err(err, errno, "lock %s", path);
 	/* missing, or deleted while we waited for the lock: -ENOENT, said without strerror */
 	if (fd < 0 || fstat(fd, &st) < 0 || st.st_nlink == 0) {
-		(void)cell_err(err, 0, "container \"%s\" does not exist", id);
+		(void)cell_errx(err, ENOENT, "container \"%s\" does not exist", id);
 		return -ENOENT;
 	}
 	*dirfd = TAKE_FD(fd);

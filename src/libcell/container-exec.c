@@ -241,7 +241,7 @@ static int exec_prepare(const struct cell_runtime *rt, const char *id, struct ex
 	 * paused, below) ones; the init waiting for `start` is alive */
 	bool live = x->st->status == CELL_RUNNING || x->st->status == CELL_CREATED;
 	if (!live || !cell_state_pid_alive(x->st))
-		return cell_err(err, 0, "container is not running");
+		return cell_errx(err, ESRCH, "container is not running");
 	if ((r = cell_container_config(rt, id, &x->spec, err)) < 0)
 		return r;
 	x->pidfd = cell_sys_pidfd_open(x->st->pid, 0);

@@ -226,7 +226,7 @@ static int delete_locked(const struct cell_runtime *rt, const char *id, int dirf
 		cg = known->cg;
 	enum cell_status s = live_status(rt, st);
 	if ((s == CELL_RUNNING || s == CELL_PAUSED) && !force)
-		return cell_err(err, 0, "container is %s: stop it first or use delete --force",
+		return cell_errx(err, EBUSY, "container is %s: stop it first or use delete --force",
 				cell_status_name(s));
 	if (!cg && open_cg(rt, st, &opened, &ignored) >= 0)
 		cg = opened;
@@ -314,7 +314,7 @@ int cell_container_pause(const struct cell_runtime *rt, const char *id, bool pau
 	int r = load_locked(rt, id, &dirfd, &st, &s, err);
 
 	if (r >= 0 && s != (pause ? CELL_RUNNING : CELL_PAUSED))
-		r = cell_err(err, 0, "container is %s, not %s", cell_status_name(s),
+		r = cell_errx(err, s == CELL_STOPPED ? ESRCH : EBUSY, "container is %s, not %s", cell_status_name(s),
 			     pause ? "running" : "paused");
 	if (r >= 0 && (r = open_cg(rt, st, &cg, err)) >= 0)
 		r = cell_cgroup_freeze(cg, pause, err);
@@ -349,7 +349,7 @@ int cell_container_update(const struct cell_runtime *rt, const char *id,
 	int r = load_locked(rt, id, &dirfd, &st, &s, err);
 
 	if (r >= 0 && s == CELL_STOPPED)
-		r = cell_err(err, 0, "container is stopped");
+		r = cell_errx(err, ESRCH, "container is stopped");
 	if (r >= 0 && (r = open_cg(rt, st, &cg, err)) >= 0)
 		r = update_apply(rt, id, cg, res, err);
 	return r < 0 ? cell_err_prefix(err, "update %s", id) : 0;

@@ -360,7 +360,7 @@ static int follow_child(struct create_ctx *c, struct cell_error *err)
 	for (;;) {
 		r = cell_sync_recv(c->sync[0], &m, NULL, 0);
 		if (r == -EPIPE)
-			return cell_err(err, 0, "container process exited during setup");
+			return cell_errx(err, EPIPE, "container process exited during setup");
 		if (r < 0)
 			return cell_err(err, r, "read from container process");
 		if (m.type == CELL_SYNC_ERROR) {
@@ -585,7 +585,7 @@ static int start_locked(const struct cell_runtime *rt, int dirfd, const char *id
 	if ((r = cell_state_load(dirfd, &st, err)) < 0)
 		return r;
 	if (st->status != CELL_CREATED || !cell_state_pid_alive(st))
-		return cell_err(err, 0, "container is not in the created state (it is %s)",
+		return cell_errx(err, cell_state_pid_alive(st) ? EBUSY : ESRCH, "container is not in the created state (it is %s)",
 				cell_state_pid_alive(st) ? cell_status_name(st->status) : "stopped");
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	(void)snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/exec.sock", dirfd);

@@ -92,13 +92,13 @@ static void test_names(void **state)
 static void test_refused(void **state)
 {
 	(void)state;
-	refused("carol", -EINVAL, "no user carol in /etc/passwd");
-	refused("alice:wheel", -EINVAL, "no group wheel in /etc/group");
+	refused("carol", -ENOENT, "no user carol in /etc/passwd");
+	refused("alice:wheel", -ENOENT, "no group wheel in /etc/group");
 	refused("1000:", -EINVAL, "user 1000:: empty user or group");
 	refused(":50", -EINVAL, "user :50: empty user or group");
 	/* not a valid id: looked up as a name */
-	refused("4294967295", -EINVAL, "no user 4294967295 in /etc/passwd");
-	refused("-1", -EINVAL, "no user -1 in /etc/passwd");
+	refused("4294967295", -ENOENT, "no user 4294967295 in /etc/passwd");
+	refused("-1", -ENOENT, "no user -1 in /etc/passwd");
 }
 
 static void test_database_is_read_inside_the_root(void **state)

@@ -311,7 +311,7 @@ static int child_personality(void *arg)
 	CHECK(cell_personality_apply(&p, &e) == -EINVAL);
 	CHECK_MSG(&e, "linux.personality.flags[0]: unknown flag \"ADDR_NO_RANDOMIZE\"");
 	p = (struct cell_personality){.set = true, .domain = PER_BSD};
-	CHECK(cell_personality_apply(&p, &e) == -EINVAL);
+	CHECK(cell_personality_apply(&p, &e) == -ENOTSUP);
 	CHECK_MSG(&e, "linux.personality.domain 0x6: unsupported");
 	return 0;
 }
@@ -488,14 +488,14 @@ static void test_lsm_not_enabled(void **state)
 	    access("/sys/module/apparmor/parameters/enabled", F_OK) == 0 ||
 	    access("/sys/kernel/security/lsm", F_OK) == 0)
 		skip();
-	assert_int_equal(cell_lsm_apply(&p, &e), -EINVAL);
+	assert_int_equal(cell_lsm_apply(&p, &e), -ENOTSUP);
 	assert_string_equal(e.msg, "apparmorProfile \"x\": AppArmor is not enabled on this host");
 	p = (struct cell_process){.selinux_label = "system_u:system_r:container_t:s0"};
-	assert_int_equal(cell_lsm_apply(&p, &e), -EINVAL);
+	assert_int_equal(cell_lsm_apply(&p, &e), -ENOTSUP);
 	assert_string_equal(e.msg, "selinuxLabel \"system_u:system_r:container_t:s0\": SELinux "
 				   "is not enabled on this host");
 	assert_int_equal(cell_lsm_mount_label_check("system_u:object_r:container_file_t:s0", &e),
-			 -EINVAL);
+			 -ENOTSUP);
 	assert_true(cell_startswith(e.msg, "linux.mountLabel \"system_u:"));
 	p = (struct cell_process){0};
 	assert_int_equal(cell_lsm_apply(&p, &e), 0);

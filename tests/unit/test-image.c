@@ -423,8 +423,8 @@ static void user_resolution(void **state)
 	    {"app", 0, 1000, 1000, 2},	       {"app:extra", 0, 1000, 2000, 0},
 	    {"1000", 0, 1000, 1000, 2},	       {"4242:4343", 0, 4242, 4343, 0},
 	    {"4242", 0, 4242, 0, 0},	       {"0", 0, 0, 0, 0},
-	    {"root:app", 0, 0, 1000, 0},       {"nobody-here", -EINVAL, 0, 0, 0},
-	    {"app:nogroup", -EINVAL, 0, 0, 0}, {"app:", -EINVAL, 0, 0, 0},
+	    {"root:app", 0, 0, 1000, 0},       {"nobody-here", -ENOENT, 0, 0, 0},
+	    {"app:nogroup", -ENOENT, 0, 0, 0}, {"app:", -EINVAL, 0, 0, 0},
 	};
 	char src[PATH_MAX], d[PATH_MAX];
 	struct cell_error err = {0};

@@ -739,7 +739,8 @@ static void test_load(void **state)
 	assert_null(s);
 	assert_true(cell_startswith(err.msg, path));
 	assert_non_null(strstr(err.msg, "config.json: line 3, column 11: "));
-	assert_int_equal(err.code, 0);
+	assert_int_equal(err.code, EINVAL);
+	assert_true(err.plain); /* the message says it all: no ": Invalid argument" */
 }
 
 /* ---- integers above INT64_MAX ---- */

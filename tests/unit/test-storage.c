@@ -826,7 +826,7 @@ static void test_btrfs_needs_btrfs(void **state)
 		skip();
 	work_area(&store, &tmpl, 1);
 	init_at(&st, "btrfs", store, "c1");
-	assert_int_equal(cell_storage_create(&st, tmpl, &err), -EINVAL);
+	assert_int_equal(cell_storage_create(&st, tmpl, &err), -ENOTSUP);
 	if (!strstr(err.msg, "btrfs storage needs the store on btrfs (it is ext4)") &&
 	    !strstr(err.msg, "btrfs storage needs the store on btrfs (it is tmpfs)"))
 		fail_msg("unexpected: %s", err.msg);

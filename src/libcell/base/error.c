@@ -6,19 +6,41 @@
 #include <stdio.h>
 #include <string.h>
 
+static int __attribute__((format(printf, 4, 0)))
+record(struct cell_error *e, int code, bool plain, const char *fmt, va_list ap)
+{
+	if (code < 0)
+		code = -code;
+	if (code == 0) { /* no errno said: invalid, and no "Success" appended */
+		code = EINVAL;
+		plain = true;
+	}
+	if (e) {
+		e->code = code;
+		e->plain = plain;
+		(void)vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	}
+	return -code;
+}
+
 int(cell_err)(struct cell_error *e, int code, const char *fmt, ...) /* (): not the macro */
 {
 	va_list ap;
 
-	if (code < 0)
-		code = -code;
-	if (e) {
-		e->code = code;
-		va_start(ap, fmt);
-		(void)vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-		va_end(ap);
-	}
-	return code ? -code : -EINVAL;
+	va_start(ap, fmt);
+	int r = record(e, code, false, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int(cell_errx)(struct cell_error *e, int code, const char *fmt, ...) /* (): not the macro */
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int r = record(e, code, true, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 int cell_err_prefix(struct cell_error *e, const char *fmt, ...)
@@ -49,7 +71,7 @@ int cell_err_prefix(struct cell_error *e, const char *fmt, ...)
 
 const char *cell_err_text(const struct cell_error *e, char *buf, size_t len)
 {
-	if (e->code)
+	if (e->code && !e->plain)
 		(void)snprintf(buf, len, "%s: %s", e->msg, strerror(e->code));
 	else
 		(void)snprintf(buf, len, "%s", e->msg);
@@ -59,5 +81,6 @@ const char *cell_err_text(const struct cell_error *e, char *buf, size_t len)
 void cell_err_clear(struct cell_error *e)
 {
 	e->code = 0;
+	e->plain = false;
 	e->msg[0] = '\0';
 }

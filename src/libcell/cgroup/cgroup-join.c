@@ -210,7 +210,7 @@ static int descend_one(struct cgroup_hier *h, const char *sub, struct cell_error
 	if (h->skipped)
 		return 0;
 	if (access(procs, F_OK) < 0)
-		return cell_err(err, 0, "adding pid to cgroups: %s: %s", procs,
+		return cell_errx(err, errno, "adding pid to cgroups: %s: %s", procs,
 				errno == ENOENT ? "no such file or directory" : strerror(errno));
 	char *path = xasprintf("%s%s", h->path, sub);
 	free(h->path);

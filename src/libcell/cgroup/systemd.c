@@ -394,7 +394,7 @@ static int check_running(struct cell_error *err)
 
 	if (stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
-	return cell_err(err, 0, "systemd not running on this host, cannot use systemd cgroups "
+	return cell_errx(err, ENOTSUP, "systemd not running on this host, cannot use systemd cgroups "
 				"manager");
 }
 

@@ -113,10 +113,10 @@ static int copy_busybox(const char *busybox, int rootfd, struct cell_error *err)
 	if (in < 0)
 		return cell_err(err, errno, "%s (install busybox-static)", busybox);
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
-		return cell_err(err, 0, "%s: not a file", busybox);
+		return cell_errx(err, EINVAL, "%s: not a file", busybox);
 	if (image_elf_is_static(in, &is_static) < 0 || !is_static)
-		return cell_err(err, 0, "%s: not a static binary (install busybox-static)",
-				busybox);
+		return cell_errx(err, ENOEXEC, "%s: not a static binary (install busybox-static)",
+				 busybox);
 	out = openat(rootfd, "bin/busybox", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
 	if (out < 0)
 		return cell_err(err, errno, "create bin/busybox");
@@ -149,7 +149,7 @@ static int link_applet(int rootfd, const char *applet, struct cell_error *err)
 	const char *slash;
 
 	if (image_path_clean(applet, &path) < 0 || !*path)
-		return cell_err(err, 0, "busybox lists a strange applet path %s", applet);
+		return cell_errx(err, EINVAL, "busybox lists a strange applet path %s", applet);
 	if (streq(path, "bin/busybox"))
 		return 0;
 	slash = strrchr(path, '/');
@@ -198,7 +198,7 @@ int image_busybox_build(const char *busybox, int rootfd, struct cell_error *err)
 	for (size_t i = 0; r == 0 && applets && applets[i]; i++)
 		r = link_applet(rootfd, applets[i], err);
 	if (r == 0 && fstatat(rootfd, "sbin/init", &st, AT_SYMLINK_NOFOLLOW) < 0)
-		r = cell_err(err, 0, "%s has no init applet", busybox);
+		r = cell_errx(err, ENOENT, "%s has no init applet", busybox);
 	if (r == 0)
 		r = make_files(rootfd, err);
 	return r;

@@ -55,7 +55,8 @@ static int get_string(json_t *obj, const char *key, const char *where, char **ou
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
-		return cell_err(err, 0, "%s%s%s: not a string", where, *where ? "." : "", key);
+		return cell_errx(err, EINVAL, "%s%s%s: not a string", where, *where ? "." : "",
+				 key);
 	*out = xstrdup(json_string_value(v));
 	return 0;
 }
@@ -69,12 +70,12 @@ static int get_strv(json_t *obj, const char *key, const char *where, char ***out
 	if (!arr || json_is_null(arr))
 		return 0;
 	if (!json_is_array(arr))
-		return cell_err(err, 0, "%s.%s: not an array", where, key);
+		return cell_errx(err, EINVAL, "%s.%s: not an array", where, key);
 	*out = xcalloc(json_array_size(arr) + 1, sizeof(char *));
 	json_array_foreach(arr, i, v)
 	{
 		if (!json_is_string(v))
-			return cell_err(err, 0, "%s.%s[%zu]: not a string", where, key, i);
+			return cell_errx(err, EINVAL, "%s.%s[%zu]: not a string", where, key, i);
 		(*out)[i] = xstrdup(json_string_value(v));
 	}
 	return 0;
@@ -88,12 +89,12 @@ static int get_labels(json_t *obj, struct cell_image_config *cfg, struct cell_er
 	if (!labels || json_is_null(labels))
 		return 0;
 	if (!json_is_object(labels))
-		return cell_err(err, 0, "config.Labels: not an object");
+		return cell_errx(err, EINVAL, "config.Labels: not an object");
 	cfg->labels = xcalloc(json_object_size(labels) + 1, sizeof(*cfg->labels));
 	json_object_foreach(labels, key, v)
 	{
 		if (!json_is_string(v))
-			return cell_err(err, 0, "config.Labels.%s: not a string", key);
+			return cell_errx(err, EINVAL, "config.Labels.%s: not a string", key);
 		cfg->labels[cfg->n_labels].key = xstrdup(key);
 		cfg->labels[cfg->n_labels++].value = xstrdup(json_string_value(v));
 	}
@@ -107,7 +108,7 @@ static int get_process(json_t *c, struct cell_image_config *cfg, struct cell_err
 	if (!c || json_is_null(c))
 		return 0; /* "config" is optional: an image with no defaults */
 	if (!json_is_object(c))
-		return cell_err(err, 0, "config: not an object");
+		return cell_errx(err, EINVAL, "config: not an object");
 	r = get_strv(c, "Entrypoint", "config", &cfg->entrypoint, err);
 	if (r == 0)
 		r = get_strv(c, "Cmd", "config", &cfg->cmd, err);
@@ -123,7 +124,8 @@ static int get_process(json_t *c, struct cell_image_config *cfg, struct cell_err
 		r = get_labels(c, cfg, err);
 	if (r == 0 && cfg->stop_signal && *cfg->stop_signal &&
 	    cell_signal_parse(cfg->stop_signal, &cfg->stop_signo) < 0)
-		r = cell_err(err, 0, "config.StopSignal: unknown signal %s", cfg->stop_signal);
+		r = cell_errx(err, EINVAL, "config.StopSignal: unknown signal %s",
+			      cfg->stop_signal);
 	return r;
 }
 
@@ -133,14 +135,14 @@ static int get_diff_ids(json_t *root, char ***diff_ids, struct cell_error *err)
 	int r;
 
 	if (!json_is_object(rootfs))
-		return cell_err(err, 0, "rootfs: missing");
+		return cell_errx(err, EINVAL, "rootfs: missing");
 	r = get_strv(rootfs, "diff_ids", "rootfs", diff_ids, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; *diff_ids && (*diff_ids)[i]; i++)
 		if (!image_digest_valid((*diff_ids)[i]))
-			return cell_err(err, 0, "rootfs.diff_ids[%zu]: invalid digest %s", i,
-					(*diff_ids)[i]);
+			return cell_errx(err, EINVAL, "rootfs.diff_ids[%zu]: invalid digest %s", i,
+					 (*diff_ids)[i]);
 	return 0;
 }
 
@@ -150,7 +152,7 @@ static int parse_root(json_t *root, struct cell_image_config *c, char ***diff_id
 	int r;
 
 	if (!json_is_object(root))
-		return cell_err(err, 0, "not a JSON object");
+		return cell_errx(err, EINVAL, "not a JSON object");
 	r = get_string(root, "os", "", &c->os, err);
 	if (r == 0)
 		r = get_string(root, "architecture", "", &c->architecture, err);
@@ -171,7 +173,7 @@ int image_config_parse(const char *json, size_t len, struct cell_image_config *c
 	int r;
 
 	if (!root)
-		return cell_err(err, 0, "line %d: %s", jerr.line, jerr.text);
+		return cell_errx(err, EINVAL, "line %d: %s", jerr.line, jerr.text);
 	r = parse_root(root, &c, &ids, err);
 	json_decref(root);
 	if (r < 0) {

@@ -79,7 +79,7 @@ static int includes_of(char **packages, char ***out, struct cell_error *err)
 	cell_strv_push(&v, xstrdup(INIT_PACKAGE));
 	for (size_t i = 0; packages && packages[i]; i++) {
 		if (strlen(packages[i]) < 2 || !name_ok(packages[i], "+.-"))
-			return cell_err(err, 0, "invalid package name \"%s\"", packages[i]);
+			return cell_errx(err, EINVAL, "invalid package name \"%s\"", packages[i]);
 		if (!cell_strv_contains(v, packages[i]))
 			cell_strv_push(&v, xstrdup(packages[i]));
 	}
@@ -330,7 +330,7 @@ static int setup(struct debian *d, const char *suite, char **packages, const cha
 	int r;
 
 	if (!*suite || !name_ok(suite, ".-"))
-		return cell_err(err, 0, "invalid suite name \"%s\"", suite);
+		return cell_errx(err, EINVAL, "invalid suite name \"%s\"", suite);
 	r = includes_of(packages, &includes, err);
 	if (r < 0)
 		return r;

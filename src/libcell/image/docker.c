@@ -52,8 +52,9 @@ static int open_outer(const char *path, struct archive **out, struct cell_error 
 	(void)archive_read_support_filter_bzip2(a);
 	(void)archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-		int r = cell_err(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "%s: %s", path,
-				 archive_error_string(a));
+		int e = archive_errno(a);
+		int r = e > 0 ? cell_err(err, e, "%s: %s", path, archive_error_string(a))
+			      : cell_errx(err, EIO, "%s: %s", path, archive_error_string(a));
 		(void)archive_read_free(a);
 		return r;
 	}
@@ -107,18 +108,18 @@ static int scan(const char *tarball, const char *name, member_fn fn, void *arg, 
 			continue;
 		r = link_next(name, e, next);
 		if (r < 0)
-			r = cell_err(err, 0, "%s: member %s: link leaves the archive", tarball,
-				     name);
+			r = cell_errx(err, EPERM, "%s: member %s: link leaves the archive", tarball,
+				      name);
 		else if (r == 0 && archive_entry_filetype(e) != AE_IFREG)
-			r = cell_err(err, 0, "%s: member %s: not a file", tarball, name);
+			r = cell_errx(err, EINVAL, "%s: member %s: not a file", tarball, name);
 		else if (r == 0)
 			r = fn(a, e, arg, err);
 		goto out;
 	}
 	if (r == 0 && q == ARCHIVE_EOF)
-		r = cell_err(err, 0, "%s: no member %s", tarball, name);
+		r = cell_errx(err, ENOENT, "%s: no member %s", tarball, name);
 	else if (r == 0)
-		r = cell_err(err, 0, "%s: %s", tarball, archive_error_string(a));
+		r = cell_errx(err, EIO, "%s: %s", tarball, archive_error_string(a));
 out:
 	if (a)
 		(void)archive_read_free(a);
@@ -131,7 +132,7 @@ static int find_member(const char *tarball, const char *member, member_fn fn, vo
 	_cleanup_free_ char *name = NULL;
 
 	if (image_path_clean(member, &name) < 0 || !*name)
-		return cell_err(err, 0, "%s: invalid member name %s", tarball, member);
+		return cell_errx(err, EINVAL, "%s: invalid member name %s", tarball, member);
 	for (int hops = 0; hops < MAX_LINK_HOPS; hops++) {
 		char *next = NULL;
 		int r = scan(tarball, name, fn, arg, &next, err);
@@ -140,7 +141,7 @@ static int find_member(const char *tarball, const char *member, member_fn fn, vo
 		free(name);
 		name = next;
 	}
-	return cell_err(err, 0, "%s: member %s: too many links", tarball, member);
+	return cell_errx(err, ELOOP, "%s: member %s: too many links", tarball, member);
 }
 
 static int read_text(struct archive *a, struct archive_entry *e, void *arg, struct cell_error *err)
@@ -150,12 +151,12 @@ static int read_text(struct archive *a, struct archive_entry *e, void *arg, stru
 	la_ssize_t n;
 
 	if (size < 0 || size > IMAGE_JSON_MAX)
-		return cell_err(err, 0, "%s: too large for JSON", archive_entry_pathname(e));
+		return cell_errx(err, EFBIG, "%s: too large for JSON", archive_entry_pathname(e));
 	t->text = xmalloc((size_t)size + 1);
 	n = archive_read_data(a, t->text, (size_t)size);
 	if (n != size)
-		return cell_err(err, 0, "%s: short read: %s", archive_entry_pathname(e),
-				n < 0 ? archive_error_string(a) : "truncated");
+		return cell_errx(err, EIO, "%s: short read: %s", archive_entry_pathname(e),
+				 n < 0 ? archive_error_string(a) : "truncated");
 	t->text[size] = '\0';
 	t->len = (size_t)size;
 	return 0;
@@ -165,7 +166,7 @@ static ssize_t read_member(void *src, void *buf, size_t len, struct cell_error *
 {
 	la_ssize_t n = archive_read_data(src, buf, len);
 
-	return n < 0 ? cell_err(err, 0, "%s", archive_error_string(src)) : n;
+	return n < 0 ? cell_errx(err, EIO, "%s", archive_error_string(src)) : n;
 }
 
 static int apply_member(struct archive *a, struct archive_entry *e, void *arg,
@@ -202,7 +203,8 @@ static int load_config(const char *tarball, const char *name, struct cell_image_
 	int r;
 
 	if (!want)
-		return cell_err(err, 0, "%s: Config %s: its name carries no digest", tarball, name);
+		return cell_errx(err, EINVAL, "%s: Config %s: its name carries no digest", tarball,
+				 name);
 	r = find_member(tarball, name, read_text, &t, err);
 	if (r == 0 && image_hash_init(&h, want) < 0)
 		r = cell_err(err, ENOMEM, "hash");
@@ -210,8 +212,8 @@ static int load_config(const char *tarball, const char *name, struct cell_image_
 		image_hash_update(&h, t.text, t.len);
 		image_hash_final(&h, got);
 		if (!streq(got, want))
-			r = cell_err(err, 0, "config %s: digest mismatch: content is %s", name,
-				     got);
+			r = cell_errx(err, EINVAL, "config %s: digest mismatch: content is %s",
+				      name, got);
 	}
 	if (r == 0 && image_config_parse(t.text, t.len, cfg, diff_ids, err) < 0)
 		r = cell_err_prefix(err, "config %s", name);
@@ -226,13 +228,14 @@ static int apply_layers(const char *tarball, int rootfd, json_t *layers, char **
 	json_t *lj;
 
 	if (!json_is_array(layers) || json_array_size(layers) != n_ids)
-		return cell_err(err, 0,
-				"manifest.json: Layers do not match config rootfs.diff_ids");
+		return cell_errx(err, EINVAL,
+				 "manifest.json: Layers do not match config rootfs.diff_ids");
 	json_array_foreach(layers, i, lj)
 	{
 		const char *name = json_string_value(lj);
 		if (!name)
-			return cell_err(err, 0, "manifest.json: Layers[%zu]: not a string", i);
+			return cell_errx(err, EINVAL, "manifest.json: Layers[%zu]: not a string",
+					 i);
 		_cleanup_free_ char *digest = digest_of_name(name);
 		_cleanup_free_ char *label = xasprintf("layer %zu (%s)", i + 1, name);
 		struct member_layer l = {
@@ -261,10 +264,10 @@ static int load_manifest(const char *tarball, json_t **image, struct cell_error 
 	list = json_loadb(t.text, t.len, 0, &jerr);
 	free(t.text);
 	if (!list)
-		return cell_err(err, 0, "manifest.json: line %d: %s", jerr.line, jerr.text);
+		return cell_errx(err, EINVAL, "manifest.json: line %d: %s", jerr.line, jerr.text);
 	if (!json_is_array(list) || json_array_size(list) != 1)
-		r = cell_err(err, 0, "manifest.json: %zu images; import one at a time",
-			     json_is_array(list) ? json_array_size(list) : 0);
+		r = cell_errx(err, ENOTSUP, "manifest.json: %zu images; import one at a time",
+			      json_is_array(list) ? json_array_size(list) : 0);
 	else
 		*image = json_incref(json_array_get(list, 0));
 	json_decref(list);
@@ -284,7 +287,7 @@ int image_docker_import(const char *tarball, int rootfd, struct cell_image_confi
 	config = json_string_value(json_object_get(image, "Config"));
 	if (!config) {
 		json_decref(image);
-		return cell_err(err, 0, "manifest.json: no Config");
+		return cell_errx(err, EINVAL, "manifest.json: no Config");
 	}
 	r = load_config(tarball, config, cfg, &diff_ids, err);
 	if (r == 0)

@@ -245,7 +245,7 @@ static int copy_data(struct archive *ar, struct archive_entry *e, int fd, const 
 			return cell_err(err, q, "%s: write", path);
 	}
 	if (r != ARCHIVE_EOF)
-		return cell_err(err, 0, "%s: read data: %s", path, archive_error_string(ar));
+		return cell_errx(err, EIO, "%s: read data: %s", path, archive_error_string(ar));
 	/* a sparse file may end in a hole */
 	if (ftruncate(fd, (off_t)archive_entry_size(e)) < 0)
 		return cell_err(err, errno, "%s: truncate", path);
@@ -306,7 +306,7 @@ static int write_symlink(int pfd, const char *base, struct archive_entry *e, con
 	const char *target = archive_entry_symlink(e);
 
 	if (!target || !*target)
-		return cell_err(err, 0, "%s: symlink without a target", path);
+		return cell_errx(err, EINVAL, "%s: symlink without a target", path);
 	if (symlinkat(target, pfd, base) < 0)
 		return cell_err(err, errno, "%s: symlink", path);
 	return set_path_meta(pfd, base, e, false, path, err);
@@ -336,8 +336,8 @@ static int write_hardlink(int rootfd, int pfd, const char *base, const char *tar
 	_cleanup_close_ int tfd = -1;
 
 	if (image_path_clean(target, &clean) < 0 || !*clean)
-		return cell_err(err, 0, "%s: hardlink to %s refused (outside the tree)", path,
-				target);
+		return cell_errx(err, EPERM, "%s: hardlink to %s refused (outside the tree)", path,
+				 target);
 	split_path(clean, &tdir, &tbase);
 	tfd = image_open_dir(rootfd, tdir, false);
 	if (tfd < 0)
@@ -379,7 +379,7 @@ int image_entry_write(int rootfd, const char *path, struct archive *ar, struct a
 	case AE_IFSOCK:
 		return 0; /* a socket is meaningless once its server is gone */
 	default:
-		return cell_err(err, 0, "%s: unknown entry type 0%o", path, (unsigned)type);
+		return cell_errx(err, ENOTSUP, "%s: unknown entry type 0%o", path, (unsigned)type);
 	}
 }
 

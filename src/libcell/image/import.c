@@ -28,8 +28,8 @@ int cell_image_import(const char *source, const char *dest_rootfs, struct cell_i
 	if (stat(source, &st) < 0)
 		return cell_err(err, errno, "image %s", source);
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-		return cell_err(err, 0, "image %s: neither an OCI layout directory nor a tarball",
-				source);
+		return cell_errx(err, EINVAL,
+				 "image %s: neither an OCI layout directory nor a tarball", source);
 	r = image_dest_open(dest_rootfs, &d, err);
 	if (r < 0)
 		return r;

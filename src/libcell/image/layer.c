@@ -173,7 +173,7 @@ static int whiteout(struct layer *l, const char *path, const char *base, struct 
 	} else if (cell_startswith(base, WHITEOUT WHITEOUT)) {
 		return 0; /* reserved (aufs hardlink dirs): no meaning here */
 	} else if (!*name || streq(name, ".") || streq(name, "..")) {
-		return cell_err(err, 0, "whiteout %s: invalid name", path);
+		return cell_errx(err, EINVAL, "whiteout %s: invalid name", path);
 	} else {
 		r = image_rm_rf_at(dfd, name);
 	}
@@ -201,8 +201,8 @@ static int apply_entry(struct layer *l, struct archive *tar, struct archive_entr
 	const char *base;
 
 	if (!raw || image_path_clean(raw, &path) < 0)
-		return cell_err(err, 0, "entry %s refused: absolute or \"..\" path",
-				raw ? raw : "(no name)");
+		return cell_errx(err, EPERM, "entry %s refused: absolute or \"..\" path",
+				 raw ? raw : "(no name)");
 	if (!*path)
 		return 0; /* the root itself keeps dest_rootfs's owner and mode */
 	base = strrchr(path, '/');
@@ -239,9 +239,9 @@ static la_ssize_t tar_read_cb(struct archive *a, void *ctx, const void **buf)
 
 	if (n < 0) {
 		if (!p->failed)
-			(void)cell_err(&p->src_err, 0, "%s decompression failed: %s",
-				       archive_filter_name(p->raw, 0),
-				       archive_error_string(p->raw));
+			(void)cell_errx(&p->src_err, EIO, "%s decompression failed: %s",
+					archive_filter_name(p->raw, 0),
+					archive_error_string(p->raw));
 		p->failed = true;
 		archive_set_error(a, EIO, "%s", p->src_err.msg);
 		return -1;
@@ -258,7 +258,7 @@ static int read_failed(struct pipe *p, struct archive *a, const char *what, stru
 		*err = p->src_err;
 		return err->code ? -err->code : -EIO;
 	}
-	return cell_err(err, 0, "%s: %s", what, archive_error_string(a));
+	return cell_errx(err, EIO, "%s: %s", what, archive_error_string(a));
 }
 
 static int open_raw(struct pipe *p, struct cell_error *err)
@@ -278,7 +278,7 @@ static int open_raw(struct pipe *p, struct cell_error *err)
 		return read_failed(p, p->raw, "decompress", err);
 	int r = archive_read_next_header(p->raw, &e);
 	if (r == ARCHIVE_EOF)
-		return cell_err(err, 0, "empty blob");
+		return cell_errx(err, EINVAL, "empty blob");
 	return r != ARCHIVE_OK && r != ARCHIVE_WARN ? read_failed(p, p->raw, "decompress", err) : 0;
 }
 
@@ -336,14 +336,14 @@ static int check(struct pipe *p, const struct image_layer_want *want, struct cel
 	image_hash_final(&p->blob, blob);
 	image_hash_final(&p->diff, diff);
 	if (want->size >= 0 && p->blob_size != want->size)
-		return cell_err(err, 0, "size mismatch: %lld bytes, expected %lld",
-				(long long)p->blob_size, (long long)want->size);
+		return cell_errx(err, EINVAL, "size mismatch: %lld bytes, expected %lld",
+				 (long long)p->blob_size, (long long)want->size);
 	if (want->digest && !streq(blob, want->digest))
-		return cell_err(err, 0, "digest mismatch: content is %s", blob);
+		return cell_errx(err, EINVAL, "digest mismatch: content is %s", blob);
 	if (want->diff_id && !streq(diff, want->diff_id))
-		return cell_err(err, 0,
-				"diff_id mismatch: uncompressed content is %s, config says %s",
-				diff, want->diff_id);
+		return cell_errx(err, EINVAL,
+				 "diff_id mismatch: uncompressed content is %s, config says %s",
+				 diff, want->diff_id);
 	return 0;
 }
 

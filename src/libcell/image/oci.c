@@ -42,12 +42,13 @@ static int desc_parse(json_t *j, const char *what, struct desc *d, struct cell_e
 	d->media_type = json_string_value(json_object_get(j, "mediaType"));
 	d->digest = json_string_value(json_object_get(j, "digest"));
 	if (!json_is_object(j) || !d->digest || !json_is_integer(size))
-		return cell_err(err, 0, "%s: not a descriptor (digest, size)", what);
+		return cell_errx(err, EINVAL, "%s: not a descriptor (digest, size)", what);
 	if (!image_digest_valid(d->digest))
-		return cell_err(err, 0, "%s: unsupported or malformed digest %s", what, d->digest);
+		return cell_errx(err, EINVAL, "%s: unsupported or malformed digest %s", what,
+				 d->digest);
 	d->size = json_integer_value(size);
 	if (d->size < 0)
-		return cell_err(err, 0, "%s: negative size", what);
+		return cell_errx(err, EINVAL, "%s: negative size", what);
 	return 0;
 }
 
@@ -84,19 +85,20 @@ static int load_blob(const struct oci *o, const struct desc *d, char **text, siz
 	if (fstat(fd, &st) < 0)
 		return cell_err(err, errno, "blob %s: stat", d->digest);
 	if (d->size > IMAGE_JSON_MAX || st.st_size > IMAGE_JSON_MAX)
-		return cell_err(err, 0, "blob %s: too large for JSON", d->digest);
+		return cell_errx(err, EFBIG, "blob %s: too large for JSON", d->digest);
 	r = cell_read_fd(fd, &buf, &n);
 	if (r < 0)
 		return cell_err(err, r, "blob %s: read", d->digest);
 	if ((int64_t)n != d->size)
-		return cell_err(err, 0, "blob %s: size mismatch: %zu bytes, expected %lld",
-				d->digest, n, (long long)d->size);
+		return cell_errx(err, EINVAL, "blob %s: size mismatch: %zu bytes, expected %lld",
+				 d->digest, n, (long long)d->size);
 	if (image_hash_init(&h, d->digest) < 0)
 		return cell_err(err, ENOMEM, "hash");
 	image_hash_update(&h, buf, n);
 	image_hash_final(&h, got);
 	if (!streq(got, d->digest))
-		return cell_err(err, 0, "blob %s: digest mismatch: content is %s", d->digest, got);
+		return cell_errx(err, EINVAL, "blob %s: digest mismatch: content is %s", d->digest,
+				 got);
 	*text = TAKE_PTR(buf);
 	*len = n;
 	return 0;
@@ -114,7 +116,8 @@ static int load_json_blob(const struct oci *o, const struct desc *d, json_t **ou
 		return r;
 	*out = json_loadb(text, len, 0, &jerr);
 	if (!*out)
-		return cell_err(err, 0, "blob %s: line %d: %s", d->digest, jerr.line, jerr.text);
+		return cell_errx(err, EINVAL, "blob %s: line %d: %s", d->digest, jerr.line,
+				 jerr.text);
 	return 0;
 }
 
@@ -156,7 +159,7 @@ static int pick_manifest(json_t *index, const char *what, json_t **out, struct c
 	size_t i;
 
 	if (!json_is_array(list) || json_array_size(list) == 0)
-		return cell_err(err, 0, "%s: no manifests", what);
+		return cell_errx(err, EINVAL, "%s: no manifests", what);
 	if (json_array_size(list) == 1) {
 		*out = json_array_get(list, 0);
 		return 0;
@@ -168,8 +171,8 @@ static int pick_manifest(json_t *index, const char *what, json_t **out, struct c
 			return 0;
 		}
 	}
-	return cell_err(err, 0, "%s: none of its %zu manifests is for linux/%s", what,
-			json_array_size(list), image_host_arch());
+	return cell_errx(err, ENOENT, "%s: none of its %zu manifests is for linux/%s", what,
+			 json_array_size(list), image_host_arch());
 }
 
 static bool is_index(const char *media_type)
@@ -202,7 +205,7 @@ static int find_manifest(const struct oci *o, json_t *index, json_t **manifest,
 		}
 	}
 	json_decref(cur);
-	return cell_err(err, 0, "index.json: indexes nested too deep");
+	return cell_errx(err, ELOOP, "index.json: indexes nested too deep");
 }
 
 static int load_config(const struct oci *o, json_t *manifest, struct cell_image_config *cfg,
@@ -230,7 +233,8 @@ static int apply_layer(const struct oci *o, int rootfd, json_t *lj, size_t i, co
 	if (r < 0)
 		return r;
 	if (d.media_type && strstr(d.media_type, "encrypted"))
-		return cell_err(err, 0, "layer %s: encrypted layers are not supported", d.digest);
+		return cell_errx(err, ENOTSUP, "layer %s: encrypted layers are not supported",
+				 d.digest);
 	_cleanup_close_ int fd = open_blob(o, &d, err);
 	if (fd < 0)
 		return fd;
@@ -246,10 +250,11 @@ static int apply_layers(const struct oci *o, int rootfd, json_t *manifest, char 
 	size_t i, n_ids = cell_strv_len(diff_ids);
 
 	if (!json_is_array(layers))
-		return cell_err(err, 0, "manifest: no layers array");
+		return cell_errx(err, EINVAL, "manifest: no layers array");
 	if (n_ids != json_array_size(layers))
-		return cell_err(err, 0, "manifest has %zu layers but config rootfs.diff_ids %zu",
-				json_array_size(layers), n_ids);
+		return cell_errx(err, EINVAL,
+				 "manifest has %zu layers but config rootfs.diff_ids %zu",
+				 json_array_size(layers), n_ids);
 	json_array_foreach(layers, i, lj)
 	{
 		int r = apply_layer(o, rootfd, lj, i, diff_ids[i], err);
@@ -269,7 +274,8 @@ static int load_file_json(const struct oci *o, const char *name, json_t **out,
 		return cell_err(err, errno, "%s/%s", o->dir, name);
 	*out = json_loadfd(fd, 0, &jerr);
 	if (!*out)
-		return cell_err(err, 0, "%s/%s: line %d: %s", o->dir, name, jerr.line, jerr.text);
+		return cell_errx(err, EINVAL, "%s/%s: line %d: %s", o->dir, name, jerr.line,
+				 jerr.text);
 	return 0;
 }
 
@@ -282,8 +288,8 @@ static int check_layout(const struct oci *o, struct cell_error *err)
 		return r;
 	const char *v = json_string_value(json_object_get(j, "imageLayoutVersion"));
 	if (!v || !cell_startswith(v, "1."))
-		r = cell_err(err, 0, "%s/oci-layout: unsupported imageLayoutVersion %s", o->dir,
-			     v ? v : "(none)");
+		r = cell_errx(err, ENOTSUP, "%s/oci-layout: unsupported imageLayoutVersion %s",
+			      o->dir, v ? v : "(none)");
 	json_decref(j);
 	return r;
 }

@@ -49,17 +49,17 @@ static int pack_open(struct pack *p, const char *dir, struct cell_error *err)
 	/* no zero padding after the compressed stream: zstd would read it as a frame */
 	(void)archive_write_set_bytes_in_last_block(p->out, 1);
 	if (archive_write_add_filter_zstd(p->out) != ARCHIVE_OK)
-		return cell_err(err, 0, "zstd: %s", archive_error_string(p->out));
+		return cell_errx(err, ENOTSUP, "zstd: %s", archive_error_string(p->out));
 	(void)archive_write_set_filter_option(p->out, "zstd", "compression-level", "3");
 	archive_entry_linkresolver_set_strategy(p->links, archive_format(p->out));
 	if (archive_write_open2(p->out, p, NULL, write_cb, NULL, NULL) != ARCHIVE_OK)
-		return cell_err(err, 0, "open tarball: %s", archive_error_string(p->out));
+		return cell_errx(err, EIO, "open tarball: %s", archive_error_string(p->out));
 	(void)archive_read_disk_set_behavior(
 	    p->disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS | ARCHIVE_READDISK_NO_ACL |
 			 ARCHIVE_READDISK_NO_FFLAGS | ARCHIVE_READDISK_NO_SPARSE);
 	(void)archive_read_disk_set_symlink_physical(p->disk);
 	if (archive_read_disk_open(p->disk, dir) != ARCHIVE_OK)
-		return cell_err(err, 0, "%s: %s", dir, archive_error_string(p->disk));
+		return cell_errx(err, EIO, "%s: %s", dir, archive_error_string(p->disk));
 	p->root_len = strlen(dir);
 	return 0;
 }
@@ -80,8 +80,8 @@ static int copy_data(struct pack *p, struct cell_error *err)
 
 	while ((n = archive_read_data(p->disk, p->buf, sizeof(p->buf))) > 0)
 		if (archive_write_data(p->out, p->buf, (size_t)n) != n)
-			return cell_err(err, 0, "write: %s", archive_error_string(p->out));
-	return n < 0 ? cell_err(err, 0, "read: %s", archive_error_string(p->disk)) : 0;
+			return cell_errx(err, EIO, "write: %s", archive_error_string(p->out));
+	return n < 0 ? cell_errx(err, EIO, "read: %s", archive_error_string(p->disk)) : 0;
 }
 
 static int pack_entry(struct pack *p, struct archive_entry *e, struct cell_error *err)
@@ -98,8 +98,8 @@ static int pack_entry(struct pack *p, struct archive_entry *e, struct cell_error
 		return 0;
 	}
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-		return cell_err(err, 0, "%s: %s", archive_entry_pathname(e),
-				archive_error_string(p->out));
+		return cell_errx(err, EIO, "%s: %s", archive_entry_pathname(e),
+				 archive_error_string(p->out));
 	return archive_entry_size(e) > 0 ? copy_data(p, err) : 0;
 }
 
@@ -110,7 +110,7 @@ static int pack_walk(struct pack *p, struct cell_error *err)
 
 	while (r == 0 && (q = archive_read_next_header2(p->disk, e)) != ARCHIVE_EOF) {
 		if (q != ARCHIVE_OK && q != ARCHIVE_WARN) {
-			r = cell_err(err, 0, "walk: %s", archive_error_string(p->disk));
+			r = cell_errx(err, EIO, "walk: %s", archive_error_string(p->disk));
 			break;
 		}
 		(void)archive_read_disk_descend(p->disk);
@@ -118,7 +118,7 @@ static int pack_walk(struct pack *p, struct cell_error *err)
 	}
 	archive_entry_free(e);
 	if (r == 0 && archive_write_close(p->out) != ARCHIVE_OK)
-		r = cell_err(err, 0, "finish tarball: %s", archive_error_string(p->out));
+		r = cell_errx(err, EIO, "finish tarball: %s", archive_error_string(p->out));
 	return r;
 }
 

@@ -97,10 +97,10 @@ static int wait_exit(struct image_run *r, pid_t pid, struct cell_error *err)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFSIGNALED(status))
-		return cell_err(err, 0, "%s killed by signal %d%s%s", r->argv[0], WTERMSIG(status),
-				*r->last ? ": " : "", r->last);
-	return cell_err(err, 0, "%s exited with status %d%s%s", r->argv[0], WEXITSTATUS(status),
-			*r->last ? ": " : "", r->last);
+		return cell_errx(err, EIO, "%s killed by signal %d%s%s", r->argv[0],
+				 WTERMSIG(status), *r->last ? ": " : "", r->last);
+	return cell_errx(err, EIO, "%s exited with status %d%s%s", r->argv[0], WEXITSTATUS(status),
+			 *r->last ? ": " : "", r->last);
 }
 
 /* What the child used to print before exit 127 ("cell: exec X: ..."), the same
@@ -111,10 +111,10 @@ static int start_failed(const struct image_run *r, const char *step, int e,
 	if (streq(step, "fork"))
 		return cell_err(err, e, "fork for %s", r->argv[0]);
 	if (streq(step, "exec"))
-		return cell_err(err, 0, "%s exited with status 127: cell: exec %s: %s", r->argv[0],
-				r->argv[0], strerror(e));
-	return cell_err(err, 0, "%s exited with status 127: cell: %s: %s", r->argv[0], step,
-			strerror(e));
+		return cell_errx(err, EIO, "%s exited with status 127: cell: exec %s: %s", r->argv[0],
+				 r->argv[0], strerror(e));
+	return cell_errx(err, EIO, "%s exited with status 127: cell: %s: %s", r->argv[0], step,
+			 strerror(e));
 }
 
 int image_run(struct image_run *r, struct cell_error *err)

@@ -92,7 +92,7 @@ static int resolve_user(int rootfd, const char *u, struct cell_image_config *cfg
 		return 0;
 	}
 	if (!numeric)
-		return cell_err(err, 0, "no user %s in /etc/passwd", u);
+		return cell_errx(err, ENOENT, "no user %s in /etc/passwd", u);
 	cfg->uid = uid;
 	cfg->gid = 0;
 	return 0;
@@ -119,7 +119,7 @@ static int resolve_group(int rootfd, const char *g, struct cell_image_config *cf
 			cfg->gid = gid;
 			return 0;
 		}
-	return cell_err(err, 0, "no group %s in /etc/group", g);
+	return cell_errx(err, ENOENT, "no group %s in /etc/group", g);
 }
 
 static bool lists_member(char *members, const char *name)
@@ -166,7 +166,7 @@ int cell_image_user_resolve(int rootfd, struct cell_image_config *cfg, struct ce
 	if (group)
 		*group++ = '\0';
 	if (!*spec || (group && !*group))
-		return cell_err(err, 0, "user %s: empty user or group", cfg->user);
+		return cell_errx(err, EINVAL, "user %s: empty user or group", cfg->user);
 	r = resolve_user(rootfd, spec, cfg, &name, err);
 	if (r == 0 && group)
 		r = resolve_group(rootfd, group, cfg, err);

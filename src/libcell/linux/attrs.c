@@ -102,7 +102,7 @@ static int affinity_apply(pid_t pid, const char *list, const char *what, struct 
 		return 0;
 	r = cell_cpulist_parse(list, &set);
 	if (r < 0)
-		return cell_err(err, 0, "%s \"%s\": invalid cpu list", what, list);
+		return cell_errx(err, EINVAL, "%s \"%s\": invalid cpu list", what, list);
 	if (sched_setaffinity(pid, sizeof(set), &set) < 0)
 		return cell_err(err, errno, "%s \"%s\": sched_setaffinity", what, list);
 	return 0;
@@ -155,11 +155,12 @@ int cell_personality_apply(const struct cell_personality *p, struct cell_error *
 	if (!p->set)
 		return 0;
 	if (p->domain != PER_LINUX && p->domain != PER_LINUX32)
-		return cell_err(err, 0, "linux.personality.domain %#lx: unsupported", p->domain);
+		return cell_errx(err, ENOTSUP, "linux.personality.domain %#lx: unsupported",
+				 p->domain);
 	/* runtime-spec defines no personality flag values yet */
 	if (p->flags && p->flags[0])
-		return cell_err(err, 0, "linux.personality.flags[0]: unknown flag \"%s\"",
-				p->flags[0]);
+		return cell_errx(err, EINVAL, "linux.personality.flags[0]: unknown flag \"%s\"",
+				 p->flags[0]);
 	if (personality(p->domain) < 0)
 		return cell_err(err, errno, "personality %s",
 				p->domain == PER_LINUX ? "LINUX" : "LINUX32");

@@ -117,10 +117,10 @@ static int make_spec_device(const struct cell_rootfs_ctx *c, int rootfd, size_t 
 			 .gid = d->gid};
 
 	if (cell_path_escapes_root(d->path) || streq(path, "/"))
-		return cell_err(err, 0, "linux.devices[%zu].path \"%s\": not a path in the rootfs",
+		return cell_errx(err, EINVAL, "linux.devices[%zu].path \"%s\": not a path in the rootfs",
 				i, d->path);
 	if (cell_device_mode(d, &n.mode) < 0)
-		return cell_err(err, 0, "linux.devices[%zu].type '%c': unknown", i, d->type);
+		return cell_errx(err, EINVAL, "linux.devices[%zu].type '%c': unknown", i, d->type);
 	n.rdev = makedev((unsigned int)d->major, (unsigned int)d->minor);
 	if (make_node(c, rootfd, &n, err) < 0)
 		return cell_err_prefix(err, "linux.devices[%zu]", i);

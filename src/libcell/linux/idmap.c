@@ -54,9 +54,9 @@ static int pick_maps(const struct cell_spec *s, const struct cell_mount *m, stru
 		l->n_gid_mappings = s->linux.n_gid_mappings;
 	}
 	if (!l->n_uid_mappings || !l->n_gid_mappings)
-		return cell_err(err, 0,
-				"idmap needs uidMappings and gidMappings, on the mount or "
-				"for the container's user namespace");
+		return cell_errx(err, EINVAL,
+				 "idmap needs uidMappings and gidMappings, on the mount or "
+				 "for the container's user namespace");
 	return 0;
 }
 

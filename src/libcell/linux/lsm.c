@@ -62,9 +62,9 @@ static int apparmor_apply(const char *profile, struct cell_error *err)
 	int r;
 
 	if (!apparmor_enabled())
-		return cell_err(err, 0,
-				"apparmorProfile \"%s\": AppArmor is not enabled on this host",
-				profile);
+		return cell_errx(err, ENOTSUP,
+				 "apparmorProfile \"%s\": AppArmor is not enabled on this host",
+				 profile);
 	cmd = xasprintf("exec %s", profile);
 	/* the per-LSM file exists with LSM stacking; older kernels only have attr/exec */
 	r = attr_write("/proc/thread-self/attr/apparmor/exec", cmd);
@@ -80,8 +80,8 @@ static int selinux_apply(const char *label, struct cell_error *err)
 	int r;
 
 	if (!selinux_enabled())
-		return cell_err(err, 0, "selinuxLabel \"%s\": SELinux is not enabled on this host",
-				label);
+		return cell_errx(err, ENOTSUP,
+				 "selinuxLabel \"%s\": SELinux is not enabled on this host", label);
 	r = attr_write("/proc/thread-self/attr/exec", label);
 	if (r < 0)
 		return cell_err(err, r, "selinuxLabel \"%s\": write /proc/thread-self/attr/exec",
@@ -104,7 +104,8 @@ int cell_lsm_apply(const struct cell_process *p, struct cell_error *err)
 int cell_lsm_mount_label_check(const char *label, struct cell_error *err)
 {
 	if (label && *label && !selinux_enabled())
-		return cell_err(
-		    err, 0, "linux.mountLabel \"%s\": SELinux is not enabled on this host", label);
+		return cell_errx(err, ENOTSUP,
+				 "linux.mountLabel \"%s\": SELinux is not enabled on this host",
+				 label);
 	return 0;
 }

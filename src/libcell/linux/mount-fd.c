@@ -229,8 +229,8 @@ static int check_component(int rootfd, const char *prefix, bool *missing, struct
 		return cell_err(err, errno, "open %s in the rootfs", prefix);
 	if (S_ISLNK(st.st_mode)) {
 		link_target(fd, target);
-		return cell_err(err, 0, "%s in the rootfs is a symlink (to %s): %s", prefix, target,
-				PLAIN_DIR_ONLY);
+		return cell_errx(err, ELOOP, "%s in the rootfs is a symlink (to %s): %s", prefix,
+				 target, PLAIN_DIR_ONLY);
 	}
 	if (!S_ISDIR(st.st_mode))
 		return cell_err(err, ENOTDIR, "%s in the rootfs: %s", prefix, PLAIN_DIR_ONLY);
@@ -266,8 +266,8 @@ int cell_mnt_check_plain(int mntfd, int rootfd, const char *path, struct cell_er
 		now = cell_sys_openat2(rootfd, path, &how);
 	while (now < 0 && errno == EAGAIN);
 	if (now < 0 && errno == ELOOP)
-		return cell_err(err, 0, "%s in the rootfs became a symlink while it was mounted on",
-				path);
+		return cell_errx(err, ELOOP,
+				 "%s in the rootfs became a symlink while it was mounted on", path);
 	if (now < 0)
 		return cell_err(err, errno, "reopen %s after mounting", path);
 	if ((r = mnt_id(mntfd, &want)) < 0 || (r = mnt_id(now, &got)) < 0)

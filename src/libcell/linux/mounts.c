@@ -140,7 +140,7 @@ static int mount_bind(const struct job *j, struct cell_error *err)
 	_cleanup_free_ char *path = NULL;
 
 	if (!src || !*src)
-		return cell_err(err, 0, "a bind mount needs a source");
+		return cell_errx(err, EINVAL, "a bind mount needs a source");
 	/* relative sources are relative to the bundle (runtime-spec config.md#mounts) */
 	path = src[0] == '/' ? xstrdup(src) : xasprintf("%s/%s", j->c->bundle, src);
 	int fd = j->c->source_fds ? j->c->source_fds[j->i] : -1;
@@ -168,7 +168,7 @@ static int mount_cgroup(const struct job *j, struct cell_error *err)
 static int mount_other(const struct job *j, struct cell_error *err)
 {
 	if (!j->m->type || !*j->m->type)
-		return cell_err(err, 0, "no type, and no bind or rbind option");
+		return cell_errx(err, EINVAL, "no type, and no bind or rbind option");
 	return mount_fresh(j, err);
 }
 
@@ -195,11 +195,11 @@ int cell_rootfs_mount_entry(const struct cell_rootfs_ctx *c, int rootfd, size_t 
 	int r = 0;
 
 	if (cell_path_escapes_root(m->destination))
-		return cell_err(err, 0, "mounts[%zu].destination \"%s\": escapes the rootfs", i,
+		return cell_errx(err, EINVAL, "mounts[%zu].destination \"%s\": escapes the rootfs", i,
 				m->destination);
 	dest = cell_path_clean(m->destination);
 	if (streq(dest, "/"))
-		return cell_err(err, 0, "mounts[%zu].destination \"%s\": cannot cover the rootfs",
+		return cell_errx(err, EINVAL, "mounts[%zu].destination \"%s\": cannot cover the rootfs",
 				i, m->destination);
 	cell_mount_plan_build(m, &p);
 	if (cell_mount_ro_delayed(&p, dest))

@@ -38,7 +38,7 @@ static int rootfs_propagation(const struct cell_spec *s, unsigned long *flags,
 		return 0;
 	*flags = cell_propagation_from_name(name);
 	if (!*flags)
-		return cell_err(err, 0, "linux.rootfsPropagation \"%s\": unknown", name);
+		return cell_errx(err, EINVAL, "linux.rootfsPropagation \"%s\": unknown", name);
 	return 0;
 }
 
@@ -238,8 +238,8 @@ static int check_kernel_fs(int fd, const char *path, const char *what, struct ce
 	for (size_t i = 0; i < ARRAY_SIZE(kernel_fs); i++)
 		if (streq(kernel_fs[i].dir, dir) && (unsigned long)sf.f_type == kernel_fs[i].magic)
 			return 0;
-	return cell_err(err, 0, "%s %s: not on the kernel's %s (filesystem type %#lx)", what, path,
-			dir, (unsigned long)sf.f_type);
+	return cell_errx(err, EPERM, "%s %s: not on the kernel's %s (filesystem type %#lx)", what,
+			 path, dir, (unsigned long)sf.f_type);
 }
 
 /* *fd of path inside rootfd for readonlyPaths/maskedPaths; -1 when it does not exist. */
@@ -284,7 +284,7 @@ static int open_dev_null(int rootfd, struct cell_error *err)
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return cell_err(err, errno, "open /dev/null to mask files");
 	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
-		return cell_err(err, 0, "/dev/null is not the null device: cannot mask files");
+		return cell_errx(err, EPERM, "/dev/null is not the null device: cannot mask files");
 	return TAKE_FD(fd);
 }
 

@@ -115,16 +115,16 @@ static int archs_apply(scmp_filter_ctx ctx, char *const *archs, struct cell_erro
 	for (size_t i = 0; archs[i]; i++) {
 		uint32_t a = arch_token(archs[i]);
 		if (a == 0)
-			return cell_err(err, 0,
-					"linux.seccomp.architectures[%zu]: unknown "
-					"architecture \"%s\"",
-					i, archs[i]);
+			return cell_errx(err, EINVAL,
+					 "linux.seccomp.architectures[%zu]: unknown "
+					 "architecture \"%s\"",
+					 i, archs[i]);
 		r = seccomp_arch_add(ctx, a);
 		if (r == -EDOM)
-			return cell_err(err, 0,
-					"linux.seccomp.architectures[%zu]: \"%s\" differs "
-					"in endianness from the native architecture",
-					i, archs[i]);
+			return cell_errx(err, EINVAL,
+					 "linux.seccomp.architectures[%zu]: \"%s\" differs "
+					 "in endianness from the native architecture",
+					 i, archs[i]);
 		if (r < 0 && r != -EEXIST)
 			return cell_err(err, -r, "linux.seccomp.architectures[%zu]: add \"%s\"", i,
 					archs[i]);
@@ -148,11 +148,11 @@ static int flag_apply(struct cell_seccomp_filter *f, size_t i, const char *flag,
 		return 0;
 	}
 	if (streq(flag, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"))
-		return cell_err(err, 0,
-				"linux.seccomp.flags[%zu]: %s is not supported by "
-				"libseccomp %d.%d",
-				i, flag, SCMP_VER_MAJOR, SCMP_VER_MINOR);
-	return cell_err(err, 0, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i, flag);
+		return cell_errx(err, ENOTSUP,
+				 "linux.seccomp.flags[%zu]: %s is not supported by "
+				 "libseccomp %d.%d",
+				 i, flag, SCMP_VER_MAJOR, SCMP_VER_MINOR);
+	return cell_errx(err, EINVAL, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i, flag);
 }
 
 static int attrs_apply(const struct cell_seccomp *sc, struct cell_seccomp_filter *f,
@@ -187,10 +187,10 @@ static int args_convert(const struct cell_seccomp_syscall *s, size_t n, struct s
 	for (size_t k = 0; k < s->n_args; k++) {
 		const struct cell_seccomp_arg *a = &s->args[k];
 		if (a->index > 5 || (size_t)a->op >= ARRAY_SIZE(ops))
-			return cell_err(err, 0,
-					"linux.seccomp.syscalls[%zu].args[%zu]: invalid "
-					"index %u or operator",
-					n, k, a->index);
+			return cell_errx(err, EINVAL,
+					 "linux.seccomp.syscalls[%zu].args[%zu]: invalid "
+					 "index %u or operator",
+					 n, k, a->index);
 		/* for MASKED_EQ datum_a is the mask and datum_b the value, as in the spec */
 		cmp[k] = (struct scmp_arg_cmp){.arg = a->index,
 					       .op = ops[a->op],
@@ -224,7 +224,7 @@ static int syscall_apply(struct cell_seccomp_filter *f, uint32_t def, size_t n,
 	int r;
 
 	if (action_value(s->action, s->errno_ret_set, s->errno_ret, &act) < 0)
-		return cell_err(err, 0, "linux.seccomp.syscalls[%zu]: unknown action", n);
+		return cell_errx(err, EINVAL, "linux.seccomp.syscalls[%zu]: unknown action", n);
 	if ((r = args_convert(s, n, cmp, err)) < 0)
 		return r;
 	size_t known = 0, first_unknown = SIZE_MAX;
@@ -247,8 +247,9 @@ static int syscall_apply(struct cell_seccomp_filter *f, uint32_t def, size_t n,
 					n, s->names[j]);
 	}
 	if (known == 0 && first_unknown != SIZE_MAX)
-		return cell_err(err, 0, "linux.seccomp.syscalls[%zu].names[%zu]: unknown syscall \"%s\"",
-				n, first_unknown, s->names[first_unknown]);
+		return cell_errx(err, EINVAL,
+				 "linux.seccomp.syscalls[%zu].names[%zu]: unknown syscall \"%s\"",
+				 n, first_unknown, s->names[first_unknown]);
 	f->notify |= act != def && s->action == CELL_SCMP_NOTIFY;
 	return 0;
 }
@@ -344,13 +345,13 @@ int cell_seccomp_prepare(const struct cell_seccomp *sc, struct cell_seccomp_filt
 
 	if (action_value(sc->default_action, sc->default_errno_ret_set, sc->default_errno_ret,
 			 &def) < 0)
-		return cell_err(err, 0, "linux.seccomp.defaultAction: unknown action");
+		return cell_errx(err, EINVAL, "linux.seccomp.defaultAction: unknown action");
 	/* the process would block on its own notification before it could
 	 * hand the listener over */
 	if (sc->default_action == CELL_SCMP_NOTIFY)
-		return cell_err(err, 0,
-				"linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be "
-				"the default action");
+		return cell_errx(err, EINVAL,
+				 "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be "
+				 "the default action");
 	f = xzalloc(sizeof(*f));
 	f->ctx = seccomp_init(def);
 	if (!f->ctx)
@@ -487,7 +488,7 @@ int cell_seccomp_send_listener(const char *listener_path, int notify_fd, const c
 	_cleanup_close_ int sock = -1;
 
 	if (!state_json || !*state_json)
-		return cell_err(err, 0, "seccomp listener %s: empty state", listener_path);
+		return cell_errx(err, EINVAL, "seccomp listener %s: empty state", listener_path);
 	if ((sock = cell_seccomp_listener_connect(listener_path, err)) < 0)
 		return sock;
 	int r = cell_seccomp_send_listener_fd(sock, notify_fd, state_json, NULL, err);

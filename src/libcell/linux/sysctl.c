@@ -80,7 +80,7 @@ static int sysctl_write(const struct cell_kv *kv, struct cell_error *err)
 	int r;
 
 	if (cell_sysctl_path(kv->key, path, sizeof(path)) < 0)
-		return cell_err(err, 0, "invalid key");
+		return cell_errx(err, EINVAL, "invalid key");
 	fd = sysctl_open(path, err);
 	if (fd < 0)
 		return fd;

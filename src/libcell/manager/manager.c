@@ -86,7 +86,7 @@ int cell_manager_create(const struct cell_store *st, struct cell_create_req *req
 	if (lock < 0)
 		return lock;
 	if (mkdir(dir, 0711) < 0)
-		return errno == EEXIST ? cell_err(err, 0, "a container named \"%s\" exists already", s->name)
+		return errno == EEXIST ? cell_errx(err, EEXIST, "a container named \"%s\" exists already", s->name)
 				       : cell_err(err, errno, "create %s", dir);
 	free(s->created);
 	s->created = cell_now_rfc3339();
@@ -118,7 +118,7 @@ int cell_manager_start(const struct cell_store *st, const char *name, enum cell_
 	if ((r = cell_settings_load(st, name, &s, err)) < 0)
 		return r;
 	if (cell_supervisor_pid(st, name) > 0)
-		return cell_err(err, 0, "%s is running already", name);
+		return cell_errx(err, EBUSY, "%s is running already", name);
 	if (cell_manager_cgroup_procs(st, name) > 0)
 		return cell_err(err, EBUSY,
 				"%s is running without its supervisor (it was killed): `cell stop %s` "
@@ -188,7 +188,7 @@ static int stop_lost(const struct cell_store *st, const char *name, int timeout,
 
 	if (cell_manager_cgroup_procs(st, name) == 0) {
 		(void)cell_manager_cleanup(st, name, &ignored); /* what the crash left */
-		return cell_err(err, 0, "%s is not running", name);
+		return cell_errx(err, ESRCH, "%s is not running", name);
 	}
 	cell_warn("%s: its supervisor is gone (killed?): stopping the container without it "
 		  "and removing what it left",
@@ -248,7 +248,7 @@ int cell_manager_kill(const struct cell_store *st, const char *name, int sig,
 		return stop_lost(st, name, 0, true, err);
 	}
 	if (cell_manager_cgroup_procs(st, name) == 0)
-		return cell_err(err, 0, "%s is not running", name);
+		return cell_errx(err, ESRCH, "%s is not running", name);
 	cell_warn("%s: its supervisor is gone: nothing records the init's exit; `cell stop %s` "
 		  "removes what is left",
 		  name, name);
@@ -291,7 +291,7 @@ int cell_manager_destroy(const struct cell_store *st, const char *name, bool for
 	pid_t sup = cell_supervisor_pid(st, name);
 	bool lost = sup <= 0 && cell_manager_cgroup_procs(st, name) > 0;
 	if ((sup > 0 || lost) && !force)
-		return cell_err(err, 0, "%s is running%s: stop it first or use --force", name,
+		return cell_errx(err, EBUSY, "%s is running%s: stop it first or use --force", name,
 				lost ? " without its supervisor" : "");
 	if (sup > 0 && (r = stop_supervised(st, name, sup, 10, err)) < 0)
 		return r;

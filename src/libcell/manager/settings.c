@@ -424,7 +424,7 @@ int cell_settings_load(const struct cell_store *st, const char *name, struct cel
 
 	if (!o) {
 		if (access(dir, F_OK) < 0)
-			return cell_err(err, 0, "no container named \"%s\" (see cell ls)", name);
+			return cell_errx(err, ENOENT, "no container named \"%s\" (see cell ls)", name);
 		return cell_err(err, EINVAL, "%s: line %d, column %d: %s", path, je.line, je.column,
 				je.text);
 	}

@@ -351,7 +351,7 @@ int cell_manager_clone(const struct cell_store *st, const char *src, const char 
 	if ((r = open_stopped(st, src, &s, &from, err)) < 0)
 		return r;
 	if (mkdir(ddir, 0711) < 0)
-		return errno == EEXIST ? cell_err(err, 0, "a container named \"%s\" exists already", dst)
+		return errno == EEXIST ? cell_errx(err, EEXIST, "a container named \"%s\" exists already", dst)
 				       : cell_err(err, errno, "create %s", ddir);
 	if (cell_storage_init(&to, cell_settings_storage(s), ddir, err) < 0 ||
 	    cell_storage_clone(&from, &to, err) < 0)

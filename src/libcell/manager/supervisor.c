@@ -343,9 +343,10 @@ static int await_report(pid_t pid, int ready, struct cell_error *err)
 		return 0;
 	(void)waitpid(pid, NULL, 0);
 	if (n != (ssize_t)sizeof(rep))
-		return cell_err(err, 0, "the supervisor exited before the container ran");
+		return cell_errx(err, EIO, "the supervisor exited before the container ran");
 	rep.err.msg[sizeof(rep.err.msg) - 1] = '\0';
-	return cell_err(err, rep.err.code, "%s", rep.err.msg);
+	return rep.err.plain ? cell_errx(err, rep.err.code, "%s", rep.err.msg)
+			     : cell_err(err, rep.err.code, "%s", rep.err.msg);
 }
 
 int cell_supervise(const struct cell_store *st, const char *name, enum cell_start_mode mode,

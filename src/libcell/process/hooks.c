@@ -86,25 +86,27 @@ int cell_hook_run(const struct cell_hook *h, int exec_fd, char *const *inherit_e
 	(void)sigaction(SIGPIPE, &old, NULL);
 	r = wait_hook(pid, h->timeout_set ? h->timeout : 0, &status);
 	if (r == -ETIME)
-		return cell_err(err, 0, "hook %s timed out after %d s", h->path, h->timeout);
+		return cell_errx(err, ETIMEDOUT, "hook %s timed out after %d s", h->path,
+				 h->timeout);
 	if (r < 0)
 		return cell_err(err, r, "hook %s: wait", h->path);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return cell_err(err, 0, "hook %s: could not execute it (missing or not executable?)",
-				h->path);
+		return cell_errx(err, ENOEXEC,
+				 "hook %s: could not execute it (missing or not executable?)",
+				 h->path);
 	/* runc's words around a hook's status: "error running hook: signal: bad system
 	 * call" (1.1; Go's os/exec) inside "error running KIND hook #N" (1.2 on) */
 	if (WIFEXITED(status))
-		return cell_err(err, 0, "error running hook: %s exited with status %d", h->path,
-				WEXITSTATUS(status));
+		return cell_errx(err, EIO, "error running hook: %s exited with status %d", h->path,
+				 WEXITSTATUS(status));
 	char sig[64];
 	const char *name = strsignal(WTERMSIG(status));
 	(void)snprintf(sig, sizeof(sig), "%s", name ? name : "unknown signal");
 	sig[0] = (char)tolower((unsigned char)sig[0]);
-	return cell_err(err, 0, "error running hook: %s: signal: %s (killed by signal %d)", h->path,
-			sig, WTERMSIG(status));
+	return cell_errx(err, EIO, "error running hook: %s: signal: %s (killed by signal %d)",
+			 h->path, sig, WTERMSIG(status));
 }
 
 int cell_hooks_run(const struct cell_hook_list *l, enum cell_hook_kind kind, const int *exec_fds,

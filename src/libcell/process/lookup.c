@@ -101,7 +101,7 @@ go_err(struct cell_error *err, int code, const char *fmt, ...)
 	va_end(ap);
 	(void)snprintf(text, sizeof(text), "%s", strerror(code));
 	text[0] = (char)tolower((unsigned char)text[0]);
-	(void)cell_err(err, 0, "%s: %s", what, text);
+	(void)cell_errx(err, code, "%s: %s", what, text);
 	return -code;
 }
 
@@ -151,14 +151,15 @@ static int resolve(int root, const struct cell_process *p, char *const *env, cha
 		/* as Go's exec.LookPath (ErrDot), which runc uses: a bare name is
 		 * not run from a relative (or empty) PATH entry */
 		if (relative) {
-			(void)cell_err(err, 0,
-				       "exec: \"%s\": cannot run executable found relative to "
-				       "current directory", file);
+			(void)cell_errx(err, EACCES,
+					"exec: \"%s\": cannot run executable found relative to "
+					"current directory",
+					file);
 			return -EACCES;
 		}
 		return checked(root, p, full, out, err);
 	}
-	(void)cell_err(err, 0, "exec: \"%s\": executable file not found in $PATH", file);
+	(void)cell_errx(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
 	return -ENOENT; /* runc's message has no errno text (see go_err) */
 }
 

@@ -99,7 +99,7 @@ int cell_sync_expect(int sock, int type, struct cell_sync_msg *msg, int *fds, in
 	int r = cell_sync_recv(sock, msg, fds, maxfds);
 
 	if (r == -EPIPE)
-		return cell_err(err, 0, "container process exited during setup");
+		return cell_errx(err, EPIPE, "container process exited during setup");
 	if (r < 0)
 		return cell_err(err, r, "read from container process");
 	if (msg->type == CELL_SYNC_ERROR) {

@@ -164,9 +164,10 @@ int spec_doc_load(const char *text, size_t len, struct spec_doc *doc, struct cel
 	doc->root = json_loadb(b->copy ? b->copy : text, len, 0, &je);
 	free(b->copy);
 	if (!doc->root)
-		return cell_err(err, 0, "line %d, column %d: %s", je.line, je.column, je.text);
+		return cell_errx(err, EINVAL, "line %d, column %d: %s", je.line, je.column,
+				 je.text);
 	if (!json_is_object(doc->root))
-		return cell_err(err, 0, "expected a JSON object at the top level");
+		return cell_errx(err, EINVAL, "expected a JSON object at the top level");
 	return 0;
 }
 
@@ -244,8 +245,8 @@ int(jp_fail)(struct pctx *c, const struct jp *at, const char *fmt, ...) /* (): n
 	va_end(ap);
 	jp_format(at, path, sizeof(path));
 	if (!path[0])
-		return cell_err(c->err, 0, "%s", msg);
-	return cell_err(c->err, 0, "%s: %s", path, msg);
+		return cell_errx(c->err, EINVAL, "%s", msg);
+	return cell_errx(c->err, EINVAL, "%s: %s", path, msg);
 }
 
 /* ---- typed getters ---- */

@@ -30,7 +30,7 @@ static int require_btrfs(const char *dir, int dirfd, struct cell_error *err)
 	if (storage_fd_on_btrfs(dirfd))
 		return 0;
 	storage_fstype(dir, type, sizeof(type));
-	return cell_err(err, 0, "btrfs storage needs the store on btrfs (it is %s)", type);
+	return cell_errx(err, ENOTSUP, "btrfs storage needs the store on btrfs (it is %s)", type);
 }
 
 /* parentfd/name := a new subvolume holding a copy of srcfd (-1: empty). */

@@ -341,9 +341,9 @@ static int tool_result(const char *tool, int status, const char *why, struct cel
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status))
-		return cell_err(err, 0, "%s exited with status %d%s%s", tool, WEXITSTATUS(status),
+		return cell_errx(err, EIO, "%s exited with status %d%s%s", tool, WEXITSTATUS(status),
 				*why ? ": " : "", why);
-	return cell_err(err, 0, "%s killed by signal %d", tool, WTERMSIG(status));
+	return cell_errx(err, EIO, "%s killed by signal %d", tool, WTERMSIG(status));
 }
 
 int storage_run(const char *const argv[], struct cell_error *err)

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""What `cell` says when it refuses (issue 10, item 4): no such container, exists,
+running and not running each in words of their own, a usage error without an
+errno's text, and one line on stderr with exit status 1 (cell/main.c)."""
+import pytest
+
+
+def refused(cell, *args):
+    """stderr of a failing `cell ARGS`: exit status 1, one line."""
+    r = cell(*args)
+    assert r.returncode == 1, r
+    lines = r.stderr.strip().split("\n")
+    assert len(lines) == 1 and lines[0].startswith("cell: "), r.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("verb", [["start"], ["destroy"], ["info"], ["exec", "--", "true"],
+                                  ["config"]])
+def test_no_such_container(cell, verb):
+    err = refused(cell, verb[0], "nosuch", *verb[1:])
+    assert err == 'cell: no container named "nosuch" (see cell ls)', err
+
+
+def test_exists(cell):
+    n = cell.name("exists")
+    cell("create", n, check=True)
+    err = refused(cell, "create", n)
+    assert err == f'cell: a container named "{n}" exists already', err
+    src = cell.name("clone-src")
+    cell("create", src, check=True)
+    err = refused(cell, "clone", src, n)   # same condition, same words as create
+    assert err == f'cell: a container named "{n}" exists already', err
+
+
+def test_running_and_not_running(cell):
+    n = cell.name("busy")
+    cell("create", n, check=True)
+    # exec into a stopped container: its real state, not "does not exist"
+    assert refused(cell, "exec", n, "--", "true") == f"cell: {n} is not running"
+    cell("start", n, check=True)
+    try:
+        assert refused(cell, "start", n) == f"cell: {n} is running already"
+        err = refused(cell, "destroy", n)
+        assert err == f"cell: {n} is running: stop it first or use --force", err
+    finally:
+        cell("stop", n, check=True)
+    assert refused(cell, "stop", n) == f"cell: {n} is not running"
+
+
+@pytest.mark.parametrize("args,want", [
+    (["start"], "cell: usage: cell start"),
+    (["exec", "x"], "cell: usage: cell exec"),
+    (["clone", "a"], "cell: usage: cell clone SRC DST"),
+    (["no-such-verb"], 'cell: unknown command "no-such-verb" (see cell --help)'),
+    (["create", "x", "--privileged", "--unprivileged"],
+     "cell: --privileged and --unprivileged contradict"),
+])
+def test_usage_errors_carry_no_errno_text(cell, args, want):
+    err = refused(cell, *args)
+    assert err.startswith(want), err
+    assert "Invalid argument" not in err, err
