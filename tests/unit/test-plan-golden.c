@@ -52,6 +52,7 @@ static const struct golden {
     {"error-bind-no-source", FACTS(0)},
     {"error-no-type", FACTS(0)},
     {"error-device-path", FACTS(0)},
+    {"error-sysctl-key", FACTS(0)},
 };
 
 static char *golden_path(const char *name, const char *ext)

@@ -274,7 +274,7 @@ static int plan_all(struct cell_plan *p, const struct cell_host_facts *f,
 {
 	int r;
 
-	if ((r = plan_root(p, f, err)) < 0)
+	if ((r = plan_root(p, f, err)) < 0 || (r = cell_plan_sysctls(p, err)) < 0)
 		return r;
 	/* without a mount namespace nothing is mounted (rootfs.h): no operation */
 	if (p->no_mount_ns)
@@ -298,6 +298,8 @@ int cell_plan_build(const struct cell_spec *s, const struct cell_host_facts *f,
 	    .cgroup_mounts = f->cgroup_mounts,
 	    .n_cgroup_mounts = f->n_cgroup_mounts,
 	    .cgroupns = s->linux.ns[CELL_NS_CGROUP].enabled,
+	    .hostname = s->hostname,
+	    .domainname = s->domainname,
 	};
 	int r = plan_all(&p, f, err);
 
@@ -320,5 +322,8 @@ void cell_plan_free(struct cell_plan *p)
 	free(p->links);
 	cell_strv_free(p->readonly_paths);
 	cell_strv_free(p->masked_paths);
+	for (size_t i = 0; i < p->n_sysctls; i++)
+		free(p->sysctls[i].path);
+	free(p->sysctls);
 	*p = (struct cell_plan){0};
 }

@@ -191,6 +191,10 @@ char *cell_plan_dump(const struct cell_plan *p)
 	struct buf b = {xstrdup(""), 0};
 
 	dump_root(&b, p);
+	if (p->hostname)
+		add(&b, "hostname %s\n", p->hostname);
+	if (p->domainname)
+		add(&b, "domainname %s\n", p->domainname);
 	for (size_t i = 0; i < p->n_mounts; i++)
 		dump_mount(&b, &p->mounts[i]);
 	for (size_t i = 0; i < p->n_devices; i++)
@@ -198,6 +202,8 @@ char *cell_plan_dump(const struct cell_plan *p)
 	for (size_t i = 0; i < p->n_links; i++)
 		add(&b, "link /dev/%s -> %s%s\n", p->links[i].link.name, p->links[i].link.target,
 		    p->links[i].replace ? " replace" : "");
+	for (size_t i = 0; i < p->n_sysctls; i++)
+		add(&b, "sysctl %s = %s\n", p->sysctls[i].path, p->sysctls[i].value);
 	dump_finalize(&b, p);
 	return b.s;
 }

@@ -153,6 +153,13 @@ struct cell_dev_link_op {
 	bool replace; /* an existing entry is removed first */
 };
 
+/* One linux.sysctl entry: value written to path (under /proc/sys of the container). */
+struct cell_sysctl_op {
+	const char *key, *value; /* the spec's */
+	char *path;
+};
+#define CELL_SYSCTL_PATH_MAX 512
+
 enum cell_root_switch {
 	CELL_ROOT_PIVOT,  /* pivot_root(".", ".") and detach the old root */
 	CELL_ROOT_MOVE,	  /* --no-pivot: MS_MOVE onto "/" and chroot */
@@ -179,6 +186,9 @@ struct cell_plan {
 	const struct cell_cgroup_mount *cgroup_mounts; /* the facts' */
 	size_t n_cgroup_mounts;
 	bool cgroupns; /* a new cgroup namespace: hierarchies are fresh mounts */
+	const char *hostname, *domainname; /* the spec's, NULL: left alone */
+	struct cell_sysctl_op *sysctls;	   /* after the pivot, in spec order */
+	size_t n_sysctls;
 };
 
 /* The plan for spec s on a host as facts describes it.  Refuses what cannot be done with
@@ -187,6 +197,12 @@ struct cell_plan {
 int cell_plan_build(const struct cell_spec *s, const struct cell_host_facts *facts,
 		    struct cell_plan *out, struct cell_error *err);
 void cell_plan_free(struct cell_plan *p);
+/* "net.ipv4.ip_forward" -> "/proc/sys/net/ipv4/ip_forward"; a key containing
+ * '/' is taken as is (sysctl(8) style, so "net/ipv4/conf/eth0.100/forwarding"
+ * keeps its dot).  Refuses empty, ".", ".." components.  0 or -errno. */
+int cell_sysctl_path(const char *key, char *buf, size_t len);
+/* p->sysctls from p->spec (plan building; sysctl.c). */
+int cell_plan_sysctls(struct cell_plan *p, struct cell_error *err);
 /* A read-only /dev or tmpfs is mounted read-write and made read-only in finalize, as
  * runc does: the nodes, links and mount points below it are made in between. */
 bool cell_mount_ro_delayed(const struct cell_mount_plan *p, const char *dest);

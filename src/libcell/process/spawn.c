@@ -238,10 +238,11 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 		return r;
 	if (!s->no_new_keyring)
 		session_keyring(s->id);
-	if (sp->hostname && sethostname(sp->hostname, strlen(sp->hostname)) < 0)
-		return cell_err(err, errno, "sethostname %s", sp->hostname);
-	if (sp->domainname && setdomainname(sp->domainname, strlen(sp->domainname)) < 0)
-		return cell_err(err, errno, "setdomainname %s", sp->domainname);
+	if (s->plan.hostname && sethostname(s->plan.hostname, strlen(s->plan.hostname)) < 0)
+		return cell_err(err, errno, "sethostname %s", s->plan.hostname);
+	if (s->plan.domainname &&
+	    setdomainname(s->plan.domainname, strlen(s->plan.domainname)) < 0)
+		return cell_err(err, errno, "setdomainname %s", s->plan.domainname);
 	r = cell_rootfs_prepare(&s->rootfs_ctx, err);
 	cell_mount_sources_close(s->rootfs_ctx.source_fds, sp->n_mounts);
 	s->rootfs_ctx.source_fds = NULL;
@@ -272,7 +273,7 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	}
 	if ((r = cell_rootfs_pivot(&s->rootfs_ctx, err)) < 0)
 		return r;
-	if ((r = cell_sysctl_apply(sp->linux.sysctl, sp->linux.n_sysctl, err)) < 0)
+	if ((r = cell_sysctl_run(&s->plan, err)) < 0)
 		return r;
 	/* a missing cwd is created, as runc does, before the root may turn read-only */
 	if (sp->process.cwd && (r = cell_cwd_make(sp->process.cwd, err)) < 0)
