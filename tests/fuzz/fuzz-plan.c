@@ -20,16 +20,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char *aliases[] = {"cpu", "cpuacct", NULL};
 static const struct cell_cgroup_mount v1_host[] = {
     {.name = "memory", .fstype = "cgroup", .options = "memory", .host_path = "/cg/memory"},
-    {.name = "cpu,cpuacct", .fstype = "cgroup", .options = "cpu,cpuacct",
-     .host_path = "/cg/cpu", .aliases = aliases},
+    {.name = "cpu,cpuacct",
+     .fstype = "cgroup",
+     .options = "cpu,cpuacct",
+     .host_path = "/cg/cpu",
+     .aliases = aliases},
 };
 static const struct cell_cgroup_mount v2_host = {
     .name = "", .fstype = "cgroup2", .options = "", .host_path = "/cg"};
 
 static const struct cell_host_facts hosts[] = {
     {.rootfs = "/b/rootfs", .bundle = "/b"},
-    {.rootfs = "/b/rootfs", .bundle = "/b", .in_userns = true, .no_pivot = true,
-     .cgroup_mounts = v1_host, .n_cgroup_mounts = 2},
+    {.rootfs = "/b/rootfs",
+     .bundle = "/b",
+     .in_userns = true,
+     .no_pivot = true,
+     .cgroup_mounts = v1_host,
+     .n_cgroup_mounts = 2},
     {.rootfs = "/b/rootfs", .bundle = "/b", .cgroup_mounts = &v2_host, .n_cgroup_mounts = 1},
 };
 

@@ -24,18 +24,27 @@
 
 static char *v1_aliases[] = {"cpu", "cpuacct", NULL};
 static const struct cell_cgroup_mount v1_host[] = {
-    {.name = "memory", .fstype = "cgroup", .options = "memory", .host_path = "/sys/fs/cgroup/memory/c1"},
+    {.name = "memory",
+     .fstype = "cgroup",
+     .options = "memory",
+     .host_path = "/sys/fs/cgroup/memory/c1"},
     {.name = "cpu,cpuacct",
      .fstype = "cgroup",
      .options = "cpu,cpuacct",
      .host_path = "/sys/fs/cgroup/cpu,cpuacct/c1",
      .aliases = v1_aliases},
-    {.name = "unified", .fstype = "cgroup2", .options = "", .host_path = "/sys/fs/cgroup/unified/c1"},
+    {.name = "unified",
+     .fstype = "cgroup2",
+     .options = "",
+     .host_path = "/sys/fs/cgroup/unified/c1"},
 };
 static const struct cell_cgroup_mount v2_host = {
     .name = "", .fstype = "cgroup2", .options = "", .host_path = "/sys/fs/cgroup/c1"};
 
-#define FACTS(...) {.rootfs = "/bundle/rootfs", .bundle = "/bundle", __VA_ARGS__}
+#define FACTS(...)                                                                                 \
+	{                                                                                          \
+		.rootfs = "/bundle/rootfs", .bundle = "/bundle", __VA_ARGS__                       \
+	}
 
 static const struct golden {
 	const char *name;

@@ -34,7 +34,8 @@ static int bind_host_node(int rootfd, int dirfd, const char *base, const struct 
 	return cell_mnt_attach(mnt, rootfd, target, n->path, err);
 }
 
-static int mknod_node(int dirfd, const char *base, const struct cell_dev_op *n, struct cell_error *err)
+static int mknod_node(int dirfd, const char *base, const struct cell_dev_op *n,
+		      struct cell_error *err)
 {
 	uid_t uid = n->uid_set ? n->uid : (uid_t)-1;
 	gid_t gid = n->gid_set ? n->gid : (gid_t)-1;

@@ -94,7 +94,8 @@ static int mount_fresh(const struct job *j, struct cell_error *err)
 static int mount_bind(const struct job *j, struct cell_error *err)
 {
 	const struct cell_mount_op *op = j->op;
-	unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (op->recursive ? AT_RECURSIVE : 0);
+	unsigned int flags =
+	    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (op->recursive ? AT_RECURSIVE : 0);
 	int srcfd = op->source_fd && j->c->source_fds ? j->c->source_fds[op->index] : -1;
 	/* an fd the runtime opened: cloned from, with no walk down the path */
 	_cleanup_close_ int mnt = srcfd >= 0 ? open_tree(srcfd, "", flags | AT_EMPTY_PATH)

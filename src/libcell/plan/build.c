@@ -123,8 +123,7 @@ static int mount_op(const struct cell_spec *s, const struct cell_host_facts *f, 
 	return 0;
 }
 
-static int plan_mounts(struct cell_plan *p, const struct cell_host_facts *f,
-		       struct cell_error *err)
+static int plan_mounts(struct cell_plan *p, const struct cell_host_facts *f, struct cell_error *err)
 {
 	const struct cell_spec *s = p->spec;
 
@@ -253,8 +252,7 @@ static unsigned long setup_propagation(unsigned long requested)
 	return MS_SLAVE | MS_REC;
 }
 
-static int plan_root(struct cell_plan *p, const struct cell_host_facts *f,
-		     struct cell_error *err)
+static int plan_root(struct cell_plan *p, const struct cell_host_facts *f, struct cell_error *err)
 {
 	const char *name = p->spec->linux.rootfs_propagation;
 
@@ -269,8 +267,7 @@ static int plan_root(struct cell_plan *p, const struct cell_host_facts *f,
 	return 0;
 }
 
-static int plan_all(struct cell_plan *p, const struct cell_host_facts *f,
-		    struct cell_error *err)
+static int plan_all(struct cell_plan *p, const struct cell_host_facts *f, struct cell_error *err)
 {
 	int r;
 

@@ -59,10 +59,14 @@ static void add_attr(struct buf *b, const char *key, uint64_t attr)
 		uint64_t attr;
 		const char *name;
 	} names[] = {
-	    {MOUNT_ATTR_RDONLY, "ro"},	       {MOUNT_ATTR_NOSUID, "nosuid"},
-	    {MOUNT_ATTR_NODEV, "nodev"},       {MOUNT_ATTR_NOEXEC, "noexec"},
-	    {MOUNT_ATTR_NOATIME, "noatime"},   {MOUNT_ATTR_STRICTATIME, "strictatime"},
-	    {MOUNT_ATTR_NODIRATIME, "nodiratime"}, {MOUNT_ATTR_NOSYMFOLLOW, "nosymfollow"},
+	    {MOUNT_ATTR_RDONLY, "ro"},
+	    {MOUNT_ATTR_NOSUID, "nosuid"},
+	    {MOUNT_ATTR_NODEV, "nodev"},
+	    {MOUNT_ATTR_NOEXEC, "noexec"},
+	    {MOUNT_ATTR_NOATIME, "noatime"},
+	    {MOUNT_ATTR_STRICTATIME, "strictatime"},
+	    {MOUNT_ATTR_NODIRATIME, "nodiratime"},
+	    {MOUNT_ATTR_NOSYMFOLLOW, "nosymfollow"},
 	};
 	const char *sep = "=";
 

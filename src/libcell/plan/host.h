@@ -11,9 +11,9 @@
 /* For mounting "cgroup" inside the container: one entry per hierarchy (cgroup.c reads
  * them from the host). */
 struct cell_cgroup_mount {
-	char *name;      /* dir under /sys/fs/cgroup: "memory", "cpu,cpuacct", "systemd", "unified" */
-	char *fstype;    /* "cgroup" or "cgroup2" */
-	char *options;   /* mount data for a fresh mount: "memory", "none,name=systemd", "" */
+	char *name;    /* dir under /sys/fs/cgroup: "memory", "cpu,cpuacct", "systemd", "unified" */
+	char *fstype;  /* "cgroup" or "cgroup2" */
+	char *options; /* mount data for a fresh mount: "memory", "none,name=systemd", "" */
 	char *host_path; /* the container's cgroup dir on the host, for bind mounts */
 	/* Added: symlinks the host has next to this hierarchy ("cpu", "cpuacct" for
 	 * "cpu,cpuacct"), NULL-terminated, may be NULL.  Name is "" for a pure v2 host. */
@@ -23,8 +23,8 @@ struct cell_cgroup_mount {
 struct cell_host_facts {
 	const char *rootfs; /* absolute host path of root.path, symlinks resolved */
 	const char *bundle; /* absolute bundle dir (relative mount sources resolve here) */
-	bool in_userns;     /* the mounts are made in a user namespace (new, joined or ours) */
-	bool no_pivot;      /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
+	bool in_userns;	    /* the mounts are made in a user namespace (new, joined or ours) */
+	bool no_pivot;	    /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
 	/* the container's cgroup in each host hierarchy; none: "cgroup" mounts are fresh */
 	const struct cell_cgroup_mount *cgroup_mounts;
 	size_t n_cgroup_mounts;

@@ -52,9 +52,10 @@ int cell_plan_sysctls(struct cell_plan *p, struct cell_error *err)
 	for (size_t i = 0; i < l->n_sysctl; i++) {
 		char path[CELL_SYSCTL_PATH_MAX];
 		if (cell_sysctl_path(l->sysctl[i].key, path, sizeof(path)) < 0)
-			return cell_err(err, 0, "linux.sysctl \"%s\": invalid key", l->sysctl[i].key);
-		p->sysctls[i] = (struct cell_sysctl_op){l->sysctl[i].key, l->sysctl[i].value,
-							xstrdup(path)};
+			return cell_err(err, 0, "linux.sysctl \"%s\": invalid key",
+					l->sysctl[i].key);
+		p->sysctls[i] =
+		    (struct cell_sysctl_op){l->sysctl[i].key, l->sysctl[i].value, xstrdup(path)};
 		p->n_sysctls++;
 	}
 	return 0;
