@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 /*
- * plan/: pure translation of spec parts into what the executors in linux/
- * do.  No syscalls here, so all of it is unit-tested without privileges.
+ * plan/: pure translation of the validated spec, and of the facts about the
+ * host the caller gathered (host.h), into struct cell_plan: the ordered
+ * operations the container child executes (linux/rootfs.c, mounts.c,
+ * devices.c, cgroup-mounts.c, sysctl.c) without deriving or checking
+ * anything again.  No syscalls here, so all of it is unit-tested (golden
+ * files, tests/unit/plan-golden/) and fuzzed (tests/fuzz/fuzz-plan.c)
+ * without privileges.  Built first, executed second, as bubblewrap's setup
+ * operations are.
  */
 #include <stdbool.h>
 #include <stddef.h>
