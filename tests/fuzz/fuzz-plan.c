@@ -59,8 +59,13 @@ static void assert_mount(const struct cell_mount_op *op, const struct cell_host_
 		assert(op->source && op->source[0] == '/');
 	else
 		assert(op->type && *op->type && op->source);
-	if (op->how == CELL_MOP_CGROUP_V1 || op->how == CELL_MOP_CGROUP_V2)
-		assert(f->n_cgroup_mounts > 0 && op->p.kind == CELL_MOUNT_CGROUP);
+	if (op->how == CELL_MOP_CGROUP_V1 || op->how == CELL_MOP_CGROUP_V2) {
+		assert(op->p.kind == CELL_MOUNT_CGROUP && op->n_cgroups == f->n_cgroup_mounts);
+		for (size_t i = 0; i < op->n_cgroups; i++)
+			assert(cell_path_under(op->cgroups[i].path, op->dest));
+	} else {
+		assert(op->n_cgroups == 0);
+	}
 }
 
 /* What the plan promises the child: every path clean and inside the rootfs. */

@@ -17,17 +17,17 @@
 #include "../base/util.h"
 #include "rootfs-internal.h"
 
-static int hierarchy_mount(const struct cell_plan *c, const struct cell_cgroup_mount *h,
-			   const struct cell_mount_op *op, const char *path,
-			   struct cell_error *err)
+static int hierarchy_mount(const struct cell_plan *c, const struct cell_cgroup_op *g,
+			   const struct cell_mount_op *op, struct cell_error *err)
 {
+	const struct cell_cgroup_mount *h = g->h;
 	struct cell_mount_plan fp = {.flags = op->p.flags, .data = h->options};
 	uint64_t set, clr;
 	struct statvfs sv;
 	int mnt, r;
 
 	if (c->cgroupns)
-		return cell_mnt_fresh(h->fstype, "cgroup", &fp, path, err);
+		return cell_mnt_fresh(h->fstype, "cgroup", &fp, g->path, err);
 	mnt = open_tree(AT_FDCWD, h->host_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (mnt < 0)
 		return cell_err(err, errno, "open cgroup %s", h->host_path);
@@ -41,15 +41,14 @@ static int hierarchy_mount(const struct cell_plan *c, const struct cell_cgroup_m
 	return mnt;
 }
 
-static int place_hierarchy(const struct cell_plan *c, int rootfd,
-			   const struct cell_cgroup_mount *h, const struct cell_mount_op *op,
-			   const char *path, struct cell_error *err)
+static int place_hierarchy(const struct cell_plan *c, int rootfd, const struct cell_cgroup_op *g,
+			   const struct cell_mount_op *op, struct cell_error *err)
 {
-	_cleanup_close_ int mnt = hierarchy_mount(c, h, op, path, err);
+	_cleanup_close_ int mnt = hierarchy_mount(c, g, op, err);
 
 	if (mnt < 0)
 		return mnt;
-	return cell_mnt_place(mnt, rootfd, path, false, err);
+	return cell_mnt_place(mnt, rootfd, g->path, false, err);
 }
 
 /* The links the host has next to a hierarchy ("cpu" -> "cpu,cpuacct") are made here too. */
@@ -73,12 +72,10 @@ static int mount_v1(const struct cell_plan *c, int rootfd, const struct cell_mou
 		return tmp;
 	if ((r = cell_mnt_place(tmp, rootfd, dest, false, err)) < 0)
 		return r;
-	for (size_t i = 0; i < c->n_cgroup_mounts; i++) {
-		const struct cell_cgroup_mount *h = &c->cgroup_mounts[i];
-		_cleanup_free_ char *path = xasprintf("%s/%s", dest, h->name);
-		if ((r = place_hierarchy(c, rootfd, h, op, path, err)) < 0)
+	for (size_t i = 0; i < op->n_cgroups; i++) {
+		if ((r = place_hierarchy(c, rootfd, &op->cgroups[i], op, err)) < 0)
 			return r;
-		if ((r = alias_links(tmp, h, err)) < 0)
+		if ((r = alias_links(tmp, op->cgroups[i].h, err)) < 0)
 			return r;
 	}
 	/* read-only only now that the directories are made */
@@ -90,6 +87,6 @@ int cell_rootfs_mount_cgroup(const struct cell_plan *p, int rootfd, const struct
 			     struct cell_error *err)
 {
 	if (op->how == CELL_MOP_CGROUP_V2) /* a v2 host: one hierarchy */
-		return place_hierarchy(p, rootfd, &p->cgroup_mounts[0], op, op->dest, err);
+		return place_hierarchy(p, rootfd, &op->cgroups[0], op, err);
 	return mount_v1(p, rootfd, op, err);
 }

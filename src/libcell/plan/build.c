@@ -46,6 +46,28 @@ static void op_bind(struct cell_mount_op *op, char *source, bool recursive, bool
 	op->source_fd = source_fd;
 }
 
+/* A "cgroup" mount: the container's cgroup in each host hierarchy, a v2 host's one on the
+ * destination, v1 (and hybrid) ones below it; with no facts a fresh mount of the type
+ * (the kernel decides). */
+static void op_cgroups(struct cell_mount_op *op, const struct cell_host_facts *f)
+{
+	const struct cell_cgroup_mount *h = f->cgroup_mounts;
+	size_t n = f->n_cgroup_mounts;
+
+	if (n == 0)
+		return;
+	op->cgroups = xcalloc(n, sizeof(*op->cgroups));
+	if (n == 1 && streq(h[0].fstype, "cgroup2")) {
+		op->how = CELL_MOP_CGROUP_V2;
+		op->cgroups[op->n_cgroups++] = (struct cell_cgroup_op){&h[0], xstrdup(op->dest)};
+		return;
+	}
+	op->how = CELL_MOP_CGROUP_V1;
+	for (size_t i = 0; i < n; i++)
+		op->cgroups[op->n_cgroups++] =
+		    (struct cell_cgroup_op){&h[i], xasprintf("%s/%s", op->dest, h[i].name)};
+}
+
 /* How a spec mount is made; -EINVAL (message without the mounts[i] prefix) if it cannot. */
 static int op_how(struct cell_mount_op *op, const struct cell_spec *s,
 		  const struct cell_host_facts *f, struct cell_error *err)
@@ -70,11 +92,8 @@ static int op_how(struct cell_mount_op *op, const struct cell_spec *s,
 			op_fresh(op);
 		return 0;
 	case CELL_MOUNT_CGROUP:
-		op_fresh(op); /* nothing known of the host: the kernel decides */
-		if (f->n_cgroup_mounts == 1 && streq(f->cgroup_mounts[0].fstype, "cgroup2"))
-			op->how = CELL_MOP_CGROUP_V2;
-		else if (f->n_cgroup_mounts > 0)
-			op->how = CELL_MOP_CGROUP_V1;
+		op_fresh(op);
+		op_cgroups(op, f);
 		return 0;
 	case CELL_MOUNT_OTHER:
 		if (!op->m->type || !*op->m->type)
@@ -89,6 +108,9 @@ static int op_how(struct cell_mount_op *op, const struct cell_spec *s,
 
 static void mount_op_free(struct cell_mount_op *op)
 {
+	for (size_t i = 0; i < op->n_cgroups; i++)
+		free(op->cgroups[i].path);
+	free(op->cgroups);
 	cell_mount_plan_free(&op->p);
 	free(op->dest);
 	free(op->source);
@@ -292,8 +314,6 @@ int cell_plan_build(const struct cell_spec *s, const struct cell_host_facts *f,
 	    .bundle = f->bundle,
 	    .no_mount_ns = !s->linux.ns[CELL_NS_MNT].enabled,
 	    .in_userns = f->in_userns,
-	    .cgroup_mounts = f->cgroup_mounts,
-	    .n_cgroup_mounts = f->n_cgroup_mounts,
 	    .cgroupns = s->linux.ns[CELL_NS_CGROUP].enabled,
 	    .hostname = s->hostname,
 	    .domainname = s->domainname,

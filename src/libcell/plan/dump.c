@@ -103,6 +103,16 @@ static const char *how_name(enum cell_mount_how how)
 	return names[how];
 }
 
+static void dump_cgroup(struct buf *b, const struct cell_cgroup_op *g)
+{
+	add(b, "  cgroup %s %s host=%s", g->path, g->h->fstype, g->h->host_path);
+	if (g->h->options && *g->h->options)
+		add(b, " options=%s", g->h->options);
+	for (size_t i = 0; g->h->aliases && g->h->aliases[i]; i++)
+		add(b, "%s%s", i ? "," : " links=", g->h->aliases[i]);
+	add(b, "\n");
+}
+
 static void dump_mount(struct buf *b, const struct cell_mount_op *op)
 {
 	const char *prop = cell_propagation_name(op->p.propagation);
@@ -127,6 +137,8 @@ static void dump_mount(struct buf *b, const struct cell_mount_op *op)
 	add_flag(b, op->idmap, op->p.ridmap ? "ridmap" : "idmap");
 	add_flag(b, op->copy_up, "copy-up");
 	add(b, "\n");
+	for (size_t i = 0; i < op->n_cgroups; i++)
+		dump_cgroup(b, &op->cgroups[i]);
 }
 
 static char type_char(mode_t mode)
@@ -167,8 +179,8 @@ static void dump_root(struct buf *b, const struct cell_plan *p)
 	    p->no_mount_ns ? " no-mount-ns" : "", p->in_userns ? " userns" : "",
 	    during ? during : "-");
 	add(b, " dev=%s", dev[p->dev_setup]);
-	if (p->n_cgroup_mounts)
-		add(b, " cgroups=%zu%s", p->n_cgroup_mounts, p->cgroupns ? " cgroupns" : "");
+	if (p->cgroupns)
+		add(b, " cgroupns");
 	add(b, "\n");
 }
 

@@ -122,22 +122,31 @@ enum cell_mount_how {
 	CELL_MOP_CGROUP_V1, /* a tmpfs with the container's v1 (and unified) hierarchies */
 };
 
+/* One host hierarchy of a "cgroup" mount (CELL_MOP_CGROUP_V1/V2): a fresh mount of it
+ * with a cgroup namespace (cell_plan.cgroupns), else a bind of the container's cgroup. */
+struct cell_cgroup_op {
+	const struct cell_cgroup_mount *h; /* the facts' */
+	char *path; /* in the rootfs: the destination (v2) or below it (v1) */
+};
+
 /* One spec mount, everything decided: the child only makes it. */
 struct cell_mount_op {
 	size_t index;		    /* in spec->mounts: messages, the runtime-opened source fd */
 	const struct cell_mount *m; /* the spec mount (its id mappings, its destination as given) */
 	struct cell_mount_plan p;   /* options sorted; MS_RDONLY dropped when ro_later */
 	enum cell_mount_how how;
-	char *dest;		    /* cleaned, never "/" */
-	const char *type;	    /* fresh: the fsopen() type */
-	char *source;		    /* fresh: "source" (the type when none); bind: the host path */
-	bool recursive;		    /* bind: the whole tree */
-	bool source_fd;		    /* bind: the runtime may have opened the source (source_fds) */
-	bool keep_locked;	    /* in a user namespace: the source's locked flags stay */
-	bool kernel_dest;	    /* procfs, sysfs, or on /proc or /sys: no symlink on the way */
-	bool ro_later;		    /* read-only only in finalize (cell_mount_ro_delayed) */
-	bool idmap;		    /* idmapped (p.ridmap: the whole tree) */
-	bool copy_up;		    /* tmpfs: tmpcopyup */
+	char *dest;	  /* cleaned, never "/" */
+	const char *type; /* fresh: the fsopen() type */
+	char *source;	  /* fresh: "source" (the type when none); bind: the host path */
+	bool recursive;	  /* bind: the whole tree */
+	bool source_fd;	  /* bind: the runtime may have opened the source (source_fds) */
+	bool keep_locked; /* in a user namespace: the source's locked flags stay */
+	bool kernel_dest; /* procfs, sysfs, or on /proc or /sys: no symlink on the way */
+	bool ro_later;	  /* read-only only in finalize (cell_mount_ro_delayed) */
+	bool idmap;	  /* idmapped (p.ridmap: the whole tree) */
+	bool copy_up;	  /* tmpfs: tmpcopyup */
+	struct cell_cgroup_op *cgroups; /* CELL_MOP_CGROUP_V1/V2 */
+	size_t n_cgroups;
 };
 
 /* A node under /dev: made with mknod, or in a user namespace (where mknod of devices is
@@ -189,8 +198,6 @@ struct cell_plan {
 	struct cell_dev_link_op *links;
 	size_t n_links;
 	char **readonly_paths, **masked_paths; /* cleaned, NULL-terminated */
-	const struct cell_cgroup_mount *cgroup_mounts; /* the facts' */
-	size_t n_cgroup_mounts;
 	bool cgroupns; /* a new cgroup namespace: hierarchies are fresh mounts */
 	const char *hostname, *domainname; /* the spec's, NULL: left alone */
 	struct cell_sysctl_op *sysctls;	   /* after the pivot, in spec order */
