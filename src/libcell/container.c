@@ -58,7 +58,6 @@ struct create_ctx {
 	bool run;      /* `run`: started over the sync socket under the create's lock */
 	bool starting; /* failed while starting (the error says "start") */
 	int master;  /* foreground terminal */
-	int tree_fd; /* idmapped rootfs for the child to attach, or -1 */
 	unsigned long long start_time; /* of the init, read before it may exit */
 	char *created;                 /* RFC 3339, when the state was first recorded */
 };
@@ -66,7 +65,7 @@ struct create_ctx {
 static void ctx_close_child_fds(struct create_ctx *c)
 {
 	int *fds[] = { &c->sync[1], &c->sp.exec_listen_fd, &c->sp.console_fd, &c->sp.listener_fd,
-		       &c->console_pair[1], &c->tree_fd };
+		       &c->console_pair[1], &c->sp.rootfs_ctx.tree_fd };
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0)
 			(void)close(TAKE_FD(*fds[i]));
@@ -84,6 +83,7 @@ static void ctx_free(struct create_ctx *c)
 		(void)close(c->console_pair[0]);
 	if (c->dirfd >= 0)
 		(void)close(c->dirfd);
+	cell_plan_free(&c->sp.plan);
 	cell_cgroup_mounts_free(c->cg_mounts, c->n_cg_mounts);
 	cell_cgroup_free(c->cg);
 	cell_seccomp_free(c->sp.seccomp);
@@ -282,6 +282,24 @@ static int prepare_cgroup(struct create_ctx *c, struct cell_error *err)
 	return cell_cgroup_mounts(c->cg, &c->cg_mounts, &c->n_cg_mounts, err);
 }
 
+/* The plan the child runs, from the spec and what is known of the host by now. */
+static int build_plan(struct create_ctx *c, struct cell_error *err)
+{
+	const struct cell_host_facts facts = {
+		.rootfs = c->rootfs,
+		.bundle = c->bundle,
+		/* root in a user namespace (rootless podman) cannot mknod either */
+		.in_userns = (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0 ||
+			     cell_running_in_userns(),
+		.no_pivot = c->o->no_pivot,
+		.cgroup_mounts = c->cg_mounts,
+		.n_cgroup_mounts = c->n_cg_mounts,
+	};
+
+	c->sp.rootfs_ctx.plan = &c->sp.plan;
+	return cell_plan_build(c->spec, &facts, &c->sp.plan, err);
+}
+
 static int prepare(struct create_ctx *c, struct cell_error *err)
 {
 	int r;
@@ -301,12 +319,10 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 		return r;
 	/* without a mount namespace the rootfs is used as it is (no mount to shift it) */
 	if ((c->sp.clone_flags & CLONE_NEWUSER) && c->spec->linux.ns[CELL_NS_MNT].enabled &&
-	    (r = cell_rootfs_shift_prepare(c->spec, c->rootfs, &c->tree_fd, err)) < 0)
+	    (r = cell_rootfs_shift_prepare(c->spec, c->rootfs, &c->sp.rootfs_ctx.tree_fd, err)) < 0)
 		return r;
 	c->sp.spec = c->spec;
 	c->sp.id = c->o->id;
-	c->sp.bundle = c->bundle;
-	c->sp.rootfs = c->rootfs;
 	c->sp.preserve_fds = c->o->listen_fds + c->o->preserve_fds;
 	if (c->o->listen_fds > 0) {
 		cell_strv_push(&c->spec->process.env,
@@ -318,21 +334,8 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 	c->sp.send_mount_sources = cell_mount_sources_wanted(
 		c->spec, (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0,
 		c->rt->rootless);
-	c->sp.rootfs_ctx = (struct cell_rootfs_ctx){
-		.spec = c->spec,
-		.rootfs = c->rootfs,
-		.bundle = c->bundle,
-		.no_pivot = c->o->no_pivot,
-		.no_mount_ns = !c->spec->linux.ns[CELL_NS_MNT].enabled,
-		/* root in a user namespace (rootless podman) cannot mknod either */
-		.in_userns = (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0 ||
-			     cell_running_in_userns(),
-		.cgroup_mounts = c->cg_mounts,
-		.n_cgroup_mounts = c->n_cg_mounts,
-		.cgroupns = c->spec->linux.ns[CELL_NS_CGROUP].enabled,
-		.attach_tree = c->tree_fd >= 0,
-		.tree_fd = c->tree_fd,
-	};
+	if ((r = build_plan(c, err)) < 0)
+		return r;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0)
 		return cell_err(err, errno, "sync socketpair");
 	c->sp.sync_fd = c->sync[1];
@@ -556,7 +559,7 @@ static void ctx_init(struct create_ctx *c, const struct cell_runtime *rt,
 		c->sp.ns_fds[t] = -1;
 	c->foreground = foreground;
 	c->master = -1;
-	c->tree_fd = -1;
+	c->sp.rootfs_ctx.tree_fd = -1;
 }
 
 int cell_container_create(const struct cell_runtime *rt, const struct cell_create_opts *o,

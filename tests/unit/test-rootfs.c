@@ -142,14 +142,29 @@ static int run_busybox(const char *script)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* prepare, pivot, finalize; false (with the error as the failure) when one fails. */
-static bool setup_root(struct cell_rootfs_ctx *c)
+/* The plan for s on the host f, then prepare (and with `all` pivot, finalize); < 0 with
+ * the error in err when one fails. */
+static int run_plan(const struct cell_spec *s, const struct cell_host_facts *f, bool all,
+		    struct cell_error *err)
+{
+	_cleanup_(cell_plan_free) struct cell_plan plan = {0};
+	struct cell_rootfs_ctx c = {.plan = &plan, .tree_fd = -1};
+	int r = cell_plan_build(s, f, &plan, err);
+
+	if (r < 0 || (r = cell_rootfs_prepare(&c, err)) < 0 || !all)
+		return r;
+	if ((r = cell_rootfs_pivot(&c, err)) < 0)
+		return r;
+	return cell_rootfs_finalize(&c, err);
+}
+
+/* plan, prepare, pivot, finalize; false (with the error as the failure) when one fails. */
+static bool setup_root(const struct cell_spec *s, const struct cell_host_facts *f)
 {
 	struct cell_error err = {0};
 	char text[600];
 
-	if (cell_rootfs_prepare(c, &err) < 0 || cell_rootfs_pivot(c, &err) < 0 ||
-	    cell_rootfs_finalize(c, &err) < 0)
+	if (run_plan(s, f, true, &err) < 0)
 		return check(false, "%s", cell_err_text(&err, text, sizeof(text)));
 	return true;
 }
@@ -299,9 +314,11 @@ static void skip_unless_ready(void)
 
 #define OPTS(...) ((char *[]){__VA_ARGS__, NULL})
 
-static struct cell_rootfs_ctx ctx_for(struct cell_spec *s)
+/* The host facts of the scenarios; s gets a mount namespace (the harness made one). */
+static struct cell_host_facts facts_for(struct cell_spec *s)
 {
-	return (struct cell_rootfs_ctx){.spec = s, .rootfs = rootfs, .bundle = bundle};
+	s->linux.ns[CELL_NS_MNT].enabled = true;
+	return (struct cell_host_facts){.rootfs = rootfs, .bundle = bundle};
 }
 
 /* ---- scenarios ---- */
@@ -345,7 +362,7 @@ static void full_scenario(void *arg)
 	    {.path = "/dev/sub/fifo", .type = 'p'},
 	};
 	struct cell_spec s = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts)};
-	struct cell_rootfs_ctx c = ctx_for(&s);
+	struct cell_host_facts f = facts_for(&s);
 	struct stat st;
 
 	s.root.readonly = true;
@@ -355,7 +372,7 @@ static void full_scenario(void *arg)
 	    OPTS("/proc/kcore", "/proc/keys", "/sys/firmware", "/proc/no-such", "/etc/secret");
 	s.linux.readonly_paths = OPTS("/proc/sys", "/proc/sysrq-trigger", "/proc/uptime");
 	s.linux.rootfs_propagation = "private"; /* not recursive: /data stays shared */
-	if (!setup_root(&c))
+	if (!setup_root(&s, &f))
 		return;
 	check_file("/marker", "rootfs\n");
 	check_mount("/", "ext4", " ro");
@@ -427,9 +444,9 @@ static void escape_scenario(void *arg)
 	    {.destination = "/mnt/link/deeper", .type = "tmpfs"},
 	};
 	struct cell_spec s = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts)};
-	struct cell_rootfs_ctx c = ctx_for(&s);
+	struct cell_host_facts f = facts_for(&s);
 
-	if (setup_root(&c))
+	if (setup_root(&s, &f))
 		check_mount("/tmp/escape-celltest/deeper", "tmpfs", NULL);
 }
 
@@ -458,11 +475,11 @@ static void error_scenario(void *arg)
 {
 	struct error_case *e = arg;
 	struct cell_spec s = {.mounts = &e->mount, .n_mounts = 1};
-	struct cell_rootfs_ctx c = ctx_for(&s);
+	struct cell_host_facts f = facts_for(&s);
 	struct cell_error err = {0};
 
-	int r = cell_rootfs_prepare(&c, &err);
-	check(r < 0, "prepare succeeded");
+	int r = run_plan(&s, &f, false, &err);
+	check(r < 0, "plan and prepare succeeded");
 	check(strncmp(err.msg, e->want, strlen(e->want)) == 0, "message \"%s\", want \"%s\"",
 	      err.msg, e->want);
 	check(err.code == e->code, "code %d, want %d", err.code, e->code);
@@ -510,10 +527,10 @@ static void no_pivot_scenario(void *arg)
 {
 	struct cell_mount mounts[] = {{.destination = "/proc", .type = "proc"}};
 	struct cell_spec s = {.mounts = mounts, .n_mounts = 1};
-	struct cell_rootfs_ctx c = ctx_for(&s);
+	struct cell_host_facts f = facts_for(&s);
 
-	c.no_pivot = true;
-	if (!setup_root(&c))
+	f.no_pivot = true;
+	if (!setup_root(&s, &f))
 		return;
 	check_file("/marker", "rootfs\n");
 	check_mount("/proc", "proc", NULL);
@@ -540,10 +557,10 @@ static void idmap_scenario(void *arg)
 	     .n_gid_mappings = 1},
 	};
 	struct cell_spec s = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts)};
-	struct cell_rootfs_ctx c = ctx_for(&s);
+	struct cell_host_facts f = facts_for(&s);
 	struct stat st;
 
-	if (!setup_root(&c))
+	if (!setup_root(&s, &f))
 		return;
 	check(stat("/idm/owned-by-0", &st) == 0, "stat /idm/owned-by-0: %m");
 	check(st.st_uid == 1000 && st.st_gid == 1000, "idmapped owner %u:%u", st.st_uid, st.st_gid);
@@ -585,10 +602,10 @@ static void cgroup_bind_scenario(void *arg)
 	     .options = OPTS("nosuid", "noexec", "nodev", "relatime", "ro")},
 	};
 	struct cell_spec s = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts)};
-	struct cell_rootfs_ctx c = ctx_for(&s);
+	struct cell_host_facts f = facts_for(&s);
 
-	c.cgroup_mounts = fake_hierarchies(&c.n_cgroup_mounts);
-	if (!setup_root(&c))
+	f.cgroup_mounts = fake_hierarchies(&f.n_cgroup_mounts);
+	if (!setup_root(&s, &f))
 		return;
 	check_mount("/sys/fs/cgroup", "tmpfs", " ro,nosuid,nodev,noexec");
 	check_mount("/sys/fs/cgroup/memory", "ext4", " ro,nosuid,nodev,noexec");
@@ -624,12 +641,12 @@ static void cgroupns_scenario(void *arg)
 	struct cell_cgroup_mount v2h = {
 	    .name = "", .fstype = "cgroup2", .options = "", .host_path = "-"};
 	struct cell_spec s = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts)};
-	struct cell_rootfs_ctx c = ctx_for(&s);
+	struct cell_host_facts f = facts_for(&s);
 
-	c.cgroupns = true;
-	c.cgroup_mounts = v2 ? &v2h : v1h;
-	c.n_cgroup_mounts = v2 ? 1 : 2;
-	if (!setup_root(&c))
+	s.linux.ns[CELL_NS_CGROUP].enabled = true;
+	f.cgroup_mounts = v2 ? &v2h : v1h;
+	f.n_cgroup_mounts = v2 ? 1 : 2;
+	if (!setup_root(&s, &f))
 		return;
 	if (v2) {
 		check_mount("/cg", "cgroup2", " ro,");
@@ -669,14 +686,14 @@ static void userns_scenario(void *arg)
 	struct cell_device devices[] = {
 	    {.path = "/dev/kmsg", .type = 'c', .major = 1, .minor = 11}};
 	struct cell_spec s = {.mounts = mounts, .n_mounts = ARRAY_SIZE(mounts)};
-	struct cell_rootfs_ctx c = ctx_for(&s);
+	struct cell_host_facts f = facts_for(&s);
 
-	c.in_userns = true;
+	f.in_userns = true;
 	s.root.readonly = true;
 	s.linux.devices = devices;
 	s.linux.n_devices = 1;
 	s.linux.masked_paths = OPTS("/etc/secret", "/sys/firmware");
-	if (!setup_root(&c))
+	if (!setup_root(&s, &f))
 		return;
 	check_node("/dev/null", S_IFCHR | 0666, 1, 3);
 	check_mount("/dev/null", "devtmpfs", NULL);

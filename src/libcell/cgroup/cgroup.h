@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "../base/error.h"
+#include "../plan/host.h"
 #include "../spec/spec.h"
 
 enum cell_cgroup_mode { CELL_CGROUP_V1, CELL_CGROUP_V2, CELL_CGROUP_HYBRID };
@@ -113,16 +114,8 @@ int cell_cgroup_destroy(struct cell_cgroup *cg, struct cell_error *err);
 void cell_cgroup_free(struct cell_cgroup *cg);
 DEFINE_FREEP(struct cell_cgroup *, cell_cgroup_free)
 
-/* For mounting "cgroup" inside the container: one entry per hierarchy. */
-struct cell_cgroup_mount {
-	char *name;      /* dir under /sys/fs/cgroup: "memory", "cpu,cpuacct", "systemd", "unified" */
-	char *fstype;    /* "cgroup" or "cgroup2" */
-	char *options;   /* mount data for a fresh mount: "memory", "none,name=systemd", "" */
-	char *host_path; /* the container's cgroup dir on the host, for bind mounts */
-	/* Added: symlinks the host has next to this hierarchy ("cpu", "cpuacct" for
-	 * "cpu,cpuacct"), NULL-terminated, may be NULL.  Name is "" for a pure v2 host. */
-	char **aliases;
-};
+/* struct cell_cgroup_mount (one hierarchy as the container mounts it) is in plan/host.h:
+ * the plan is built from it. */
 int cell_cgroup_mounts(struct cell_cgroup *cg, struct cell_cgroup_mount **out, size_t *n,
 		       struct cell_error *err);
 void cell_cgroup_mounts_free(struct cell_cgroup_mount *m, size_t n);

@@ -17,22 +17,22 @@
 #include "../base/util.h"
 #include "rootfs-internal.h"
 
-static int hierarchy_mount(const struct cell_rootfs_ctx *c, const struct cell_cgroup_mount *h,
-			   const struct cell_mount_plan *p, const char *path,
-			   struct cell_error *err)
+static int hierarchy_mount(const struct cell_plan *c, const struct cell_cgroup_op *g,
+			   const struct cell_mount_op *op, struct cell_error *err)
 {
-	struct cell_mount_plan fp = {.flags = p->flags, .data = h->options};
+	const struct cell_cgroup_mount *h = g->h;
+	struct cell_mount_plan fp = {.flags = op->p.flags, .data = h->options};
 	uint64_t set, clr;
 	struct statvfs sv;
 	int mnt, r;
 
 	if (c->cgroupns)
-		return cell_mnt_fresh(h->fstype, "cgroup", &fp, path, err);
+		return cell_mnt_fresh(h->fstype, "cgroup", &fp, g->path, err);
 	mnt = open_tree(AT_FDCWD, h->host_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (mnt < 0)
 		return cell_err(err, errno, "open cgroup %s", h->host_path);
-	cell_mount_plan_attr(p, &set, &clr);
-	if (c->in_userns && fstatvfs(mnt, &sv) == 0)
+	cell_mount_plan_attr(&op->p, &set, &clr);
+	if (op->keep_locked && fstatvfs(mnt, &sv) == 0)
 		cell_mount_attr_keep_locked(sv.f_flag, &set, &clr);
 	if ((r = cell_mnt_setattr(mnt, false, set, clr, 0)) < 0) {
 		(void)close(mnt);
@@ -41,15 +41,14 @@ static int hierarchy_mount(const struct cell_rootfs_ctx *c, const struct cell_cg
 	return mnt;
 }
 
-static int place_hierarchy(const struct cell_rootfs_ctx *c, int rootfd,
-			   const struct cell_cgroup_mount *h, const struct cell_mount_plan *p,
-			   const char *path, struct cell_error *err)
+static int place_hierarchy(const struct cell_plan *c, int rootfd, const struct cell_cgroup_op *g,
+			   const struct cell_mount_op *op, struct cell_error *err)
 {
-	_cleanup_close_ int mnt = hierarchy_mount(c, h, p, path, err);
+	_cleanup_close_ int mnt = hierarchy_mount(c, g, op, err);
 
 	if (mnt < 0)
 		return mnt;
-	return cell_mnt_place(mnt, rootfd, path, false, err);
+	return cell_mnt_place(mnt, rootfd, g->path, false, err);
 }
 
 /* The links the host has next to a hierarchy ("cpu" -> "cpu,cpuacct") are made here too. */
@@ -61,9 +60,10 @@ static int alias_links(int dirfd, const struct cell_cgroup_mount *h, struct cell
 	return 0;
 }
 
-static int mount_v1(const struct cell_rootfs_ctx *c, int rootfd, const char *dest,
-		    const struct cell_mount_plan *p, struct cell_error *err)
+static int mount_v1(const struct cell_plan *c, int rootfd, const struct cell_mount_op *op,
+		    struct cell_error *err)
 {
+	const char *dest = op->dest;
 	struct cell_mount_plan tp = {.flags = MS_NOSUID | MS_NODEV | MS_NOEXEC, .data = "mode=755"};
 	_cleanup_close_ int tmp = cell_mnt_fresh("tmpfs", "tmpfs", &tp, dest, err);
 	int r;
@@ -72,27 +72,21 @@ static int mount_v1(const struct cell_rootfs_ctx *c, int rootfd, const char *des
 		return tmp;
 	if ((r = cell_mnt_place(tmp, rootfd, dest, false, err)) < 0)
 		return r;
-	for (size_t i = 0; i < c->n_cgroup_mounts; i++) {
-		const struct cell_cgroup_mount *h = &c->cgroup_mounts[i];
-		_cleanup_free_ char *path = xasprintf("%s/%s", dest, h->name);
-		if ((r = place_hierarchy(c, rootfd, h, p, path, err)) < 0)
+	for (size_t i = 0; i < op->n_cgroups; i++) {
+		if ((r = place_hierarchy(c, rootfd, &op->cgroups[i], op, err)) < 0)
 			return r;
-		if ((r = alias_links(tmp, h, err)) < 0)
+		if ((r = alias_links(tmp, op->cgroups[i].h, err)) < 0)
 			return r;
 	}
 	/* read-only only now that the directories are made */
-	r = cell_mnt_setattr(tmp, false, (p->flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0, 0, 0);
+	r = cell_mnt_setattr(tmp, false, (op->p.flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0, 0, 0);
 	return r < 0 ? cell_err(err, r, "make %s read-only", dest) : 0;
 }
 
-int cell_rootfs_mount_cgroup(const struct cell_rootfs_ctx *c, int rootfd,
-			     const struct cell_mount *m, const struct cell_mount_plan *p,
+int cell_rootfs_mount_cgroup(const struct cell_plan *p, int rootfd, const struct cell_mount_op *op,
 			     struct cell_error *err)
 {
-	_cleanup_free_ char *dest = cell_path_clean(m->destination);
-	const struct cell_cgroup_mount *h = &c->cgroup_mounts[0];
-
-	if (c->n_cgroup_mounts == 1 && streq(h->fstype, "cgroup2"))
-		return place_hierarchy(c, rootfd, h, p, dest, err); /* a v2 host: one hierarchy */
-	return mount_v1(c, rootfd, dest, p, err);
+	if (op->how == CELL_MOP_CGROUP_V2) /* a v2 host: one hierarchy */
+		return place_hierarchy(p, rootfd, &op->cgroups[0], op, err);
+	return mount_v1(p, rootfd, op, err);
 }

@@ -19,17 +19,8 @@
 #include "../base/util.h"
 #include "rootfs-internal.h"
 
-struct node {
-	const char *path; /* clean, absolute, inside the rootfs */
-	mode_t mode;
-	dev_t rdev;
-	bool uid_set, gid_set;
-	uid_t uid;
-	gid_t gid;
-};
-
 /* The host's node at the same path, bound onto an empty file. */
-static int bind_host_node(int rootfd, int dirfd, const char *base, const struct node *n,
+static int bind_host_node(int rootfd, int dirfd, const char *base, const struct cell_dev_op *n,
 			  struct cell_error *err)
 {
 	_cleanup_close_ int target = -1, mnt = -1;
@@ -43,7 +34,8 @@ static int bind_host_node(int rootfd, int dirfd, const char *base, const struct 
 	return cell_mnt_attach(mnt, rootfd, target, n->path, err);
 }
 
-static int mknod_node(int dirfd, const char *base, const struct node *n, struct cell_error *err)
+static int mknod_node(int dirfd, const char *base, const struct cell_dev_op *n,
+		      struct cell_error *err)
 {
 	uid_t uid = n->uid_set ? n->uid : (uid_t)-1;
 	gid_t gid = n->gid_set ? n->gid : (gid_t)-1;
@@ -51,7 +43,7 @@ static int mknod_node(int dirfd, const char *base, const struct node *n, struct 
 	/* the exact mode at creation: a chmod by name afterwards would follow a
 	 * symlink swapped in by a racing process sharing the rootfs */
 	mode_t old = umask(0);
-	int r = mknodat(dirfd, base, n->mode, n->rdev);
+	int r = mknodat(dirfd, base, n->mode, makedev(n->major, n->minor));
 	int saved = errno;
 	(void)umask(old);
 	if (r < 0)
@@ -62,8 +54,7 @@ static int mknod_node(int dirfd, const char *base, const struct node *n, struct 
 }
 
 /* An existing node at the path is replaced. */
-static int make_node(const struct cell_rootfs_ctx *c, int rootfd, const struct node *n,
-		     struct cell_error *err)
+static int node_at(int rootfd, const struct cell_dev_op *n, struct cell_error *err)
 {
 	const char *slash = strrchr(n->path, '/');
 	_cleanup_free_ char *dir = xstrndup(n->path, (size_t)(slash - n->path));
@@ -73,97 +64,57 @@ static int make_node(const struct cell_rootfs_ctx *c, int rootfd, const struct n
 		return dirfd;
 	if (unlinkat(dirfd, slash + 1, 0) < 0 && errno != ENOENT)
 		return cell_err(err, errno, "replace %s", n->path);
-	if (c->in_userns && !S_ISFIFO(n->mode))
+	if (n->bind_host)
 		return bind_host_node(rootfd, dirfd, slash + 1, n, err);
 	return mknod_node(dirfd, slash + 1, n, err);
 }
 
-static bool in_spec_devices(const struct cell_spec *s, const char *path)
+static int make_node(int rootfd, const struct cell_dev_op *n, struct cell_error *err)
 {
-	for (size_t i = 0; i < s->linux.n_devices; i++) {
-		_cleanup_free_ char *p = cell_path_clean(s->linux.devices[i].path);
-		if (streq(p, path))
-			return true;
-	}
-	return false;
+	int r = node_at(rootfd, n, err);
+
+	if (r < 0 && n->from_spec)
+		return cell_err_prefix(err, "linux.devices[%zu]", n->index);
+	return r;
 }
 
-/* The defaults, but for those linux.devices redefines. */
-static int make_defaults(const struct cell_rootfs_ctx *c, int rootfd, struct cell_error *err)
+static int make_link(int devfd, const struct cell_dev_link_op *l, struct cell_error *err)
 {
-	for (size_t i = 0; i < cell_n_default_devices; i++) {
-		const struct cell_dev_node *d = &cell_default_devices[i];
-		_cleanup_free_ char *path = xasprintf("/dev/%s", d->name);
-		struct node n = {
-		    .path = path, .mode = d->mode, .rdev = makedev(d->major, d->minor)};
-		if (in_spec_devices(c->spec, path))
-			continue;
-		int r = make_node(c, rootfd, &n, err);
-		if (r < 0)
-			return r;
-	}
+	const char *name = l->link.name, *target = l->link.target;
+
+	if (l->replace && unlinkat(devfd, name, 0) < 0 && errno != ENOENT)
+		return cell_err(err, errno, "replace /dev/%s", name);
+	if (symlinkat(target, devfd, name) < 0 && errno != EEXIST)
+		return cell_err(err, errno, "link /dev/%s to %s", name, target);
 	return 0;
 }
 
-static int make_spec_device(const struct cell_rootfs_ctx *c, int rootfd, size_t i,
-			    struct cell_error *err)
+static int make_links(const struct cell_plan *p, int rootfd, struct cell_error *err)
 {
-	const struct cell_device *d = &c->spec->linux.devices[i];
-	_cleanup_free_ char *path = cell_path_clean(d->path);
-	struct node n = {.path = path,
-			 .uid_set = d->uid_set,
-			 .gid_set = d->gid_set,
-			 .uid = d->uid,
-			 .gid = d->gid};
-
-	if (cell_path_escapes_root(d->path) || streq(path, "/"))
-		return cell_errx(err, EINVAL, "linux.devices[%zu].path \"%s\": not a path in the rootfs",
-				i, d->path);
-	if (cell_device_mode(d, &n.mode) < 0)
-		return cell_errx(err, EINVAL, "linux.devices[%zu].type '%c': unknown", i, d->type);
-	n.rdev = makedev((unsigned int)d->major, (unsigned int)d->minor);
-	if (make_node(c, rootfd, &n, err) < 0)
-		return cell_err_prefix(err, "linux.devices[%zu]", i);
-	return 0;
-}
-
-static int make_link(int devfd, const struct cell_dev_link *l, bool replace, struct cell_error *err)
-{
-	if (replace && unlinkat(devfd, l->name, 0) < 0 && errno != ENOENT)
-		return cell_err(err, errno, "replace /dev/%s", l->name);
-	if (symlinkat(l->target, devfd, l->name) < 0 && errno != EEXIST)
-		return cell_err(err, errno, "link /dev/%s to %s", l->name, l->target);
-	return 0;
-}
-
-static int make_links(const struct cell_rootfs_ctx *c, int rootfd, struct cell_error *err)
-{
-	_cleanup_close_ int devfd = cell_rootfs_mkpath(rootfd, "/dev", false, err);
+	_cleanup_close_ int devfd = -1;
 	int r;
 
+	if (p->n_links == 0)
+		return 0;
+	devfd = cell_rootfs_mkpath(rootfd, "/dev", false, err);
 	if (devfd < 0)
 		return devfd;
-	for (size_t i = 0; i < cell_n_default_dev_links; i++)
-		if ((r = make_link(devfd, &cell_default_dev_links[i], false, err)) < 0)
+	for (size_t i = 0; i < p->n_links; i++)
+		if ((r = make_link(devfd, &p->links[i], err)) < 0)
 			return r;
-	if (cell_spec_has_devpts(c->spec))
-		return make_link(devfd, &cell_dev_ptmx_link, true, err);
 	return 0;
 }
 
-int cell_rootfs_make_dev(const struct cell_rootfs_ctx *c, int rootfd, struct cell_error *err)
+int cell_rootfs_make_dev(const struct cell_plan *p, int rootfd, struct cell_error *err)
 {
-	enum cell_dev_setup how = cell_spec_dev_setup(c->spec);
 	int r;
 
-	if (how == CELL_DEV_HOST) {
+	if (p->dev_setup == CELL_DEV_HOST) {
 		cell_debug("/dev is a bind mount: no device nodes made");
 		return 0;
 	}
-	if (how == CELL_DEV_FILL && (r = make_defaults(c, rootfd, err)) < 0)
-		return r;
-	for (size_t i = 0; i < c->spec->linux.n_devices; i++)
-		if ((r = make_spec_device(c, rootfd, i, err)) < 0)
+	for (size_t i = 0; i < p->n_devices; i++)
+		if ((r = make_node(rootfd, &p->devices[i], err)) < 0)
 			return r;
-	return how == CELL_DEV_FILL ? make_links(c, rootfd, err) : 0;
+	return make_links(p, rootfd, err);
 }

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include "../base/error.h"
+#include "../plan/plan.h"
 #include "../spec/spec.h"
 
 /* Bounding set drop, PR_SET_KEEPCAPS, setgroups/setresgid/setresuid,
@@ -39,10 +40,8 @@ int cell_process_final_affinity_apply(pid_t pid, const struct cell_process *p,
 int cell_personality_apply(const struct cell_personality *p, struct cell_error *err);
 /* sysctl: writes /proc/sys/... (call inside the container's mount ns, after /proc is mounted). */
 int cell_sysctl_apply(const struct cell_kv *kv, size_t n, struct cell_error *err);
-/* "net.ipv4.ip_forward" -> "/proc/sys/net/ipv4/ip_forward"; a key containing
- * '/' is taken as is (sysctl(8) style, so "net/ipv4/conf/eth0.100/forwarding"
- * keeps its dot).  Refuses empty, ".", ".." components.  Pure; 0 or -errno. */
-int cell_sysctl_path(const char *key, char *buf, size_t len);
+/* The same for the planned sysctls (paths made by cell_sysctl_path, plan/plan.h). */
+int cell_sysctl_run(const struct cell_plan *p, struct cell_error *err);
 /* LSM: apparmor profile / selinux label on exec; clear error when the LSM is off. */
 int cell_lsm_apply(const struct cell_process *p, struct cell_error *err);
 /* linux.mountLabel needs SELinux: error when a label is given without it. */

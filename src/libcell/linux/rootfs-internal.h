@@ -39,18 +39,15 @@ int cell_mnt_check_plain(int mntfd, int rootfd, const char *path, struct cell_er
 /* Make it, then attach it on path in rootfd (created as a dir, or a file with `file`). */
 int cell_mnt_place(int mntfd, int rootfd, const char *path, bool file, struct cell_error *err);
 
-/* A read-only /dev or tmpfs is mounted read-write and made read-only in finalize, as
- * runc does: the nodes, links and mount points below it are made in between. */
-bool cell_mount_ro_delayed(const struct cell_mount_plan *p, const char *dest);
-/* One spec mount (c->spec->mounts[i]) into the rootfs. */
-int cell_rootfs_mount_entry(const struct cell_rootfs_ctx *c, int rootfd, size_t i,
-			    struct cell_error *err);
-/* A "cgroup"/"cgroup2" spec mount from c->cgroup_mounts. */
-int cell_rootfs_mount_cgroup(const struct cell_rootfs_ctx *c, int rootfd,
-			     const struct cell_mount *m, const struct cell_mount_plan *p,
+/* One planned mount into the rootfs. */
+int cell_rootfs_mount_entry(const struct cell_rootfs_ctx *c, int rootfd,
+			    const struct cell_mount_op *op, struct cell_error *err);
+/* A "cgroup"/"cgroup2" mount planned as CELL_MOP_CGROUP_V1/V2, from the plan's
+ * cgroup_mounts. */
+int cell_rootfs_mount_cgroup(const struct cell_plan *p, int rootfd, const struct cell_mount_op *op,
 			     struct cell_error *err);
-/* /dev: default nodes (when the spec mounts /dev itself), linux.devices, links. */
-int cell_rootfs_make_dev(const struct cell_rootfs_ctx *c, int rootfd, struct cell_error *err);
+/* /dev: the planned nodes and links. */
+int cell_rootfs_make_dev(const struct cell_plan *p, int rootfd, struct cell_error *err);
 /* tmpcopyup: copy the tree under srcfd (a directory) into dstfd (the new tmpfs). */
 int cell_copy_tree(int srcfd, int dstfd, struct cell_error *err);
 /* A user namespace fd whose maps are the mount's (or, without them, the container's)

@@ -28,20 +28,6 @@
 #include "../sys/syscalls.h"
 #include "rootfs-internal.h"
 
-static int rootfs_propagation(const struct cell_spec *s, unsigned long *flags,
-			      struct cell_error *err)
-{
-	const char *name = s->linux.rootfs_propagation;
-
-	*flags = 0;
-	if (!name)
-		return 0;
-	*flags = cell_propagation_from_name(name);
-	if (!*flags)
-		return cell_errx(err, EINVAL, "linux.rootfsPropagation \"%s\": unknown", name);
-	return 0;
-}
-
 /* Undo mountinfo's octal escapes ("\040" for a space) in place. */
 static void unescape_octal(char *s)
 {
@@ -100,61 +86,45 @@ static int parent_private(const char *rootfs, struct cell_error *err)
 	return 0;
 }
 
-/* The propagation of "/" while the container's mounts are made, before any of them.
- * Only a recursive request counts this early: "rshared" keeps the binds of shared host
- * mounts peers of theirs (bidirectional volumes, as runc gives and Kubernetes asks for
- * that way), "rprivate" cuts everything off.  Any other mode starts from rslave: a
- * non-recursive one would leave the mounts below "/" peers of the caller's, and what
- * the container mounts on a volume from them would reach the host; an unbindable "/"
- * could not be bound below.  The requested mode is applied to the new root at the end
- * (finalize). */
-static unsigned long setup_propagation(unsigned long requested)
-{
-	if (requested == (MS_SHARED | MS_REC) || requested == (MS_PRIVATE | MS_REC))
-		return requested;
-	return MS_SLAVE | MS_REC;
-}
-
 /* Steps 1-3. */
 static int root_mount_point(const struct cell_rootfs_ctx *c, struct cell_error *err)
 {
-	unsigned long prop;
+	const char *rootfs = c->plan->rootfs;
 	int r;
 
-	if ((r = rootfs_propagation(c->spec, &prop, err)) < 0)
-		return r;
-	if (mount(NULL, "/", NULL, setup_propagation(prop), NULL) < 0)
+	if (mount(NULL, "/", NULL, c->plan->setup_propagation, NULL) < 0)
 		return cell_err(err, errno, "set the propagation of /");
-	if ((r = parent_private(c->rootfs, err)) < 0)
+	if ((r = parent_private(rootfs, err)) < 0)
 		return r;
-	if (c->attach_tree) {
-		if (move_mount(c->tree_fd, "", AT_FDCWD, c->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			return cell_err(err, errno, "attach the idmapped rootfs on %s", c->rootfs);
+	if (c->tree_fd >= 0) {
+		if (move_mount(c->tree_fd, "", AT_FDCWD, rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return cell_err(err, errno, "attach the idmapped rootfs on %s", rootfs);
 		return 0;
 	}
-	if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return cell_err(err, errno, "bind %s on itself", c->rootfs);
+	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return cell_err(err, errno, "bind %s on itself", rootfs);
 	return 0;
 }
 
 static int mount_all(const struct cell_rootfs_ctx *c, struct cell_error *err)
 {
-	_cleanup_close_ int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	const struct cell_plan *p = c->plan;
+	_cleanup_close_ int rootfd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int r;
 
 	if (rootfd < 0)
-		return cell_err(err, errno, "open %s", c->rootfs);
-	for (size_t i = 0; i < c->spec->n_mounts; i++)
-		if ((r = cell_rootfs_mount_entry(c, rootfd, i, err)) < 0)
+		return cell_err(err, errno, "open %s", p->rootfs);
+	for (size_t i = 0; i < p->n_mounts; i++)
+		if ((r = cell_rootfs_mount_entry(c, rootfd, &p->mounts[i], err)) < 0)
 			return r;
-	return cell_rootfs_make_dev(c, rootfd, err);
+	return cell_rootfs_make_dev(p, rootfd, err);
 }
 
 int cell_rootfs_prepare(const struct cell_rootfs_ctx *c, struct cell_error *err)
 {
 	int r;
 
-	if (c->no_mount_ns)
+	if (c->plan->no_mount_ns)
 		return 0; /* never a mount in the runtime's (the host's) namespace */
 	if ((r = root_mount_point(c, err)) < 0)
 		return r;
@@ -194,17 +164,24 @@ static int pivot(const char *rootfs, struct cell_error *err)
 
 int cell_rootfs_pivot(const struct cell_rootfs_ctx *c, struct cell_error *err)
 {
-	_cleanup_close_ int newroot = open(c->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	const char *rootfs = c->plan->rootfs;
+	_cleanup_close_ int newroot = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	int r;
 
 	if (newroot < 0)
-		return cell_err(err, errno, "open %s", c->rootfs);
+		return cell_err(err, errno, "open %s", rootfs);
 	if (fchdir(newroot) < 0)
-		return cell_err(err, errno, "chdir %s", c->rootfs);
-	if (c->no_mount_ns)
-		r = chroot(".") < 0 ? cell_err(err, errno, "chroot %s", c->rootfs) : 0;
-	else
-		r = c->no_pivot ? move_root(c->rootfs, err) : pivot(c->rootfs, err);
+		return cell_err(err, errno, "chdir %s", rootfs);
+	switch (c->plan->root_switch) {
+	case CELL_ROOT_CHROOT:
+		r = chroot(".") < 0 ? cell_err(err, errno, "chroot %s", rootfs) : 0;
+		break;
+	case CELL_ROOT_MOVE:
+		r = move_root(rootfs, err);
+		break;
+	default:
+		r = pivot(rootfs, err);
+	}
 	if (r == 0 && chdir("/") < 0)
 		r = cell_err(err, errno, "chdir / in the new root");
 	return r;
@@ -258,9 +235,8 @@ static int open_listed(int rootfd, const char *path, const char *what, int *fd,
 	return 0;
 }
 
-static int readonly_path(int rootfd, const char *listed, struct cell_error *err)
+static int readonly_path(int rootfd, const char *path, struct cell_error *err)
 {
-	_cleanup_free_ char *path = cell_path_clean(listed);
 	_cleanup_close_ int fd = -1, mnt = -1;
 	int r = open_listed(rootfd, path, "readonly path", &fd, err);
 
@@ -290,9 +266,8 @@ static int open_dev_null(int rootfd, struct cell_error *err)
 
 /* Directories get an empty read-only tmpfs, files /dev/null (runtime-spec
  * config-linux.md#masked-paths). */
-static int mask_path(int rootfd, int *devnull, const char *listed, struct cell_error *err)
+static int mask_path(int rootfd, int *devnull, const char *path, struct cell_error *err)
 {
-	_cleanup_free_ char *path = cell_path_clean(listed);
 	_cleanup_close_ int fd = -1, mnt = -1;
 	struct cell_mount_plan ro = {.flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC};
 	struct stat st;
@@ -314,64 +289,60 @@ static int mask_path(int rootfd, int *devnull, const char *listed, struct cell_e
 	return mnt < 0 ? mnt : cell_mnt_attach(mnt, rootfd, fd, path, err);
 }
 
-static int listed_paths(int rootfd, const struct cell_linux *l, struct cell_error *err)
+static int listed_paths(int rootfd, const struct cell_plan *p, struct cell_error *err)
 {
 	_cleanup_close_ int devnull = -1;
 	int r;
 
-	for (size_t i = 0; l->readonly_paths && l->readonly_paths[i]; i++)
-		if ((r = readonly_path(rootfd, l->readonly_paths[i], err)) < 0)
+	for (size_t i = 0; p->readonly_paths && p->readonly_paths[i]; i++)
+		if ((r = readonly_path(rootfd, p->readonly_paths[i], err)) < 0)
 			return r;
-	for (size_t i = 0; l->masked_paths && l->masked_paths[i]; i++)
-		if ((r = mask_path(rootfd, &devnull, l->masked_paths[i], err)) < 0)
+	for (size_t i = 0; p->masked_paths && p->masked_paths[i]; i++)
+		if ((r = mask_path(rootfd, &devnull, p->masked_paths[i], err)) < 0)
 			return r;
 	return 0;
 }
 
-/* The topmost mount at each delayed destination (cell_mount_ro_delayed) turns read-only. */
-static int delayed_readonly(int rootfd, const struct cell_spec *s, struct cell_error *err)
+/* The topmost mount at each delayed destination (ro_later) turns read-only. */
+static int delayed_readonly(int rootfd, const struct cell_plan *p, struct cell_error *err)
 {
-	for (size_t i = 0; i < s->n_mounts; i++) {
-		_cleanup_(cell_mount_plan_free) struct cell_mount_plan p = {0};
-		_cleanup_free_ char *dest = cell_path_clean(s->mounts[i].destination);
+	for (size_t i = 0; i < p->n_mounts; i++) {
+		const struct cell_mount_op *op = &p->mounts[i];
 		_cleanup_close_ int fd = -1;
 		int r;
 
-		cell_mount_plan_build(&s->mounts[i], &p);
-		if (!cell_mount_ro_delayed(&p, dest))
+		if (!op->ro_later)
 			continue;
-		fd = cell_open_in_root(rootfd, dest, O_PATH | O_NOFOLLOW | O_DIRECTORY, 0);
+		fd = cell_open_in_root(rootfd, op->dest, O_PATH | O_NOFOLLOW | O_DIRECTORY, 0);
 		if (fd < 0)
-			return cell_err(err, errno, "mounts[%zu] (%s): open to make it read-only", i,
-					dest);
+			return cell_err(err, errno, "mounts[%zu] (%s): open to make it read-only",
+					op->index, op->dest);
 		if ((r = cell_mnt_setattr(fd, false, MOUNT_ATTR_RDONLY, 0, 0)) < 0)
-			return cell_err(err, r, "mounts[%zu] (%s): make it read-only", i, dest);
+			return cell_err(err, r, "mounts[%zu] (%s): make it read-only", op->index,
+					op->dest);
 	}
 	return 0;
 }
 
 int cell_rootfs_finalize(const struct cell_rootfs_ctx *c, struct cell_error *err)
 {
+	const struct cell_plan *p = c->plan;
 	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	unsigned long prop;
 	int r;
 
 	if (rootfd < 0)
 		return cell_err(err, errno, "open /");
-	if (c->no_mount_ns)
+	if (p->no_mount_ns)
 		return 0; /* what finalize does needs a mount: refused by the validator */
-	if ((r = delayed_readonly(rootfd, c->spec, err)) < 0)
+	if ((r = delayed_readonly(rootfd, p, err)) < 0)
 		return r;
-	if ((r = listed_paths(rootfd, &c->spec->linux, err)) < 0)
+	if ((r = listed_paths(rootfd, p, err)) < 0)
 		return r;
 	/* only the root mount: mounts below keep their own flags (runc does the same) */
-	if (c->spec->root.readonly &&
-	    (r = cell_mnt_setattr(rootfd, false, MOUNT_ATTR_RDONLY, 0, 0)) < 0)
+	if (p->root_readonly && (r = cell_mnt_setattr(rootfd, false, MOUNT_ATTR_RDONLY, 0, 0)) < 0)
 		return cell_err(err, r, "make / read-only");
-	if ((r = rootfs_propagation(c->spec, &prop, err)) < 0)
-		return r;
-	if (prop && mount(NULL, "/", NULL, prop, NULL) < 0)
+	if (p->propagation && mount(NULL, "/", NULL, p->propagation, NULL) < 0)
 		return cell_err(err, errno, "set the propagation of / to %s",
-				c->spec->linux.rootfs_propagation);
+				p->spec->linux.rootfs_propagation);
 	return 0;
 }

@@ -18,22 +18,13 @@
  */
 #include <stdbool.h>
 #include "../base/error.h"
-#include "../spec/spec.h"
-#include "../cgroup/cgroup.h"
+#include "../plan/plan.h"
 
+/* The plan (built by the parent, cell_plan_build) and what the child holds to run it. */
 struct cell_rootfs_ctx {
-	const struct cell_spec *spec;
-	const char *rootfs;  /* absolute host path of root.path */
-	const char *bundle;  /* absolute bundle dir (relative mount sources resolve here) */
-	bool no_pivot;       /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
-	bool no_mount_ns;    /* the runtime's mount namespace: no mount at all, chroot only */
-	bool in_userns;      /* a new user namespace: use bind mounts for devices */
-	struct cell_cgroup_mount *cgroup_mounts; /* for mounts of type "cgroup" */
-	size_t n_cgroup_mounts;
-	bool cgroupns;       /* a new cgroup namespace was made */
-	bool attach_tree;    /* attach tree_fd (a detached, idmapped rootfs) instead of a bind */
-	int tree_fd;
-	int *source_fds;     /* per spec mount: its bind source opened by the runtime, or -1 (or NULL) */
+	const struct cell_plan *plan;
+	int tree_fd;     /* a detached, idmapped rootfs to attach instead of a bind, or -1 */
+	int *source_fds; /* per spec mount: its bind source opened by the runtime, or -1 (or NULL) */
 };
 
 /* Make / rslave (or linux.rootfsPropagation), bind the rootfs on itself, perform all

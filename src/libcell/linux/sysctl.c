@@ -18,41 +18,6 @@
 #include "../base/util.h"
 #include "../sys/syscalls.h"
 
-/* Every component between `sep` is non-empty and neither "." nor "..". */
-static bool key_components_valid(const char *key, char sep)
-{
-	const char seps[] = {sep, '\0'};
-	const char *c = key;
-
-	for (;;) {
-		size_t n = strcspn(c, seps);
-		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-			return false;
-		if (c[n] == '\0')
-			return true;
-		c += n + 1;
-	}
-}
-
-int cell_sysctl_path(const char *key, char *buf, size_t len)
-{
-	/* sysctl(8): with a '/' the key is a path and dots are literal
-	 * ("net/ipv4/conf/eth0.100/forwarding"); otherwise dots separate. */
-	char sep = strchr(key, '/') ? '/' : '.';
-	size_t prefix = strlen("/proc/sys/");
-	int n;
-
-	if (!key_components_valid(key, sep))
-		return -EINVAL;
-	n = snprintf(buf, len, "/proc/sys/%s", key);
-	if (n < 0 || (size_t)n >= len)
-		return -ENAMETOOLONG;
-	for (char *c = buf + prefix; *c; c++)
-		if (*c == sep)
-			*c = '/';
-	return 0;
-}
-
 /* O_NOFOLLOW covers the last component, RESOLVE_NO_SYMLINKS the others;
  * the statfs check refuses a rootfs whose /proc is not procfs. */
 static int sysctl_open(const char *path, struct cell_error *err)
@@ -73,21 +38,26 @@ static int sysctl_open(const char *path, struct cell_error *err)
 	return TAKE_FD(fd);
 }
 
+static int sysctl_write_path(const char *path, const char *value, struct cell_error *err)
+{
+	_cleanup_close_ int fd = sysctl_open(path, err);
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = cell_write_all(fd, value, strlen(value));
+	if (r < 0)
+		return cell_err(err, r, "write \"%s\" to %s", value, path);
+	return 0;
+}
+
 static int sysctl_write(const struct cell_kv *kv, struct cell_error *err)
 {
-	char path[512];
-	_cleanup_close_ int fd = -1;
-	int r;
+	char path[CELL_SYSCTL_PATH_MAX];
 
 	if (cell_sysctl_path(kv->key, path, sizeof(path)) < 0)
 		return cell_errx(err, EINVAL, "invalid key");
-	fd = sysctl_open(path, err);
-	if (fd < 0)
-		return fd;
-	r = cell_write_all(fd, kv->value, strlen(kv->value));
-	if (r < 0)
-		return cell_err(err, r, "write \"%s\" to %s", kv->value, path);
-	return 0;
+	return sysctl_write_path(path, kv->value, err);
 }
 
 int cell_sysctl_apply(const struct cell_kv *kv, size_t n, struct cell_error *err)
@@ -95,5 +65,13 @@ int cell_sysctl_apply(const struct cell_kv *kv, size_t n, struct cell_error *err
 	for (size_t i = 0; i < n; i++)
 		if (sysctl_write(&kv[i], err) < 0)
 			return cell_err_prefix(err, "linux.sysctl \"%s\"", kv[i].key);
+	return 0;
+}
+
+int cell_sysctl_run(const struct cell_plan *p, struct cell_error *err)
+{
+	for (size_t i = 0; i < p->n_sysctls; i++)
+		if (sysctl_write_path(p->sysctls[i].path, p->sysctls[i].value, err) < 0)
+			return cell_err_prefix(err, "linux.sysctl \"%s\"", p->sysctls[i].key);
 	return 0;
 }

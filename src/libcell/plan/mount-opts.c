@@ -307,3 +307,19 @@ unsigned long cell_propagation_from_name(const char *name)
 			return propagations[i].flags;
 	return 0;
 }
+
+const char *cell_propagation_name(unsigned long flags)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(propagations); i++)
+		if (flags == propagations[i].flags)
+			return propagations[i].name;
+	return NULL;
+}
+
+const char *cell_ms_flag_name(unsigned long flag)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ms_opts); i++)
+		if (!ms_opts[i].clear && ms_opts[i].flag == flag)
+			return ms_opts[i].name;
+	return NULL;
+}

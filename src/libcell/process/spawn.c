@@ -69,8 +69,8 @@ char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, const char *s
 	struct cell_state st = {
 		.id = (char *)s->id,
 		.pid = pid,
-		.bundle = (char *)s->bundle,
-		.rootfs = (char *)s->rootfs,
+		.bundle = (char *)s->plan.bundle,
+		.rootfs = (char *)s->plan.rootfs,
 		.annotations = s->spec->annotations,
 		.n_annotations = s->spec->n_annotations,
 	};
@@ -233,10 +233,11 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 		return r;
 	if (!s->no_new_keyring)
 		session_keyring(s->id);
-	if (sp->hostname && sethostname(sp->hostname, strlen(sp->hostname)) < 0)
-		return cell_err(err, errno, "sethostname %s", sp->hostname);
-	if (sp->domainname && setdomainname(sp->domainname, strlen(sp->domainname)) < 0)
-		return cell_err(err, errno, "setdomainname %s", sp->domainname);
+	if (s->plan.hostname && sethostname(s->plan.hostname, strlen(s->plan.hostname)) < 0)
+		return cell_err(err, errno, "sethostname %s", s->plan.hostname);
+	if (s->plan.domainname &&
+	    setdomainname(s->plan.domainname, strlen(s->plan.domainname)) < 0)
+		return cell_err(err, errno, "setdomainname %s", s->plan.domainname);
 	r = cell_rootfs_prepare(&s->rootfs_ctx, err);
 	cell_mount_sources_close(s->rootfs_ctx.source_fds, sp->n_mounts);
 	s->rootfs_ctx.source_fds = NULL;
@@ -255,9 +256,9 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 		/* hooks in the container namespace see the pid as the container does */
 		_cleanup_free_ char *st = cell_spawn_state_json(s, getpid(), "creating");
 		/* their cwd is the rootfs, as runc's (prepareRootfs chdirs there first) */
-		if (chdir(s->rootfs_ctx.rootfs) < 0)
+		if (chdir(s->plan.rootfs) < 0)
 			return cell_err(err, errno, "chdir %s for the createContainer hooks",
-					s->rootfs_ctx.rootfs);
+					s->plan.rootfs);
 		/* runc's container-side hooks inherit its init's environment,
 		 * which is process.env by then; the runtime's own stays out */
 		r = cell_hooks_run(&sp->hooks[CELL_HOOK_CREATE_CONTAINER],
@@ -267,14 +268,14 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	}
 	if ((r = cell_rootfs_pivot(&s->rootfs_ctx, err)) < 0)
 		return r;
-	if ((r = cell_sysctl_apply(sp->linux.sysctl, sp->linux.n_sysctl, err)) < 0)
+	if ((r = cell_sysctl_run(&s->plan, err)) < 0)
 		return r;
 	/* a missing cwd is created, as runc does, before the root may turn read-only */
 	if (sp->process.cwd && (r = cell_cwd_make(sp->process.cwd, err)) < 0)
 		return r;
 	if (sp->process.terminal && s->console_fd >= 0) {
 		/* /dev/console is a bind: not in the runtime's mount namespace */
-		r = cell_terminal_setup(s->console_fd, &sp->process, !s->rootfs_ctx.no_mount_ns,
+		r = cell_terminal_setup(s->console_fd, &sp->process, !s->plan.no_mount_ns,
 					err);
 		(void)close(s->console_fd);
 		s->console_fd = -1;
@@ -528,7 +529,7 @@ int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_syn
 	if (r >= 0 && (r = cell_sync_send(parent_sync, CELL_SYNC_GO, init, NULL, 0)) < 0)
 		cell_err(err, r, "start container process");
 	if (r >= 0 && s->send_mount_sources)
-		r = cell_mount_sources_send(s->spec, s->bundle, s->rootfs, init, parent_sync, err);
+		r = cell_mount_sources_send(s->spec, s->plan.bundle, s->plan.rootfs, init, parent_sync, err);
 	if (r < 0) {
 		pid_t victim = init > 0 ? init : pid;
 		(void)kill(victim, SIGKILL);

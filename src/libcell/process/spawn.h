@@ -16,9 +16,8 @@
 struct cell_spawn {
 	const struct cell_spec *spec;
 	const char *id;
-	const char *bundle;
-	const char *rootfs;
-	struct cell_rootfs_ctx rootfs_ctx;
+	struct cell_plan plan;             /* built by the parent: rootfs, bundle, every mount */
+	struct cell_rootfs_ctx rootfs_ctx; /* .plan = &plan */
 	struct cell_seccomp_filter *seccomp;
 	int ns_fds[CELL_NS_COUNT]; /* namespaces joined by path, else -1 */
 	int clone_flags;           /* CLONE_NEW* to create */
