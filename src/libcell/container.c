@@ -345,7 +345,7 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 
 static int run_parent_hooks(struct create_ctx *c, struct cell_error *err)
 {
-	_cleanup_free_ char *st = cell_spawn_state_json(&c->sp, c->pid, "creating");
+	_cleanup_free_ char *st = cell_spawn_state_json(&c->sp, c->pid, CELL_CREATING);
 	int r = cell_hooks_run(&c->spec->hooks[CELL_HOOK_PRESTART], CELL_HOOK_PRESTART, NULL,
 			       environ, st, err);
 	if (r < 0)
@@ -488,7 +488,7 @@ static void create_rollback(struct create_ctx *c, bool hooks_may_have_run)
 		(void)cell_cgroup_destroy(c->cg, &ignored);
 	}
 	if (hooks_may_have_run && c->spec) {
-		_cleanup_free_ char *st = cell_spawn_state_json(&c->sp, 0, "stopped");
+		_cleanup_free_ char *st = cell_spawn_state_json(&c->sp, 0, CELL_STOPPED);
 		(void)cell_hooks_run_all(&c->spec->hooks[CELL_HOOK_POSTSTOP], CELL_HOOK_POSTSTOP, st);
 	}
 	if (c->dirfd >= 0) {

@@ -175,6 +175,21 @@ def test_missing_hook_binary(runtime, bundle, session):
         assert "/nonexistent/celltest-hook" in r.err, r
 
 
+def test_failed_create_runs_poststop_with_stopped_state(runtime, bundle, session):
+    """A create that fails after the hooks began rolls back as delete would:
+    poststop runs, and what it reads on stdin is the state of a container
+    that is gone (status "stopped", pid 0 or none, as runc), not a running one."""
+    bundle.config["hooks"] = {
+        "createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}],
+        "poststop": [hook(bundle, "poststop")]}
+    assert runtime.create(bundle).rc != 0
+    log = parse_log(bundle)
+    assert [e["kind"] for e in log] == ["poststop"], log
+    assert log[0]["state"]["status"] == "stopped", log
+    assert log[0]["state"].get("pid", 0) == 0, log  # runc leaves it out
+    assert session.leftovers(bundle.id, needle=bundle.path) == []
+
+
 @pytest.mark.slow
 def test_hook_timeout_kills_hook(runtime, bundle, session):
     script = 'echo $$ > "$1/hook.pid"; exec sleep 60'

@@ -64,7 +64,7 @@ static void __attribute__((noreturn)) child_fail(int sync_fd, struct cell_error 
 	_exit(1);
 }
 
-char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, const char *status)
+char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, enum cell_status status)
 {
 	struct cell_state st = {
 		.id = (char *)s->id,
@@ -74,12 +74,8 @@ char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, const char *s
 		.annotations = s->spec->annotations,
 		.n_annotations = s->spec->n_annotations,
 	};
-	enum cell_status e = streq(status, "creating") ? CELL_CREATING
-			     : streq(status, "created") ? CELL_CREATED
-							: CELL_RUNNING;
-
 	/* "creating" has a pid too once the process exists (runtime.md#state) */
-	return cell_state_oci_json_pid(&st, e, pid, false);
+	return cell_state_oci_json_pid(&st, status, pid, false);
 }
 
 int cell_exec_process(const struct cell_process *p, const struct cell_exec_target *t,
@@ -254,7 +250,7 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 	 * runtime's filesystem view, as runc does. */
 	if (sp->hooks[CELL_HOOK_CREATE_CONTAINER].n) {
 		/* hooks in the container namespace see the pid as the container does */
-		_cleanup_free_ char *st = cell_spawn_state_json(s, getpid(), "creating");
+		_cleanup_free_ char *st = cell_spawn_state_json(s, getpid(), CELL_CREATING);
 		/* their cwd is the rootfs, as runc's (prepareRootfs chdirs there first) */
 		if (chdir(s->plan.rootfs) < 0)
 			return cell_err(err, errno, "chdir %s for the createContainer hooks",
@@ -313,7 +309,7 @@ static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid
 	}
 	if (read(conn, &go, 1) != 1)
 		_exit(1); /* `start` went away: it reports the failure itself */
-	_cleanup_free_ char *state = cell_spawn_state_json(s, getpid(), "created");
+	_cleanup_free_ char *state = cell_spawn_state_json(s, getpid(), CELL_CREATED);
 	/* nothing of the runtime's reaches the hooks (their binaries are the image's) */
 	int keep[] = { conn, s->listener_fd, cell_log_fd() };
 	int r = cell_fds_confine(s->preserve_fds, keep, ARRAY_SIZE(keep), &err);

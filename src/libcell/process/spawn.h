@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include "../base/error.h"
 #include "../spec/spec.h"
+#include "../spec/state.h"
 #include "../cgroup/cgroup.h"
 #include "../linux/rootfs.h"
 #include "../linux/seccomp.h"
@@ -41,7 +42,7 @@ int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_syn
 		    pid_t *out_pid, struct cell_error *err);
 
 /* Build the OCI state JSON for hooks run in the child or parent. */
-char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, const char *status);
+char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, enum cell_status status);
 
 /* exec the process args as looked up (lookup.h). */
 struct cell_exec_target;
