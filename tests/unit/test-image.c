@@ -445,6 +445,14 @@ static void user_resolution(void **state)
 		}
 		cell_image_config_free(&c);
 	}
+	/* the home that exec's HOME comes from (process/lookup.c) */
+	char *home = cell_image_user_home(rootfd, 1000);
+	assert_string_equal(home, "/home/app");
+	free(home);
+	home = cell_image_user_home(rootfd, 0);
+	assert_string_equal(home, "/root");
+	free(home);
+	assert_null(cell_image_user_home(rootfd, 4242));
 	close(rootfd);
 	assert_int_equal(cell_rm_rf(d), 0);
 }

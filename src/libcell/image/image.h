@@ -102,6 +102,9 @@ char **cell_image_config_args(const struct cell_image_config *cfg);
  * /etc/group of the tree rooted at rootfd, read inside it (sys/rootfile.h):
  * for an image's config.User and for `cell exec -u`. */
 int cell_image_user_resolve(int rootfd, struct cell_image_config *cfg, struct cell_error *err);
+/* The home directory of uid in the passwd file of the tree at rootfd (read inside
+ * it), or NULL: no passwd, no such uid, or an empty home field. */
+char *cell_image_user_home(int rootfd, uint32_t uid);
 
 /* ---- templates ---- */
 

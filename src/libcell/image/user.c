@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { F_NAME = 0, F_ID = 2, F_EXTRA = 3 }; /* passwd: extra = gid; group: extra = members */
+/* passwd: name:password:uid:gid:gecos:home:shell (extra = gid);
+ * group: name:password:gid:members (extra = members) */
+enum { F_NAME = 0, F_ID = 2, F_EXTRA = 3, F_HOME = 5, DB_FIELDS = 7 };
 
 static int db_load(int rootfd, const char *path, char **text)
 {
@@ -29,7 +31,7 @@ static int db_load(int rootfd, const char *path, char **text)
 }
 
 /* Next entry; fields split in place. */
-static bool db_next(char **cursor, char *f[4])
+static bool db_next(char **cursor, char *f[DB_FIELDS])
 {
 	while (**cursor) {
 		char *line = *cursor, *nl = strchr(line, '\n');
@@ -38,7 +40,7 @@ static bool db_next(char **cursor, char *f[4])
 			*nl = '\0';
 		if (*line == '#')
 			continue;
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < DB_FIELDS; i++)
 			f[i] = strsep(&line, ":");
 		if (f[F_NAME] && *f[F_NAME] && f[F_ID])
 			return true;
@@ -60,7 +62,7 @@ static int parse_id(const char *s, uint32_t *id)
 static bool passwd_find(char *text, const char *name, uint32_t uid, uint32_t *out_uid,
 			uint32_t *out_gid, char **out_name)
 {
-	char *cur = text, *f[4];
+	char *cur = text, *f[DB_FIELDS];
 	uint32_t id, gid;
 
 	while (text && db_next(&cur, f)) {
@@ -102,7 +104,7 @@ static int resolve_group(int rootfd, const char *g, struct cell_image_config *cf
 			 struct cell_error *err)
 {
 	_cleanup_free_ char *text = NULL;
-	char *cur, *f[4];
+	char *cur, *f[DB_FIELDS];
 	uint32_t gid;
 	int r;
 
@@ -135,7 +137,7 @@ static bool lists_member(char *members, const char *name)
 static void add_supplementary(int rootfd, const char *name, struct cell_image_config *cfg)
 {
 	_cleanup_free_ char *text = NULL;
-	char *cur, *f[4];
+	char *cur, *f[DB_FIELDS];
 	uint32_t gid;
 
 	if (db_load(rootfd, "etc/group", &text) < 0)
@@ -173,4 +175,19 @@ int cell_image_user_resolve(int rootfd, struct cell_image_config *cfg, struct ce
 	else if (r == 0 && name)
 		add_supplementary(rootfd, name, cfg);
 	return r;
+}
+
+char *cell_image_user_home(int rootfd, uint32_t uid)
+{
+	_cleanup_free_ char *text = NULL;
+	char *cur, *f[DB_FIELDS];
+	uint32_t id;
+
+	if (db_load(rootfd, "/etc/passwd", &text) < 0)
+		return NULL;
+	cur = text;
+	while (db_next(&cur, f))
+		if (parse_id(f[F_ID], &id) == 0 && id == uid)
+			return f[F_HOME] && *f[F_HOME] ? xstrdup(f[F_HOME]) : NULL;
+	return NULL;
 }

@@ -25,6 +25,7 @@
 
 #include "../base/cleanup.h"
 #include "../base/util.h"
+#include "../image/image.h"
 #include "../sys/rootfile.h"
 #include "../sys/syscalls.h"
 
@@ -163,47 +164,11 @@ static int resolve(int root, const struct cell_process *p, char *const *env, cha
 	return -ENOENT; /* runc's message has no errno text (see go_err) */
 }
 
-/* Field n (from 0) of the ':'-separated line at `line`, or NULL. */
-static const char *field(const char *line, int n)
-{
-	size_t len = strcspn(line, "\n");
-
-	for (int i = 0; i < n; i++) {
-		const char *colon = memchr(line, ':', len);
-		if (!colon)
-			return NULL;
-		len -= (size_t)(colon + 1 - line);
-		line = colon + 1;
-	}
-	return line;
-}
-
-/* The home field of the passwd line (name:password:uid:gid:gecos:home:shell)
- * whose uid is `uid`, or NULL. */
-static char *passwd_home(const char *text, uid_t uid)
-{
-	for (const char *line = text; *line;) {
-		const char *u = field(line, 2), *home = field(line, 5);
-		char *end = NULL;
-		unsigned long v = u ? strtoul(u, &end, 10) : 0;
-		if (home && end != u && *end == ':' && v == uid) {
-			size_t n = strcspn(home, ":\n");
-			return n ? xasprintf("%.*s", (int)n, home) : NULL;
-		}
-		const char *nl = strchr(line, '\n');
-		line = nl ? nl + 1 : line + strlen(line);
-	}
-	return NULL;
-}
-
 /* HOME of uid from the container's /etc/passwd; "/" without one (runc). */
 static char *home_of(int root, uid_t uid)
 {
-	_cleanup_free_ char *text = NULL;
-	char *home = NULL;
+	char *home = cell_image_user_home(root, uid);
 
-	if (cell_root_read_file(root, "/etc/passwd", &text, NULL) >= 0)
-		home = passwd_home(text, uid);
 	return home ? home : xstrdup("/");
 }
 
