@@ -2,6 +2,8 @@
 """What `cell` says when it refuses (issue 10, item 4): no such container, exists,
 running and not running each in words of their own, a usage error without an
 errno's text, and one line on stderr with exit status 1 (cell/main.c)."""
+import os
+
 import pytest
 
 
@@ -15,10 +17,14 @@ def refused(cell, *args):
 
 
 @pytest.mark.parametrize("verb", [["start"], ["destroy"], ["info"], ["exec", "--", "true"],
-                                  ["config"]])
+                                  ["config"], ["stop"], ["kill"], ["kill", "KILL"]])
 def test_no_such_container(cell, verb):
     err = refused(cell, verb[0], "nosuch", *verb[1:])
     assert err == 'cell: no container named "nosuch" (see cell ls)', err
+    # and the refusal made nothing in the store (no lock file for the name)
+    store = os.path.join(cell.env["CELL_ROOT"], "containers")
+    assert not [f for f in (os.listdir(store) if os.path.isdir(store) else [])
+                if f.startswith("nosuch")], os.listdir(store)
 
 
 def test_exists(cell):

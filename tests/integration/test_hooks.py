@@ -175,6 +175,20 @@ def test_missing_hook_binary(runtime, bundle, session):
         assert "/nonexistent/celltest-hook" in r.err, r
 
 
+def test_hook_that_does_not_read_its_state(runtime, bundle):
+    """A hook may leave its stdin unread and exit: the runtime's write of the
+    state then fails with EPIPE, which must not kill it with SIGPIPE, also
+    while `run` holds its signals blocked to forward them.  State larger than
+    a pipe's buffer makes the EPIPE certain, not a race."""
+    bundle.config["annotations"] = {f"celltest.pad{i}": "x" * 1024 for i in range(80)}
+    quick = {"path": "/bin/sh", "args": ["sh", "-c", "exec 0<&-; exit 0"]}
+    bundle.config["hooks"] = {k: [quick] for k in ("prestart", "createRuntime", "poststart")}
+    bundle.sh("echo ran > /out/ran")
+    r = runtime.run(bundle)
+    assert r.rc == 0, r
+    assert bundle.read_out("ran") == "ran\n"
+
+
 def test_failed_create_runs_poststop_with_stopped_state(runtime, bundle, session):
     """A create that fails after the hooks began rolls back as delete would:
     poststop runs, and what it reads on stdin is the state of a container

@@ -21,12 +21,6 @@
 #include "idmap-internal.h"
 #include "supervisor-internal.h"
 
-static void closep_lock(int *fd)
-{
-	if (*fd >= 0)
-		(void)close(*fd);
-}
-
 static int write_bundle(const struct cell_store *st, const struct cell_settings *s,
 			struct cell_error *err)
 {
@@ -80,7 +74,7 @@ int cell_manager_create(const struct cell_store *st, struct cell_create_req *req
 {
 	struct cell_settings *s = req->s;
 	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
-	_cleanup_(closep_lock) int lock = cell_store_lock(st, s->name, err);
+	_cleanup_close_ int lock = cell_store_lock_new(st, s->name, err);
 	int r;
 
 	if (lock < 0)
@@ -110,7 +104,7 @@ int cell_manager_start(const struct cell_store *st, const char *name, enum cell_
 		       struct cell_error *err)
 {
 	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
-	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
+	_cleanup_close_ int lock = cell_store_lock(st, name, err);
 	int r;
 
 	if (lock < 0)
@@ -225,7 +219,7 @@ int cell_manager_stop(const struct cell_store *st, const char *name, int timeout
 	pid_t sup = cell_supervisor_pid(st, name);
 	if (sup > 0)
 		return stop_supervised(st, name, sup, timeout, err);
-	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
+	_cleanup_close_ int lock = cell_store_lock(st, name, err);
 	if (lock < 0)
 		return lock;
 	/* a start that held the lock may have made a supervisor meanwhile */
@@ -241,8 +235,11 @@ int cell_manager_kill(const struct cell_store *st, const char *name, int sig,
 		return cell_err(err, EINVAL, "invalid name \"%s\"", name);
 	if (cell_supervisor_pid(st, name) > 0)
 		return cell_container_kill(&st->rt, name, sig, false, err);
+	int r = cell_store_exists(st, name, err);
+	if (r < 0)
+		return r;
 	if (sig == SIGKILL) {
-		_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
+		_cleanup_close_ int lock = cell_store_lock(st, name, err);
 		if (lock < 0)
 			return lock;
 		return stop_lost(st, name, 0, true, err);
@@ -281,7 +278,7 @@ int cell_manager_destroy(const struct cell_store *st, const char *name, bool for
 			 struct cell_error *err)
 {
 	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
-	_cleanup_(closep_lock) int lock = cell_store_lock(st, name, err);
+	_cleanup_close_ int lock = cell_store_lock(st, name, err);
 	int r;
 
 	if (lock < 0)

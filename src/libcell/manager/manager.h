@@ -86,8 +86,15 @@ char *cell_store_dir(const struct cell_store *st, const char *name);  /* <root>/
 char *cell_store_rundir(const struct cell_store *st, const char *name);
 /* <root>/containers/<name>.lock: the lock file, removed with the container */
 char *cell_store_lockpath(const struct cell_store *st, const char *name);
-/* flock on cell_store_lockpath(); returns the fd. */
+/* 0 when a container of that name is in the store, else -ENOENT said as
+ * "no container named" (what every verb on one container answers). */
+int cell_store_exists(const struct cell_store *st, const char *name, struct cell_error *err);
+/* flock on cell_store_lockpath() of an existing container (-ENOENT, as
+ * cell_store_exists(), for a name the store has not: no lock file is made for
+ * it); returns the fd. */
 int cell_store_lock(const struct cell_store *st, const char *name, struct cell_error *err);
+/* The same for a container about to be made (create, clone's target). */
+int cell_store_lock_new(const struct cell_store *st, const char *name, struct cell_error *err);
 /* Names of existing containers, sorted. */
 int cell_store_list(const struct cell_store *st, char ***names, struct cell_error *err);
 

@@ -423,8 +423,9 @@ int cell_settings_load(const struct cell_store *st, const char *name, struct cel
 	json_t *o = json_load_file(path, 0, &je);
 
 	if (!o) {
-		if (access(dir, F_OK) < 0)
-			return cell_errx(err, ENOENT, "no container named \"%s\" (see cell ls)", name);
+		int r = cell_store_exists(st, name, err);
+		if (r < 0)
+			return r;
 		return cell_err(err, EINVAL, "%s: line %d, column %d: %s", path, je.line, je.column,
 				je.text);
 	}

@@ -300,12 +300,6 @@ static int open_stopped(const struct cell_store *st, const char *name, struct ce
 	return cell_storage_init(sto, cell_settings_storage(*s), dir, err);
 }
 
-static void closep(int *fd)
-{
-	if (*fd >= 0)
-		(void)close(*fd);
-}
-
 /* An unprivileged clone's own ids.  Where the source's root was shifted on disk (a
  * filesystem without idmapped mounts: cellrun chowned it into the source's range),
  * the copy is shifted into the clone's; an unshifted root (0-based ids, seen
@@ -340,14 +334,14 @@ int cell_manager_clone(const struct cell_store *st, const char *src, const char 
 	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(storage_releasep) struct cell_storage from = { 0 }, to = { 0 };
 	_cleanup_free_ char *ddir = cell_store_dir(st, dst);
-	_cleanup_(closep) int l1 = cell_store_lock(st, src, err);
-	_cleanup_(closep) int l2 = l1 < 0 ? -1 : cell_store_lock(st, dst, err);
+	_cleanup_close_ int l1 = cell_store_lock(st, src, err);
+	_cleanup_close_ int l2 = l1 < 0 ? -1 : cell_store_lock_new(st, dst, err);
 	struct cell_error ignored = { 0 };
 	int r;
 
 	*notice = NULL;
 	if (l1 < 0 || l2 < 0)
-		return -EINVAL;
+		return l1 < 0 ? l1 : l2;
 	if ((r = open_stopped(st, src, &s, &from, err)) < 0)
 		return r;
 	if (mkdir(ddir, 0711) < 0)
@@ -380,7 +374,7 @@ int cell_manager_snapshot(const struct cell_store *st, const char *name, const c
 {
 	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
-	_cleanup_(closep) int lock = cell_store_lock(st, name, err);
+	_cleanup_close_ int lock = cell_store_lock(st, name, err);
 	int r;
 
 	if (lock < 0 || (r = open_stopped(st, name, &s, &sto, err)) < 0)
@@ -414,7 +408,7 @@ int cell_manager_rollback(const struct cell_store *st, const char *name, const c
 {
 	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_(storage_releasep) struct cell_storage sto = { 0 };
-	_cleanup_(closep) int lock = cell_store_lock(st, name, err);
+	_cleanup_close_ int lock = cell_store_lock(st, name, err);
 	int r;
 
 	if (lock < 0 || (r = open_stopped(st, name, &s, &sto, err)) < 0)

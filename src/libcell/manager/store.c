@@ -99,7 +99,25 @@ char *cell_store_lockpath(const struct cell_store *st, const char *name)
 	return xasprintf("%s/containers/%s.lock", st->root, name);
 }
 
+int cell_store_exists(const struct cell_store *st, const char *name, struct cell_error *err)
+{
+	_cleanup_free_ char *dir = cell_store_dir(st, name);
+
+	if (access(dir, F_OK) < 0)
+		return cell_errx(err, ENOENT, "no container named \"%s\" (see cell ls)", name);
+	return 0;
+}
+
 int cell_store_lock(const struct cell_store *st, const char *name, struct cell_error *err)
+{
+	int r;
+
+	if (cell_name_valid(name) && (r = cell_store_exists(st, name, err)) < 0)
+		return r;
+	return cell_store_lock_new(st, name, err);
+}
+
+int cell_store_lock_new(const struct cell_store *st, const char *name, struct cell_error *err)
 {
 	_cleanup_free_ char *path = cell_store_lockpath(st, name);
 	_cleanup_close_ int fd = -1;

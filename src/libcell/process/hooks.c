@@ -61,6 +61,28 @@ static int wait_hook(pid_t pid, int timeout, int *status)
 	return 0;
 }
 
+/* The state to a hook's stdin.  A hook that does not read it may be gone already:
+ * the EPIPE is no error, and its SIGPIPE must not kill us.  Ignoring the signal
+ * is not enough when the caller blocks it (`run` does, for its signalfd): the
+ * kernel keeps a blocked signal pending even when ignored, and it would strike
+ * once unblocked.  So it is blocked here and, if raised, taken back. */
+static void write_state(int fd, const char *state_json)
+{
+	sigset_t pipe_set, old;
+	const struct timespec now = { 0 };
+
+	(void)sigemptyset(&pipe_set);
+	(void)sigaddset(&pipe_set, SIGPIPE);
+	(void)sigprocmask(SIG_BLOCK, &pipe_set, &old);
+	bool was_pending = false;
+	sigset_t pending;
+	if (sigpending(&pending) == 0)
+		was_pending = sigismember(&pending, SIGPIPE) == 1;
+	if (cell_write_all(fd, state_json, strlen(state_json)) == -EPIPE && !was_pending)
+		(void)sigtimedwait(&pipe_set, NULL, &now);
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 int cell_hook_run(const struct cell_hook *h, int exec_fd, char *const *inherit_env,
 		  const char *state_json, struct cell_error *err)
 {
@@ -78,12 +100,8 @@ int cell_hook_run(const struct cell_hook *h, int exec_fd, char *const *inherit_e
 	if (pid == 0)
 		hook_child(h, exec_fd, pipefd[0], inherit_env);
 	(void)close(pipefd[0]);
-	/* A hook that does not read its stdin must not block us: ignore EPIPE. */
-	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
-	(void)sigaction(SIGPIPE, &ign, &old);
-	(void)cell_write_all(pipefd[1], state_json, strlen(state_json));
+	write_state(pipefd[1], state_json);
 	(void)close(pipefd[1]);
-	(void)sigaction(SIGPIPE, &old, NULL);
 	r = wait_hook(pid, h->timeout_set ? h->timeout : 0, &status);
 	if (r == -ETIME)
 		return cell_errx(err, ETIMEDOUT, "hook %s timed out after %d s", h->path,
