@@ -573,14 +573,21 @@ static void test_store_lock(void **state)
 	}
 	_cleanup_free_ char *escaped = xasprintf("%s/x.lock", st.root);
 	assert_int_equal(stat(escaped, &sb), -1); /* nothing made outside containers/ */
-	int fd = cell_store_lock(&st, "web", &err);
+	/* an existing container's lock: none for a name the store has not, and no
+	 * lock file made for it; the lock of a container to be made is made */
+	assert_int_equal(cell_store_lock(&st, "web", &err), -ENOENT);
+	assert_string_equal(err.msg, "no container named \"web\" (see cell ls)");
+	_cleanup_free_ char *path = xasprintf("%s/containers/web.lock", st.root);
+	assert_int_equal(stat(path, &sb), -1);
+	int fd = cell_store_lock_new(&st, "web", &err);
 	assert_true(fd >= 0);
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
-	_cleanup_free_ char *path = xasprintf("%s/containers/web.lock", st.root);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	(void)close(fd);
 	/* released with the fd: taking it again does not block */
+	_cleanup_free_ char *dir = cell_store_dir(&st, "web");
+	assert_int_equal(mkdir(dir, 0711), 0);
 	fd = cell_store_lock(&st, "web", &err);
 	assert_true(fd >= 0);
 	(void)close(fd);
