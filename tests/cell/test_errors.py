@@ -65,3 +65,13 @@ def test_usage_errors_carry_no_errno_text(cell, args, want):
     err = refused(cell, *args)
     assert err.startswith(want), err
     assert "Invalid argument" not in err, err
+
+
+def test_destroy_force_of_nothing_is_no_error(cell):
+    """`destroy --force` is `rm -f`: a name with nothing left is no error, and
+    it leaves nothing (not even a lock file) behind."""
+    r = cell("destroy", "--force", "nosuch-forced")
+    assert r.returncode == 0, r
+    store = os.path.join(cell.env["CELL_ROOT"], "containers")
+    assert not [f for f in (os.listdir(store) if os.path.isdir(store) else [])
+                if f.startswith("nosuch-forced")]

@@ -278,7 +278,10 @@ int cell_manager_destroy(const struct cell_store *st, const char *name, bool for
 			 struct cell_error *err)
 {
 	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
-	_cleanup_close_ int lock = cell_store_lock(st, name, err);
+	/* --force also for what a crash left without a store directory (the lock
+	 * file, made again here, goes with the rest) */
+	_cleanup_close_ int lock =
+		force ? cell_store_lock_new(st, name, err) : cell_store_lock(st, name, err);
 	int r;
 
 	if (lock < 0)
