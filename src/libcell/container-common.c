@@ -3,15 +3,18 @@
  * What every lifecycle verb needs about one container, below all of them
  * (container.c's create/start/run, container-ops.c's state/kill/delete/...,
  * container-exec.c): its id, its locked state directory, its cgroup, its
- * config, the compiled seccomp filter and the fds the caller passes on.
+ * config, the compiled seccomp filter, the fds the caller passes on, and the
+ * wait for its process that forwards our signals to it.
  */
 #include "container-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -115,4 +118,35 @@ int cell_container_config(const struct cell_runtime *rt, const char *id, struct 
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s/config.json", rt->root, id);
 	return cell_spec_load(path, out, err);
+}
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+int cell_forward_until_exit(pid_t pid, int *status)
+{
+	sigset_t all;
+	siginfo_t si;
+	int ws;
+
+	sigfillset(&all);
+	for (;;) {
+		pid_t w = waitpid(pid, &ws, WNOHANG | __WALL);
+		if (w == pid) {
+			*status = exit_code(ws);
+			return 0;
+		}
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		if (sigwaitinfo(&all, &si) < 0)
+			continue;
+		if (si.si_signo != SIGCHLD && si.si_signo != SIGWINCH)
+			(void)kill(pid, si.si_signo);
+	}
 }

@@ -280,26 +280,11 @@ static int exec_prepare(const struct cell_runtime *rt, const char *id, struct ex
 
 static int exec_wait(pid_t pid, int master, int *status)
 {
-	sigset_t all;
-	siginfo_t si;
-	int ws;
-
 	if (master >= 0) {
 		struct cell_error ignored = { 0 };
 		(void)cell_terminal_proxy(master, -1, &ignored);
 	}
-	sigfillset(&all);
-	for (;;) {
-		pid_t w = waitpid(pid, &ws, WNOHANG | __WALL);
-		if (w == pid) {
-			*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-			return 0;
-		}
-		if (w < 0 && errno != EINTR)
-			return -errno;
-		if (sigwaitinfo(&all, &si) >= 0 && si.si_signo != SIGCHLD && si.si_signo != SIGWINCH)
-			(void)kill(pid, si.si_signo);
-	}
+	return cell_forward_until_exit(pid, status);
 }
 
 int cell_container_exec(const struct cell_runtime *rt, const char *id,

@@ -12,6 +12,9 @@ int cell_state_dir_open(const struct cell_runtime *rt, const char *id, bool crea
 	.fs_root = "/sys/fs/cgroup", .self_cgroup_file = "/proc/self/cgroup",                  \
 	.systemd = (systemd_), .rootless = (rt)->rootless, .id = (id_)
 /* Create or reopen the container's cgroup. */
+/* Reap pid, passing every other signal we take (all blocked by the caller) on to it,
+ * as runc does; *status is its exit code, 128 + the signal that killed it. */
+int cell_forward_until_exit(pid_t pid, int *status);
 int cell_cgroup_of(const struct cell_runtime *rt, const char *id, bool systemd, const char *path,
 		   bool create, struct cell_cgroup **out, struct cell_error *err);
 /* What the caller already holds about a container (`run` made it): spares reading the

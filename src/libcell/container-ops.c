@@ -366,38 +366,6 @@ int cell_container_memory(const struct cell_runtime *rt, const struct cell_state
 
 /* ---- foreground run ---- */
 
-static int exit_code(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 255;
-}
-
-/* Reap the init; pass every other signal on to it (runc behaviour). */
-static int forward_until_exit(pid_t pid, int *status)
-{
-	sigset_t all;
-	siginfo_t si;
-	int ws;
-
-	sigfillset(&all);
-	for (;;) {
-		pid_t w = waitpid(pid, &ws, WNOHANG | __WALL);
-		if (w == pid) {
-			*status = exit_code(ws);
-			return 0;
-		}
-		if (w < 0 && errno != EINTR)
-			return -errno;
-		if (sigwaitinfo(&all, &si) < 0)
-			continue;
-		if (si.si_signo != SIGCHLD && si.si_signo != SIGWINCH)
-			(void)kill(pid, si.si_signo);
-	}
-}
-
 int cell_wait_foreground(const struct cell_runtime *rt, const char *id, pid_t pid, int master,
 			 const struct cell_known *known, bool keep, int *status,
 			 struct cell_error *err)
@@ -409,7 +377,7 @@ int cell_wait_foreground(const struct cell_runtime *rt, const char *id, pid_t pi
 		_cleanup_close_ int pfd = cell_sys_pidfd_open(pid, 0);
 		(void)cell_terminal_proxy(master, pfd, err);
 	}
-	r = forward_until_exit(pid, status);
+	r = cell_forward_until_exit(pid, status);
 	/* kept: its state names a dead init, so it reads "stopped" until delete */
 	if (!keep)
 		(void)delete_known(rt, id, true, known, &ignored);

@@ -487,13 +487,33 @@ const struct cell_throttle_device *cg_throttle_list(const struct cell_resources 
 	return *(struct cell_throttle_device *const *)(const void *)(base + t->list);
 }
 
-int cg_hugetlb_size_check(const char *size, struct cell_error *err)
+static int hugetlb_size_check(const char *size, struct cell_error *err)
 {
 	for (const char *c = size; *c; c++)
 		if (!isalnum((unsigned char)*c))
 			return cell_err(err, EINVAL, "hugepageLimits: invalid page size \"%s\"",
 					size);
 	return *size ? 0 : cell_err(err, EINVAL, "hugepageLimits: empty page size");
+}
+
+int cg_write_hugetlb(const struct cgroup_hier *h, const struct cell_resources *r,
+		     const char *limit, struct cell_error *err)
+{
+	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
+		const struct cell_hugepage_limit *l = &r->hugepage_limits[i];
+		_cleanup_free_ char *file = xasprintf("hugetlb.%s.%s", l->page_size, limit);
+		_cleanup_free_ char *rsvd = xasprintf("hugetlb.%s.rsvd.%s", l->page_size, limit);
+		int ret = hugetlb_size_check(l->page_size, err);
+
+		if (ret == 0)
+			ret = cg_writef(h, file, err, "%llu", (unsigned long long)l->limit);
+		/* reservations are charged separately (5.7+): limit them alike */
+		if (ret == 0 && cg_has(h, rsvd))
+			ret = cg_writef(h, rsvd, err, "%llu", (unsigned long long)l->limit);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 int cg_check_memory_usage(const struct cgroup_hier *h, const struct cell_resources *r,

@@ -154,8 +154,10 @@ const struct cell_throttle_device *cg_throttle_list(const struct cell_resources 
 /* memory.checkBeforeUpdate: refuse a limit below the usage in usage_file. */
 int cg_check_memory_usage(const struct cgroup_hier *h, const struct cell_resources *r,
 			  const char *usage_file, struct cell_error *err);
-/* Page size of a hugetlb limit usable in a file name ("2MB"). */
-int cg_hugetlb_size_check(const char *size, struct cell_error *err);
+/* hugepageLimits into hugetlb.<size>.<limit> and, where the kernel has it,
+ * hugetlb.<size>.rsvd.<limit> ("max" on v2, "limit_in_bytes" on v1). */
+int cg_write_hugetlb(const struct cgroup_hier *h, const struct cell_resources *r,
+		     const char *limit, struct cell_error *err);
 int cg_apply_fields(struct cell_cgroup *cg, const struct cg_field *t, size_t n,
 		    const struct cell_resources *r, struct cell_error *err);
 

@@ -92,19 +92,5 @@ int cgroup_unified_enable(struct cgroup_hier *h, char *const *want, struct cell_
 int cgroup_unified_set_hugetlb(struct cgroup_hier *h, const struct cell_resources *r,
 			       struct cell_error *err)
 {
-	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
-		const struct cell_hugepage_limit *l = &r->hugepage_limits[i];
-		_cleanup_free_ char *file = xasprintf("hugetlb.%s.max", l->page_size);
-		_cleanup_free_ char *rsvd = xasprintf("hugetlb.%s.rsvd.max", l->page_size);
-		int ret = cg_hugetlb_size_check(l->page_size, err);
-
-		if (ret == 0)
-			ret = cg_writef(h, file, err, "%llu", (unsigned long long)l->limit);
-		/* reservations are charged separately (5.7+): limit them alike */
-		if (ret == 0 && cg_has(h, rsvd))
-			ret = cg_writef(h, rsvd, err, "%llu", (unsigned long long)l->limit);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
+	return cg_write_hugetlb(h, r, "max", err);
 }

@@ -294,26 +294,6 @@ static int set_blkio(struct cell_cgroup *cg, const struct cell_resources *r, str
 	return ret;
 }
 
-static int set_hugetlb_v1(struct cgroup_hier *h, const struct cell_resources *r,
-			  struct cell_error *err)
-{
-	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
-		const struct cell_hugepage_limit *l = &r->hugepage_limits[i];
-		_cleanup_free_ char *file = xasprintf("hugetlb.%s.limit_in_bytes", l->page_size);
-		_cleanup_free_ char *rsvd =
-		    xasprintf("hugetlb.%s.rsvd.limit_in_bytes", l->page_size);
-		int ret = cg_hugetlb_size_check(l->page_size, err);
-
-		if (ret == 0)
-			ret = cg_writef(h, file, err, "%llu", (unsigned long long)l->limit);
-		if (ret == 0 && cg_has(h, rsvd))
-			ret = cg_writef(h, rsvd, err, "%llu", (unsigned long long)l->limit);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
-}
-
 /* hugetlb may be bound to the unified hierarchy only (hybrid hosts). */
 static int set_hugetlb(struct cell_cgroup *cg, const struct cell_resources *r,
 		       struct cell_error *err)
@@ -325,7 +305,7 @@ static int set_hugetlb(struct cell_cgroup *cg, const struct cell_resources *r,
 	if (!r->n_hugepage_limits)
 		return 0;
 	if (h)
-		return set_hugetlb_v1(h, r, err);
+		return cg_write_hugetlb(h, r, "limit_in_bytes", err);
 	if (!u)
 		return cg_unsupported(cg->rootless, err, "controller hugetlb");
 	ret = cgroup_unified_enable(u, want, err);
