@@ -285,7 +285,7 @@ static int prepare_cgroup(struct create_ctx *c, struct cell_error *err)
 /* The plan the child runs, from the spec and what is known of the host by now. */
 static int build_plan(struct create_ctx *c, struct cell_error *err)
 {
-	const struct cell_host_facts facts = {
+	struct cell_host_facts facts = {
 		.rootfs = c->rootfs,
 		.bundle = c->bundle,
 		/* root in a user namespace (rootless podman) cannot mknod either */
@@ -296,6 +296,7 @@ static int build_plan(struct create_ctx *c, struct cell_error *err)
 		.n_cgroup_mounts = c->n_cg_mounts,
 	};
 
+	cell_userns_facts(&facts.ids);
 	c->sp.rootfs_ctx.plan = &c->sp.plan;
 	return cell_plan_build(c->spec, &facts, &c->sp.plan, err);
 }
@@ -330,7 +331,6 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 		cell_strv_push(&c->spec->process.env, xstrdup("LISTEN_PID=1"));
 	}
 	c->sp.no_new_keyring = c->o->no_new_keyring;
-	c->sp.setgroups_allowed = cell_userns_setgroups_allowed(&c->spec->linux);
 	c->sp.send_mount_sources = cell_mount_sources_wanted(
 		c->spec, (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0,
 		c->rt->rootless);

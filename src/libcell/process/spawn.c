@@ -322,7 +322,7 @@ static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid
 	init.exec_cpu_affinity_initial = init.exec_cpu_affinity_final = NULL;
 	if (r >= 0)
 		(void)cell_process_finish(&init, &sp->linux, s->seccomp, s->listener_fd, state,
-					  s->setgroups_allowed, &sp->hooks[CELL_HOOK_START_CONTAINER],
+					  s->plan.userns.setgroups_allowed, &sp->hooks[CELL_HOOK_START_CONTAINER],
 					  &err);
 	cell_sync_send_error(conn, &err);
 	_exit(127);
@@ -475,7 +475,7 @@ static int parent_intermediate(struct cell_spawn *s, pid_t mid, int sync, pid_t 
 	if (s->clone_flags & CLONE_NEWUSER) {
 		if ((r = cell_sync_expect(sync, CELL_SYNC_CHILD_PID, &m, NULL, 0, err)) < 0)
 			return r;
-		if ((r = cell_userns_write_maps(mid, &s->spec->linux, err)) < 0)
+		if ((r = cell_userns_write_maps(mid, &s->plan.userns, err)) < 0)
 			return r;
 		if ((r = cell_sync_send(sync, CELL_SYNC_GO, mid, NULL, 0)) < 0)
 			return cell_err(err, r, "sync with container process");
@@ -520,7 +520,7 @@ int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_syn
 	} else {
 		init = pid;
 		r = (s->clone_flags & CLONE_NEWUSER)
-			    ? cell_userns_write_maps(pid, &s->spec->linux, err)
+			    ? cell_userns_write_maps(pid, &s->plan.userns, err)
 			    : 0;
 	}
 	if (r >= 0 && cg)

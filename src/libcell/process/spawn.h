@@ -30,7 +30,6 @@ struct cell_spawn {
 	int listener_fd;           /* seccomp notify agent (connected) or -1 */
 	int preserve_fds;
 	bool no_new_keyring;
-	bool setgroups_allowed;     /* computed by the parent: the child is root in its userns */
 	bool send_mount_sources;    /* bind sources opened by the runtime (mount-sources.c) */
 };
 
