@@ -331,11 +331,11 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 		cell_strv_push(&c->spec->process.env, xstrdup("LISTEN_PID=1"));
 	}
 	c->sp.no_new_keyring = c->o->no_new_keyring;
-	c->sp.send_mount_sources = cell_mount_sources_wanted(
-		c->spec, (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0,
-		c->rt->rootless);
 	if ((r = build_plan(c, err)) < 0)
 		return r;
+	c->sp.send_mount_sources = cell_mount_sources_wanted(
+		&c->sp.plan, (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0,
+		c->rt->rootless);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0)
 		return cell_err(err, errno, "sync socketpair");
 	c->sp.sync_fd = c->sync[1];

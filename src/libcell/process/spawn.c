@@ -529,7 +529,7 @@ int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_syn
 	if (r >= 0 && (r = cell_sync_send(parent_sync, CELL_SYNC_GO, init, NULL, 0)) < 0)
 		cell_err(err, r, "start container process");
 	if (r >= 0 && s->send_mount_sources)
-		r = cell_mount_sources_send(s->spec, s->plan.bundle, s->plan.rootfs, init, parent_sync, err);
+		r = cell_mount_sources_send(&s->plan, init, parent_sync, err);
 	if (r < 0) {
 		pid_t victim = init > 0 ? init : pid;
 		(void)kill(victim, SIGKILL);
