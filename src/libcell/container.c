@@ -322,7 +322,6 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 	if ((c->sp.clone_flags & CLONE_NEWUSER) && c->spec->linux.ns[CELL_NS_MNT].enabled &&
 	    (r = cell_rootfs_shift_prepare(c->spec, c->rootfs, &c->sp.rootfs_ctx.tree_fd, err)) < 0)
 		return r;
-	c->sp.spec = c->spec;
 	c->sp.id = c->o->id;
 	c->sp.preserve_fds = c->o->listen_fds + c->o->preserve_fds;
 	if (c->o->listen_fds > 0) {

@@ -71,8 +71,8 @@ char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, const char *s
 		.pid = pid,
 		.bundle = (char *)s->plan.bundle,
 		.rootfs = (char *)s->plan.rootfs,
-		.annotations = s->spec->annotations,
-		.n_annotations = s->spec->n_annotations,
+		.annotations = s->plan.spec->annotations,
+		.n_annotations = s->plan.spec->n_annotations,
 	};
 	enum cell_status e = streq(status, "creating") ? CELL_CREATING
 			     : streq(status, "created") ? CELL_CREATED
@@ -219,7 +219,7 @@ static int cgroupns(const struct cell_spawn *s, struct cell_error *err)
 /* Steps 3-7: everything up to "created". */
 static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *err)
 {
-	const struct cell_spec *sp = s->spec;
+	const struct cell_spec *sp = s->plan.spec;
 	bool new_userns = s->clone_flags & CLONE_NEWUSER;
 	struct cell_sync_msg m;
 	int r;
@@ -295,7 +295,7 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 /* Steps 9-10: wait for `start`, then become the container process. */
 static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid_t host_pid)
 {
-	const struct cell_spec *sp = s->spec;
+	const struct cell_spec *sp = s->plan.spec;
 	struct cell_error err = { 0 };
 	char go;
 	int conn;
@@ -359,7 +359,7 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 	/* --debug names the steps as runc's do (nsexec, init), which tools and runc's
 	 * debug.bats read */
 	cell_debug("nsexec container setup: pid %d in the container's namespaces", (int)getpid());
-	if (s->send_mount_sources && cell_mount_sources_recv(s->sync_fd, s->spec->n_mounts,
+	if (s->send_mount_sources && cell_mount_sources_recv(s->sync_fd, s->plan.spec->n_mounts,
 							     &s->rootfs_ctx.source_fds, &err) < 0)
 		_exit(1);
 	/* Until exec, no process in the container may open our /proc files (fds,
@@ -401,7 +401,7 @@ static int join_ns(struct cell_spawn *s, enum cell_ns_type t, struct cell_error 
 		return 0;
 	if (setns(s->ns_fds[t], cell_ns_clone_flag(t)) < 0)
 		return cell_err(err, errno, "join %s namespace %s", cell_ns_type_name(t),
-				s->spec->linux.ns[t].path);
+				s->plan.spec->linux.ns[t].path);
 	(void)close(s->ns_fds[t]);
 	s->ns_fds[t] = -1;
 	return 0;
@@ -442,7 +442,7 @@ static void __attribute__((noreturn)) intermediate_main(struct cell_spawn *s)
 		cell_err(&err, errno, "unshare namespaces 0x%x", rest);
 		child_fail(s->sync_fd, &err);
 	}
-	if ((rest & CLONE_NEWTIME) && write_time_offsets(&s->spec->linux, &err) < 0)
+	if ((rest & CLONE_NEWTIME) && write_time_offsets(&s->plan.spec->linux, &err) < 0)
 		child_fail(s->sync_fd, &err);
 	struct clone_args ca = { .flags = CLONE_PARENT, .exit_signal = 0 };
 	pid_t pid = cell_sys_clone3(&ca);

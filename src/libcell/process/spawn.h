@@ -14,9 +14,8 @@
 #include "../linux/seccomp.h"
 
 struct cell_spawn {
-	const struct cell_spec *spec;
 	const char *id;
-	struct cell_plan plan;             /* built by the parent: rootfs, bundle, every mount */
+	struct cell_plan plan;             /* built by the parent: its spec, rootfs, bundle, every mount */
 	struct cell_rootfs_ctx rootfs_ctx; /* .plan = &plan */
 	struct cell_seccomp_filter *seccomp;
 	int ns_fds[CELL_NS_COUNT]; /* namespaces joined by path, else -1 */
