@@ -285,7 +285,7 @@ static int prepare_cgroup(struct create_ctx *c, struct cell_error *err)
 /* The plan the child runs, from the spec and what is known of the host by now. */
 static int build_plan(struct create_ctx *c, struct cell_error *err)
 {
-	const struct cell_host_facts facts = {
+	struct cell_host_facts facts = {
 		.rootfs = c->rootfs,
 		.bundle = c->bundle,
 		/* root in a user namespace (rootless podman) cannot mknod either */
@@ -296,6 +296,7 @@ static int build_plan(struct create_ctx *c, struct cell_error *err)
 		.n_cgroup_mounts = c->n_cg_mounts,
 	};
 
+	cell_userns_facts(&facts.ids);
 	c->sp.rootfs_ctx.plan = &c->sp.plan;
 	return cell_plan_build(c->spec, &facts, &c->sp.plan, err);
 }
@@ -321,7 +322,6 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 	if ((c->sp.clone_flags & CLONE_NEWUSER) && c->spec->linux.ns[CELL_NS_MNT].enabled &&
 	    (r = cell_rootfs_shift_prepare(c->spec, c->rootfs, &c->sp.rootfs_ctx.tree_fd, err)) < 0)
 		return r;
-	c->sp.spec = c->spec;
 	c->sp.id = c->o->id;
 	c->sp.preserve_fds = c->o->listen_fds + c->o->preserve_fds;
 	if (c->o->listen_fds > 0) {
@@ -330,12 +330,11 @@ static int prepare(struct create_ctx *c, struct cell_error *err)
 		cell_strv_push(&c->spec->process.env, xstrdup("LISTEN_PID=1"));
 	}
 	c->sp.no_new_keyring = c->o->no_new_keyring;
-	c->sp.setgroups_allowed = cell_userns_setgroups_allowed(&c->spec->linux);
-	c->sp.send_mount_sources = cell_mount_sources_wanted(
-		c->spec, (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0,
-		c->rt->rootless);
 	if ((r = build_plan(c, err)) < 0)
 		return r;
+	c->sp.send_mount_sources = cell_mount_sources_wanted(
+		&c->sp.plan, (c->sp.clone_flags & CLONE_NEWUSER) || c->sp.ns_fds[CELL_NS_USER] >= 0,
+		c->rt->rootless);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sync) < 0)
 		return cell_err(err, errno, "sync socketpair");
 	c->sp.sync_fd = c->sync[1];

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libFuzzer target: config.json text -> cell_spec_parse() -> cell_plan_build()
- * for a few host shapes (plain, a user namespace on a v1 host, a v2 host),
+ * for a few host shapes (plain, a user namespace on a v1 host, a v2 host, an
+ * unprivileged runtime),
  * then cell_plan_dump().
  */
 #include <assert.h>
@@ -38,6 +39,7 @@ static const struct cell_host_facts hosts[] = {
      .cgroup_mounts = v1_host,
      .n_cgroup_mounts = 2},
     {.rootfs = "/b/rootfs", .bundle = "/b", .cgroup_mounts = &v2_host, .n_cgroup_mounts = 1},
+    {.rootfs = "/b/rootfs", .bundle = "/b", .in_userns = true, .ids = {.euid = 1000, .egid = 1000}},
 };
 
 /* Clean: absolute, no empty, "." or ".." component, no trailing slash (but "/"). */
@@ -68,6 +70,24 @@ static void assert_mount(const struct cell_mount_op *op, const struct cell_host_
 	}
 }
 
+/* Maps are written only for a new user namespace that has them, as the spec gives them; only
+ * an unprivileged runtime asks a helper or denies setgroups. */
+static void assert_idmap(const struct cell_idmap_op *op, const struct cell_spec *s,
+			 const struct cell_host_facts *f)
+{
+	const struct cell_namespace *user = &s->linux.ns[CELL_NS_USER];
+
+	if (!user->enabled || user->path || op->n == 0) {
+		assert(op->how == CELL_IDMAP_NONE && !op->text && !op->deny_setgroups);
+		return;
+	}
+	_cleanup_free_ char *again = cell_idmap_format(op->map, op->n);
+	assert(op->how != CELL_IDMAP_NONE && streq(op->text, again));
+	assert(f->ids.euid != 0 || op->how == CELL_IDMAP_WRITE);
+	assert(!op->deny_setgroups ||
+	       (f->ids.euid != 0 && op->how == CELL_IDMAP_WRITE && streq(op->file, "gid_map")));
+}
+
 /* What the plan promises the child: every path clean and inside the rootfs. */
 static void assert_plan(const struct cell_plan *p, const struct cell_host_facts *f)
 {
@@ -84,6 +104,8 @@ static void assert_plan(const struct cell_plan *p, const struct cell_host_facts 
 	for (size_t i = 0; p->masked_paths && p->masked_paths[i]; i++)
 		assert_clean(p->masked_paths[i]);
 	assert(p->dev_setup != CELL_DEV_HOST || (p->n_devices == 0 && p->n_links == 0));
+	assert_idmap(&p->userns.uid, p->spec, f);
+	assert_idmap(&p->userns.gid, p->spec, f);
 }
 
 static void plan_on(const struct cell_spec *spec, const struct cell_host_facts *f)

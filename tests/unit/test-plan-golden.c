@@ -62,6 +62,12 @@ static const struct golden {
     {"error-no-type", FACTS(0)},
     {"error-device-path", FACTS(0)},
     {"error-sysctl-key", FACTS(0)},
+    /* unprivileged: a single mapping of our own ids is written, setgroups denied */
+    {"rootless-self", FACTS(.in_userns = true, .ids = {.euid = 1000, .egid = 1000})},
+    /* unprivileged with subordinate ids: newuidmap/newgidmap */
+    {"rootless-subid", FACTS(.in_userns = true, .ids = {.euid = 1000, .egid = 1000})},
+    /* root of a user namespace whose setgroups is denied: no setgroups(2) inside */
+    {"userns-setgroups-denied", FACTS(.in_userns = true, .ids = {.setgroups_denied = true})},
 };
 
 static char *golden_path(const char *name, const char *ext)

@@ -72,7 +72,13 @@ static int open_userns(pid_t child, int report, const struct cell_linux *l, stru
 	buf[n] = '\0';
 	if (cell_parse_long(buf, &proc_pid) < 0)
 		return cell_err(err, EPROTO, "idmap helper sent \"%s\"", buf);
-	if (cell_userns_write_maps((pid_t)proc_pid, l, err) < 0)
+	/* setgroups is of no concern to a mount's mapping: not asked */
+	const struct cell_id_facts self = {.euid = geteuid(), .egid = getegid()};
+	struct cell_idmap_plan maps;
+	cell_idmap_plan_build(l, &self, true, &maps);
+	int r = cell_userns_write_maps((pid_t)proc_pid, &maps, err);
+	cell_idmap_plan_free(&maps);
+	if (r < 0)
 		return cell_err_prefix(err, "idmap");
 	(void)snprintf(path, sizeof(path), "/proc/%lld/ns/user", proc_pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -14,18 +14,6 @@
 #include "../sys/privilege.h"
 #include "../sys/run.h"
 
-char *cell_idmap_format(const struct cell_idmap *m, size_t n)
-{
-	char *out = xstrdup("");
-	for (size_t i = 0; i < n; i++) {
-		char *next = xasprintf("%s%u %u %u\n", out, m[i].container_id, m[i].host_id,
-				       m[i].size);
-		free(out);
-		out = next;
-	}
-	return out;
-}
-
 int cell_idmap_parse(const char *text, struct cell_idmap **out, size_t *n, struct cell_error *err)
 {
 	_cleanup_free_ struct cell_idmap *v = NULL;
@@ -68,11 +56,6 @@ static int write_proc(pid_t pid, const char *file, const char *text, struct cell
 	return 0;
 }
 
-static bool single_self_map(const struct cell_idmap *m, size_t n, uint32_t self)
-{
-	return n == 1 && m[0].size == 1 && m[0].host_id == self;
-}
-
 /* newuidmap PID inside outside count ... : the setuid helper checks /etc/subuid. */
 static int run_map_helper(const char *helper, pid_t pid, const struct cell_idmap *m, size_t n,
 			  struct cell_error *err)
@@ -105,33 +88,37 @@ static int run_map_helper(const char *helper, pid_t pid, const struct cell_idmap
 	return 0;
 }
 
-static int write_one(pid_t pid, bool uid, const struct cell_idmap *m, size_t n,
-		     struct cell_error *err)
+static int write_one(pid_t pid, const struct cell_idmap_op *op, struct cell_error *err)
 {
-	uint32_t self = uid ? (uint32_t)geteuid() : (uint32_t)getegid();
-	const char *file = uid ? "uid_map" : "gid_map";
+	int r;
 
-	if (n == 0)
+	switch (op->how) {
+	case CELL_IDMAP_NONE:
 		return 0;
-	if (geteuid() == 0 || single_self_map(m, n, self)) {
-		_cleanup_free_ char *text = cell_idmap_format(m, n);
-		if (!uid && geteuid() != 0) {
-			/* unprivileged gid_map needs setgroups denied (user_namespaces(7)) */
-			int r = write_proc(pid, "setgroups", "deny", err);
-			if (r < 0)
-				return r;
-		}
-		return write_proc(pid, file, text, err);
+	case CELL_IDMAP_HELPER:
+		return run_map_helper(op->helper, pid, op->map, op->n, err);
+	case CELL_IDMAP_WRITE:
+		break;
 	}
-	return run_map_helper(uid ? "newuidmap" : "newgidmap", pid, m, n, err);
+	if (op->deny_setgroups && (r = write_proc(pid, "setgroups", "deny", err)) < 0)
+		return r;
+	return write_proc(pid, op->file, op->text, err);
 }
 
-int cell_userns_write_maps(pid_t pid, const struct cell_linux *l, struct cell_error *err)
+int cell_userns_write_maps(pid_t pid, const struct cell_idmap_plan *p, struct cell_error *err)
 {
-	int r = write_one(pid, true, l->uid_mappings, l->n_uid_mappings, err);
+	int r = write_one(pid, &p->uid, err);
 	if (r < 0)
 		return r;
-	return write_one(pid, false, l->gid_mappings, l->n_gid_mappings, err);
+	return write_one(pid, &p->gid, err);
+}
+
+void cell_userns_facts(struct cell_id_facts *f)
+{
+	*f = (struct cell_id_facts){.euid = geteuid(), .egid = getegid()};
+	/* only root's answer depends on it (plan/idmap.c) */
+	if (f->euid == 0)
+		f->setgroups_denied = cell_setgroups_denied();
 }
 
 bool cell_idmap_to_host(const struct cell_idmap *m, size_t n, uint32_t k, uint32_t *host)
@@ -146,10 +133,12 @@ bool cell_idmap_to_host(const struct cell_idmap *m, size_t n, uint32_t k, uint32
 
 bool cell_userns_setgroups_allowed(const struct cell_linux *l)
 {
-	/* root of a user namespace whose setgroups says deny (unshare -r): a new
-	 * user namespace below it inherits the deny (user_namespaces(7)) */
-	if (geteuid() == 0)
-		return !cell_setgroups_denied();
-	/* newgidmap leaves setgroups allowed; a direct single mapping denies it */
-	return !single_self_map(l->gid_mappings, l->n_gid_mappings, (uint32_t)getegid());
+	struct cell_idmap_plan p;
+	struct cell_id_facts f;
+
+	cell_userns_facts(&f);
+	cell_idmap_plan_build(l, &f, false, &p);
+	bool allowed = p.setgroups_allowed;
+	cell_idmap_plan_free(&p);
+	return allowed;
 }

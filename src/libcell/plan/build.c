@@ -2,8 +2,9 @@
 /*
  * spec + host facts -> struct cell_plan: every mount with its flags resolved
  * and its destination checked, the /dev nodes and links, the masked and
- * read-only paths and the root's propagation.  Built by the parent before
- * the child is cloned; the child (linux/rootfs.c) only executes it.
+ * read-only paths, the root's propagation and the id maps.  Built by the
+ * parent before the child is cloned; the child (linux/rootfs.c) and the
+ * parent's map writer (linux/userns.c) only execute it.
  */
 #include "plan.h"
 
@@ -321,8 +322,12 @@ int cell_plan_build(const struct cell_spec *s, const struct cell_host_facts *f,
 	    .hostname = s->hostname,
 	    .domainname = s->domainname,
 	};
-	int r = plan_all(&p, f, err);
+	const struct cell_namespace *user = &s->linux.ns[CELL_NS_USER];
+	int r;
 
+	/* the maps are the parent's to write only in a user namespace of the container's own */
+	cell_idmap_plan_build(&s->linux, &f->ids, user->enabled && !user->path, &p.userns);
+	r = plan_all(&p, f, err);
 	if (r < 0) {
 		cell_plan_free(&p);
 		return r;
@@ -345,5 +350,6 @@ void cell_plan_free(struct cell_plan *p)
 	for (size_t i = 0; i < p->n_sysctls; i++)
 		free(p->sysctls[i].path);
 	free(p->sysctls);
+	cell_idmap_plan_free(&p->userns);
 	*p = (struct cell_plan){0};
 }

@@ -184,6 +184,20 @@ static void dump_root(struct buf *b, const struct cell_plan *p)
 	add(b, "\n");
 }
 
+/* Written by the parent before the child goes on: "uid_map write 0 1000 1", one line per
+ * range, "setgroups deny" before an unprivileged gid_map. */
+static void dump_idmap(struct buf *b, const struct cell_idmap_op *op)
+{
+	if (op->how == CELL_IDMAP_NONE)
+		return;
+	if (op->deny_setgroups)
+		add(b, "setgroups deny\n");
+	for (size_t i = 0; i < op->n; i++)
+		add(b, "%s %s %u %u %u\n", op->file,
+		    op->how == CELL_IDMAP_HELPER ? op->helper : "write", op->map[i].container_id,
+		    op->map[i].host_id, op->map[i].size);
+}
+
 /* After the pivot, in this order (rootfs.c's finalize). */
 static void dump_finalize(struct buf *b, const struct cell_plan *p)
 {
@@ -207,6 +221,8 @@ char *cell_plan_dump(const struct cell_plan *p)
 	struct buf b = {xstrdup(""), 0};
 
 	dump_root(&b, p);
+	dump_idmap(&b, &p->userns.uid);
+	dump_idmap(&b, &p->userns.gid);
 	if (p->hostname)
 		add(&b, "hostname %s\n", p->hostname);
 	if (p->domainname)
@@ -221,5 +237,8 @@ char *cell_plan_dump(const struct cell_plan *p)
 	for (size_t i = 0; i < p->n_sysctls; i++)
 		add(&b, "sysctl %s = %s\n", p->sysctls[i].path, p->sysctls[i].value);
 	dump_finalize(&b, p);
+	/* the process's identity, at exec */
+	if (!p->userns.setgroups_allowed)
+		add(&b, "setgroups-syscall denied\n");
 	return b.s;
 }

@@ -7,6 +7,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* For mounting "cgroup" inside the container: one entry per hierarchy (cgroup.c reads
  * them from the host). */
@@ -20,6 +21,14 @@ struct cell_cgroup_mount {
 	char **aliases;
 };
 
+/* Who the runtime is, for writing the id maps of the container's user namespace
+ * (plan/idmap.c).  All zero: host root. */
+struct cell_id_facts {
+	uid_t euid; /* the runtime's effective ids */
+	gid_t egid;
+	bool setgroups_denied; /* root of a user namespace whose setgroups says "deny" */
+};
+
 struct cell_host_facts {
 	const char *rootfs; /* absolute host path of root.path, symlinks resolved */
 	const char *bundle; /* absolute bundle dir (relative mount sources resolve here) */
@@ -28,4 +37,5 @@ struct cell_host_facts {
 	/* the container's cgroup in each host hierarchy; none: "cgroup" mounts are fresh */
 	const struct cell_cgroup_mount *cgroup_mounts;
 	size_t n_cgroup_mounts;
+	struct cell_id_facts ids;
 };

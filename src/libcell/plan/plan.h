@@ -113,6 +113,40 @@ enum cell_dev_setup cell_spec_dev_setup(const struct cell_spec *s);
 /* The spec mounts a devpts on /dev/pts: /dev/ptmx becomes a link to it. */
 bool cell_spec_has_devpts(const struct cell_spec *s);
 
+/* ---- the id maps of the container's user namespace (idmap.c) ---- */
+
+enum cell_idmap_how {
+	CELL_IDMAP_NONE,   /* no new user namespace, or no mapping given: left alone */
+	CELL_IDMAP_WRITE,  /* text written to /proc/<pid>/uid_map (gid_map) */
+	CELL_IDMAP_HELPER, /* newuidmap (newgidmap) <pid> and the triples: it checks /etc/subuid */
+};
+
+struct cell_idmap_op {
+	enum cell_idmap_how how;
+	const char *file;	      /* "uid_map", "gid_map" */
+	const char *helper;	      /* "newuidmap", "newgidmap" */
+	const struct cell_idmap *map; /* the spec's */
+	size_t n;
+	char *text;	     /* the kernel's "inside outside count" lines, NULL when none */
+	bool deny_setgroups; /* "deny" written to setgroups first (an unprivileged gid_map) */
+};
+
+struct cell_idmap_plan {
+	struct cell_idmap_op uid, gid;
+	/* setgroups(2) works in the container's user namespace once mapped */
+	bool setgroups_allowed;
+};
+
+/* Render maps as the kernel's "inside outside count\n" lines. */
+char *cell_idmap_format(const struct cell_idmap *m, size_t n);
+/* How l's uid and gid maps are written by a runtime as f describes it: as root directly;
+ * unprivileged, a single mapping of its own id directly (setgroups "deny" first for the
+ * gid map, user_namespaces(7)), anything else through newuidmap/newgidmap.  write false:
+ * both left alone (a user namespace that is joined), setgroups_allowed still told. */
+void cell_idmap_plan_build(const struct cell_linux *l, const struct cell_id_facts *f, bool write,
+			   struct cell_idmap_plan *out);
+void cell_idmap_plan_free(struct cell_idmap_plan *p);
+
 /* ---- the rootfs plan: built by the parent, executed by the child (linux/rootfs.h) ---- */
 
 enum cell_mount_how {
@@ -186,6 +220,7 @@ struct cell_plan {
 	const char *rootfs, *bundle;  /* the facts' (not owned) */
 	bool no_mount_ns;	      /* nothing is mounted (rootfs.h) */
 	bool in_userns;
+	struct cell_idmap_plan userns; /* written by the parent when the spec asks a new one */
 	enum cell_root_switch root_switch;
 	unsigned long setup_propagation; /* of "/" while the mounts are made */
 	unsigned long propagation;	 /* linux.rootfsPropagation at the end, 0: none */

@@ -39,34 +39,24 @@
 #include "../sys/syscalls.h"
 #include "sync.h"
 
-static bool is_bind(const struct cell_mount *m)
+bool cell_mount_sources_wanted(const struct cell_plan *p, bool in_userns, bool rootless)
 {
-	_cleanup_(cell_mount_plan_free) struct cell_mount_plan p = { 0 };
-
-	cell_mount_plan_build(m, &p);
-	return p.kind == CELL_MOUNT_BIND && m->source && *m->source;
-}
-
-bool cell_mount_sources_wanted(const struct cell_spec *spec, bool in_userns, bool rootless)
-{
-	if (!in_userns || rootless || !spec->linux.ns[CELL_NS_MNT].enabled)
+	if (!in_userns || rootless || p->no_mount_ns)
 		return false;
-	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (is_bind(&spec->mounts[i]))
+	for (size_t i = 0; i < p->n_mounts; i++)
+		if (p->mounts[i].source_fd)
 			return true;
 	return false;
 }
 
-/* The host path of mount i's source, or NULL for one the child resolves itself. */
-static char *source_path(const struct cell_mount *m, const char *bundle, const char *rootfs)
+/* The host path of op's source as the plan resolved it, or NULL for one the child
+ * resolves itself. */
+static char *source_path(const struct cell_mount_op *op, const char *rootfs)
 {
-	if (!is_bind(m))
+	if (!op->source_fd)
 		return NULL;
-	/* relative sources are relative to the bundle (config.md#mounts) */
-	_cleanup_free_ char *raw = m->source[0] == '/' ? xstrdup(m->source)
-						       : xasprintf("%s/%s", bundle, m->source);
 	_cleanup_free_ char *root = cell_path_clean(rootfs);
-	char *path = cell_path_clean(raw);
+	char *path = cell_path_clean(op->source);
 	size_t n = strlen(root);
 	if (strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0')) {
 		free(path);
@@ -75,9 +65,7 @@ static char *source_path(const struct cell_mount *m, const char *bundle, const c
 	return path;
 }
 
-static void __attribute__((noreturn))
-helper_main(const struct cell_spec *spec, const char *bundle, const char *rootfs, pid_t init,
-	    int sync)
+static void __attribute__((noreturn)) helper_main(const struct cell_plan *p, pid_t init, int sync)
 {
 	int pidfd = cell_sys_pidfd_open(init, 0);
 	bool in_ns = pidfd >= 0 && setns(pidfd, CLONE_NEWNS) == 0;
@@ -85,22 +73,22 @@ helper_main(const struct cell_spec *spec, const char *bundle, const char *rootfs
 	if (!in_ns)
 		cell_debug("mount sources: join the mount namespace of %d: %s", (int)init,
 			   strerror(errno));
-	for (size_t i = 0; in_ns && i < spec->n_mounts; i++) {
-		_cleanup_free_ char *path = source_path(&spec->mounts[i], bundle, rootfs);
+	for (size_t i = 0; in_ns && i < p->n_mounts; i++) {
+		const struct cell_mount_op *op = &p->mounts[i];
+		_cleanup_free_ char *path = source_path(op, p->rootfs);
 		if (!path)
 			continue;
 		_cleanup_close_ int fd = open(path, O_PATH | O_CLOEXEC);
 		if (fd < 0)
 			cell_debug("mount source %s: %s (the container resolves it)", path,
 				   strerror(errno));
-		if (cell_sync_send(sync, CELL_SYNC_MOUNT_SOURCE, (int)i, &fd, fd >= 0) < 0)
+		if (cell_sync_send(sync, CELL_SYNC_MOUNT_SOURCE, (int)op->index, &fd, fd >= 0) < 0)
 			_exit(1);
 	}
 	_exit(cell_sync_send(sync, CELL_SYNC_MOUNT_SOURCE, -1, NULL, 0) < 0);
 }
 
-int cell_mount_sources_send(const struct cell_spec *spec, const char *bundle, const char *rootfs,
-			    pid_t init, int sync, struct cell_error *err)
+int cell_mount_sources_send(const struct cell_plan *p, pid_t init, int sync, struct cell_error *err)
 {
 	int status;
 	pid_t pid = fork();
@@ -108,7 +96,7 @@ int cell_mount_sources_send(const struct cell_spec *spec, const char *bundle, co
 	if (pid < 0)
 		return cell_err(err, errno, "fork to open the mount sources");
 	if (pid == 0)
-		helper_main(spec, bundle, rootfs, init, sync);
+		helper_main(p, init, sync);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return cell_err(err, errno, "wait for the mount source helper");

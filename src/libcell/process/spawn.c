@@ -71,8 +71,8 @@ char *cell_spawn_state_json(const struct cell_spawn *s, pid_t pid, enum cell_sta
 		.pid = pid,
 		.bundle = (char *)s->plan.bundle,
 		.rootfs = (char *)s->plan.rootfs,
-		.annotations = s->spec->annotations,
-		.n_annotations = s->spec->n_annotations,
+		.annotations = s->plan.spec->annotations,
+		.n_annotations = s->plan.spec->n_annotations,
 	};
 	/* "creating" has a pid too once the process exists (runtime.md#state) */
 	return cell_state_oci_json_pid(&st, status, pid, false);
@@ -215,7 +215,7 @@ static int cgroupns(const struct cell_spawn *s, struct cell_error *err)
 /* Steps 3-7: everything up to "created". */
 static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *err)
 {
-	const struct cell_spec *sp = s->spec;
+	const struct cell_spec *sp = s->plan.spec;
 	bool new_userns = s->clone_flags & CLONE_NEWUSER;
 	struct cell_sync_msg m;
 	int r;
@@ -291,7 +291,7 @@ static int child_setup(struct cell_spawn *s, pid_t host_pid, struct cell_error *
 /* Steps 9-10: wait for `start`, then become the container process. */
 static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid_t host_pid)
 {
-	const struct cell_spec *sp = s->spec;
+	const struct cell_spec *sp = s->plan.spec;
 	struct cell_error err = { 0 };
 	char go;
 	int conn;
@@ -318,7 +318,7 @@ static void __attribute__((noreturn)) child_wait_start(struct cell_spawn *s, pid
 	init.exec_cpu_affinity_initial = init.exec_cpu_affinity_final = NULL;
 	if (r >= 0)
 		(void)cell_process_finish(&init, &sp->linux, s->seccomp, s->listener_fd, state,
-					  s->setgroups_allowed, &sp->hooks[CELL_HOOK_START_CONTAINER],
+					  s->plan.userns.setgroups_allowed, &sp->hooks[CELL_HOOK_START_CONTAINER],
 					  &err);
 	cell_sync_send_error(conn, &err);
 	_exit(127);
@@ -355,7 +355,7 @@ static void __attribute__((noreturn)) child_main(struct cell_spawn *s)
 	/* --debug names the steps as runc's do (nsexec, init), which tools and runc's
 	 * debug.bats read */
 	cell_debug("nsexec container setup: pid %d in the container's namespaces", (int)getpid());
-	if (s->send_mount_sources && cell_mount_sources_recv(s->sync_fd, s->spec->n_mounts,
+	if (s->send_mount_sources && cell_mount_sources_recv(s->sync_fd, s->plan.spec->n_mounts,
 							     &s->rootfs_ctx.source_fds, &err) < 0)
 		_exit(1);
 	/* Until exec, no process in the container may open our /proc files (fds,
@@ -397,7 +397,7 @@ static int join_ns(struct cell_spawn *s, enum cell_ns_type t, struct cell_error 
 		return 0;
 	if (setns(s->ns_fds[t], cell_ns_clone_flag(t)) < 0)
 		return cell_err(err, errno, "join %s namespace %s", cell_ns_type_name(t),
-				s->spec->linux.ns[t].path);
+				s->plan.spec->linux.ns[t].path);
 	(void)close(s->ns_fds[t]);
 	s->ns_fds[t] = -1;
 	return 0;
@@ -438,7 +438,7 @@ static void __attribute__((noreturn)) intermediate_main(struct cell_spawn *s)
 		cell_err(&err, errno, "unshare namespaces 0x%x", rest);
 		child_fail(s->sync_fd, &err);
 	}
-	if ((rest & CLONE_NEWTIME) && write_time_offsets(&s->spec->linux, &err) < 0)
+	if ((rest & CLONE_NEWTIME) && write_time_offsets(&s->plan.spec->linux, &err) < 0)
 		child_fail(s->sync_fd, &err);
 	struct clone_args ca = { .flags = CLONE_PARENT, .exit_signal = 0 };
 	pid_t pid = cell_sys_clone3(&ca);
@@ -471,7 +471,7 @@ static int parent_intermediate(struct cell_spawn *s, pid_t mid, int sync, pid_t 
 	if (s->clone_flags & CLONE_NEWUSER) {
 		if ((r = cell_sync_expect(sync, CELL_SYNC_CHILD_PID, &m, NULL, 0, err)) < 0)
 			return r;
-		if ((r = cell_userns_write_maps(mid, &s->spec->linux, err)) < 0)
+		if ((r = cell_userns_write_maps(mid, &s->plan.userns, err)) < 0)
 			return r;
 		if ((r = cell_sync_send(sync, CELL_SYNC_GO, mid, NULL, 0)) < 0)
 			return cell_err(err, r, "sync with container process");
@@ -516,7 +516,7 @@ int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_syn
 	} else {
 		init = pid;
 		r = (s->clone_flags & CLONE_NEWUSER)
-			    ? cell_userns_write_maps(pid, &s->spec->linux, err)
+			    ? cell_userns_write_maps(pid, &s->plan.userns, err)
 			    : 0;
 	}
 	if (r >= 0 && cg)
@@ -525,7 +525,7 @@ int cell_spawn_init(struct cell_spawn *s, struct cell_cgroup *cg, int parent_syn
 	if (r >= 0 && (r = cell_sync_send(parent_sync, CELL_SYNC_GO, init, NULL, 0)) < 0)
 		cell_err(err, r, "start container process");
 	if (r >= 0 && s->send_mount_sources)
-		r = cell_mount_sources_send(s->spec, s->plan.bundle, s->plan.rootfs, init, parent_sync, err);
+		r = cell_mount_sources_send(&s->plan, init, parent_sync, err);
 	if (r < 0) {
 		pid_t victim = init > 0 ? init : pid;
 		(void)kill(victim, SIGKILL);

@@ -15,9 +15,8 @@
 #include "../linux/seccomp.h"
 
 struct cell_spawn {
-	const struct cell_spec *spec;
 	const char *id;
-	struct cell_plan plan;             /* built by the parent: rootfs, bundle, every mount */
+	struct cell_plan plan;             /* built by the parent: its spec, rootfs, bundle, every mount */
 	struct cell_rootfs_ctx rootfs_ctx; /* .plan = &plan */
 	struct cell_seccomp_filter *seccomp;
 	int ns_fds[CELL_NS_COUNT]; /* namespaces joined by path, else -1 */
@@ -31,7 +30,6 @@ struct cell_spawn {
 	int listener_fd;           /* seccomp notify agent (connected) or -1 */
 	int preserve_fds;
 	bool no_new_keyring;
-	bool setgroups_allowed;     /* computed by the parent: the child is root in its userns */
 	bool send_mount_sources;    /* bind sources opened by the runtime (mount-sources.c) */
 };
 
