@@ -27,11 +27,12 @@
 
 #include "../libcell/manager/supervisor-loop.h"
 
-static void stop_init(void *data)
+static int stop_init(void *data)
 {
 	const struct cell_sup_handover *h = data;
 
-	(void)kill(h->init, h->stop_signal); /* our child: the pid cannot be reused */
+	/* our child: the pid cannot be reused */
+	return kill(h->init, h->stop_signal) == 0 ? h->stop_signal : 0;
 }
 
 int main(int argc, char **argv)

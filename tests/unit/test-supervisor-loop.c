@@ -211,9 +211,63 @@ static void test_loop_pumps_rotates_and_reaps(void **state)
 	(void)unlink(old);
 }
 
-static void stop_with_kill(void *data)
+static int stop_with_kill(void *data)
 {
 	(void)kill(*(pid_t *)data, SIGKILL);
+	return SIGKILL;
+}
+
+static int stop_with_usr1(void *data)
+{
+	(void)kill(*(pid_t *)data, SIGUSR1);
+	return SIGUSR1;
+}
+
+static void exit_5(int sig)
+{
+	(void)sig;
+	_exit(5);
+}
+
+/* The power-off signal reaches an init that has no handler for it yet (as a
+ * namespace's init drops it, this one ignores it); once it has one, the loop
+ * sends it again instead of waiting for ever. */
+static void test_loop_repeats_a_stop_the_init_could_not_take(void **state)
+{
+	struct cell_sup_loop l;
+	int ready[2];
+	char c;
+
+	(void)state;
+	cell_sup_loop_init(&l);
+	assert_int_equal(cell_sup_loop_signals(&l), 0);
+	assert_int_equal(pipe(ready), 0);
+	l.init = fork();
+	assert_true(l.init >= 0);
+	if (l.init == 0) {
+		(void)signal(SIGUSR1, SIG_IGN);
+		cell_sup_loop_unblock();
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		(void)usleep(300 * 1000);
+		(void)signal(SIGUSR1, exit_5);
+		for (;;)
+			(void)pause();
+	}
+	assert_int_equal(read(ready[0], &c, 1), 1); /* it ignores SIGUSR1 now */
+	(void)close(ready[0]);
+	(void)close(ready[1]);
+	l.stop = stop_with_usr1;
+	l.data = &l.init;
+	(void)alarm(20); /* a loop that never asks again fails the test, not hangs it */
+	assert_int_equal(kill(getpid(), SIGTERM), 0);
+	int status = cell_sup_loop_run(&l);
+	(void)alarm(0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 5);
+	assert_int_equal(l.stop_retry, 0);
+	cell_sup_loop_unblock();
+	(void)close(l.sfd);
 }
 
 /* SIGTERM to the supervisor is the stop callback's, which here kills the init. */
@@ -248,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_handover_refuses),
 		cmocka_unit_test(test_loop_pumps_rotates_and_reaps),
 		cmocka_unit_test(test_loop_stops_on_sigterm),
+		cmocka_unit_test(test_loop_repeats_a_stop_the_init_could_not_take),
 	};
 	if (!mkdtemp(dir))
 		return 1;

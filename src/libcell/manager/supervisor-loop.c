@@ -136,6 +136,38 @@ static void accept_client(struct cell_sup_loop *l)
 		(void)close(fd); /* full */
 }
 
+/* Whether pid has a handler for sig: its SigCgt mask in /proc (proc(5)). */
+static bool catches(pid_t pid, int sig)
+{
+	char path[64], buf[2048];
+	ssize_t n;
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true; /* gone: nothing to wait for */
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	const char *cgt = strstr(buf, "SigCgt:");
+	if (!cgt)
+		return true;
+	unsigned long long mask = strtoull(cgt + 7, NULL, 16);
+	return sig < 1 || sig > 64 || (mask >> (sig - 1)) & 1;
+}
+
+/* Ask the init to power off; if it cannot have taken the signal yet (just
+ * started, no handler installed), remember to ask again (see loop()). */
+static void request_stop(struct cell_sup_loop *l)
+{
+	int sig = l->stop ? l->stop(l->data) : 0;
+
+	l->stop_retry = sig > 0 && !catches(l->init, sig) ? sig : 0;
+}
+
 /* true when the init was reaped; *status set */
 static bool on_signal(struct cell_sup_loop *l, int *status)
 {
@@ -144,8 +176,8 @@ static bool on_signal(struct cell_sup_loop *l, int *status)
 
 	if (read(l->sfd, &si, sizeof(si)) != sizeof(si))
 		return false;
-	if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && l->stop)
-		l->stop(l->data);
+	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+		request_stop(l);
 	if (si.ssi_signo == SIGWINCH && l->foreground && l->master >= 0) {
 		struct winsize ws;
 		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
@@ -170,8 +202,12 @@ static int loop(struct cell_sup_loop *l)
 		};
 		for (size_t i = 0; i < CELL_SUP_MAX_CLIENTS; i++)
 			p[4 + i] = (struct pollfd){ l->clients[i], POLLIN, 0 };
-		if (poll(p, 4 + CELL_SUP_MAX_CLIENTS, -1) < 0 && errno != EINTR)
+		/* a stop the init could not take yet: look again every 100 ms */
+		int n = poll(p, 4 + CELL_SUP_MAX_CLIENTS, l->stop_retry ? 100 : -1);
+		if (n < 0 && errno != EINTR)
 			return 255 << 8;
+		if (l->stop_retry && catches(l->init, l->stop_retry))
+			request_stop(l);
 		if (p[1].revents & POLLIN)
 			from_master(l);
 		if (p[2].revents & POLLIN)

@@ -24,9 +24,13 @@ struct cell_sup_loop {
 	const char *log_path; /* where log_fd is, for the rotation */
 	pid_t init;           /* our child */
 	bool foreground;      /* stdin and stdout are the user's terminal */
-	/* SIGTERM or SIGINT (systemd's or `cell stop`'s): the init's power-off */
-	void (*stop)(void *data);
+	/* SIGTERM or SIGINT (systemd's or `cell stop`'s): the init's power-off;
+	 * returns the signal it sent (0: none) */
+	int (*stop)(void *data);
 	void *data;
+	/* the power-off signal was sent before the init caught it (a namespace's
+	 * init drops a signal it has no handler for): sent again once it does */
+	int stop_retry;
 };
 
 /* Every fd -1. */

@@ -100,13 +100,13 @@ static void record_exit(const char *dir, int status)
 }
 
 /* SIGTERM to the supervisor (systemd's stop) becomes the init's power-off. */
-static void stop_init(void *data)
+static int stop_init(void *data)
 {
 	struct sup *s = data;
 	struct cell_error ignored = { 0 };
+	int sig = cell_stop_signal_of(s->st, s->name);
 
-	(void)cell_container_kill(&s->st->rt, s->name, cell_stop_signal_of(s->st, s->name), false,
-				  &ignored);
+	return cell_container_kill(&s->st->rt, s->name, sig, false, &ignored) == 0 ? sig : 0;
 }
 
 /* create is done: start, learn the init's pid */
