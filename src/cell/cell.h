@@ -34,6 +34,7 @@ int cmd_snapshots(struct cli *c, struct cell_error *err);
 int cmd_rollback(struct cli *c, struct cell_error *err);
 int cmd_destroy(struct cli *c, struct cell_error *err);
 int cmd_config(struct cli *c, struct cell_error *err);
+int cmd_network(struct cli *c, struct cell_error *err);
 int cmd_systemd_unit(struct cli *c, struct cell_error *err);
 int cmd_enable(struct cli *c, struct cell_error *err);
 int cmd_disable(struct cli *c, struct cell_error *err);

@@ -15,13 +15,17 @@
 	"create NAME [--template busybox|debian[:SUITE]|oci:PATH|dir:PATH]\n"                     \
 	"       [--storage dir|overlay|btrfs|image:SIZE] [--privileged | --idmap-share NAME]\n"    \
 	"       [-m MEM] [--cpus N] [--pids N] [--hostname H] [--mount SRC:DST[:ro]]...\n"        \
-	"       [--env K=V]... [--init PATH] [--net none|host] [--packages P1,P2] [--autostart]\n" \
+	"       [--env K=V]... [--init PATH] [--packages P1,P2] [--autostart]\n"                 \
+	"       [--net bridge[=NET]|none|host|macvlan=DEV|ipvlan=DEV|netns=PATH|container=NAME]\n" \
+	"       [--ip ADDR] [--ip6 ADDR] [--mac MAC] [-p [HOSTIP:]HOSTPORT:CTRPORT[/udp]]...\n"  \
+	"  --net bridge (the default, as root): eth0 on network cell0 (made on first use;\n"    \
+	"  `cell network` makes others), its address leased, NAT out, DNS by name;\n"            \
 	"  unprivileged by default: a user namespace with 65536 host ids of its own, from\n"      \
 	"  root's /etc/subuid and /etc/subgid; --privileged: no user namespace, container\n"      \
 	"  root is host root (not root-safe); --idmap-share NAME: the ids of container NAME"
 
 enum { O_TEMPLATE = 256, O_STORAGE, O_UNPRIV, O_PRIV, O_SHARE, O_CPUS, O_PIDS, O_HOST, O_MOUNT, O_ENV, O_INIT,
-       O_NET, O_PKGS, O_AUTO, O_RM, O_NAME };
+       O_NET, O_IP, O_IP6, O_MAC, O_PKGS, O_AUTO, O_RM, O_NAME };
 
 static const struct option create_opts[] = {
 	{ "template", required_argument, NULL, O_TEMPLATE },
@@ -37,6 +41,10 @@ static const struct option create_opts[] = {
 	{ "env", required_argument, NULL, O_ENV },
 	{ "init", required_argument, NULL, O_INIT },
 	{ "net", required_argument, NULL, O_NET },
+	{ "ip", required_argument, NULL, O_IP },
+	{ "ip6", required_argument, NULL, O_IP6 },
+	{ "mac", required_argument, NULL, O_MAC },
+	{ "publish", required_argument, NULL, 'p' },
 	{ "packages", required_argument, NULL, O_PKGS },
 	{ "autostart", no_argument, NULL, O_AUTO },
 	{ "rm", no_argument, NULL, O_RM },
@@ -67,6 +75,15 @@ static int add_bind(struct cell_settings *s, const char *spec, struct cell_error
 	return 0;
 }
 
+/* -p is given once per port */
+static int add_port(struct cell_settings *s, const char *v, struct cell_error *err)
+{
+	_cleanup_free_ char *joined = cell_settings_get(s, "publish");
+	_cleanup_free_ char *next = joined && *joined ? xasprintf("%s,%s", joined, v) : xstrdup(v);
+
+	return cell_settings_set(s, "publish", next, err);
+}
+
 static int set_opt(struct create_args *a, int o, const char *v, struct cell_error *err)
 {
 	struct cell_settings *s = a->s;
@@ -93,6 +110,10 @@ static int set_opt(struct create_args *a, int o, const char *v, struct cell_erro
 		return 0;
 	case O_INIT: free(s->init); s->init = xstrdup(v); return 0;
 	case O_NET: return cell_settings_set(s, "net", v, err);
+	case O_IP: return cell_settings_set(s, "ip", v, err);
+	case O_IP6: return cell_settings_set(s, "ip6", v, err);
+	case O_MAC: return cell_settings_set(s, "mac", v, err);
+	case 'p': return add_port(s, v, err);
 	case O_PKGS:
 		for (const char *p = v; *p;) {
 			size_t n = strcspn(p, ",");
@@ -118,7 +139,7 @@ static int parse(struct cli *c, struct create_args *a, bool in_order, struct cel
 	a->s = xzalloc(sizeof(*a->s));
 	a->s->env = xcalloc(1, sizeof(char *));
 	a->privileged = -1;
-	while ((o = getopt_long(c->argc, c->argv, in_order ? "+m:ith" : "m:ith", create_opts,
+	while ((o = getopt_long(c->argc, c->argv, in_order ? "+m:p:ith" : "m:p:ith", create_opts,
 				NULL)) != -1)
 		if ((r = set_opt(a, o, optarg, err)) < 0)
 			return r;
@@ -126,8 +147,10 @@ static int parse(struct cli *c, struct create_args *a, bool in_order, struct cel
 		a->s->template_name = xstrdup("busybox");
 	if (!a->s->storage)
 		a->s->storage = xstrdup(CELL_STORAGE_DEFAULT);
+	/* root's containers are bridged (LXC's, podman's default); a rootless cell
+	 * cannot make a bridge */
 	if (!a->s->net)
-		a->s->net = xstrdup("none");
+		a->s->net = xstrdup(geteuid() == 0 ? "bridge" : "none");
 	/* unprivileged unless asked (as root: host ids come from root's subordinate
 	 * ranges; a rootless cell is in the caller's user namespace already) */
 	a->s->unprivileged = a->privileged == -1 ? geteuid() == 0 : !a->privileged;

@@ -49,10 +49,12 @@ static const char *state_text(const struct cell_info *i)
 	return i->supervisor_lost ? "running (supervisor lost)" : cell_status_name(i->status);
 }
 
-static json_t *info_json(const char *name, const struct cell_info *i, const struct cell_settings *s)
+static json_t *info_json(struct cli *c, const char *name, const struct cell_info *i,
+			 const struct cell_settings *s)
 {
+	_cleanup_free_ char *ip = cell_manager_net_address(&c->st, name);
 	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I}", "name", name, "state",
-			      state_text(i), "pid", (int)i->pid, "ip", "",
+			      state_text(i), "pid", (int)i->pid, "ip", ip ? ip : "",
 			      "memory", (json_int_t)i->memory, "uptime", (json_int_t)i->uptime);
 	if (s) {
 		json_object_set_new(o, "template", json_string(s->template_name ? s->template_name : ""));
@@ -68,6 +70,7 @@ static json_t *info_json(const char *name, const struct cell_info *i, const stru
 								  (json_int_t)s->idmap_size));
 		json_object_set_new(o, "autostart", json_boolean(s->autostart));
 		json_object_set_new(o, "kind", json_string(s->system ? "system" : "app"));
+		json_object_set_new(o, "net", json_string(s->net ? s->net : "none"));
 	}
 	if (i->supervisor > 0)
 		json_object_set_new(o, "supervisor", json_pack("{s:i, s:I}", "pid", (int)i->supervisor,
@@ -101,11 +104,12 @@ int cmd_ls(struct cli *c, struct cell_error *err)
 			_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 			struct cell_error ignored = { 0 };
 			(void)cell_settings_load(&c->st, names[k], &s, &ignored);
-			json_array_append_new(arr, info_json(names[k], &i, s));
+			json_array_append_new(arr, info_json(c, names[k], &i, s));
 		} else {
 			_cleanup_free_ char *mem = human_bytes(i.memory), *up = human_uptime(i.uptime);
+			_cleanup_free_ char *ip = cell_manager_net_address(&c->st, names[k]);
 			printf("%-20s %-8s %-8d %-15s %-8s %s\n", names[k], state_text(&i),
-			       (int)i.pid, "-", mem, up);
+			       (int)i.pid, ip && *ip ? ip : "-", mem, up);
 			if (i.supervisor_lost && fflush(stdout) == 0)
 				fprintf(stderr, "cell: %s: its supervisor was killed; `cell stop %s` "
 						"or `cell destroy --force %s` cleans up\n",
@@ -134,7 +138,7 @@ int cmd_info(struct cli *c, struct cell_error *err)
 	    (r = cell_settings_load(&c->st, c->argv[optind], &s, err)) < 0 ||
 	    (r = cell_manager_info(&c->st, c->argv[optind], &i, err)) < 0)
 		return r;
-	json_t *o = info_json(c->argv[optind], &i, s);
+	json_t *o = info_json(c, c->argv[optind], &i, s);
 	if (json) {
 		_cleanup_free_ char *t = json_dumps(o, JSON_INDENT(2));
 		printf("%s\n", t);
@@ -259,7 +263,11 @@ int cmd_config(struct cli *c, struct cell_error *err)
 		int lock = cell_store_lock(&c->st, c->argv[1], err);
 		if (lock < 0)
 			return lock;
+		static const char *const net_keys[] = { "net", "ip", "ip6", "mac", NULL };
 		r = cell_settings_set(s, c->argv[2], c->argv[3], err);
+		/* the lease follows (a pinned address another container holds: refused) */
+		if (r >= 0 && cell_strv_contains((char **)net_keys, c->argv[2]))
+			r = cell_manager_net_lease(&c->st, s, err);
 		if (r >= 0)
 			r = cell_settings_save(&c->st, s, err);
 		/* a systemd init sets the name from /etc/hostname over the runtime's */

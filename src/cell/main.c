@@ -35,6 +35,7 @@ static const struct {
 	{ "rollback", cmd_rollback, "return to a snapshot" },
 	{ "destroy", cmd_destroy, "remove a container and its storage" },
 	{ "config", cmd_config, "read or change persistent settings" },
+	{ "network", cmd_network, "make, list, inspect and remove networks" },
 	{ "systemd-unit", cmd_systemd_unit, "print a systemd unit for a container" },
 	{ "enable", cmd_enable, "install and enable the systemd unit" },
 	{ "disable", cmd_disable, "disable and remove the systemd unit" },
@@ -52,6 +53,8 @@ static void usage(FILE *f)
 	fprintf(f, "\nGlobal options:\n"
 		   "  --root DIR   the store (default /var/lib/cell, or $CELL_ROOT);\n"
 		   "               runtime state lives in /run/cell (or $CELL_RUNTIME_DIR)\n"
+		   "               networks: /var/lib/cell-net, /run/cell-net (or $CELL_NET_DIR,\n"
+		   "               $CELL_NET_RUNTIME_DIR), shared by every store of the host\n"
 		   "  --json       print data as JSON (ls, info, snapshots, config)\n"
 		   "  --debug      log debug messages\n"
 		   "  --version    print the version\n\n"
@@ -79,6 +82,8 @@ int cli_store(struct cli *c, struct cell_error *err)
 		.subuid = env_path("CELL_SUBUID_FILE"),
 		.subgid = env_path("CELL_SUBGID_FILE"),
 		.idmap_registry = env_path("CELL_IDMAP_REGISTRY"),
+		.net_state = env_path("CELL_NET_DIR"),
+		.net_run = env_path("CELL_NET_RUNTIME_DIR"),
 	};
 
 	return cell_store_open(&c->st, &paths, err);

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -21,6 +22,78 @@ def pytest_configure(config):
 SUBID_ROOT = "root:1000000:1000000000\n"   # what cell itself adds when root has none
 
 
+class NetHost:
+    """A network namespace of the session's own that plays the host: every cell
+    command runs in it (nsenter), so the bridges, veths, addresses, nftables
+    rules and dnsmasq processes that containers on a network make exist only
+    there.  Its network state lives under base (CELL_NET_DIR, CELL_NET_RUNTIME_DIR)."""
+
+    def __init__(self, base):
+        self.proc = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"])
+        self.path = f"/proc/{self.proc.pid}/ns/net"
+        own = os.readlink("/proc/self/ns/net")
+        for _ in range(500):
+            try:
+                if os.readlink(self.path) != own:
+                    break
+            except FileNotFoundError:
+                pass
+            time.sleep(0.01)
+        self.base = base
+        self.env = dict(CELL_NET_DIR=os.path.join(base, "net"),
+                        CELL_NET_RUNTIME_DIR=os.path.join(base, "net-run"))
+        self.run("ip", "link", "set", "lo", "up", check=True)
+
+    def argv(self, *args):
+        return ["nsenter", f"--net={self.path}", "--", *args]
+
+    def run(self, *args, check=False, timeout=TIMEOUT):
+        r = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert r.returncode == 0, f"{' '.join(args)}: rc={r.returncode}\n{r.stdout}\n{r.stderr}"
+        return r
+
+    def links(self):
+        out = self.run("ip", "-j", "link", "show", check=True).stdout
+        return [l["ifname"] for l in json.loads(out)]
+
+    def dnsmasqs(self):
+        """dnsmasq processes serving this session's networks."""
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read().decode(errors="replace")
+            except OSError:
+                continue
+            if "dnsmasq" in cmd and self.env["CELL_NET_RUNTIME_DIR"] in cmd:
+                found.append(int(pid))
+        return found
+
+    def nft_tables(self):
+        r = self.run("nft", "list", "tables")
+        return r.stdout.split("\n") if r.returncode == 0 else []
+
+    def leftovers(self):
+        """What containers on networks may have left: links but lo, cell's table,
+        dnsmasq processes, records of links."""
+        left = [f"link {n}" for n in self.links() if n != "lo"]
+        left += [f"nft {t}" for t in self.nft_tables() if "cell" in t]
+        left += [f"dnsmasq {p}" for p in self.dnsmasqs()]
+        links = os.path.join(self.env["CELL_NET_RUNTIME_DIR"], "links")
+        left += [f"record {f}" for f in (os.listdir(links) if os.path.isdir(links) else [])]
+        return left
+
+    def close(self):
+        for p in self.dnsmasqs():   # started by this session's cell, in its namespace
+            try:
+                os.kill(p, 9)
+            except ProcessLookupError:
+                pass
+        self.proc.kill()
+        self.proc.wait()
+
+
 class Cell:
     """A store of its own; the host's /etc/subuid, /etc/subgid and id registry are
     replaced by scratch files (root's entry in place), shared by every store of
@@ -32,10 +105,13 @@ class Cell:
         self.cgparent = f"celltest-cell-{os.getpid()}"
         ids = shared.ids_env if shared else self.scratch_ids()
         self.ids_env = ids
+        self.own_net = shared is None
+        self.net = shared.net if shared else NetHost(self.base)
+        self.cmd = self.net.argv(CELL)
         self.env = dict(os.environ, CELL_ROOT=os.path.join(self.base, "store"),
                         CELL_RUNTIME_DIR=os.path.join(self.base, "run"),
                         CELL_CGROUP_PARENT=self.cgparent,
-                        CELL_SYSTEMD_DIR=os.path.join(self.base, "units"), **ids)
+                        CELL_SYSTEMD_DIR=os.path.join(self.base, "units"), **ids, **self.net.env)
         os.makedirs(self.env["CELL_SYSTEMD_DIR"])
         self.names = set()
 
@@ -58,7 +134,7 @@ class Cell:
             return []
 
     def __call__(self, *args, timeout=TIMEOUT, check=False, stdin=subprocess.DEVNULL, env=None):
-        r = subprocess.run([CELL, *args], capture_output=True, text=True, timeout=timeout,
+        r = subprocess.run([*self.cmd, *args], capture_output=True, text=True, timeout=timeout,
                            env=env or self.env, stdin=stdin)
         if check:
             assert r.returncode == 0, f"cell {' '.join(args)}: rc={r.returncode}\n{r.stdout}\n{r.stderr}"
@@ -86,6 +162,9 @@ class Cell:
                     os.rmdir(sub)
                 except OSError:
                     pass
+        if self.own_net:
+            self.net_left = self.net.leftovers()
+            self.net.close()
         mounts = [ln.split()[4] for ln in open("/proc/self/mountinfo") if self.base in ln]
         for m in sorted(mounts, reverse=True):
             subprocess.run(["umount", "-l", m], capture_output=True)
@@ -102,4 +181,5 @@ def cell():
     yield c
     c.cleanup()
     assert not c.cgroup_dirs(), "cgroups left behind"
+    assert not c.net_left, f"network state left behind: {c.net_left}"
     assert not any(c.base in ln for ln in open("/proc/self/mountinfo")), "mounts left behind"

@@ -49,7 +49,7 @@ def run_cell(cell, *args, fds=None, pty=None, timeout=TIMEOUT):
     for n, path in sorted((fds or {}).items()):
         env[f"CELLTEST_FD{n}"] = path
         redirs.append(f'{n}<"$CELLTEST_FD{n}"')
-    argv = ["/bin/sh", "-c", 'exec "$@" ' + " ".join(redirs), "sh", CELL, *args]
+    argv = ["/bin/sh", "-c", 'exec "$@" ' + " ".join(redirs), "sh", *cell.cmd, *args]
     p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env,
                        stdin=pty.slave if pty else subprocess.DEVNULL, start_new_session=True,
                        preexec_fn=pty.preexec if pty else None)

@@ -124,7 +124,7 @@ def info(cell, name):
 def kill_during(cell, args, delay, also_supervisor=False):
     """Run `cell ARGS`, kill -9 it after delay seconds (and every other process of
     ours with it: the supervisor at whatever it is doing)."""
-    p = subprocess.Popen([CELL, *args], env=cell.env, stdin=subprocess.DEVNULL,
+    p = subprocess.Popen([*cell.cmd, *args], env=cell.env, stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(delay)
     p.kill()

@@ -7,7 +7,8 @@
  * at the wrong moment leaves missing or half written), and every process in it is
  * killed (v1: freeze + SIGKILL, v2: cgroup.kill) before its directories are removed
  * in every hierarchy; then the storage is unmounted, its loop device is gone (it
- * autoclears, asynchronously: waited for) and the runtime directories go.
+ * autoclears, asynchronously: waited for), the runtime directories go, and the
+ * network's host side (net/net.h) follows.
  */
 #include "manager.h"
 
@@ -206,5 +207,8 @@ int cell_manager_cleanup(const struct cell_store *st, const char *name, struct c
 	detach_loops(st, name);
 	if ((r = cell_rm_rf(rundir)) < 0)
 		return cell_err(err, r, "clean up %s: remove %s", name, rundir);
+	/* its veth, and a bridge, dnsmasq or table no other container needs */
+	if (cell_manager_net_down(st, name, err) < 0)
+		return cell_err_prefix(err, "clean up %s", name);
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "../base/cleanup.h"
 #include "../base/util.h"
+#include "../net/net.h"
 #include "../spec/spec.h"
 
 /* What a system container may not have (LXC's privileged default drops these). */
@@ -143,7 +144,29 @@ static int set_user(json_t *proc, const char *user, struct cell_error *err)
 	return 0;
 }
 
-static void set_namespaces(json_t *linux_, const struct cell_settings *s)
+/* --net: no namespace of its own (host), one to join (netns=, container=: the
+ * manager found the path), else a new one */
+static void set_netns(json_t *keep, json_t *n, const struct cell_settings *s,
+		      const struct cell_compile_host *host)
+{
+	enum cell_net_kind kind = CELL_NET_NONE;
+	const char *arg = NULL;
+	struct cell_error ignored = { 0 };
+
+	if (s->net)
+		(void)cell_net_mode_parse(s->net, &kind, &arg, &ignored);
+	if (kind == CELL_NET_HOST)
+		return;
+	if (kind == CELL_NET_NETNS || (kind == CELL_NET_CONTAINER && host->netns_path)) {
+		json_array_append_new(keep, json_pack("{s:s, s:s}", "type", "network", "path",
+						      kind == CELL_NET_NETNS ? arg : host->netns_path));
+		return;
+	}
+	json_array_append(keep, n);
+}
+
+static void set_namespaces(json_t *linux_, const struct cell_settings *s,
+			   const struct cell_compile_host *host)
 {
 	json_t *ns = json_object_get(linux_, "namespaces"), *keep = json_array();
 	size_t i;
@@ -152,9 +175,10 @@ static void set_namespaces(json_t *linux_, const struct cell_settings *s)
 	json_array_foreach(ns, i, n)
 	{
 		const char *t = json_string_value(json_object_get(n, "type"));
-		if (t && streq(t, "network") && s->net && streq(s->net, "host"))
-			continue;
-		json_array_append(keep, n);
+		if (t && streq(t, "network"))
+			set_netns(keep, n, s, host);
+		else
+			json_array_append(keep, n);
 	}
 	if (s->unprivileged) {
 		json_array_append_new(keep, json_pack("{s:s}", "type", "user"));
@@ -206,7 +230,7 @@ static int compile_into(json_t *c, const struct cell_settings *s,
 		json_object_set_new(linux_, "seccomp", system_seccomp());
 	}
 	add_binds(mounts, s);
-	set_namespaces(linux_, s);
+	set_namespaces(linux_, s, host);
 	set_resources(linux_, s);
 	/* one parent for all of cell's cgroups; tests give their own */
 	const char *parent = host->cgroup_parent;

@@ -22,18 +22,36 @@
 #include "supervisor-internal.h"
 
 static int write_bundle(const struct cell_store *st, const struct cell_settings *s,
-			struct cell_error *err)
+			const char *netns_path, struct cell_error *err)
 {
 	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
 	_cleanup_free_ char *path = xasprintf("%s/config.json", dir);
-	_cleanup_free_ char *text = cell_settings_compile(s, &st->host, rootfs, err);
+	struct cell_compile_host host = st->host;
 	int r;
 
+	host.netns_path = netns_path;
+	_cleanup_free_ char *text = cell_settings_compile(s, &host, rootfs, err);
 	if (!text)
 		return -EINVAL;
 	r = cell_write_file_atomic(path, text, strlen(text), 0644);
 	return r < 0 ? cell_err(err, r, "write %s", path) : 0;
+}
+
+/* --net container=OTHER joins OTHER's namespace as it is now. */
+static int bundle_for_start(const struct cell_store *st, const struct cell_settings *s,
+			    struct cell_error *err)
+{
+	_cleanup_free_ char *netns = NULL;
+	enum cell_net_kind kind = CELL_NET_NONE;
+	const char *arg = NULL;
+	int r;
+
+	if (s->net && (r = cell_net_mode_parse(s->net, &kind, &arg, err)) < 0)
+		return r;
+	if (kind == CELL_NET_CONTAINER && (r = cell_manager_netns_of(st, arg, &netns, err)) < 0)
+		return r;
+	return write_bundle(st, s, netns, err);
 }
 
 /* An unprivileged container's host ids (a shared range when asked). */
@@ -66,6 +84,7 @@ static void undo_create(const struct cell_store *st, const struct cell_settings 
 	(void)cell_manager_remove_rootfs(st, s, dir, &ignored);
 	(void)cell_rm_rf(dir);
 	(void)cell_idmap_release(st, s->name, &ignored);
+	(void)cell_manager_net_release(st, s->name, &ignored);
 	(void)unlink(lockpath);
 }
 
@@ -90,7 +109,9 @@ int cell_manager_create(const struct cell_store *st, struct cell_create_req *req
 	if (r >= 0)
 		r = cell_manager_make_rootfs(st, req, dir, err);
 	if (r >= 0)
-		r = write_bundle(st, s, err);
+		r = cell_manager_net_lease(st, s, err);
+	if (r >= 0)
+		r = write_bundle(st, s, NULL, err);
 	if (r >= 0)
 		r = cell_settings_save(st, s, err);
 	if (r < 0) {
@@ -125,7 +146,7 @@ int cell_manager_start(const struct cell_store *st, const char *name, enum cell_
 	/* a stopped container may have left state behind (host reboot, kill -9) */
 	struct cell_error ignored = { 0 };
 	if (cell_manager_cleanup(st, name, err) < 0 || cell_manager_mount(st, s, err) < 0 ||
-	    write_bundle(st, s, err) < 0)
+	    bundle_for_start(st, s, err) < 0)
 		return cell_err_prefix(err, "start %s", name);
 	r = cell_supervise(st, name, mode, s->system || s->terminal, lock, err);
 	/* NOLINTNEXTLINE(clang-analyzer-deadcode.DeadStores): the cleanup reads it */
@@ -306,6 +327,9 @@ int cell_manager_destroy(const struct cell_store *st, const char *name, bool for
 	 * entry, which the next allocation reclaims (its directory is gone) */
 	struct cell_error rel = { 0 };
 	if (cell_idmap_release(st, name, &rel) < 0)
+		cell_warn("%s", rel.msg);
+	cell_err_clear(&rel);
+	if (cell_manager_net_release(st, name, &rel) < 0)
 		cell_warn("%s", rel.msg);
 	return 0;
 }

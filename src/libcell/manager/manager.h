@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include "../base/error.h"
 #include "../container.h"
+#include "../net/net.h"
 
 struct cell_bind {
 	char *source, *destination;
@@ -36,7 +37,10 @@ struct cell_settings {
 	char **env;
 	char **command;      /* process args: init (system) or the app's command */
 	char *init;          /* the init path when command is NULL */
-	char *net;           /* "none" or "host" */
+	char *net;           /* --net: "bridge[=NET]", "none", "host", ... (net/net.h); NULL: none */
+	char *ip, *ip6;      /* pinned addresses (bridge: ADDR; macvlan, ipvlan: ADDR/PREFIX) */
+	char *mac;           /* pinned MAC of eth0 */
+	char **publish;      /* -p [HOSTIP:]HOSTPORT:CTRPORT[/PROTO] */
 	char *cwd;
 	char *user;          /* "uid[:gid]" for app containers */
 	bool autostart;
@@ -62,6 +66,8 @@ struct cell_store_paths {
 				     * lies next to it): /proc/self/exe */
 	const char *subuid, *subgid; /* root's subordinate ids: /etc/subuid, /etc/subgid */
 	const char *idmap_registry; /* the host-wide registry: /var/lib/cell-idmap/ranges.json */
+	const char *net_state;	    /* the host-wide network registry: /var/lib/cell-net */
+	const char *net_run;	    /* the networks' runtime state: /run/cell-net */
 };
 
 /* What the settings compiler takes from the store and the host, so that it reads
@@ -69,10 +75,14 @@ struct cell_store_paths {
 struct cell_compile_host {
 	const char *cgroup_parent;
 	uint64_t cap_bounding; /* the capabilities this process can hand on: bit n, capability n */
+	const char *netns_path; /* the network namespace to join (--net container=, netns=), or NULL */
 };
 
 struct cell_store {
 	char *root, *run, *cache, *cgroup_parent, *subuid, *subgid, *idmap_registry;
+	char *root_real; /* realpath(root): the store's name in host-wide registries */
+	char *net_state, *net_run;
+	struct cell_net_paths net; /* net_state, net_run and the store's liveness check */
 	char *binary; /* NULL: /proc/self/exe */
 	struct cell_compile_host host; /* read at open */
 	struct cell_runtime rt; /* rt.root = <run>/state */
@@ -184,6 +194,29 @@ struct cell_info {
 int cell_manager_info(const struct cell_store *st, const char *name, struct cell_info *out,
 		      struct cell_error *err);
 void cell_info_free(struct cell_info *i);
+
+/* ---- network (net-glue.c): net/net.h for what the settings ask ---- */
+/* What s asks of net/ (ports parsed into *ports, caller frees). */
+int cell_manager_net_want(const struct cell_store *st, const struct cell_settings *s,
+			  struct cell_net_want *w, struct cell_port **ports, struct cell_error *err);
+/* Create and config: a bridged container's lease (made or changed); a container
+ * on no bridge holds none. */
+int cell_manager_net_lease(const struct cell_store *st, const struct cell_settings *s,
+			   struct cell_error *err);
+/* The supervisor, between create and start: the network of init's namespace,
+ * and the container's /etc/hosts and /etc/resolv.conf. */
+int cell_manager_net_up(const struct cell_store *st, const char *name, pid_t init,
+			struct cell_error *err);
+/* Cleanup: the host side of name's link (and what no container needs any more). */
+int cell_manager_net_down(const struct cell_store *st, const char *name, struct cell_error *err);
+/* Destroy: name's lease goes. */
+int cell_manager_net_release(const struct cell_store *st, const char *name,
+			     struct cell_error *err);
+/* name's leased addresses as "10.66.0.2" (and ",fd66::2"), or NULL. */
+char *cell_manager_net_address(const struct cell_store *st, const char *name);
+/* The network namespace file that --net container=OTHER joins: OTHER must run. */
+int cell_manager_netns_of(const struct cell_store *st, const char *other, char **path,
+			  struct cell_error *err);
 
 /* ---- exec (exec-user.c) ---- */
 /* `exec -u USER` of the container whose root is `rootfs` into *u: "uid[:gid]"

@@ -16,10 +16,14 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "../base/cleanup.h"
 #include "../base/signame.h"
 #include "../base/util.h"
+#include "../net/ipam.h"
+#include "../net/net.h"
+#include "../net/nft.h"
 
 enum setting_type {
 	SETTING_STRING,	  /* char *: not written while NULL; config: "" clears */
@@ -223,9 +227,54 @@ static int parse_hostname(struct cell_settings *s, const struct setting *k, cons
 static int parse_net(struct cell_settings *s, const struct setting *k, const char *value,
 		     struct cell_error *err)
 {
-	if (!streq(value, "none") && !streq(value, "host"))
-		return cell_err(err, EINVAL, "net \"%s\": want none or host", value);
+	enum cell_net_kind kind;
+	const char *arg;
+	int r = cell_net_mode_parse(value, &kind, &arg, err);
+
+	return r < 0 ? r : parse_string(s, k, value, err);
+}
+
+/* ADDR, or ADDR/PREFIX (a macvlan's or ipvlan's own subnet); "" clears */
+static int parse_ip(struct cell_settings *s, const struct setting *k, const char *value,
+		    struct cell_error *err)
+{
+	_cleanup_free_ char *addr = xstrndup(value, strcspn(value, "/"));
+	const char *slash = strchr(value, '/');
+	int want = streq(k->key, "ip") ? AF_INET : AF_INET6, family = 0;
+	unsigned char bytes[16];
+	long long prefix = 0;
+
+	if (*value && (cell_ip_parse(addr, &family, bytes) < 0 || family != want ||
+		       (slash && (cell_parse_long(slash + 1, &prefix) < 0 || prefix < 1 ||
+				  prefix > (want == AF_INET ? 32 : 128)))))
+		return cell_errx(err, EINVAL, "%s \"%s\": want an %s address (ADDR or ADDR/PREFIX)",
+				 k->key, value, want == AF_INET ? "IPv4" : "IPv6");
 	return parse_string(s, k, value, err);
+}
+
+static int parse_mac(struct cell_settings *s, const struct setting *k, const char *value,
+		     struct cell_error *err)
+{
+	unsigned char mac[6];
+
+	if (*value && cell_mac_parse(value, mac) < 0)
+		return cell_errx(err, EINVAL,
+				 "mac \"%s\": want a unicast MAC such as 02:00:00:00:00:01", value);
+	return parse_string(s, k, value, err);
+}
+
+static int parse_publish(struct cell_settings *s, const struct setting *k, const char *value,
+			 struct cell_error *err)
+{
+	_cleanup_strv_free_ char **list = NULL;
+	struct cell_port p;
+	int r;
+
+	set_list(&list, value);
+	for (size_t i = 0; list[i]; i++)
+		if ((r = cell_port_parse(list[i], &p, err)) < 0)
+			return r;
+	return parse_list(s, k, value, err);
 }
 
 /* kept as written (an image's StopSignal too); the manager reads it with the
@@ -256,7 +305,12 @@ static const struct setting settings[] = {
 	{ ROW("autostart", SETTING_BOOL, autostart), parse_bool, NULL },
 	{ ROW("init", SETTING_STRING, init), parse_string, NULL },
 	{ ROW("command", SETTING_STRV_OPT, command), parse_list, "a,b,..." },
-	{ ROW("net", SETTING_STRING, net), parse_net, NULL },
+	{ ROW("net", SETTING_STRING, net), parse_net,
+	  "bridge[=NET]|none|host|macvlan=DEV|ipvlan=DEV|netns=PATH|container=NAME" },
+	{ ROW("ip", SETTING_STRING, ip), parse_ip, NULL },
+	{ ROW("ip6", SETTING_STRING, ip6), parse_ip, NULL },
+	{ ROW("mac", SETTING_STRING, mac), parse_mac, NULL },
+	{ ROW("publish", SETTING_STRV, publish), parse_publish, "[HOSTIP:]HOSTPORT:CTRPORT[/udp],..." },
 	{ ROW("stop_signal", SETTING_STRING, stop_signal), parse_stop_signal, NULL },
 	{ ROW("user", SETTING_STRING, user), parse_string, NULL },
 	{ ROW("cwd", SETTING_STRING, cwd), parse_string, NULL },

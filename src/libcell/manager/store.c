@@ -47,6 +47,15 @@ static uint64_t cap_bounding_set(void)
 	return set;
 }
 
+/* A lease's container exists while its store directory does (net/registry.h). */
+static bool container_alive(const char *store, const char *name, void *arg)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/containers/%s", store, name);
+
+	(void)arg;
+	return access(dir, F_OK) == 0 || errno != ENOENT;
+}
+
 int cell_store_open(struct cell_store *st, const struct cell_store_paths *p,
 		    struct cell_error *err)
 {
@@ -70,13 +79,21 @@ int cell_store_open(struct cell_store *st, const struct cell_store_paths *p,
 		return cell_err(err, r, "create %s", state);
 	st->rt.root = TAKE_PTR(state);
 	st->rt.rootless = !cell_really_root();
+	st->root_real = realpath(st->root, NULL);
+	if (!st->root_real)
+		return cell_err(err, errno, "resolve the store's path %s", st->root);
+	st->net_state = path_or(p->net_state, "/var/lib/cell-net");
+	st->net_run = path_or(p->net_run, "/run/cell-net");
+	st->net = (struct cell_net_paths){ .state_dir = st->net_state, .run_dir = st->net_run,
+					   .alive = container_alive };
 	return 0;
 }
 
 void cell_store_close(struct cell_store *st)
 {
 	char *strs[] = { st->root,   st->run,	 st->cache,	     st->cgroup_parent,
-			 st->binary, st->subuid, st->subgid, st->idmap_registry };
+			 st->binary, st->subuid, st->subgid, st->idmap_registry,
+			 st->root_real, st->net_state, st->net_run };
 
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
 		free(strs[i]);

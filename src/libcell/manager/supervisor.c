@@ -109,15 +109,17 @@ static int stop_init(void *data)
 	return cell_container_kill(&s->st->rt, s->name, sig, false, &ignored) == 0 ? sig : 0;
 }
 
-/* create is done: start, learn the init's pid */
+/* create is done: learn the init's pid, give it its network (the init waits
+ * before its exec until start), start */
 static int started(struct sup *s, struct cell_error *err)
 {
 	_cleanup_(cell_state_freep) struct cell_state *state = NULL;
 	enum cell_status status;
 	int r;
 
-	if ((r = cell_container_start(&s->st->rt, s->name, err)) < 0 ||
-	    (r = cell_container_state(&s->st->rt, s->name, &state, &status, err)) < 0) {
+	if ((r = cell_container_state(&s->st->rt, s->name, &state, &status, err)) < 0 ||
+	    (r = cell_manager_net_up(s->st, s->name, state->pid, err)) < 0 ||
+	    (r = cell_container_start(&s->st->rt, s->name, err)) < 0) {
 		struct cell_error ignored = { 0 };
 		(void)cell_container_delete(&s->st->rt, s->name, true, &ignored);
 		return r;
