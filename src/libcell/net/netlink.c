@@ -27,14 +27,16 @@
 /* The kernel sizes a dump's messages by the reader's buffer, up to 32 KiB
  * (netlink_recvmsg's max_recvmsg_len): this one never truncates. */
 #define NL_RECV_SIZE 32768
-/* One request: a name, a few integers and two nests fit many times over. */
+/* One request: a name, a few integers and two nests fit many times over;
+ * aligned as the nlmsghdr it starts with. */
 #define NL_SEND_SIZE 1024
+#define NL_ALIGNED _Alignas(struct nlmsghdr)
 
 struct cell_nl {
 	struct mnl_socket *sock;
 	unsigned portid;
 	unsigned seq;
-	char buf[NL_RECV_SIZE];
+	NL_ALIGNED char buf[NL_RECV_SIZE];
 };
 
 static int nl_socket(struct cell_nl *nl, struct cell_error *err)
@@ -108,7 +110,9 @@ static int nl_msgs(const struct cell_nl *nl, size_t n, unsigned seq, nl_cb *cb, 
 			continue;
 		if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE) {
 			const int *code = mnl_nlmsg_get_payload(h);
-			return mnl_nlmsg_get_payload_len(h) >= sizeof(*code) ? *code : 0;
+			if (mnl_nlmsg_get_payload_len(h) < sizeof(*code))
+				return 0;
+			return *code <= 0 ? *code : -EPROTO;
 		}
 		if (cb && h->nlmsg_type >= NLMSG_MIN_TYPE)
 			cb(h, data);
@@ -225,7 +229,7 @@ static void link_one_cb(const struct nlmsghdr *h, void *data)
 /* One link by index (name NULL) or by name; -errno, nothing recorded. */
 static int link_query(struct cell_nl *nl, int ifindex, const char *name, struct cell_nl_link *out)
 {
-	char buf[NL_SEND_SIZE];
+	NL_ALIGNED char buf[NL_SEND_SIZE];
 	struct nlmsghdr *h = nl_msg(buf, RTM_GETLINK, 0);
 	struct cell_nl_link l = {.ifindex = -1};
 
@@ -284,7 +288,7 @@ static void link_vec_cb(const struct nlmsghdr *h, void *data)
 
 int cell_nl_links(struct cell_nl *nl, struct cell_nl_link **out, size_t *n, struct cell_error *err)
 {
-	char buf[NL_SEND_SIZE];
+	NL_ALIGNED char buf[NL_SEND_SIZE];
 	struct nlmsghdr *h = nl_msg(buf, RTM_GETLINK, 0);
 	struct link_vec lv = {0};
 
@@ -353,7 +357,7 @@ static int link_create(struct cell_nl *nl, struct nlmsghdr *h, const char *kind,
 
 int cell_nl_bridge_add(struct cell_nl *nl, const char *name, unsigned mtu, struct cell_error *err)
 {
-	char buf[NL_SEND_SIZE];
+	NL_ALIGNED char buf[NL_SEND_SIZE];
 	struct nlattr *info;
 	int r = check_name(name, err);
 	if (r < 0)
@@ -367,7 +371,7 @@ int cell_nl_bridge_add(struct cell_nl *nl, const char *name, unsigned mtu, struc
 int cell_nl_veth_add(struct cell_nl *nl, const char *name, const char *peer, int peer_netns_fd,
 		     unsigned mtu, struct cell_error *err)
 {
-	char buf[NL_SEND_SIZE];
+	NL_ALIGNED char buf[NL_SEND_SIZE];
 	struct nlattr *info;
 	int r = check_name(name, err);
 	if (r < 0 || (r = check_name(peer, err)) < 0)
@@ -412,7 +416,7 @@ static int vlan_kind(const char *kind, struct cell_error *err)
 int cell_nl_vlan_add(struct cell_nl *nl, const char *kind, const char *name, const char *parent,
 		     int netns_fd, struct cell_error *err)
 {
-	char buf[NL_SEND_SIZE];
+	NL_ALIGNED char buf[NL_SEND_SIZE];
 	struct nlattr *info;
 	struct cell_nl_link pl;
 	int k = vlan_kind(kind, err);
@@ -441,7 +445,7 @@ int cell_nl_vlan_add(struct cell_nl *nl, const char *kind, const char *name, con
 
 int cell_nl_link_del(struct cell_nl *nl, const char *name, struct cell_error *err)
 {
-	char buf[NL_SEND_SIZE];
+	NL_ALIGNED char buf[NL_SEND_SIZE];
 	struct nlmsghdr *h = nl_msg(buf, RTM_DELLINK, 0);
 	(void)put_ifinfo(h, AF_UNSPEC, 0);
 	mnl_attr_put_strz(h, IFLA_IFNAME, name);
@@ -469,7 +473,8 @@ static void change_text(struct cell_nl *nl, const struct cell_nl_link_change *c,
 static int link_set_attrs(struct cell_nl *nl, int ifindex, const struct cell_nl_link_change *c,
 			  struct cell_error *err)
 {
-	char buf[NL_SEND_SIZE], what[128];
+	NL_ALIGNED char buf[NL_SEND_SIZE];
+	char what[128];
 	struct nlmsghdr *h = nl_msg(buf, RTM_NEWLINK, 0);
 	(void)put_ifinfo(h, AF_UNSPEC, ifindex);
 	if (c->name)
@@ -493,7 +498,7 @@ static int link_set_attrs(struct cell_nl *nl, int ifindex, const struct cell_nl_
 int cell_nl_link_set(struct cell_nl *nl, int ifindex, const struct cell_nl_link_change *c,
 		     struct cell_error *err)
 {
-	char buf[NL_SEND_SIZE];
+	NL_ALIGNED char buf[NL_SEND_SIZE];
 	int r = c->name ? check_name(c->name, err) : 0;
 	if (r < 0)
 		return r;
@@ -515,7 +520,7 @@ int cell_nl_link_set(struct cell_nl *nl, int ifindex, const struct cell_nl_link_
  * is marked nested (mnl_attr_nest_start does). */
 int cell_nl_brport_isolated(struct cell_nl *nl, int ifindex, bool isolated, struct cell_error *err)
 {
-	char buf[NL_SEND_SIZE];
+	NL_ALIGNED char buf[NL_SEND_SIZE];
 	struct nlmsghdr *h = nl_msg(buf, RTM_SETLINK, 0);
 	(void)put_ifinfo(h, AF_BRIDGE, ifindex);
 	struct nlattr *pi = mnl_attr_nest_start(h, IFLA_PROTINFO);
@@ -559,7 +564,7 @@ static struct addr_text addr_text(int family, const unsigned char *a)
 int cell_nl_addr_add(struct cell_nl *nl, int ifindex, int family, const unsigned char *addr,
 		     unsigned prefix, struct cell_error *err)
 {
-	char buf[NL_SEND_SIZE];
+	NL_ALIGNED char buf[NL_SEND_SIZE];
 	int len = addr_len(family, prefix, err);
 	if (len < 0)
 		return len;
@@ -583,7 +588,7 @@ int cell_nl_addr_add(struct cell_nl *nl, int ifindex, int family, const unsigned
 int cell_nl_route_add(struct cell_nl *nl, int family, const unsigned char *dst, unsigned dst_len,
 		      const unsigned char *gw, int ifindex, struct cell_error *err)
 {
-	char buf[NL_SEND_SIZE];
+	NL_ALIGNED char buf[NL_SEND_SIZE];
 	int len = addr_len(family, dst ? dst_len : 0, err);
 	if (len < 0)
 		return len;
@@ -647,7 +652,7 @@ static void route_vec_cb(const struct nlmsghdr *h, void *data)
 int cell_nl_routes(struct cell_nl *nl, int family, struct cell_nl_route **out, size_t *n,
 		   struct cell_error *err)
 {
-	char buf[NL_SEND_SIZE];
+	NL_ALIGNED char buf[NL_SEND_SIZE];
 	struct nlmsghdr *h = nl_msg(buf, RTM_GETROUTE, 0);
 	struct rtmsg *rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
 	struct route_vec rv = {0};
