@@ -18,15 +18,14 @@
 #include "idmap-internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../base/lockfile.h"
 #include "../base/util.h"
 
 struct registry {
@@ -46,25 +45,6 @@ static void registry_close(struct registry *g)
 	*g = (struct registry){ .lock_fd = -1 };
 }
 
-static int lock_registry(struct registry *g, struct cell_error *err)
-{
-	_cleanup_free_ char *dir = xstrdup(g->path), *lock = xasprintf("%s.lock", g->path);
-	char *slash = strrchr(dir, '/');
-	int r;
-
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if ((r = cell_mkdir_p(dir, 0755)) < 0)
-			return cell_err(err, r, "create %s", dir);
-	}
-	g->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (g->lock_fd < 0)
-		return cell_err(err, errno, "open the idmap registry lock %s", lock);
-	if (flock(g->lock_fd, LOCK_EX) < 0)
-		return cell_err(err, errno, "lock %s", lock);
-	return 0;
-}
-
 static bool entry_valid(json_t *e)
 {
 	json_t *start = json_object_get(e, "start"), *size = json_object_get(e, "size");
@@ -78,17 +58,17 @@ static bool entry_valid(json_t *e)
 
 static int load_ranges(struct registry *g, struct cell_error *err)
 {
-	json_error_t je;
-	json_t *o, *a, *e;
+	json_t *o = NULL, *a, *e;
 	size_t i;
+	int r;
 
-	if (access(g->path, F_OK) < 0 && errno == ENOENT) {
+	r = cell_locked_json_load("idmap registry", g->path, &g->lock_fd, &o, err);
+	if (r < 0)
+		return r;
+	if (!o) {
 		g->ranges = json_array();
 		return 0;
 	}
-	if (!(o = json_load_file(g->path, 0, &je)))
-		return cell_err(err, EINVAL, "idmap registry %s: line %d: %s (repair it)", g->path,
-				je.line, je.text);
 	a = json_incref(json_object_get(o, "ranges"));
 	json_decref(o);
 	if (!json_is_array(a)) {
@@ -108,28 +88,21 @@ static int load_ranges(struct registry *g, struct cell_error *err)
 static int registry_open(struct registry *g, const struct cell_store *st, struct cell_error *err)
 {
 	char real[PATH_MAX];
-	int r;
 
 	*g = (struct registry){ .lock_fd = -1, .path = xstrdup(st->idmap_registry) };
 	if (!realpath(st->root, real))
 		return cell_err(err, errno, "resolve the store %s", st->root);
 	g->store = xstrdup(real);
-	if ((r = lock_registry(g, err)) < 0)
-		return r;
 	return load_ranges(g, err);
 }
 
 static int registry_save(const struct registry *g, struct cell_error *err)
 {
 	json_t *o = json_pack("{s:O}", "ranges", g->ranges);
-	_cleanup_free_ char *text = json_dumps(o, JSON_INDENT(2));
-	int r;
+	int r = cell_json_save_atomic("idmap registry", g->path, o, err);
 
 	json_decref(o);
-	if (!text)
-		return cell_err(err, ENOMEM, "encode %s", g->path);
-	r = cell_write_file_atomic(g->path, text, strlen(text), 0644);
-	return r < 0 ? cell_err(err, r, "write the idmap registry %s", g->path) : 0;
+	return r;
 }
 
 static const char *entry_str(json_t *e, const char *k)
