@@ -64,7 +64,8 @@ static void test_keys_table(void **state)
 {
 	static const char *const want[] = { "memory", "cpus", "pids", "hostname", "env",
 					     "mounts", "autostart", "init", "command", "net",
-					     "stop_signal", "user", "cwd" };
+					     "ip", "ip6", "mac", "publish", "stop_signal", "user",
+					     "cwd" };
 	_cleanup_(settings_freep) struct cell_settings *s = fresh();
 	size_t n = 0;
 
@@ -99,11 +100,15 @@ static void test_keys_help(void **state)
 			assert_string_equal(help, "SRC:DST[:ro],...");
 		else if (streq(key, "command"))
 			assert_string_equal(help, "a,b,...");
+		else if (streq(key, "net"))
+			assert_non_null(strstr(help, "bridge[=NET]"));
+		else if (streq(key, "publish"))
+			assert_string_equal(help, "[HOSTIP:]HOSTPORT:CTRPORT[/udp],...");
 		else
 			assert_null(help);
 		with_help += help != NULL;
 	}
-	assert_int_equal(with_help, 3);
+	assert_int_equal(with_help, 5);
 }
 
 static void test_unset_values(void **state)
@@ -111,7 +116,7 @@ static void test_unset_values(void **state)
 	static const char *const kv[][2] = {
 		{ "memory", "none" }, { "cpus", "none" }, { "pids", "none" }, { "hostname", "" },
 		{ "env", "" }, { "mounts", "" }, { "autostart", "false" }, { "init", "" },
-		{ "command", "" }, { "net", "" }, { "stop_signal", "" }, { "user", "" },
+		{ "command", "" }, { "net", "" }, { "ip", "" }, { "ip6", "" }, { "mac", "" }, { "publish", "" }, { "stop_signal", "" }, { "user", "" },
 		{ "cwd", "" },
 	};
 	_cleanup_(settings_freep) struct cell_settings *s = fresh();
@@ -201,7 +206,7 @@ static void test_a_refused_value_keeps_the_old_one(void **state)
 	struct cell_error err = { 0 };
 	static const char *const kv[][3] = {
 		{ "memory", "64M", "1k" }, { "cpus", "2", "x" },     { "pids", "5", "0" },
-		{ "autostart", "true", "yes" }, { "net", "host", "bridge" },
+		{ "autostart", "true", "yes" }, { "net", "host", "bridge=No!" },
 		{ "mounts", "/a:/b", "/a:/b,c:/d" },
 	};
 
@@ -225,9 +230,40 @@ static void test_autostart_and_net(void **state)
 	refused("autostart", "", "autostart \"\": want true or false");
 	accepted("net", "none", "none");
 	accepted("net", "host", "host");
-	refused("net", "bridge", "net \"bridge\": want none or host");
-	refused("net", "", "net \"\": want none or host");
-	refused("net", "Host", "net \"Host\": want none or host");
+	accepted("net", "bridge", "bridge");
+	accepted("net", "bridge=lan-2", "bridge=lan-2");
+	accepted("net", "macvlan=eth0", "macvlan=eth0");
+	accepted("net", "netns=/run/netns/x", "netns=/run/netns/x");
+	accepted("net", "container=web", "container=web");
+	refused("net", "bridge=Lan", "net \"bridge=Lan\": want bridge=a network's name");
+	refused("net", "macvlan", "net \"macvlan\": want macvlan=a host link's name");
+	refused("net", "netns=run/x", "net \"netns=run/x\": want netns=an absolute path");
+	refused("net", "host=1", "net \"host=1\": host takes no value");
+	refused("net", "", "net \"\": want bridge[=NETWORK], none, host, macvlan=DEV, ipvlan=DEV, "
+			   "netns=PATH, container=NAME or pasta");
+	refused("net", "Host", "net \"Host\": want bridge[=NETWORK], none, host, macvlan=DEV, "
+			       "ipvlan=DEV, netns=PATH, container=NAME or pasta");
+}
+
+static void test_addresses_and_ports(void **state)
+{
+	(void)state;
+	accepted("ip", "10.66.0.9", "10.66.0.9");
+	accepted("ip", "192.168.1.5/24", "192.168.1.5/24");
+	accepted("ip6", "fd00::5", "fd00::5");
+	accepted("ip", "", "");
+	refused("ip", "fd00::5", "ip \"fd00::5\": want an IPv4 address (ADDR or ADDR/PREFIX)");
+	refused("ip", "10.1.2.3/33", "ip \"10.1.2.3/33\": want an IPv4 address (ADDR or ADDR/PREFIX)");
+	refused("ip6", "10.1.2.3", "ip6 \"10.1.2.3\": want an IPv6 address (ADDR or ADDR/PREFIX)");
+	accepted("mac", "02:00:00:00:00:01", "02:00:00:00:00:01");
+	refused("mac", "01:00:00:00:00:01",
+		"mac \"01:00:00:00:00:01\": want a unicast MAC such as 02:00:00:00:00:01");
+	accepted("publish", "8080:80,127.0.0.1:53:53/udp", "8080:80,127.0.0.1:53:53/udp");
+	_cleanup_(settings_freep) struct cell_settings *s = fresh();
+	struct cell_error err = { 0 };
+	assert_int_equal(cell_settings_set(s, "publish", "8080:80,99999:80", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "99999:80"));
+	assert_null(s->publish);
 }
 
 static void test_strings(void **state)
@@ -798,6 +834,7 @@ int main(void)
 		cmocka_unit_test(test_pids),
 		cmocka_unit_test(test_a_refused_value_keeps_the_old_one),
 		cmocka_unit_test(test_autostart_and_net),
+		cmocka_unit_test(test_addresses_and_ports),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_mounts_key),

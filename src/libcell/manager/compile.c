@@ -180,7 +180,11 @@ static void set_namespaces(json_t *linux_, const struct cell_settings *s,
 		else
 			json_array_append(keep, n);
 	}
-	if (s->unprivileged) {
+	if (s->unprivileged && host->userns_path) {
+		/* joined with the network namespace it owns: its maps are its own */
+		json_array_append_new(keep, json_pack("{s:s, s:s}", "type", "user", "path",
+						      host->userns_path));
+	} else if (s->unprivileged) {
 		json_array_append_new(keep, json_pack("{s:s}", "type", "user"));
 		json_t *map = json_pack("[{s:i, s:I, s:I}]", "containerID", 0, "hostID",
 					(json_int_t)s->idmap_host, "size", (json_int_t)s->idmap_size);

@@ -22,7 +22,7 @@
 #include "supervisor-internal.h"
 
 static int write_bundle(const struct cell_store *st, const struct cell_settings *s,
-			const char *netns_path, struct cell_error *err)
+			const char *netns_path, const char *userns_path, struct cell_error *err)
 {
 	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
@@ -31,6 +31,7 @@ static int write_bundle(const struct cell_store *st, const struct cell_settings 
 	int r;
 
 	host.netns_path = netns_path;
+	host.userns_path = userns_path;
 	_cleanup_free_ char *text = cell_settings_compile(s, &host, rootfs, err);
 	if (!text)
 		return -EINVAL;
@@ -42,16 +43,32 @@ static int write_bundle(const struct cell_store *st, const struct cell_settings 
 static int bundle_for_start(const struct cell_store *st, const struct cell_settings *s,
 			    struct cell_error *err)
 {
-	_cleanup_free_ char *netns = NULL;
+	_cleanup_free_ char *netns = NULL, *userns = NULL;
 	enum cell_net_kind kind = CELL_NET_NONE;
 	const char *arg = NULL;
 	int r;
 
 	if (s->net && (r = cell_net_mode_parse(s->net, &kind, &arg, err)) < 0)
 		return r;
-	if (kind == CELL_NET_CONTAINER && (r = cell_manager_netns_of(st, arg, &netns, err)) < 0)
+	if (kind == CELL_NET_CONTAINER &&
+	    (r = cell_manager_netns_of(st, s, arg, &netns, &userns, err)) < 0)
 		return r;
-	return write_bundle(st, s, netns, err);
+	return write_bundle(st, s, netns, userns, err);
+}
+
+/* --net container=OTHER: OTHER's network namespace belongs to OTHER's user
+ * namespace, which an unprivileged container joins with it: it shares
+ * OTHER's ids unless told otherwise (NULL: no such peer, or none made yet). */
+static const char *net_peer(const struct cell_settings *s)
+{
+	enum cell_net_kind kind;
+	const char *arg = NULL;
+	struct cell_error ignored = { 0 };
+
+	if (!s->net || cell_net_mode_parse(s->net, &kind, &arg, &ignored) < 0 ||
+	    kind != CELL_NET_CONTAINER)
+		return NULL;
+	return arg;
 }
 
 /* An unprivileged container's host ids (a shared range when asked). */
@@ -68,7 +85,8 @@ static int give_ids(const struct cell_store *st, struct cell_create_req *req,
 	}
 	if (s->idmap_size)
 		return 0;
-	r = cell_idmap_allocate(st, s->name, req->idmap_share, &s->idmap_host, &req->notice, err);
+	r = cell_idmap_allocate(st, s->name, req->idmap_share ? req->idmap_share : net_peer(s),
+				&s->idmap_host, &req->notice, err);
 	if (r >= 0)
 		s->idmap_size = CELL_IDMAP_SIZE;
 	return r;
@@ -111,7 +129,7 @@ int cell_manager_create(const struct cell_store *st, struct cell_create_req *req
 	if (r >= 0)
 		r = cell_manager_net_lease(st, s, err);
 	if (r >= 0)
-		r = write_bundle(st, s, NULL, err);
+		r = write_bundle(st, s, NULL, NULL, err);
 	if (r >= 0)
 		r = cell_settings_save(st, s, err);
 	if (r < 0) {

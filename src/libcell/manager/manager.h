@@ -75,7 +75,8 @@ struct cell_store_paths {
 struct cell_compile_host {
 	const char *cgroup_parent;
 	uint64_t cap_bounding; /* the capabilities this process can hand on: bit n, capability n */
-	const char *netns_path; /* the network namespace to join (--net container=, netns=), or NULL */
+	const char *netns_path; /* the network namespace to join (--net container=), or NULL */
+	const char *userns_path; /* and the user namespace that owns it (an unprivileged one's) */
 };
 
 struct cell_store {
@@ -214,9 +215,11 @@ int cell_manager_net_release(const struct cell_store *st, const char *name,
 			     struct cell_error *err);
 /* name's leased addresses as "10.66.0.2" (and ",fd66::2"), or NULL. */
 char *cell_manager_net_address(const struct cell_store *st, const char *name);
-/* The network namespace file that --net container=OTHER joins: OTHER must run. */
-int cell_manager_netns_of(const struct cell_store *st, const char *other, char **path,
-			  struct cell_error *err);
+/* The namespace files that s (--net container=OTHER) joins: OTHER's network
+ * namespace and, when OTHER is unprivileged, the user namespace that owns it
+ * (s must then have OTHER's ids: create shares them).  OTHER must run. */
+int cell_manager_netns_of(const struct cell_store *st, const struct cell_settings *s,
+			  const char *other, char **netns, char **userns, struct cell_error *err);
 
 /* ---- exec (exec-user.c) ---- */
 /* `exec -u USER` of the container whose root is `rootfs` into *u: "uid[:gid]"

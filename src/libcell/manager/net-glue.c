@@ -91,21 +91,43 @@ char *cell_manager_net_address(const struct cell_store *st, const char *name)
 	return xasprintf("%s%s%s", a, *a && *b ? "," : "", b);
 }
 
-int cell_manager_netns_of(const struct cell_store *st, const char *other, char **path,
-			  struct cell_error *err)
+/* A network namespace belongs to a user namespace: joining an unprivileged
+ * container's means joining its user namespace too, with its ids. */
+static int same_ids(const struct cell_settings *s, const struct cell_settings *o,
+		    struct cell_error *err)
 {
+	if (o->unprivileged && s->unprivileged &&
+	    (o->idmap_host != s->idmap_host || o->idmap_size != s->idmap_size))
+		return cell_errx(err, EINVAL,
+				 "--net container=%s: %s has ids of its own: make it again with "
+				 "--idmap-share %s (the default for --net container=)",
+				 o->name, s->name, o->name);
+	if (!o->unprivileged && s->unprivileged)
+		return cell_errx(err, EINVAL,
+				 "--net container=%s: %s is privileged, so its network namespace is "
+				 "the host's root's: %s must be --privileged too",
+				 o->name, o->name, s->name);
+	return 0;
+}
+
+int cell_manager_netns_of(const struct cell_store *st, const struct cell_settings *s,
+			  const char *other, char **netns, char **userns, struct cell_error *err)
+{
+	_cleanup_(cell_settings_freep) struct cell_settings *o = NULL;
 	_cleanup_(cell_state_freep) struct cell_state *state = NULL;
 	enum cell_status status;
-	int r = cell_store_exists(st, other, err);
+	int r;
 
-	if (r < 0)
+	if ((r = cell_settings_load(st, other, &o, err)) < 0 || (r = same_ids(s, o, err)) < 0)
 		return r;
 	if (cell_container_state(&st->rt, other, &state, &status, err) < 0 ||
 	    status != CELL_RUNNING)
 		return cell_errx(err, ESRCH,
 				 "--net container=%s: %s is not running (start it first: its network "
 				 "namespace is joined)", other, other);
-	*path = xasprintf("/proc/%d/ns/net", (int)state->pid);
+	*netns = xasprintf("/proc/%d/ns/net", (int)state->pid);
+	*userns = o->unprivileged && s->unprivileged ? xasprintf("/proc/%d/ns/user", (int)state->pid)
+						      : NULL;
 	return 0;
 }
 

@@ -310,7 +310,7 @@ static const struct setting settings[] = {
 	{ ROW("ip", SETTING_STRING, ip), parse_ip, NULL },
 	{ ROW("ip6", SETTING_STRING, ip6), parse_ip, NULL },
 	{ ROW("mac", SETTING_STRING, mac), parse_mac, NULL },
-	{ ROW("publish", SETTING_STRV, publish), parse_publish, "[HOSTIP:]HOSTPORT:CTRPORT[/udp],..." },
+	{ ROW("publish", SETTING_STRV_OPT, publish), parse_publish, "[HOSTIP:]HOSTPORT:CTRPORT[/udp],..." },
 	{ ROW("stop_signal", SETTING_STRING, stop_signal), parse_stop_signal, NULL },
 	{ ROW("user", SETTING_STRING, user), parse_string, NULL },
 	{ ROW("cwd", SETTING_STRING, cwd), parse_string, NULL },

@@ -70,7 +70,8 @@ int cell_store_open(struct cell_store *st, const struct cell_store_paths *p,
 	st->subuid = path_or(p->subuid, "/etc/subuid");
 	st->subgid = path_or(p->subgid, "/etc/subgid");
 	st->idmap_registry = path_or(p->idmap_registry, "/var/lib/cell-idmap/ranges.json");
-	st->host = (struct cell_compile_host){ st->cgroup_parent, cap_bounding_set() };
+	st->host = (struct cell_compile_host){ .cgroup_parent = st->cgroup_parent,
+					       .cap_bounding = cap_bounding_set() };
 	_cleanup_free_ char *containers = xasprintf("%s/containers", st->root);
 	_cleanup_free_ char *state = xasprintf("%s/state", st->run);
 	if ((r = cell_mkdir_p(containers, 0711)) < 0)

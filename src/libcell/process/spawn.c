@@ -414,8 +414,16 @@ static void __attribute__((noreturn)) intermediate_main(struct cell_spawn *s)
 	/* first, while single-threaded: the init forked below inherits the cgroups */
 	if (cell_cgroup_join_self(&s->join, &err) < 0)
 		child_fail(s->sync_fd, &err);
+	bool joined_user = s->ns_fds[CELL_NS_USER] >= 0;
 	if (join_ns(s, CELL_NS_USER, &err) < 0)
 		child_fail(s->sync_fd, &err);
+	/* a joined user namespace's root, so that the setup's files are owned by
+	 * an id it maps (our host ids are not: EOVERFLOW) */
+	if (joined_user && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		cell_err(&err, errno, "become root of the joined user namespace %s (does it map 0?)",
+			 s->plan.spec->linux.ns[CELL_NS_USER].path);
+		child_fail(s->sync_fd, &err);
+	}
 	if (s->clone_flags & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0) {
 			cell_err(&err, errno, "unshare user namespace");
