@@ -290,7 +290,9 @@ static void test_pinned_mac(void **state)
 static void test_v6_and_move(void **state)
 {
 	struct cell_netreg *g = fresh();
+	struct cell_error err = {0};
 	size_t count = 0;
+	char got[100];
 
 	(void)state;
 	add_ok(g, "six", NULL, "fd66:0:0:1::/64");
@@ -301,6 +303,9 @@ static void test_v6_and_move(void **state)
 	(void)cell_netreg_leases(g, &count);
 	assert_int_equal(count, 2);
 	lease_is(g, "six", "c", NULL, "- fd66:0:0:1::2");
+	assert_int_equal(lease(g, "six", "d", "10.66.0.9", NULL, got, &err), -EINVAL);
+	assert_msg(&err, "network \"six\" has no IPv4 subnet");
+	assert_int_equal(lease(g, "four", "d", "fd66:0:0:1::9", NULL, got, &err), -EINVAL);
 	cell_netreg_close(g);
 }
 

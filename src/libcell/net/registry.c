@@ -636,6 +636,10 @@ static int lease_build(const struct cell_netreg *g, const struct cell_network *n
 				    .name = (char *)req->name,
 				    .has4 = net->has4,
 				    .has6 = net->has6};
+	if ((req->ip4 && !net->has4) || (req->ip6 && !net->has6))
+		return cell_errx(err, EINVAL,
+				 "network \"%s\" has no IPv%c subnet for the pinned address",
+				 net->name, req->ip4 && !net->has4 ? '4' : '6');
 	if (net->has4 && (r = lease_addr(g, &net->subnet4, req->ip4, cur, want, err)) < 0)
 		return r;
 	if (net->has6 && (r = lease_addr(g, &net->subnet6, req->ip6, cur, want, err)) < 0)
@@ -650,34 +654,28 @@ static bool lease_equal(const struct cell_lease *a, const struct cell_lease *b)
 	       (!a->has6 || memcmp(a->ip6, b->ip6, 16) == 0) && memcmp(a->mac, b->mac, 6) == 0;
 }
 
-/* cur becomes want (or is made from it): true when that changed anything */
-static bool lease_store(struct cell_netreg *g, struct cell_lease *cur,
-			const struct cell_lease *want, struct cell_lease **stored)
+/* want in cur's place, or in a new one */
+static void lease_put(struct cell_netreg *g, struct cell_lease *cur, const struct cell_lease *want)
 {
 	struct cell_lease copy;
 
-	if (cur && lease_equal(cur, want)) {
-		*stored = cur;
-		return false;
-	}
 	/* copied before cur is cleared: want's strings may be cur's */
 	lease_copy(&copy, want);
-	if (!cur) {
+	if (cur) {
+		cell_lease_clear(cur);
+	} else {
 		g->leases = xrealloc(g->leases, (g->n_leases + 1) * sizeof(*g->leases));
 		cur = &g->leases[g->n_leases++];
-	} else {
-		cell_lease_clear(cur);
 	}
 	*cur = copy;
-	*stored = cur;
-	return true;
+	g->changed = true;
 }
 
 int cell_netreg_lease(struct cell_netreg *g, const struct cell_lease_req *req,
 		      struct cell_lease *out, struct cell_error *err)
 {
 	const struct cell_network *net = cell_netreg_network(g, req->network);
-	struct cell_lease *cur = lease_find(g, req->store, req->name), *stored = NULL;
+	struct cell_lease *cur = lease_find(g, req->store, req->name);
 	struct cell_lease want;
 	int r;
 
@@ -687,8 +685,8 @@ int cell_netreg_lease(struct cell_netreg *g, const struct cell_lease_req *req,
 		return cell_errx(err, EINVAL, "a lease wants a store and a name");
 	if ((r = lease_build(g, net, req, cur, &want, err)) < 0)
 		return r;
-	if (lease_store(g, cur, &want, &stored))
-		g->changed = true;
-	lease_copy(out, stored);
+	lease_copy(out, &want);
+	if (!cur || !lease_equal(cur, &want))
+		lease_put(g, cur, &want);
 	return 0;
 }
