@@ -92,6 +92,11 @@ void cell_netreg_close(struct cell_netreg *g)
 	free(g);
 }
 
+static int check_new_network(const struct cell_netreg *g, const struct cell_network *n,
+			     const char *bridge, struct cell_error *err);
+static struct cell_lease *lease_find(const struct cell_netreg *g, const char *store,
+				     const char *name);
+
 /* ---- loading ---- */
 
 static const char *json_str(json_t *o, const char *key)
@@ -180,7 +185,13 @@ static int load_networks(struct cell_netreg *g, json_t *a, struct cell_error *er
 	g->nets = xcalloc(json_array_size(a) + 1, sizeof(*g->nets));
 	json_array_foreach(a, i, e)
 	{
+		struct cell_error clash = {0};
 		const char *why = load_network(e, &g->nets[i]);
+		/* what network_add refuses: a name, a bridge or a subnet twice */
+		if (!why && check_new_network(g, &g->nets[i], g->nets[i].bridge, &clash) < 0) {
+			cell_network_clear(&g->nets[i]);
+			why = clash.msg;
+		}
 		if (why)
 			return cell_errx(err, EINVAL, "%s %s: networks[%zu]: %s (repair it)", WHAT,
 					 g->path, i, why);
@@ -196,6 +207,8 @@ static const char *lease_misfit(const struct cell_netreg *g, const struct cell_l
 
 	if (!n)
 		return "its \"network\" is none of \"networks\"";
+	if (lease_find(g, l->store, l->name) != l)
+		return "a second lease of this container";
 	if (l->has4 && !(n->has4 && cell_cidr_contains(&n->subnet4, AF_INET, l->ip4)))
 		return "its \"ipv4\" is outside its network's \"subnet\"";
 	if (l->has6 && !(n->has6 && cell_cidr_contains(&n->subnet6, AF_INET6, l->ip6)))
