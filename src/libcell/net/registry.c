@@ -319,19 +319,18 @@ static json_t *lease_json(const struct cell_lease *l)
 
 int cell_netreg_save(struct cell_netreg *g, struct cell_error *err)
 {
-	json_t *nets = json_array(), *leases = json_array();
+	json_t *nets, *leases, *root;
 	int r;
 
-	if (!g->changed) {
-		json_decref(nets);
-		json_decref(leases);
+	if (!g->changed)
 		return 0;
-	}
+	nets = json_array();
+	leases = json_array();
 	for (size_t i = 0; i < g->n_nets; i++)
 		(void)json_array_append_new(nets, network_json(&g->nets[i]));
 	for (size_t i = 0; i < g->n_leases; i++)
 		(void)json_array_append_new(leases, lease_json(&g->leases[i]));
-	json_t *root = json_pack("{s:o, s:o}", "networks", nets, "leases", leases);
+	root = json_pack("{s:o, s:o}", "networks", nets, "leases", leases);
 	r = cell_json_save_atomic(WHAT, g->path, root, err);
 	json_decref(root);
 	if (r == 0)
