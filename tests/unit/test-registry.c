@@ -28,8 +28,6 @@ static int setup(void **state)
 {
 	(void)state;
 	assert_non_null(mkdtemp(tmp));
-	dir = xasprintf("%s/net", tmp); /* made by the first open */
-	file = xasprintf("%s/networks.json", dir);
 	return 0;
 }
 
@@ -42,13 +40,18 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* each test starts from no registry */
+/* Each test starts from no registry, in a directory of its own (made by the
+ * open): a failed test's registry, still locked, blocks no other. */
 static struct cell_netreg *fresh(void)
 {
+	static unsigned count;
 	struct cell_error err = {0};
 	struct cell_netreg *g = NULL;
 
-	(void)unlink(file);
+	free(dir);
+	free(file);
+	dir = xasprintf("%s/net%u", tmp, count++);
+	file = xasprintf("%s/networks.json", dir);
 	assert_int_equal(cell_netreg_open(dir, &g, &err), 0);
 	return g;
 }
@@ -290,7 +293,9 @@ static void test_pinned_mac(void **state)
 static void test_v6_and_move(void **state)
 {
 	struct cell_netreg *g = fresh();
+	struct cell_error err = {0};
 	size_t count = 0;
+	char got[100];
 
 	(void)state;
 	add_ok(g, "six", NULL, "fd66:0:0:1::/64");
@@ -301,6 +306,9 @@ static void test_v6_and_move(void **state)
 	(void)cell_netreg_leases(g, &count);
 	assert_int_equal(count, 2);
 	lease_is(g, "six", "c", NULL, "- fd66:0:0:1::2");
+	assert_int_equal(lease(g, "six", "d", "10.66.0.9", NULL, got, &err), -EINVAL);
+	assert_msg(&err, "network \"six\" has no IPv4 subnet");
+	assert_int_equal(lease(g, "four", "d", "fd66:0:0:1::9", NULL, got, &err), -EINVAL);
 	cell_netreg_close(g);
 }
 
@@ -457,6 +465,15 @@ static void test_damaged(void **state)
 	     "\"10.0.0.0/24\"}], \"leases\": [{\"network\": \"n\", \"store\": \"/s\", "
 	     "\"name\": \"a\", \"mac\": \"02:00:00:00:00:01\", \"ipv4\": \"10.1.0.2\"}]}",
 	     "leases[0] (/s/a): its \"ipv4\" is outside"},
+	    {"{\"networks\": [{\"name\": \"n\", \"bridge\": \"n\", \"subnet\": "
+	     "\"10.0.0.0/24\"}, {\"name\": \"m\", \"bridge\": \"m\", \"subnet\": "
+	     "\"10.0.0.0/16\"}]}",
+	     "networks[1]: subnet 10.0.0.0/16 overlaps 10.0.0.0/24 of network \"n\""},
+	    {"{\"networks\": [{\"name\": \"n\", \"bridge\": \"n\", \"subnet\": "
+	     "\"10.0.0.0/24\"}], \"leases\": [{\"network\": \"n\", \"store\": \"/s\", "
+	     "\"name\": \"a\", \"mac\": \"02:00:00:00:00:01\"}, {\"network\": \"n\", "
+	     "\"store\": \"/s\", \"name\": \"a\", \"mac\": \"02:00:00:00:00:02\"}]}",
+	     "leases[1] (/s/a): a second lease"},
 	};
 
 	(void)state;

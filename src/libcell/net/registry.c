@@ -92,6 +92,11 @@ void cell_netreg_close(struct cell_netreg *g)
 	free(g);
 }
 
+static int check_new_network(const struct cell_netreg *g, const struct cell_network *n,
+			     const char *bridge, struct cell_error *err);
+static struct cell_lease *lease_find(const struct cell_netreg *g, const char *store,
+				     const char *name);
+
 /* ---- loading ---- */
 
 static const char *json_str(json_t *o, const char *key)
@@ -180,7 +185,13 @@ static int load_networks(struct cell_netreg *g, json_t *a, struct cell_error *er
 	g->nets = xcalloc(json_array_size(a) + 1, sizeof(*g->nets));
 	json_array_foreach(a, i, e)
 	{
+		struct cell_error clash = {0};
 		const char *why = load_network(e, &g->nets[i]);
+		/* what network_add refuses: a name, a bridge or a subnet twice */
+		if (!why && check_new_network(g, &g->nets[i], g->nets[i].bridge, &clash) < 0) {
+			cell_network_clear(&g->nets[i]);
+			why = clash.msg;
+		}
 		if (why)
 			return cell_errx(err, EINVAL, "%s %s: networks[%zu]: %s (repair it)", WHAT,
 					 g->path, i, why);
@@ -196,6 +207,8 @@ static const char *lease_misfit(const struct cell_netreg *g, const struct cell_l
 
 	if (!n)
 		return "its \"network\" is none of \"networks\"";
+	if (lease_find(g, l->store, l->name) != l)
+		return "a second lease of this container";
 	if (l->has4 && !(n->has4 && cell_cidr_contains(&n->subnet4, AF_INET, l->ip4)))
 		return "its \"ipv4\" is outside its network's \"subnet\"";
 	if (l->has6 && !(n->has6 && cell_cidr_contains(&n->subnet6, AF_INET6, l->ip6)))
@@ -306,19 +319,18 @@ static json_t *lease_json(const struct cell_lease *l)
 
 int cell_netreg_save(struct cell_netreg *g, struct cell_error *err)
 {
-	json_t *nets = json_array(), *leases = json_array();
+	json_t *nets, *leases, *root;
 	int r;
 
-	if (!g->changed) {
-		json_decref(nets);
-		json_decref(leases);
+	if (!g->changed)
 		return 0;
-	}
+	nets = json_array();
+	leases = json_array();
 	for (size_t i = 0; i < g->n_nets; i++)
 		(void)json_array_append_new(nets, network_json(&g->nets[i]));
 	for (size_t i = 0; i < g->n_leases; i++)
 		(void)json_array_append_new(leases, lease_json(&g->leases[i]));
-	json_t *root = json_pack("{s:o, s:o}", "networks", nets, "leases", leases);
+	root = json_pack("{s:o, s:o}", "networks", nets, "leases", leases);
 	r = cell_json_save_atomic(WHAT, g->path, root, err);
 	json_decref(root);
 	if (r == 0)
@@ -636,6 +648,10 @@ static int lease_build(const struct cell_netreg *g, const struct cell_network *n
 				    .name = (char *)req->name,
 				    .has4 = net->has4,
 				    .has6 = net->has6};
+	if ((req->ip4 && !net->has4) || (req->ip6 && !net->has6))
+		return cell_errx(err, EINVAL,
+				 "network \"%s\" has no IPv%c subnet for the pinned address",
+				 net->name, req->ip4 && !net->has4 ? '4' : '6');
 	if (net->has4 && (r = lease_addr(g, &net->subnet4, req->ip4, cur, want, err)) < 0)
 		return r;
 	if (net->has6 && (r = lease_addr(g, &net->subnet6, req->ip6, cur, want, err)) < 0)
@@ -650,34 +666,28 @@ static bool lease_equal(const struct cell_lease *a, const struct cell_lease *b)
 	       (!a->has6 || memcmp(a->ip6, b->ip6, 16) == 0) && memcmp(a->mac, b->mac, 6) == 0;
 }
 
-/* cur becomes want (or is made from it): true when that changed anything */
-static bool lease_store(struct cell_netreg *g, struct cell_lease *cur,
-			const struct cell_lease *want, struct cell_lease **stored)
+/* want in cur's place, or in a new one */
+static void lease_put(struct cell_netreg *g, struct cell_lease *cur, const struct cell_lease *want)
 {
 	struct cell_lease copy;
 
-	if (cur && lease_equal(cur, want)) {
-		*stored = cur;
-		return false;
-	}
 	/* copied before cur is cleared: want's strings may be cur's */
 	lease_copy(&copy, want);
-	if (!cur) {
+	if (cur) {
+		cell_lease_clear(cur);
+	} else {
 		g->leases = xrealloc(g->leases, (g->n_leases + 1) * sizeof(*g->leases));
 		cur = &g->leases[g->n_leases++];
-	} else {
-		cell_lease_clear(cur);
 	}
 	*cur = copy;
-	*stored = cur;
-	return true;
+	g->changed = true;
 }
 
 int cell_netreg_lease(struct cell_netreg *g, const struct cell_lease_req *req,
 		      struct cell_lease *out, struct cell_error *err)
 {
 	const struct cell_network *net = cell_netreg_network(g, req->network);
-	struct cell_lease *cur = lease_find(g, req->store, req->name), *stored = NULL;
+	struct cell_lease *cur = lease_find(g, req->store, req->name);
 	struct cell_lease want;
 	int r;
 
@@ -687,8 +697,8 @@ int cell_netreg_lease(struct cell_netreg *g, const struct cell_lease_req *req,
 		return cell_errx(err, EINVAL, "a lease wants a store and a name");
 	if ((r = lease_build(g, net, req, cur, &want, err)) < 0)
 		return r;
-	if (lease_store(g, cur, &want, &stored))
-		g->changed = true;
-	lease_copy(out, stored);
+	lease_copy(out, &want);
+	if (!cur || !lease_equal(cur, &want))
+		lease_put(g, cur, &want);
 	return 0;
 }
