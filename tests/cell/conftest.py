@@ -133,8 +133,12 @@ class Cell:
         except FileNotFoundError:
             return []
 
-    def __call__(self, *args, timeout=TIMEOUT, check=False, stdin=subprocess.DEVNULL, env=None):
-        r = subprocess.run([*self.cmd, *args], capture_output=True, text=True, timeout=timeout,
+    def __call__(self, *args, timeout=TIMEOUT, check=False, stdin=subprocess.DEVNULL, env=None,
+                 outside=False):
+        """cell ARGS in the session's network namespace; outside: in the test's own
+        (the machine's, for a `create` whose template is downloaded from Debian's
+        mirror; create reads the routes there and changes nothing)."""
+        r = subprocess.run([CELL, *args] if outside else [*self.cmd, *args], capture_output=True, text=True, timeout=timeout,
                            env=env or self.env, stdin=stdin)
         if check:
             assert r.returncode == 0, f"cell {' '.join(args)}: rc={r.returncode}\n{r.stdout}\n{r.stderr}"

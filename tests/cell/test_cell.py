@@ -337,5 +337,6 @@ def test_net_host_shares_the_network(cell):
     cell("create", n, "--net", "host", check=True)
     cell("start", n, check=True)
     pid = state(cell, n)["pid"]
-    assert os.readlink(f"/proc/{pid}/ns/net") == os.readlink("/proc/self/ns/net")
+    # the host's: the namespace cell ran in (the session's own, conftest.NetHost)
+    assert os.readlink(f"/proc/{pid}/ns/net") == os.readlink(cell.net.path)
     cell("stop", n, check=True)

@@ -53,7 +53,7 @@ def create_debian(cell, name, *extra):
     """`cell create --template debian`, with the persistent cache; seconds taken."""
     t0 = time.time()
     r = cell("create", name, "--template", "debian", *extra, timeout=1800,
-             env=dict(cell.env, CELL_CACHE_DIR=CACHE))
+             env=dict(cell.env, CELL_CACHE_DIR=CACHE), outside=True)
     took = time.time() - t0
     if r.returncode != 0 and cache_warm():
         why = mirror_error()   # a stale cache needs the mirror too
