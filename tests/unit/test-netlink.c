@@ -131,6 +131,22 @@ static void test_bridge(void **state)
 	assert_string_equal(v[1].kind, "bridge");
 }
 
+static void test_open_refuses_other_fds(void **state)
+{
+	enter_fresh_netns();
+	_cleanup_close_ int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	struct cell_nl *nl = NULL;
+	struct cell_error err = {0};
+	ino_t here = netns_ino();
+
+	assert_true(fd >= 0);
+	assert_int_equal(cell_nl_open(&nl, fd, &err), -EINVAL);
+	assert_null(nl);
+	_cleanup_free_ char *want = xasprintf("enter the network namespace of fd %d", fd);
+	assert_string_equal(err.msg, want);
+	assert_true(netns_ino() == here);
+}
+
 static void test_veth_peer_elsewhere(void **state)
 {
 	enter_fresh_netns();
@@ -253,6 +269,18 @@ static void test_routes(void **state)
 	/* the local table's routes (10.66.0.2 itself) are not the main table's */
 	assert_false(has_route(v, n, AF_INET, "10.66.0.2", 32, va));
 
+	/* IPv6: the prefix route of a NODAD address makes the gateway reachable at once */
+	unsigned char a6[16], gw6[16];
+	assert_int_equal(inet_pton(AF_INET6, "fd00:66::2", a6), 1);
+	assert_int_equal(inet_pton(AF_INET6, "fd00:66::1", gw6), 1);
+	assert_int_equal(cell_nl_addr_add(nl, va, AF_INET6, a6, 64, &err), 0);
+	assert_int_equal(cell_nl_route_add(nl, AF_INET6, NULL, 0, gw6, va, &err), 0);
+	_cleanup_free_ struct cell_nl_route *v6 = NULL;
+	assert_int_equal(cell_nl_routes(nl, AF_INET6, &v6, &n, &err), 0);
+	assert_true(has_route(v6, n, AF_INET6, NULL, 0, va));
+	assert_true(has_route(v6, n, AF_INET6, "fd00:66::", 64, va));
+	assert_false(has_route(v6, n, AF_INET, NULL, 0, va));
+
 	/* a gateway no route of va reaches */
 	assert_true(cell_nl_route_add(nl, AF_INET, net, 24, far, va, &err) < 0);
 	assert_non_null(strstr(err.msg, "add route 10.77.0.0/24 via 192.0.2.1 dev va"));
@@ -337,10 +365,15 @@ static void test_ipvlan_missing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_bridge),	    cmocka_unit_test(test_veth_peer_elsewhere),
-	    cmocka_unit_test(test_link_set),	    cmocka_unit_test(test_addresses),
-	    cmocka_unit_test(test_routes),	    cmocka_unit_test(test_link_del),
-	    cmocka_unit_test(test_brport_isolated), cmocka_unit_test(test_macvlan_elsewhere),
+	    cmocka_unit_test(test_bridge),
+	    cmocka_unit_test(test_open_refuses_other_fds),
+	    cmocka_unit_test(test_veth_peer_elsewhere),
+	    cmocka_unit_test(test_link_set),
+	    cmocka_unit_test(test_addresses),
+	    cmocka_unit_test(test_routes),
+	    cmocka_unit_test(test_link_del),
+	    cmocka_unit_test(test_brport_isolated),
+	    cmocka_unit_test(test_macvlan_elsewhere),
 	    cmocka_unit_test(test_ipvlan_missing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
