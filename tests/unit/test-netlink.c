@@ -301,7 +301,7 @@ static void test_link_del(void **state)
 	assert_int_equal(err.code, 0);
 }
 
-static void test_brport_isolated(void **state)
+static void test_brport_flags(void **state)
 {
 	enter_fresh_netns();
 	_cleanup_(cell_nl_closep) struct cell_nl *nl = nl_here();
@@ -313,14 +313,17 @@ static void test_brport_isolated(void **state)
 	const struct cell_nl_link_change c = {.master = ifindex(nl, "br0")};
 	assert_int_equal(cell_nl_link_set(nl, va, &c, &err), 0);
 
-	assert_int_equal(cell_nl_brport_isolated(nl, va, true, &err), 0);
+	const struct cell_nl_brport iso = { .isolated = true }, hairpin = { .hairpin = true };
+	assert_int_equal(cell_nl_brport_set(nl, va, &iso, &err), 0);
 	_cleanup_free_ char *on = run("bridge -d -j link show dev va");
 	assert_non_null(strstr(on, "\"isolated\":true"));
-	assert_int_equal(cell_nl_brport_isolated(nl, va, false, &err), 0);
+	assert_non_null(strstr(on, "\"hairpin\":false"));
+	assert_int_equal(cell_nl_brport_set(nl, va, &hairpin, &err), 0);
 	_cleanup_free_ char *off = run("bridge -d -j link show dev va");
 	assert_non_null(strstr(off, "\"isolated\":false"));
+	assert_non_null(strstr(off, "\"hairpin\":true"));
 
-	assert_int_equal(cell_nl_brport_isolated(nl, ifindex(nl, "vb"), true, &err), -EINVAL);
+	assert_int_equal(cell_nl_brport_set(nl, ifindex(nl, "vb"), &iso, &err), -EINVAL);
 	assert_string_equal(err.msg, "link vb is not a bridge port");
 }
 
@@ -372,7 +375,7 @@ int main(void)
 	    cmocka_unit_test(test_addresses),
 	    cmocka_unit_test(test_routes),
 	    cmocka_unit_test(test_link_del),
-	    cmocka_unit_test(test_brport_isolated),
+	    cmocka_unit_test(test_brport_flags),
 	    cmocka_unit_test(test_macvlan_elsewhere),
 	    cmocka_unit_test(test_ipvlan_missing),
 	};

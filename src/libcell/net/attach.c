@@ -128,7 +128,7 @@ static int inside_bridged(int netns_fd, const struct cell_network *n, const stru
  * the container's own) and goes first. */
 static int veth_on_bridge(struct cell_nl *host, const struct cell_network *n,
 			  const struct cell_nl_link *br, const char *ifname, int netns_fd,
-			  struct cell_error *err)
+			  bool hairpin, struct cell_error *err)
 {
 	struct cell_error ignored = { 0 };
 	struct cell_nl_link hl;
@@ -141,7 +141,9 @@ static int veth_on_bridge(struct cell_nl *host, const struct cell_network *n,
 	struct cell_nl_link_change c = { .master = br->ifindex, .up = true };
 	if ((r = cell_nl_link_set(host, hl.ifindex, &c, err)) < 0)
 		return r;
-	return n->isolated ? cell_nl_brport_isolated(host, hl.ifindex, true, err) : 0;
+	/* hairpin: the container may reach its own published ports through the host */
+	struct cell_nl_brport flags = { .isolated = n->isolated, .hairpin = hairpin };
+	return n->isolated || hairpin ? cell_nl_brport_set(host, hl.ifindex, &flags, err) : 0;
 }
 
 static int bridged_up(const struct cell_net_paths *p, struct cell_netreg *g,
@@ -157,7 +159,7 @@ static int bridged_up(const struct cell_net_paths *p, struct cell_netreg *g,
 	    (r = cell_netreg_save(g, err)) < 0 ||
 	    (r = cell_net_network_for(g, host, l.network, &n, err)) < 0 ||
 	    (r = cell_net_bridge_ensure(host, n, &br, err)) < 0 ||
-	    (r = veth_on_bridge(host, n, &br, ifname, netns_fd, err)) < 0 ||
+	    (r = veth_on_bridge(host, n, &br, ifname, netns_fd, w->n_ports > 0, err)) < 0 ||
 	    (r = inside_bridged(netns_fd, n, &l, err)) < 0)
 		return r;
 	struct cell_net_link_rec rec = { .store = (char *)w->store, .name = (char *)w->name,

@@ -518,21 +518,24 @@ int cell_nl_link_set(struct cell_nl *nl, int ifindex, const struct cell_nl_link_
 /* As `bridge link set dev X isolated on`: PF_BRIDGE's RTM_SETLINK reaches the
  * master's br_setlink, which reads IFLA_PROTINFO as port options only when it
  * is marked nested (mnl_attr_nest_start does). */
-int cell_nl_brport_isolated(struct cell_nl *nl, int ifindex, bool isolated, struct cell_error *err)
+int cell_nl_brport_set(struct cell_nl *nl, int ifindex, const struct cell_nl_brport *p,
+		       struct cell_error *err)
 {
 	NL_ALIGNED char buf[NL_SEND_SIZE];
 	struct nlmsghdr *h = nl_msg(buf, RTM_SETLINK, 0);
 	(void)put_ifinfo(h, AF_BRIDGE, ifindex);
 	struct nlattr *pi = mnl_attr_nest_start(h, IFLA_PROTINFO);
-	mnl_attr_put_u8(h, IFLA_BRPORT_ISOLATED, isolated);
+	mnl_attr_put_u8(h, IFLA_BRPORT_ISOLATED, p->isolated);
+	mnl_attr_put_u8(h, IFLA_BRPORT_MODE, p->hairpin);
 	mnl_attr_nest_end(h, pi);
 	int r = nl_request(nl, h, NULL, NULL);
 	if (r == -EOPNOTSUPP) /* rtnl_bridge_setlink: no master */
 		return cell_errx(err, EINVAL, "link %s is not a bridge port",
 				 link_label(nl, ifindex).s);
 	if (r < 0)
-		return cell_err(err, r, "set isolated %s on bridge port %s",
-				isolated ? "on" : "off", link_label(nl, ifindex).s);
+		return cell_err(err, r, "set isolated %s, hairpin %s on bridge port %s",
+				p->isolated ? "on" : "off", p->hairpin ? "on" : "off",
+				link_label(nl, ifindex).s);
 	return 0;
 }
 

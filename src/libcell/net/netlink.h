@@ -63,10 +63,16 @@ struct cell_nl_link_change {
 };
 int cell_nl_link_set(struct cell_nl *nl, int ifindex, const struct cell_nl_link_change *c,
 		     struct cell_error *err);
-/* A bridge port's IFLA_BRPORT_ISOLATED (isolated ports reach only
- * non-isolated ones: the bridge itself, i.e. the host). */
-int cell_nl_brport_isolated(struct cell_nl *nl, int ifindex, bool isolated,
-			    struct cell_error *err);
+/* A bridge port's flags: isolated (IFLA_BRPORT_ISOLATED: an isolated port
+ * reaches only non-isolated ones, i.e. the bridge itself, the host), and
+ * hairpin (IFLA_BRPORT_MODE: a frame may leave by the port it came in on, which
+ * a container reaching its own published port through the host needs). */
+struct cell_nl_brport {
+	bool isolated;
+	bool hairpin;
+};
+int cell_nl_brport_set(struct cell_nl *nl, int ifindex, const struct cell_nl_brport *p,
+		       struct cell_error *err);
 
 /* family AF_INET or AF_INET6; addr 4 or 16 bytes.  IPv6 addresses are added
  * with IFA_F_NODAD (no tentative period: usable at once).  An address the link
