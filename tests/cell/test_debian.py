@@ -150,6 +150,39 @@ def test_systemd_boots_and_stops_cleanly(cell, debian):
     stop_cleanly(cell, debian)
 
 
+def test_debian_network_by_cell_and_by_its_own_dhcp(cell, debian):
+    """--net bridge (the default): eth0 is up with the leased address before
+    systemd starts, no unit fails (LXC's Debian fails networking.service), glibc
+    resolves the other containers by name through the network's DNS, and the
+    container's own DHCP client (systemd-networkd) gets the same address from it."""
+    peer = cell.name("debpeer")
+    cell("create", peer, check=True)
+    cell("start", peer, check=True)
+    ip = info(cell, debian)["ip"]
+    boot(cell, debian)
+    try:
+        assert wait_system_running(cell, debian) == "running", \
+            cell("exec", debian, "--", "systemctl", "--failed").stdout
+        r = cell("exec", debian, "--", "getent", "hosts", peer, check=True)
+        assert r.stdout.split()[0] == info(cell, peer)["ip"], r.stdout
+        r = cell("exec", debian, "--", "sh", "-c",
+                 "mkdir -p /etc/systemd/network && printf '[Match]\\nName=eth0\\n"
+                 "[Network]\\nDHCP=ipv4\\n' > /etc/systemd/network/50-eth0.network && "
+                 "systemctl restart systemd-networkd", check=True)
+        end = time.time() + 30
+        while time.time() < end:
+            r = cell("exec", debian, "--", "networkctl", "status", "eth0", "--no-pager")
+            if "DHCP4" in r.stdout or "via DHCPv4" in r.stdout:
+                break
+            time.sleep(0.5)
+        assert f"{ip} (DHCP" in r.stdout or ("DHCP" in r.stdout and ip in r.stdout), r.stdout
+        assert wait_system_running(cell, debian) == "running"
+    finally:
+        stop_cleanly(cell, debian)
+        cell("destroy", "--force", peer, check=True)
+        cell.names.discard(peer)
+
+
 def test_clone_boots_with_its_own_identity(cell, debian):
     if info(cell, debian)["state"] != "stopped":
         cell("stop", debian, "--timeout", str(STOP_TIMEOUT), timeout=STOP_TIMEOUT + 30)
