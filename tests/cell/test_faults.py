@@ -104,6 +104,21 @@ def leftovers(cell, name, store=None):
                     left.append(f"loop device {dev}")
         except OSError:
             pass
+    # its network: a lease (destroy releases it), a record of a link (its veth is
+    # gone with its namespace)
+    real = os.path.realpath(store)
+    try:
+        with open(os.path.join(cell.env["CELL_NET_DIR"], "networks.json")) as f:
+            left += [f"lease {e.get('ipv4')}" for e in json.load(f)["leases"]
+                     if e["store"] == real and e["name"] == name]
+    except FileNotFoundError:
+        pass
+    links = os.path.join(cell.env["CELL_NET_RUNTIME_DIR"], "links")
+    for rec in os.listdir(links) if os.path.isdir(links) else []:
+        with open(os.path.join(links, rec)) as f:
+            r = json.load(f)
+        if r["store"] == real and r["name"] == name:
+            left.append(f"link record {rec}")
     # an orphan of a killed command (mkfs.ext4 of `cell create`) may take a moment
     end = time.time() + 5
     while our_processes(cell) and time.time() < end:
