@@ -191,7 +191,7 @@ static bool resolves(const char *name, const char *addr)
 {
 	_cleanup_free_ char *cmd =
 	    xasprintf("timeout 2 /bin/busybox nslookup %s 10.77.0.1 2>&1", name);
-	const struct timespec tick = {0, 100 * 1000 * 1000};
+	const struct timespec tick = {0, 100L * 1000 * 1000};
 
 	for (int i = 0; i < 30; i++) {
 		char line[256];

@@ -158,13 +158,13 @@ static int host_cmp(const void *a, const void *b)
 /* The hosts with a safe name, sorted by name (caller frees the array). */
 static const struct cell_dns_host **sorted_hosts(const struct cell_dns_net *n, size_t *count)
 {
-	const struct cell_dns_host **v = xcalloc(n->n_hosts + 1, sizeof(*v));
+	const struct cell_dns_host **v = xcalloc(n->n_hosts + 1, sizeof(struct cell_dns_host *));
 	size_t k = 0;
 
 	for (size_t i = 0; i < n->n_hosts; i++)
 		if (name_safe(n->hosts[i].name))
 			v[k++] = &n->hosts[i];
-	qsort(v, k, sizeof(*v), host_cmp);
+	qsort((void *)v, k, sizeof(struct cell_dns_host *), host_cmp);
 	*count = k;
 	return v;
 }
@@ -265,7 +265,7 @@ static int put_files(const struct cell_dns_net *n, bool *changed, struct cell_er
 static pid_t read_pid_file(const char *rundir)
 {
 	_cleanup_free_ char *path = path_in(rundir, "dnsmasq.pid");
-	const struct timespec tick = {0, 10 * 1000 * 1000};
+	const struct timespec tick = {0, 10L * 1000 * 1000};
 
 	for (int i = 0; i < 100; i++) {
 		_cleanup_free_ char *text = NULL;
@@ -301,11 +301,16 @@ static int record_pid(const char *rundir, struct cell_error *err)
  * network problem, mostly an address the bridge does not have (yet). */
 static int exit_errno(int code, const char *text)
 {
-	static const int codes[] = {[1] = EINVAL, [2] = EADDRNOTAVAIL, [3] = EACCES, [4] = ENOMEM};
+	static const struct {
+		int code, error;
+	} codes[] = {{1, EINVAL}, {2, EADDRNOTAVAIL}, {3, EACCES}, {4, ENOMEM}};
 
 	if (code == 2 && strstr(text, "Address already in use"))
 		return EADDRINUSE;
-	return code > 0 && (size_t)code < ARRAY_SIZE(codes) ? codes[code] : EIO;
+	for (size_t i = 0; i < ARRAY_SIZE(codes); i++)
+		if (codes[i].code == code)
+			return codes[i].error;
+	return EIO;
 }
 
 /* The foreground process failed: what it said on stderr (its first line). */

@@ -13,6 +13,11 @@
  *     with net.ipv4.conf.<bridge>.route_localnet=1; postrouting then
  *     masquerades them to the gateway address.  IPv6 has no such switch: a
  *     port published on [::1] does not reach the container.
+ *   - hairpin (a container reaching its own published port through a host
+ *     address): where br_netfilter is on (bridge-nf-call-iptables=1), the
+ *     DNAT is done as the bridge receives the frame, which then goes back out
+ *     of the port it came in by: that port needs hairpin mode
+ *     (IFLA_BRPORT_MODE).  A container reaching another's port needs nothing.
  *   - an isolated network's containers reach each other neither over the
  *     bridge (the caller makes its ports isolated, IFLA_BRPORT_ISOLATED) nor
  *     routed through the gateway (dropped here); they reach the gateway only.

@@ -7,6 +7,10 @@
  * whole table is made from what runs now and replaced in one transaction
  * (libnftables); nothing outside it is touched, and it is deleted when no
  * network is in use.
+ *
+ * The caller's part (nft.c says why): net.ipv4.conf.<bridge>.route_localnet=1
+ * for ports published on 127.0.0.1, and hairpin mode on the bridge ports for
+ * a container to reach its own published port through a host address.
  */
 #include <stdbool.h>
 #include <stddef.h>
