@@ -27,7 +27,7 @@ struct cell_dns_host {
 struct cell_dns_net {
 	const char *network;
 	const char *bridge;
-	const char *rundir;	   /* its files: <rundir>/{hosts,dhcp-hosts,dnsmasq.pid} */
+	const char *rundir;	   /* its files: <rundir>/{hosts,dhcp-hosts,dnsmasq.pid,...} */
 	bool has4, has6;
 	struct cell_cidr subnet4, subnet6;
 	unsigned char gw4[16], gw6[16];

@@ -60,7 +60,9 @@ struct cell_nft_input {
 
 /* The nft script that replaces table inet cell with what `in` needs (with no
  * networks: the script that deletes the table, and nothing else).  Pure:
- * golden-tested.  Caller frees. */
+ * golden-tested.  Caller frees.  NULL for a bridge name that is no link name
+ * of ours ([a-z0-9_.-], 1-15 characters): nothing from the input could end a
+ * quoted string of the script. */
 char *cell_nft_script(const struct cell_nft_input *in);
 /* Run a script through libnftables in the caller's network namespace; its
  * error output is the error's message. */
