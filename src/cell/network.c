@@ -80,15 +80,39 @@ static int net_ls(struct cli *c, bool json, struct cell_error *err)
 	return 0;
 }
 
+static json_t *lease_json(const struct cell_lease *l)
+{
+	char v4[CELL_IP_STRLEN] = "", v6[CELL_IP_STRLEN] = "", mac[CELL_MAC_STRLEN];
+
+	if (l->has4)
+		cell_ip_format(AF_INET, l->ip4, v4, sizeof(v4));
+	if (l->has6)
+		cell_ip_format(AF_INET6, l->ip6, v6, sizeof(v6));
+	cell_mac_format(l->mac, mac, sizeof(mac));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "store", l->store, "name", l->name, "ipv4",
+			 v4, "ipv6", v6, "mac", mac);
+}
+
+/* The network and the leases on it (every store's) */
 static int net_inspect(struct cli *c, const char *name, struct cell_error *err)
 {
 	struct cell_net_status *st = NULL;
-	size_t n = 0;
+	struct cell_lease *leases = NULL;
+	size_t n = 0, n_leases = 0;
 	int r = cell_net_list(&c->st.net, name, &st, &n, err);
 
-	if (r < 0)
+	if (r < 0 || (r = cell_net_leases_on(&c->st.net, name, &leases, &n_leases, err)) < 0) {
+		cell_net_status_free(st, n);
 		return r;
-	print_json(status_json(&st[0]));
+	}
+	json_t *o = status_json(&st[0]), *arr = json_array();
+	for (size_t i = 0; i < n_leases; i++) {
+		json_array_append_new(arr, lease_json(&leases[i]));
+		cell_lease_clear(&leases[i]);
+	}
+	json_object_set_new(o, "leases", arr);
+	print_json(o);
+	free(leases);
 	cell_net_status_free(st, n);
 	return 0;
 }

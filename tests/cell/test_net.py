@@ -351,3 +351,24 @@ def test_kill_9_of_the_supervisor_then_destroy_leaves_nothing(cell):
     else:
         rules = cell.net.run("nft", "list", "table", "inet", "cell", check=True).stdout
         assert "8090" not in rules
+
+
+def test_a_clone_gets_its_own_address_and_mac(cell):
+    src = cell.name("cl-src")
+    cell("create", src, "--ip", "10.66.0.210", "--mac", "02:00:00:00:00:d2", check=True)
+    dst = cell.name("cl-dst")
+    cell("clone", src, dst, check=True)
+    ip = info(cell, dst)["ip"]
+    assert ip and ip != "10.66.0.210"                    # leased at clone: ls shows it
+    for n in (src, dst):
+        cell("start", n, check=True)
+    macs = {n: cell("exec", n, "--", "cat", "/sys/class/net/eth0/address", check=True).stdout.strip()
+            for n in (src, dst)}
+    assert macs[src] == "02:00:00:00:00:d2" and macs[dst] != macs[src], macs
+    serve(cell, src)
+    r = fetch_in(cell, dst, "http://10.66.0.210/")
+    assert r.returncode == 0 and WWW.format(name=src) in r.stdout, r
+    inspect = json.loads(cell("network", "inspect", "cell0", check=True).stdout)
+    held = {c["name"]: c["ipv4"] for c in inspect["leases"]}
+    assert held[src] == "10.66.0.210" and held[dst] == ip, inspect
+    destroy(cell, dst, src)

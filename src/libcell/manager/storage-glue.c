@@ -328,6 +328,16 @@ static int clone_ids(const struct cell_store *st, const struct cell_storage *to,
 	return r < 0 ? r : u;
 }
 
+static void clear_pins(struct cell_settings *s)
+{
+	char **pins[] = { &s->ip, &s->ip6, &s->mac };
+
+	for (size_t i = 0; i < ARRAY_SIZE(pins); i++) {
+		free(*pins[i]);
+		*pins[i] = NULL;
+	}
+}
+
 int cell_manager_clone(const struct cell_store *st, const char *src, const char *dst,
 		       char **notice, struct cell_error *err)
 {
@@ -361,11 +371,16 @@ int cell_manager_clone(const struct cell_store *st, const char *src, const char 
 	}
 	free(s->created);
 	s->created = cell_now_rfc3339();
-	if (first_setup(&to, s, err) >= 0 && cell_settings_save(st, s, err) >= 0)
+	/* nor an address or a MAC: a pinned one is its source's (LXC's clones get
+	 * a new hwaddr too); its own lease now, so that `ls` shows it */
+	clear_pins(s);
+	if (first_setup(&to, s, err) >= 0 && cell_manager_net_lease(st, s, err) >= 0 &&
+	    cell_settings_save(st, s, err) >= 0)
 		return 0;
 fail:
 	(void)cell_rm_rf(ddir);
 	(void)cell_idmap_release(st, dst, &ignored);
+	(void)cell_manager_net_release(st, dst, &ignored);
 	return cell_err_prefix(err, "clone %s to %s", src, dst);
 }
 

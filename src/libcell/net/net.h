@@ -97,6 +97,9 @@ struct cell_net_status {
 int cell_net_list(const struct cell_net_paths *p, const char *name, struct cell_net_status **out,
 		  size_t *n, struct cell_error *err);
 void cell_net_status_free(struct cell_net_status *s, size_t n);
+/* The leases held on network (copies: cell_lease_clear each, free the array). */
+int cell_net_leases_on(const struct cell_net_paths *p, const char *network,
+		       struct cell_lease **out, size_t *n, struct cell_error *err);
 
 /* The link name of store/name's host side ("cv" + 8 hex digits). */
 void cell_net_host_ifname(const char *store, const char *name, char buf[16]);

@@ -296,3 +296,22 @@ void cell_net_status_free(struct cell_net_status *s, size_t n)
 		cell_network_clear(&s[i].net);
 	free(s);
 }
+
+int cell_net_leases_on(const struct cell_net_paths *p, const char *network,
+		       struct cell_lease **out, size_t *n, struct cell_error *err)
+{
+	_cleanup_(cell_netreg_closep) struct cell_netreg *g = NULL;
+	size_t all = 0, k = 0;
+	int r = cell_netreg_open(p->state_dir, &g, err);
+
+	if (r < 0)
+		return r;
+	const struct cell_lease *l = cell_netreg_leases(g, &all);
+	struct cell_lease *copy = xcalloc(all + 1, sizeof(*copy));
+	for (size_t i = 0; i < all; i++)
+		if (streq(l[i].network, network))
+			lease_copy(&l[i], &copy[k++]);
+	*out = copy;
+	*n = k;
+	return 0;
+}
