@@ -12,12 +12,12 @@
 #include "libcell/base/cleanup.h"
 #include "libcell/base/util.h"
 
-#define NETWORK_USAGE                                                                          \
-	"network create NAME [--subnet CIDR] [--ipv6 CIDR] [--isolated] [--mtu N]\n"            \
-	"       network ls [--json] | network inspect NAME | network rm NAME\n"                   \
-	"  a bridge (named as the network) with an IPv4 subnet (a free 10.66.N.0/24 when\n"     \
-	"  --subnet is not given) and optionally an IPv6 one; the bridge, its DNS (dnsmasq)\n"  \
-	"  and NAT exist while a container on it runs; --isolated: its containers reach\n"      \
+#define NETWORK_USAGE                                                                              \
+	"network create NAME [--subnet CIDR] [--ipv6 CIDR] [--isolated] [--mtu N]\n"               \
+	"       network ls [--json] | network inspect NAME | network rm NAME\n"                    \
+	"  a bridge (named as the network) with an IPv4 subnet (a free 10.66.N.0/24 when\n"        \
+	"  --subnet is not given) and optionally an IPv6 one; the bridge, its DNS (dnsmasq)\n"     \
+	"  and NAT exist while a container on it runs; --isolated: its containers reach\n"         \
 	"  only the host (the gateway), not each other, not out"
 
 static void cidr_text(bool has, const struct cell_cidr *c, char *buf, size_t len)
@@ -34,9 +34,9 @@ static json_t *status_json(const struct cell_net_status *st)
 
 	cidr_text(st->net.has4, &st->net.subnet4, v4, sizeof(v4));
 	cidr_text(st->net.has6, &st->net.subnet6, v6, sizeof(v6));
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:i, s:b, s:I, s:I, s:i}", "name",
-			 st->net.name, "bridge", st->net.bridge, "subnet", st->net.has4 ? v4 : "",
-			 "subnet6", st->net.has6 ? v6 : "", "isolated", st->net.isolated, "mtu",
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:i, s:b, s:I, s:I, s:i}", "name", st->net.name,
+			 "bridge", st->net.bridge, "subnet", st->net.has4 ? v4 : "", "subnet6",
+			 st->net.has6 ? v6 : "", "isolated", st->net.isolated, "mtu",
 			 (int)st->net.mtu, "active", st->active, "containers",
 			 (json_int_t)st->n_leases, "running", (json_int_t)st->n_running,
 			 "dnsmasq_pid", st->dnsmasq);
@@ -121,8 +121,8 @@ static int parse_cidr(const char *text, int family, struct cell_cidr *out, struc
 {
 	if (cell_cidr_parse(text, out) < 0 || out->family != family)
 		return cell_errx(err, EINVAL,
-				 "\"%s\": want an %s subnet with its host bits zero, such as %s", text,
-				 family == AF_INET ? "IPv4" : "IPv6",
+				 "\"%s\": want an %s subnet with its host bits zero, such as %s",
+				 text, family == AF_INET ? "IPv4" : "IPv6",
 				 family == AF_INET ? "10.66.7.0/24" : "fd66:0:0:7::/64");
 	return 0;
 }
@@ -130,11 +130,13 @@ static int parse_cidr(const char *text, int family, struct cell_cidr *out, struc
 static int net_create(struct cli *c, struct cell_error *err)
 {
 	static const struct option opts[] = {
-		{ "subnet", required_argument, NULL, 's' }, { "ipv6", required_argument, NULL, '6' },
-		{ "isolated", no_argument, NULL, 'i' },	    { "mtu", required_argument, NULL, 'm' },
-		{},
+	    {"subnet", required_argument, NULL, 's'},
+	    {"ipv6", required_argument, NULL, '6'},
+	    {"isolated", no_argument, NULL, 'i'},
+	    {"mtu", required_argument, NULL, 'm'},
+	    {},
 	};
-	struct cell_network n = { 0 };
+	struct cell_network n = {0};
 	long long mtu = 0;
 	int o, r;
 

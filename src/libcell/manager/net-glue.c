@@ -29,8 +29,12 @@ int cell_manager_net_want(const struct cell_store *st, const struct cell_setting
 	size_t n = cell_strv_len(s->publish);
 	int r = 0;
 
-	*w = (struct cell_net_want){ .store = st->root_real, .name = s->name, .dns_name = s->name,
-				     .ip4 = s->ip, .ip6 = s->ip6, .mac = s->mac };
+	*w = (struct cell_net_want){.store = st->root_real,
+				    .name = s->name,
+				    .dns_name = s->name,
+				    .ip4 = s->ip,
+				    .ip6 = s->ip6,
+				    .mac = s->mac};
 	*ports = NULL;
 	if (s->net && (r = cell_net_mode_parse(s->net, &w->kind, &w->arg, err)) < 0)
 		return r;
@@ -42,9 +46,11 @@ int cell_manager_net_want(const struct cell_store *st, const struct cell_setting
 		return r;
 	}
 	if (n && w->kind != CELL_NET_BRIDGE && w->kind != CELL_NET_PASTA)
-		return cell_errx(err, EINVAL,
-				 "%s: published ports need --net bridge or pasta (the host's network "
-				 "or another namespace has no NAT of cell's)", s->name);
+		return cell_errx(
+		    err, EINVAL,
+		    "%s: published ports need --net bridge or pasta (the host's network "
+		    "or another namespace has no NAT of cell's)",
+		    s->name);
 	w->ports = *ports;
 	w->n_ports = n;
 	return 0;
@@ -64,8 +70,7 @@ int cell_manager_net_lease(const struct cell_store *st, const struct cell_settin
 	return cell_net_lease(&st->net, &w, NULL, err);
 }
 
-int cell_manager_net_release(const struct cell_store *st, const char *name,
-			     struct cell_error *err)
+int cell_manager_net_release(const struct cell_store *st, const char *name, struct cell_error *err)
 {
 	return cell_net_release(&st->net, st->root_real, name, err);
 }
@@ -77,8 +82,8 @@ int cell_manager_net_down(const struct cell_store *st, const char *name, struct 
 
 char *cell_manager_net_address(const struct cell_store *st, const char *name)
 {
-	struct cell_lease l = { 0 };
-	struct cell_error ignored = { 0 };
+	struct cell_lease l = {0};
+	struct cell_error ignored = {0};
 	char a[CELL_IP_STRLEN] = "", b[CELL_IP_STRLEN] = "";
 
 	if (cell_net_lease_of(&st->net, st->root_real, name, &l, &ignored) < 0)
@@ -103,10 +108,11 @@ static int same_ids(const struct cell_settings *s, const struct cell_settings *o
 				 "--idmap-share %s (the default for --net container=)",
 				 o->name, s->name, o->name);
 	if (!o->unprivileged && s->unprivileged)
-		return cell_errx(err, EINVAL,
-				 "--net container=%s: %s is privileged, so its network namespace is "
-				 "the host's root's: %s must be --privileged too",
-				 o->name, o->name, s->name);
+		return cell_errx(
+		    err, EINVAL,
+		    "--net container=%s: %s is privileged, so its network namespace is "
+		    "the host's root's: %s must be --privileged too",
+		    o->name, o->name, s->name);
 	return 0;
 }
 
@@ -122,12 +128,15 @@ int cell_manager_netns_of(const struct cell_store *st, const struct cell_setting
 		return r;
 	if (cell_container_state(&st->rt, other, &state, &status, err) < 0 ||
 	    status != CELL_RUNNING)
-		return cell_errx(err, ESRCH,
-				 "--net container=%s: %s is not running (start it first: its network "
-				 "namespace is joined)", other, other);
+		return cell_errx(
+		    err, ESRCH,
+		    "--net container=%s: %s is not running (start it first: its network "
+		    "namespace is joined)",
+		    other, other);
 	*netns = xasprintf("/proc/%d/ns/net", (int)state->pid);
-	*userns = o->unprivileged && s->unprivileged ? xasprintf("/proc/%d/ns/user", (int)state->pid)
-						      : NULL;
+	*userns = o->unprivileged && s->unprivileged
+		      ? xasprintf("/proc/%d/ns/user", (int)state->pid)
+		      : NULL;
 	return 0;
 }
 
@@ -179,7 +188,8 @@ static void write_resolv(int rootfd, const char *name, const struct cell_lease *
 	else if (n->has6 && cell_cidr_host(&n->subnet6, 1, a) == 0)
 		cell_ip_format(AF_INET6, a, gw, sizeof(gw));
 	_cleanup_free_ char *text = xasprintf("# written by cell at each start: network %s\n"
-					      "nameserver %s\n", l->network, gw);
+					      "nameserver %s\n",
+					      l->network, gw);
 	int r = cell_root_write_file(rootfd, "etc/resolv.conf", 0644, text);
 	if (r < 0)
 		cell_debug("%s: /etc/resolv.conf left as it is (%s)", name, strerror(-r));
@@ -206,8 +216,8 @@ static void write_name_files(const struct cell_store *st, const struct cell_sett
 	_cleanup_free_ char *addrs = cell_manager_net_address(st, s->name);
 	struct cell_net_status *nets = NULL;
 	size_t n_nets = 0;
-	struct cell_lease l = { 0 };
-	struct cell_error ignored = { 0 };
+	struct cell_lease l = {0};
+	struct cell_error ignored = {0};
 	_cleanup_close_ int rootfd = cell_root_open(rootfs);
 
 	if (rootfd < 0 || !addrs ||
@@ -239,7 +249,7 @@ int cell_manager_net_up(const struct cell_store *st, const char *name, pid_t ini
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return cell_err(err, errno, "open %s (the container's network namespace)", path);
-	if ((r = cell_net_up(&st->net, &w, fd, (int)init, err)) < 0)
+	if (cell_net_up(&st->net, &w, fd, (int)init, err) < 0)
 		return cell_err_prefix(err, "network of %s", name);
 	if (w.kind == CELL_NET_BRIDGE)
 		write_name_files(st, s);

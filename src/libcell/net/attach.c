@@ -42,8 +42,8 @@ static int net_sysctl(const char *path, struct cell_error *err)
 
 static int bridge_sysctls(const struct cell_network *n, struct cell_error *err)
 {
-	_cleanup_free_ char *localnet = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet",
-						  n->bridge);
+	_cleanup_free_ char *localnet =
+	    xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
 	int r = 0;
 
 	/* forwarding for the NAT out and the published ports in; route_localnet
@@ -73,7 +73,7 @@ static int gateway_addrs(struct cell_nl *host, const struct cell_network *n, int
 int cell_net_bridge_ensure(struct cell_nl *host, const struct cell_network *n,
 			   struct cell_nl_link *out, struct cell_error *err)
 {
-	struct cell_error e = { 0 };
+	struct cell_error e = {0};
 	int r = cell_nl_link_get(host, n->bridge, out, &e);
 
 	if (r == -ENODEV) {
@@ -89,7 +89,7 @@ int cell_net_bridge_ensure(struct cell_nl *host, const struct cell_network *n,
 				 "network %s: the host has a link named %s that is not a bridge "
 				 "(rename it, or make the network under another name)",
 				 n->name, n->bridge);
-	struct cell_nl_link_change up = { .up = true };
+	struct cell_nl_link_change up = {.up = true};
 	if ((r = gateway_addrs(host, n, out->ifindex, err)) < 0 ||
 	    (r = cell_nl_link_set(host, out->ifindex, &up, err)) < 0)
 		return r;
@@ -108,16 +108,16 @@ static int inside_bridged(int netns_fd, const struct cell_network *n, const stru
 	if ((r = cell_nl_open(&nl, netns_fd, err)) < 0 ||
 	    (r = cell_nl_link_get(nl, CTR_IFNAME, &eth, err)) < 0)
 		return r;
-	struct cell_nl_link_change c = { .mac = l->mac, .up = true };
+	struct cell_nl_link_change c = {.mac = l->mac, .up = true};
 	if ((r = cell_nl_link_set(nl, eth.ifindex, &c, err)) < 0)
 		return r;
-	if (l->has4 && ((r = cell_nl_addr_add(nl, eth.ifindex, AF_INET, l->ip4, n->subnet4.prefix,
-					      err)) < 0 ||
-			(r = cell_cidr_host(&n->subnet4, 1, gw)) < 0 ||
-			(r = cell_nl_route_add(nl, AF_INET, NULL, 0, gw, eth.ifindex, err)) < 0))
+	if (l->has4 &&
+	    ((r = cell_nl_addr_add(nl, eth.ifindex, AF_INET, l->ip4, n->subnet4.prefix, err)) < 0 ||
+	     (r = cell_cidr_host(&n->subnet4, 1, gw)) < 0 ||
+	     (r = cell_nl_route_add(nl, AF_INET, NULL, 0, gw, eth.ifindex, err)) < 0))
 		return r;
-	if (l->has6 && ((r = cell_nl_addr_add(nl, eth.ifindex, AF_INET6, l->ip6,
-					      n->subnet6.prefix, err)) < 0 ||
+	if (l->has6 && ((r = cell_nl_addr_add(nl, eth.ifindex, AF_INET6, l->ip6, n->subnet6.prefix,
+					      err)) < 0 ||
 			(r = cell_cidr_host(&n->subnet6, 1, gw)) < 0 ||
 			(r = cell_nl_route_add(nl, AF_INET6, NULL, 0, gw, eth.ifindex, err)) < 0))
 		return r;
@@ -130,7 +130,7 @@ static int veth_on_bridge(struct cell_nl *host, const struct cell_network *n,
 			  const struct cell_nl_link *br, const char *ifname, int netns_fd,
 			  bool hairpin, struct cell_error *err)
 {
-	struct cell_error ignored = { 0 };
+	struct cell_error ignored = {0};
 	struct cell_nl_link hl;
 	int r;
 
@@ -138,19 +138,19 @@ static int veth_on_bridge(struct cell_nl *host, const struct cell_network *n,
 	if ((r = cell_nl_veth_add(host, ifname, CTR_IFNAME, netns_fd, n->mtu, err)) < 0 ||
 	    (r = cell_nl_link_get(host, ifname, &hl, err)) < 0)
 		return r;
-	struct cell_nl_link_change c = { .master = br->ifindex, .up = true };
+	struct cell_nl_link_change c = {.master = br->ifindex, .up = true};
 	if ((r = cell_nl_link_set(host, hl.ifindex, &c, err)) < 0)
 		return r;
 	/* hairpin: the container may reach its own published ports through the host */
-	struct cell_nl_brport flags = { .isolated = n->isolated, .hairpin = hairpin };
+	struct cell_nl_brport flags = {.isolated = n->isolated, .hairpin = hairpin};
 	return n->isolated || hairpin ? cell_nl_brport_set(host, hl.ifindex, &flags, err) : 0;
 }
 
-static int bridged_up(const struct cell_net_paths *p, struct cell_netreg *g,
-		      struct cell_nl *host, const struct cell_net_want *w, int netns_fd,
-		      const char *ifname, struct cell_error *err)
+static int bridged_up(const struct cell_net_paths *p, struct cell_netreg *g, struct cell_nl *host,
+		      const struct cell_net_want *w, int netns_fd, const char *ifname,
+		      struct cell_error *err)
 {
-	_cleanup_(cell_lease_clear) struct cell_lease l = { 0 };
+	_cleanup_(cell_lease_clear) struct cell_lease l = {0};
 	const struct cell_network *n = NULL;
 	struct cell_nl_link br;
 	int r;
@@ -162,10 +162,12 @@ static int bridged_up(const struct cell_net_paths *p, struct cell_netreg *g,
 	    (r = veth_on_bridge(host, n, &br, ifname, netns_fd, w->n_ports > 0, err)) < 0 ||
 	    (r = inside_bridged(netns_fd, n, &l, err)) < 0)
 		return r;
-	struct cell_net_link_rec rec = { .store = (char *)w->store, .name = (char *)w->name,
-					 .network = n->name, .dns_name = (char *)w->dns_name,
-					 .ports = (struct cell_port *)w->ports,
-					 .n_ports = w->n_ports };
+	struct cell_net_link_rec rec = {.store = (char *)w->store,
+					.name = (char *)w->name,
+					.network = n->name,
+					.dns_name = (char *)w->dns_name,
+					.ports = (struct cell_port *)w->ports,
+					.n_ports = w->n_ports};
 	(void)snprintf(rec.ifname, sizeof(rec.ifname), "%s", ifname);
 	if ((r = cell_net_rec_write(p, &rec, err)) < 0)
 		return r;
@@ -184,7 +186,7 @@ static int bridge_up(const struct cell_net_paths *p, const struct cell_net_want 
 	if ((r = cell_net_registry(p, &g, err)) < 0 || (r = cell_nl_open(&host, -1, err)) < 0)
 		return r;
 	if ((r = bridged_up(p, g, host, w, netns_fd, ifname, err)) < 0) {
-		struct cell_error ignored = { 0 };
+		struct cell_error ignored = {0};
 		(void)cell_nl_link_del(host, ifname, &ignored);
 		cell_net_rec_remove(p, ifname);
 		(void)cell_net_sync(p, g, host, false, &ignored);
@@ -203,8 +205,9 @@ static int vlan_addr(struct cell_nl *nl, int ifindex, const char *text, struct c
 
 	if (slash)
 		*slash++ = '\0';
-	if (!slash || cell_ip_parse(copy, &family, addr) < 0 || cell_parse_long(slash, &prefix) < 0 ||
-	    prefix < 1 || prefix > (family == AF_INET ? 32 : 128))
+	if (!slash || cell_ip_parse(copy, &family, addr) < 0 ||
+	    cell_parse_long(slash, &prefix) < 0 || prefix < 1 ||
+	    prefix > (family == AF_INET ? 32 : 128))
 		return cell_errx(err, EINVAL, "ip \"%s\": want ADDRESS/PREFIX for a %s link", text,
 				 "macvlan or ipvlan");
 	return cell_nl_addr_add(nl, ifindex, family, addr, (unsigned)prefix, err);
@@ -225,7 +228,7 @@ static int vlan_up(const struct cell_net_want *w, int netns_fd, struct cell_erro
 		return r;
 	if (w->mac && cell_mac_parse(w->mac, mac) < 0)
 		return cell_errx(err, EINVAL, "mac \"%s\": not a unicast MAC", w->mac);
-	struct cell_nl_link_change c = { .mac = w->mac ? mac : NULL, .up = true };
+	struct cell_nl_link_change c = {.mac = w->mac ? mac : NULL, .up = true};
 	if ((r = cell_nl_link_set(nl, eth.ifindex, &c, err)) < 0)
 		return r;
 	if (w->ip4 && (r = vlan_addr(nl, eth.ifindex, w->ip4, err)) < 0)
@@ -254,7 +257,7 @@ int cell_net_down(const struct cell_net_paths *p, const char *store, const char 
 	_cleanup_(cell_netreg_closep) struct cell_netreg *g = NULL;
 	_cleanup_(cell_nl_closep) struct cell_nl *host = NULL;
 	char ifname[CELL_IFNAMSIZ];
-	struct cell_error ignored = { 0 };
+	struct cell_error ignored = {0};
 	int r;
 
 	cell_net_host_ifname(store, name, ifname);

@@ -33,7 +33,8 @@ static char *rec_path(const struct cell_net_paths *p, const char *ifname)
 int cell_net_rec_write(const struct cell_net_paths *p, const struct cell_net_link_rec *r,
 		       struct cell_error *err)
 {
-	_cleanup_free_ char *dir = xasprintf("%s/links", p->run_dir), *path = rec_path(p, r->ifname);
+	_cleanup_free_ char *dir = xasprintf("%s/links", p->run_dir),
+			    *path = rec_path(p, r->ifname);
 	json_t *ports = json_array();
 	char buf[CELL_PORT_STRLEN];
 	int rc;
@@ -76,8 +77,9 @@ static int rec_ports(json_t *a, struct cell_net_link_rec *r)
 	json_t *v;
 
 	r->ports = xcalloc(json_array_size(a) + 1, sizeof(*r->ports));
-	json_array_foreach (a, i, v) {
-		struct cell_error ignored = { 0 };
+	json_array_foreach(a, i, v)
+	{
+		struct cell_error ignored = {0};
 		if (!json_is_string(v) ||
 		    cell_port_parse(json_string_value(v), &r->ports[r->n_ports], &ignored) < 0)
 			return -EINVAL;
@@ -94,8 +96,9 @@ static int rec_load(const char *path, const char *ifname, struct cell_net_link_r
 	int rc = -EINVAL;
 
 	memset(r, 0, sizeof(*r));
-	if (o && json_unpack(o, "{s:s, s:s, s:s, s:s, s:o}", "store", &store, "name", &name,
-			     "network", &network, "dns_name", &dns, "ports", &ports) == 0 &&
+	if (o &&
+	    json_unpack(o, "{s:s, s:s, s:s, s:s, s:o}", "store", &store, "name", &name, "network",
+			&network, "dns_name", &dns, "ports", &ports) == 0 &&
 	    json_is_array(ports) && strlen(ifname) < CELL_IFNAMSIZ) {
 		(void)snprintf(r->ifname, sizeof(r->ifname), "%s", ifname);
 		r->store = xstrdup(store);
@@ -109,7 +112,6 @@ static int rec_load(const char *path, const char *ifname, struct cell_net_link_r
 		cell_net_rec_clear(r);
 	return rc;
 }
-
 
 void cell_net_recs_free(struct cell_net_link_rec *r, size_t n)
 {

@@ -14,14 +14,14 @@ static const struct {
 	int arg; /* 0 none, 1 optional, 2 required */
 	const char *want;
 } kinds[] = {
-	{ "none", CELL_NET_NONE, 0, NULL },
-	{ "host", CELL_NET_HOST, 0, NULL },
-	{ "bridge", CELL_NET_BRIDGE, 1, "a network's name" },
-	{ "macvlan", CELL_NET_MACVLAN, 2, "a host link's name" },
-	{ "ipvlan", CELL_NET_IPVLAN, 2, "a host link's name" },
-	{ "netns", CELL_NET_NETNS, 2, "an absolute path" },
-	{ "container", CELL_NET_CONTAINER, 2, "a container's name" },
-	{ "pasta", CELL_NET_PASTA, 0, NULL },
+    {"none", CELL_NET_NONE, 0, NULL},
+    {"host", CELL_NET_HOST, 0, NULL},
+    {"bridge", CELL_NET_BRIDGE, 1, "a network's name"},
+    {"macvlan", CELL_NET_MACVLAN, 2, "a host link's name"},
+    {"ipvlan", CELL_NET_IPVLAN, 2, "a host link's name"},
+    {"netns", CELL_NET_NETNS, 2, "an absolute path"},
+    {"container", CELL_NET_CONTAINER, 2, "a container's name"},
+    {"pasta", CELL_NET_PASTA, 0, NULL},
 };
 
 static bool arg_valid(enum cell_net_kind kind, const char *arg)
@@ -51,10 +51,10 @@ int cell_net_mode_parse(const char *text, enum cell_net_kind *kind, const char *
 		if ((eq && kinds[i].arg == 0) || (!eq && kinds[i].arg == 2) ||
 		    (eq && !arg_valid(kinds[i].kind, eq + 1)))
 			return kinds[i].arg == 0
-				       ? cell_errx(err, EINVAL, "net \"%s\": %s takes no value",
-						   text, kinds[i].word)
-				       : cell_errx(err, EINVAL, "net \"%s\": want %s=%s", text,
-						   kinds[i].word, kinds[i].want);
+				   ? cell_errx(err, EINVAL, "net \"%s\": %s takes no value", text,
+					       kinds[i].word)
+				   : cell_errx(err, EINVAL, "net \"%s\": want %s=%s", text,
+					       kinds[i].word, kinds[i].want);
 		*kind = kinds[i].kind;
 		*arg = eq ? eq + 1 : NULL;
 		return 0;

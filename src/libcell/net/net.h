@@ -88,18 +88,18 @@ int cell_net_create(const struct cell_net_paths *p, const struct cell_network *n
 int cell_net_remove(const struct cell_net_paths *p, const char *name, struct cell_error *err);
 struct cell_net_status {
 	struct cell_network net;
-	bool active;	   /* its bridge exists */
-	size_t n_leases;   /* containers on it */
-	size_t n_running;  /* with a link now */
-	int dnsmasq;	   /* its pid, 0 for none */
+	bool active;	  /* its bridge exists */
+	size_t n_leases;  /* containers on it */
+	size_t n_running; /* with a link now */
+	int dnsmasq;	  /* its pid, 0 for none */
 };
 /* Every network (name NULL) or one; caller frees with cell_net_status_free. */
 int cell_net_list(const struct cell_net_paths *p, const char *name, struct cell_net_status **out,
 		  size_t *n, struct cell_error *err);
 void cell_net_status_free(struct cell_net_status *s, size_t n);
 /* The leases held on network (copies: cell_lease_clear each, free the array). */
-int cell_net_leases_on(const struct cell_net_paths *p, const char *network,
-		       struct cell_lease **out, size_t *n, struct cell_error *err);
+int cell_net_leases_on(const struct cell_net_paths *p, const char *network, struct cell_lease **out,
+		       size_t *n, struct cell_error *err);
 
 /* The link name of store/name's host side ("cv" + 8 hex digits). */
 void cell_net_host_ifname(const char *store, const char *name, char buf[16]);

@@ -29,7 +29,7 @@ int cell_net_registry(const struct cell_net_paths *p, struct cell_netreg **out,
 static bool routed(const struct cell_cidr *c, const struct cell_nl_route *routes, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct cell_cidr rc = { .family = AF_INET, .prefix = routes[i].dst_len };
+		struct cell_cidr rc = {.family = AF_INET, .prefix = routes[i].dst_len};
 		memcpy(rc.addr, routes[i].dst, 4);
 		if (routes[i].dst_len > 0 && cell_cidr_overlap(c, &rc))
 			return true;
@@ -39,8 +39,8 @@ static bool routed(const struct cell_cidr *c, const struct cell_nl_route *routes
 
 /* Add n with the first of 10.66.0.0/24, 10.66.1.0/24, ... that no network
  * and no route of the host has. */
-static int add_with_free_subnet(struct cell_netreg *g, struct cell_nl *host,
-				struct cell_network *n, struct cell_error *err)
+static int add_with_free_subnet(struct cell_netreg *g, struct cell_nl *host, struct cell_network *n,
+				struct cell_error *err)
 {
 	_cleanup_free_ struct cell_nl_route *routes = NULL;
 	size_t n_routes = 0;
@@ -50,10 +50,9 @@ static int add_with_free_subnet(struct cell_netreg *g, struct cell_nl *host,
 		return r;
 	n->has4 = true;
 	for (unsigned third = 0; third < 256; third++) {
-		struct cell_error e = { 0 };
-		n->subnet4 = (struct cell_cidr){ .family = AF_INET,
-						 .addr = { 10, 66, (unsigned char)third, 0 },
-						 .prefix = 24 };
+		struct cell_error e = {0};
+		n->subnet4 = (struct cell_cidr){
+		    .family = AF_INET, .addr = {10, 66, (unsigned char)third, 0}, .prefix = 24};
 		if (routed(&n->subnet4, routes, n_routes))
 			continue;
 		if ((r = cell_netreg_network_add(g, n, &e)) != -EADDRINUSE) {
@@ -69,8 +68,8 @@ static int add_with_free_subnet(struct cell_netreg *g, struct cell_nl *host,
 
 static int make_default(struct cell_netreg *g, struct cell_nl *host, struct cell_error *err)
 {
-	struct cell_network n = { .name = (char *)CELL_NET_DEFAULT,
-				  .bridge = (char *)CELL_NET_DEFAULT };
+	struct cell_network n = {.name = (char *)CELL_NET_DEFAULT,
+				 .bridge = (char *)CELL_NET_DEFAULT};
 
 	return add_with_free_subnet(g, host, &n, err);
 }
@@ -111,7 +110,7 @@ int cell_net_lease_locked(struct cell_netreg *g, struct cell_nl *host,
 {
 	const struct cell_network *net = NULL;
 	unsigned char ip4[16], ip6[16], mac[6];
-	struct cell_lease_req req = { .store = w->store, .name = w->name };
+	struct cell_lease_req req = {.store = w->store, .name = w->name};
 	int r = cell_net_network_for(g, host, w->arg, &net, err);
 
 	if (r < 0)
@@ -122,7 +121,8 @@ int cell_net_lease_locked(struct cell_netreg *g, struct cell_nl *host,
 	if (w->ip6 && (r = parse_pin(w->ip6, AF_INET6, ip6, "ip6", err)) < 0)
 		return r;
 	if (w->mac && cell_mac_parse(w->mac, mac) < 0)
-		return cell_errx(err, EINVAL, "mac \"%s\": want a unicast MAC such as 02:00:00:00:00:01",
+		return cell_errx(err, EINVAL,
+				 "mac \"%s\": want a unicast MAC such as 02:00:00:00:00:01",
 				 w->mac);
 	req.ip4 = w->ip4 ? ip4 : NULL;
 	req.ip6 = w->ip6 ? ip6 : NULL;
@@ -135,7 +135,7 @@ int cell_net_lease(const struct cell_net_paths *p, const struct cell_net_want *w
 {
 	_cleanup_(cell_netreg_closep) struct cell_netreg *g = NULL;
 	_cleanup_(cell_nl_closep) struct cell_nl *host = NULL;
-	struct cell_lease l = { 0 };
+	struct cell_lease l = {0};
 	int r;
 
 	if (w->kind != CELL_NET_BRIDGE)
@@ -197,9 +197,10 @@ int cell_net_create(const struct cell_net_paths *p, const struct cell_network *n
 	int r;
 
 	if (!cell_net_name_valid(n->name))
-		return cell_errx(err, EINVAL,
-				 "network name \"%s\": want [a-z0-9][a-z0-9_-]*, at most %d characters",
-				 n->name, CELL_NET_NAME_MAX);
+		return cell_errx(
+		    err, EINVAL,
+		    "network name \"%s\": want [a-z0-9][a-z0-9_-]*, at most %d characters", n->name,
+		    CELL_NET_NAME_MAX);
 	if ((r = cell_net_registry(p, &g, err)) < 0)
 		return r;
 	if (cell_netreg_network(g, n->name))
@@ -218,7 +219,7 @@ int cell_net_remove(const struct cell_net_paths *p, const char *name, struct cel
 	_cleanup_(cell_nl_closep) struct cell_nl *host = NULL;
 	const struct cell_network *net;
 	_cleanup_free_ char *bridge = NULL;
-	struct cell_error ignored = { 0 };
+	struct cell_error ignored = {0};
 	int r;
 
 	if ((r = cell_net_registry(p, &g, err)) < 0)
@@ -297,8 +298,8 @@ void cell_net_status_free(struct cell_net_status *s, size_t n)
 	free(s);
 }
 
-int cell_net_leases_on(const struct cell_net_paths *p, const char *network,
-		       struct cell_lease **out, size_t *n, struct cell_error *err)
+int cell_net_leases_on(const struct cell_net_paths *p, const char *network, struct cell_lease **out,
+		       size_t *n, struct cell_error *err)
 {
 	_cleanup_(cell_netreg_closep) struct cell_netreg *g = NULL;
 	size_t all = 0, k = 0;

@@ -99,9 +99,14 @@ static int dns_sync(const struct cell_net_paths *p, const struct cell_netreg *g,
 {
 	_cleanup_free_ char *dir = cell_net_dns_dir(p, net->name);
 	_cleanup_free_ struct cell_dns_host *hosts = xcalloc(v->n_recs + 1, sizeof(*hosts));
-	struct cell_dns_net d = { .network = net->name, .bridge = net->bridge, .rundir = dir,
-				  .has4 = net->has4, .has6 = net->has6, .subnet4 = net->subnet4,
-				  .subnet6 = net->subnet6, .hosts = hosts };
+	struct cell_dns_net d = {.network = net->name,
+				 .bridge = net->bridge,
+				 .rundir = dir,
+				 .has4 = net->has4,
+				 .has6 = net->has6,
+				 .subnet4 = net->subnet4,
+				 .subnet6 = net->subnet6,
+				 .hosts = hosts};
 
 	for (size_t i = 0; i < v->n_recs; i++)
 		if (streq(v->recs[i].network, net->name))
@@ -112,12 +117,30 @@ static int dns_sync(const struct cell_net_paths *p, const struct cell_netreg *g,
 	return cell_dns_sync(&d, p->dnsmasq, err);
 }
 
+/* Without dnsmasq the network works, its names do not resolve: said, not fatal. */
+static int dns_sync_or_warn(const struct cell_net_paths *p, const struct cell_netreg *g,
+			    const struct view *v, const struct cell_network *net,
+			    struct cell_error *err)
+{
+	struct cell_error e = {0};
+	int r = dns_sync(p, g, v, net, &e);
+
+	if (r == -ENOENT) {
+		cell_warn("network %s: %s (containers on it get no DNS and no DHCP)", net->name,
+			  e.msg);
+		return 0;
+	}
+	if (r < 0)
+		*err = e;
+	return r;
+}
+
 /* A network without running containers: its bridge and dnsmasq go. */
 static void retire(const struct cell_net_paths *p, struct cell_nl *host,
 		   const struct cell_network *net, const struct view *v)
 {
 	_cleanup_free_ char *dir = cell_net_dns_dir(p, net->name);
-	struct cell_error ignored = { 0 };
+	struct cell_error ignored = {0};
 
 	if (link_named(v, net->bridge))
 		(void)cell_nl_link_del(host, net->bridge, &ignored);
@@ -133,8 +156,8 @@ static void nft_add_ports(const struct cell_netreg *g, const struct cell_net_lin
 	for (size_t i = 0; l && i < rec->n_ports; i++) {
 		*ports = xrealloc(*ports, (*n + 1) * sizeof(**ports));
 		struct cell_nft_port *np = &(*ports)[(*n)++];
-		*np = (struct cell_nft_port){ .port = rec->ports[i], .bridge = net->bridge,
-					      .has4 = l->has4, .has6 = l->has6 };
+		*np = (struct cell_nft_port){
+		    .port = rec->ports[i], .bridge = net->bridge, .has4 = l->has4, .has6 = l->has6};
 		memcpy(np->ctr_ip4, l->ip4, sizeof(np->ctr_ip4));
 		memcpy(np->ctr_ip6, l->ip6, sizeof(np->ctr_ip6));
 	}
@@ -151,17 +174,18 @@ static char *nft_script_of(const struct cell_netreg *g, const struct view *v)
 	for (size_t i = 0; i < n_nets; i++) {
 		if (!in_use(v, nets[i].name))
 			continue;
-		used[n_used++] = (struct cell_nft_net){ .bridge = nets[i].bridge,
-							.has4 = nets[i].has4, .has6 = nets[i].has6,
-							.subnet4 = nets[i].subnet4,
-							.subnet6 = nets[i].subnet6,
-							.isolated = nets[i].isolated };
+		used[n_used++] = (struct cell_nft_net){.bridge = nets[i].bridge,
+						       .has4 = nets[i].has4,
+						       .has6 = nets[i].has6,
+						       .subnet4 = nets[i].subnet4,
+						       .subnet6 = nets[i].subnet6,
+						       .isolated = nets[i].isolated};
 		for (size_t j = 0; j < v->n_recs; j++)
 			if (streq(v->recs[j].network, nets[i].name))
 				nft_add_ports(g, &v->recs[j], &nets[i], &ports, &n_ports);
 	}
-	struct cell_nft_input in = { .nets = used, .n_nets = n_used, .ports = ports,
-				     .n_ports = n_ports };
+	struct cell_nft_input in = {
+	    .nets = used, .n_nets = n_used, .ports = ports, .n_ports = n_ports};
 	return cell_nft_script(&in);
 }
 
@@ -200,7 +224,7 @@ int cell_net_sync(const struct cell_net_paths *p, struct cell_netreg *g, struct 
 		if (!in_use(&v, nets[i].name))
 			retire(p, host, &nets[i], &v);
 		else
-			r = dns_sync(p, g, &v, &nets[i], err);
+			r = dns_sync_or_warn(p, g, &v, &nets[i], err);
 	}
 	if (r == 0)
 		r = nft_sync(p, g, &v, force, err);
