@@ -46,12 +46,10 @@ SRV=
 
 cleanup() {
 	set +e
-	for n in rl-pasta; do
-		[ -n "${RL_ENV:-}" ] && as_user "$CELL" destroy --force $n >/dev/null 2>&1
-	done
+	[ -n "${RL_ENV:-}" ] && as_user "$CELL" destroy --force rl-pasta >/dev/null 2>&1
 	[ -n "${ROOT_ENV:-}" ] && env "${ROOT_ENV[@]}" "$CELL" destroy --force root-bridge >/dev/null 2>&1
 	[ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
-	for d in /sys/fs/cgroup/*/cellbench-netrl-$$; do rmdir "$d" 2>/dev/null; done
+	for d in /sys/fs/cgroup/*/"cellbench-netrl-$$"; do rmdir "$d" 2>/dev/null; done
 	[ "$MADE_USER" = 1 ] && userdel "$USER_RL" 2>/dev/null
 	umount -R "$BASE/dev" 2>/dev/null
 	rm -rf "$BASE"
