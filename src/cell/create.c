@@ -21,8 +21,8 @@
 	"       [--ip ADDR] [--ip6 ADDR] [--mac MAC] [-p [HOSTIP:]HOSTPORT:CTRPORT[/udp]]...\n"  \
 	"  --net bridge (the default, as root): eth0 on network cell0 (made on first use;\n"    \
 	"  `cell network` makes others), its address leased, NAT out, DNS by name;\n"            \
-	"  --net pasta (the default without root when pasta is on PATH, else none): a\n"        \
-	"  user-mode network (Debian's passt): the host's address, -p through pasta;\n"          \
+	"  --net pasta (without root only; the default then when pasta is on PATH, else\n"        \
+	"  none): a user-mode network (Debian's passt), the host's address, -p by pasta;\n"          \
 	"  unprivileged by default: a user namespace with 65536 host ids of its own, from\n"      \
 	"  root's /etc/subuid and /etc/subgid; --privileged: no user namespace, container\n"      \
 	"  root is host root (not root-safe); --idmap-share NAME: the ids of container NAME"

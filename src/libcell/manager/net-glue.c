@@ -41,6 +41,13 @@ int cell_manager_net_want(const struct cell_store *st, const struct cell_setting
 		free(TAKE_PTR(*ports));
 		return r;
 	}
+	/* pasta joins the namespaces of a holder it made rootless (net/pasta.h);
+	 * root's init cannot be joined by it before its exec (not dumpable, and
+	 * pasta drops root's capabilities before it opens them) */
+	if (w->kind == CELL_NET_PASTA && !st->host.rootless_map)
+		return cell_errx(err, EINVAL,
+				 "%s: --net pasta is for a user without root (root's containers: "
+				 "--net bridge)", s->name);
 	if (n && w->kind != CELL_NET_BRIDGE && w->kind != CELL_NET_PASTA)
 		return cell_errx(err, EINVAL,
 				 "%s: published ports need --net bridge or pasta (the host's network "
