@@ -11,20 +11,20 @@
 #include "libcell/base/cleanup.h"
 #include "libcell/base/util.h"
 
-#define CREATE_USAGE                                                                              \
-	"create NAME [--template busybox|debian[:SUITE]|oci:PATH|dir:PATH]\n"                     \
+#define CREATE_USAGE                                                                               \
+	"create NAME [--template busybox|debian[:SUITE]|oci:PATH|dir:PATH]\n"                      \
 	"       [--storage dir|overlay|btrfs|image:SIZE] [--privileged | --idmap-share NAME]\n"    \
-	"       [-m MEM] [--cpus N] [--pids N] [--hostname H] [--mount SRC:DST[:ro]]...\n"        \
-	"       [--env K=V]... [--init PATH] [--packages P1,P2] [--autostart]\n"                 \
+	"       [-m MEM] [--cpus N] [--pids N] [--hostname H] [--mount SRC:DST[:ro]]...\n"         \
+	"       [--env K=V]... [--init PATH] [--packages P1,P2] [--autostart]\n"                   \
 	"       [--net bridge[=NET]|none|host|macvlan=DEV|ipvlan=DEV|netns=PATH|container=NAME|\n" \
-	"        pasta]\n"                                                                        \
-	"       [--ip ADDR] [--ip6 ADDR] [--mac MAC] [-p [HOSTIP:]HOSTPORT:CTRPORT[/udp]]...\n"  \
-	"  --net bridge (the default, as root): eth0 on network cell0 (made on first use;\n"    \
-	"  `cell network` makes others), its address leased, NAT out, DNS by name;\n"            \
-	"  --net pasta (without root only; the default then when pasta is on PATH, else\n"        \
-	"  none): a user-mode network (Debian's passt), the host's address, -p by pasta;\n"          \
-	"  unprivileged by default: a user namespace with 65536 host ids of its own, from\n"      \
-	"  root's /etc/subuid and /etc/subgid; --privileged: no user namespace, container\n"      \
+	"        pasta]\n"                                                                         \
+	"       [--ip ADDR] [--ip6 ADDR] [--mac MAC] [-p [HOSTIP:]HOSTPORT:CTRPORT[/udp]]...\n"    \
+	"  --net bridge (the default, as root): eth0 on network cell0 (made on first use;\n"       \
+	"  `cell network` makes others), its address leased, NAT out, DNS by name;\n"              \
+	"  --net pasta (without root only; the default then when pasta is on PATH, else\n"         \
+	"  none): a user-mode network (Debian's passt), the host's address, -p by pasta;\n"        \
+	"  unprivileged by default: a user namespace with 65536 host ids of its own, from\n"       \
+	"  root's /etc/subuid and /etc/subgid; --privileged: no user namespace, container\n"       \
 	"  root is host root (not root-safe); --idmap-share NAME: the ids of container NAME"
 
 enum { O_TEMPLATE = 256, O_STORAGE, O_UNPRIV, O_PRIV, O_SHARE, O_CPUS, O_PIDS, O_HOST, O_MOUNT, O_ENV, O_INIT,
@@ -169,7 +169,9 @@ static int parse(struct cli *c, struct create_args *a, bool in_order, struct cel
 	/* root's containers are bridged (LXC's, podman's default); a rootless cell
 	 * cannot make a bridge: pasta's user-mode network when it is there */
 	if (!a->s->net)
-		a->s->net = xstrdup(geteuid() == 0 ? "bridge" : on_path("pasta") ? "pasta" : "none");
+		a->s->net = xstrdup(geteuid() == 0     ? "bridge"
+				    : on_path("pasta") ? "pasta"
+						       : "none");
 	/* unprivileged unless asked (as root: host ids come from root's subordinate
 	 * ranges; a rootless cell is in the caller's user namespace already) */
 	a->s->unprivileged = a->privileged == -1 ? geteuid() == 0 : !a->privileged;

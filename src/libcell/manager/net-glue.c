@@ -47,7 +47,8 @@ int cell_manager_net_want(const struct cell_store *st, const struct cell_setting
 	if (w->kind == CELL_NET_PASTA && !st->host.rootless_map)
 		return cell_errx(err, EINVAL,
 				 "%s: --net pasta is for a user without root (root's containers: "
-				 "--net bridge)", s->name);
+				 "--net bridge)",
+				 s->name);
 	if (n && w->kind != CELL_NET_BRIDGE && w->kind != CELL_NET_PASTA)
 		return cell_errx(err, EINVAL,
 				 "%s: published ports need --net bridge or pasta (the host's network "
@@ -111,8 +112,8 @@ int cell_manager_pasta_first(const struct cell_store *st, const struct cell_sett
 	if ((r = cell_mkdir_p(rundir, 0700)) < 0)
 		return cell_err(err, r, "create %s", rundir);
 	w.ctr_run_dir = rundir;
-	if ((r = cell_pasta_holder(rundir, &holder, err)) < 0 ||
-	    (r = cell_net_up(&st->net, &w, -1, (int)holder, err)) < 0) {
+	if (cell_pasta_holder(rundir, &holder, err) < 0 ||
+	    cell_net_up(&st->net, &w, -1, (int)holder, err) < 0) {
 		struct cell_error ignored = { 0 };
 		(void)cell_pasta_stop(rundir, &ignored);
 		return cell_err_prefix(err, "network of %s", s->name);
@@ -296,7 +297,7 @@ int cell_manager_net_up(const struct cell_store *st, const char *name, pid_t ini
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return cell_err(err, errno, "open %s (the container's network namespace)", path);
-	if ((r = cell_net_up(&st->net, &w, fd, (int)init, err)) < 0)
+	if (cell_net_up(&st->net, &w, fd, (int)init, err) < 0)
 		return cell_err_prefix(err, "network of %s", name);
 	if (w.kind == CELL_NET_BRIDGE)
 		write_name_files(st, s);
