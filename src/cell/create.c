@@ -11,17 +11,20 @@
 #include "libcell/base/cleanup.h"
 #include "libcell/base/util.h"
 
-#define CREATE_USAGE                                                                              \
-	"create NAME [--template busybox|debian[:SUITE]|oci:PATH|dir:PATH]\n"                     \
+#define CREATE_USAGE                                                                               \
+	"create NAME [--template busybox|debian[:SUITE]|oci:PATH|dir:PATH]\n"                      \
 	"       [--storage dir|overlay|btrfs|image:SIZE] [--privileged | --idmap-share NAME]\n"    \
-	"       [-m MEM] [--cpus N] [--pids N] [--hostname H] [--mount SRC:DST[:ro]]...\n"        \
-	"       [--env K=V]... [--init PATH] [--packages P1,P2] [--autostart]\n"                 \
-	"       [--net bridge[=NET]|none|host|macvlan=DEV|ipvlan=DEV|netns=PATH|container=NAME]\n" \
-	"       [--ip ADDR] [--ip6 ADDR] [--mac MAC] [-p [HOSTIP:]HOSTPORT:CTRPORT[/udp]]...\n"  \
-	"  --net bridge (the default, as root): eth0 on network cell0 (made on first use;\n"    \
-	"  `cell network` makes others), its address leased, NAT out, DNS by name;\n"            \
-	"  unprivileged by default: a user namespace with 65536 host ids of its own, from\n"      \
-	"  root's /etc/subuid and /etc/subgid; --privileged: no user namespace, container\n"      \
+	"       [-m MEM] [--cpus N] [--pids N] [--hostname H] [--mount SRC:DST[:ro]]...\n"         \
+	"       [--env K=V]... [--init PATH] [--packages P1,P2] [--autostart]\n"                   \
+	"       [--net bridge[=NET]|none|host|macvlan=DEV|ipvlan=DEV|netns=PATH|container=NAME|\n" \
+	"        pasta]\n"                                                                         \
+	"       [--ip ADDR] [--ip6 ADDR] [--mac MAC] [-p [HOSTIP:]HOSTPORT:CTRPORT[/udp]]...\n"    \
+	"  --net bridge (the default, as root): eth0 on network cell0 (made on first use;\n"       \
+	"  `cell network` makes others), its address leased, NAT out, DNS by name;\n"              \
+	"  --net pasta (without root only; the default then when pasta is on PATH, else\n"         \
+	"  none): a user-mode network (Debian's passt), the host's address, -p by pasta;\n"        \
+	"  unprivileged by default: a user namespace with 65536 host ids of its own, from\n"       \
+	"  root's /etc/subuid and /etc/subgid; --privileged: no user namespace, container\n"       \
 	"  root is host root (not root-safe); --idmap-share NAME: the ids of container NAME"
 
 enum { O_TEMPLATE = 256, O_STORAGE, O_UNPRIV, O_PRIV, O_SHARE, O_CPUS, O_PIDS, O_HOST, O_MOUNT, O_ENV, O_INIT,
@@ -132,6 +135,22 @@ static int set_opt(struct create_args *a, int o, const char *v, struct cell_erro
 }
 
 /* create takes options anywhere; run stops at TEMPLATE (what follows is the command) */
+/* whether name is an executable in $PATH (the front-end reads the environment) */
+static bool on_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/bin:/bin");
+	bool found = false;
+
+	for (char *dir = copy, *end; dir && !found; dir = end) {
+		if ((end = strchr(dir, ':')))
+			*end++ = '\0';
+		_cleanup_free_ char *file = xasprintf("%s/%s", *dir ? dir : ".", name);
+		found = access(file, X_OK) == 0;
+	}
+	return found;
+}
+
 static int parse(struct cli *c, struct create_args *a, bool in_order, struct cell_error *err)
 {
 	int o, r;
@@ -148,9 +167,11 @@ static int parse(struct cli *c, struct create_args *a, bool in_order, struct cel
 	if (!a->s->storage)
 		a->s->storage = xstrdup(CELL_STORAGE_DEFAULT);
 	/* root's containers are bridged (LXC's, podman's default); a rootless cell
-	 * cannot make a bridge */
+	 * cannot make a bridge: pasta's user-mode network when it is there */
 	if (!a->s->net)
-		a->s->net = xstrdup(geteuid() == 0 ? "bridge" : "none");
+		a->s->net = xstrdup(geteuid() == 0     ? "bridge"
+				    : on_path("pasta") ? "pasta"
+						       : "none");
 	/* unprivileged unless asked (as root: host ids come from root's subordinate
 	 * ranges; a rootless cell is in the caller's user namespace already) */
 	a->s->unprivileged = a->privileged == -1 ? geteuid() == 0 : !a->privileged;
@@ -177,7 +198,8 @@ static int do_create(struct cli *c, struct create_args *a, struct cell_error *er
 	if (req.notice)
 		fprintf(stderr, "cell: %s (the host ids of unprivileged containers)\n", req.notice);
 	free(req.notice);
-	if (r >= 0 && !a->s->unprivileged)
+	/* rootless: its root is the caller's own id (a user namespace of one id) */
+	if (r >= 0 && !a->s->unprivileged && !c->st.rt.rootless)
 		fprintf(stderr, "cell: warning: %s: privileged: yes (not root-safe): no user "
 				"namespace, its root is host root\n", a->s->name);
 	return r;

@@ -54,7 +54,8 @@ static void usage(FILE *f)
 		   "  --root DIR   the store (default /var/lib/cell, or $CELL_ROOT);\n"
 		   "               runtime state lives in /run/cell (or $CELL_RUNTIME_DIR)\n"
 		   "               networks: /var/lib/cell-net, /run/cell-net (or $CELL_NET_DIR,\n"
-		   "               $CELL_NET_RUNTIME_DIR), shared by every store of the host\n"
+		   "               $CELL_NET_RUNTIME_DIR), shared by every store of the host;\n"
+		   "               without root: <store>/net and <runtime dir>/net\n"
 		   "  --json       print data as JSON (ls, info, snapshots, config)\n"
 		   "  --debug      log debug messages\n"
 		   "  --version    print the version\n\n"
@@ -69,11 +70,28 @@ static const char *env_path(const char *name)
 	return v && *v ? v : NULL;
 }
 
+/* Without root the host's /var/lib/cell-net and /run/cell-net are not ours:
+ * the store's own places (a rootless store's networks are its own anyway). */
+static char *net_dir(const char *env, const char *base, const char *fallback)
+{
+	const char *v = env_path(env);
+
+	if (v)
+		return xstrdup(v);
+	if (geteuid() == 0)
+		return NULL; /* libcell's default, shared by every store of the host */
+	return xasprintf("%s/net", base ? base : fallback);
+}
+
 /* The store's places, from --root and the environment: libcell reads none. */
 int cli_store(struct cli *c, struct cell_error *err)
 {
+	const char *root = c->root ? c->root : env_path("CELL_ROOT");
+	_cleanup_free_ char *net_state = net_dir("CELL_NET_DIR", root, "/var/lib/cell");
+	_cleanup_free_ char *net_run = net_dir("CELL_NET_RUNTIME_DIR", env_path("CELL_RUNTIME_DIR"),
+					       "/run/cell");
 	const struct cell_store_paths paths = {
-		.root = c->root ? c->root : env_path("CELL_ROOT"),
+		.root = root,
 		.run = env_path("CELL_RUNTIME_DIR"),
 		/* tests and CI point it at a persistent place, kept when a store goes */
 		.cache = env_path("CELL_CACHE_DIR"),
@@ -82,8 +100,8 @@ int cli_store(struct cli *c, struct cell_error *err)
 		.subuid = env_path("CELL_SUBUID_FILE"),
 		.subgid = env_path("CELL_SUBGID_FILE"),
 		.idmap_registry = env_path("CELL_IDMAP_REGISTRY"),
-		.net_state = env_path("CELL_NET_DIR"),
-		.net_run = env_path("CELL_NET_RUNTIME_DIR"),
+		.net_state = net_state,
+		.net_run = net_run,
 	};
 
 	return cell_store_open(&c->st, &paths, err);

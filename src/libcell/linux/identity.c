@@ -12,7 +12,9 @@
 #include "identity.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -96,12 +98,29 @@ static int keepcaps_set(int on, struct cell_error *err)
 	return 0;
 }
 
+/* A joined user namespace's setgroups may say "deny" (one mapped by its
+ * unprivileged owner: a rootless --net pasta's), which the plan cannot see. */
+static bool setgroups_denied_here(void)
+{
+	char text[8] = "";
+	int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+
+	if (fd >= 0)
+		(void)close(fd);
+	return n >= 4 && strncmp(text, "deny", 4) == 0;
+}
+
 static int groups_apply(const struct cell_user *u, struct cell_error *err)
 {
 	char list[128] = "";
 	size_t off = 0;
 
 	if (setgroups(u->n_additional_gids, (const gid_t *)u->additional_gids) == 0)
+		return 0;
+	/* no groups asked and none can be set: as with a user namespace of our own
+	 * with one id (plan/idmap.c: setgroups_allowed false) */
+	if (errno == EPERM && u->n_additional_gids == 0 && setgroups_denied_here())
 		return 0;
 	for (size_t i = 0; i < u->n_additional_gids && off < sizeof(list); i++)
 		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%u", i ? "," : "",

@@ -202,6 +202,9 @@ int cell_manager_cleanup(const struct cell_store *st, const char *name, struct c
 		return cell_err_prefix(err, "clean up %s", name);
 	if ((r = cell_rm_rf(statedir)) < 0)
 		return cell_err(err, r, "clean up %s: remove %s", name, statedir);
+	/* --net pasta's daemon, recorded in rundir: before rundir goes */
+	if (cell_manager_pasta_stop(st, name, err) < 0)
+		return cell_err_prefix(err, "clean up %s", name);
 	if (unmount_storage(st, name, err) < 0)
 		return cell_err_prefix(err, "clean up %s", name);
 	detach_loops(st, name);

@@ -157,7 +157,8 @@ static void set_netns(json_t *keep, json_t *n, const struct cell_settings *s,
 		(void)cell_net_mode_parse(s->net, &kind, &arg, &ignored);
 	if (kind == CELL_NET_HOST)
 		return;
-	if (kind == CELL_NET_NETNS || (kind == CELL_NET_CONTAINER && host->netns_path)) {
+	/* container=, and a rootless pasta's namespace made first (net/pasta.h) */
+	if (kind == CELL_NET_NETNS || host->netns_path) {
 		json_array_append_new(keep, json_pack("{s:s, s:s}", "type", "network", "path",
 						      kind == CELL_NET_NETNS ? arg : host->netns_path));
 		return;
@@ -172,15 +173,27 @@ static void set_namespaces(json_t *linux_, const struct cell_settings *s,
 	size_t i;
 	json_t *n;
 
+	/* the rootless default (runc's) keeps the host's network: cell's has one */
+	if (host->rootless_map) {
+		json_t *net = json_pack("{s:s}", "type", "network");
+		set_netns(keep, net, s, host);
+		json_decref(net);
+	}
 	json_array_foreach(ns, i, n)
 	{
 		const char *t = json_string_value(json_object_get(n, "type"));
 		if (t && streq(t, "network"))
 			set_netns(keep, n, s, host);
-		else
+		else if (!t || !streq(t, "user") || !host->userns_path)
 			json_array_append(keep, n);
 	}
-	if (s->unprivileged && host->userns_path) {
+	if (host->rootless_map && host->userns_path) {
+		/* the one-id user namespace that owns the joined network namespace */
+		json_array_append_new(keep, json_pack("{s:s, s:s}", "type", "user", "path",
+						      host->userns_path));
+		json_object_del(linux_, "uidMappings");
+		json_object_del(linux_, "gidMappings");
+	} else if (s->unprivileged && host->userns_path) {
 		/* joined with the network namespace it owns: its maps are its own */
 		json_array_append_new(keep, json_pack("{s:s, s:s}", "type", "user", "path",
 						      host->userns_path));
@@ -247,7 +260,7 @@ static int compile_into(json_t *c, const struct cell_settings *s,
 char *cell_settings_compile(const struct cell_settings *s, const struct cell_compile_host *host,
 			    const char *rootfs, struct cell_error *err)
 {
-	_cleanup_free_ char *base = cell_spec_default_json(false, true);
+	_cleanup_free_ char *base = cell_spec_default_json(host->rootless_map, true);
 	json_t *c = json_loads(base, 0, NULL);
 	char *text = NULL;
 

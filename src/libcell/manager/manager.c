@@ -39,7 +39,8 @@ static int write_bundle(const struct cell_store *st, const struct cell_settings 
 	return r < 0 ? cell_err(err, r, "write %s", path) : 0;
 }
 
-/* --net container=OTHER joins OTHER's namespace as it is now. */
+/* --net container=OTHER joins OTHER's namespace as it is now; a rootless
+ * --net pasta joins the one made for it. */
 static int bundle_for_start(const struct cell_store *st, const struct cell_settings *s,
 			    struct cell_error *err)
 {
@@ -52,6 +53,9 @@ static int bundle_for_start(const struct cell_store *st, const struct cell_setti
 		return r;
 	if (kind == CELL_NET_CONTAINER &&
 	    (r = cell_manager_netns_of(st, s, arg, &netns, &userns, err)) < 0)
+		return r;
+	if (kind == CELL_NET_PASTA && st->host.rootless_map &&
+	    (r = cell_manager_pasta_first(st, s, &netns, &userns, err)) < 0)
 		return r;
 	return write_bundle(st, s, netns, userns, err);
 }

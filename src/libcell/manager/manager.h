@@ -77,6 +77,11 @@ struct cell_compile_host {
 	uint64_t cap_bounding; /* the capabilities this process can hand on: bit n, capability n */
 	const char *netns_path; /* the network namespace to join (--net container=), or NULL */
 	const char *userns_path; /* and the user namespace that owns it (an unprivileged one's) */
+	/* a rootless store (a caller without root, in the host's user namespace):
+	 * containers start from `cellrun spec --rootless` (a user namespace whose
+	 * root is the caller's one id, no helper; no uid=/gid= mount options, no
+	 * cgroup mount), with a network namespace of their own */
+	bool rootless_map;
 };
 
 struct cell_store {
@@ -210,6 +215,12 @@ int cell_manager_net_up(const struct cell_store *st, const char *name, pid_t ini
 			struct cell_error *err);
 /* Cleanup: the host side of name's link (and what no container needs any more). */
 int cell_manager_net_down(const struct cell_store *st, const char *name, struct cell_error *err);
+/* Start, rootless --net pasta: the user and network namespace made first (a
+ * holder process's) with pasta on it, as /proc paths for config.json. */
+int cell_manager_pasta_first(const struct cell_store *st, const struct cell_settings *s,
+			     char **netns, char **userns, struct cell_error *err);
+/* Cleanup, before <run>/<name> goes: its --net pasta daemon, if it still runs. */
+int cell_manager_pasta_stop(const struct cell_store *st, const char *name, struct cell_error *err);
 /* Destroy: name's lease goes. */
 int cell_manager_net_release(const struct cell_store *st, const char *name,
 			     struct cell_error *err);

@@ -45,6 +45,14 @@ int cell_manager_net_want(const struct cell_store *st, const struct cell_setting
 		free(TAKE_PTR(*ports));
 		return r;
 	}
+	/* pasta joins the namespaces of a holder it made rootless (net/pasta.h);
+	 * root's init cannot be joined by it before its exec (not dumpable, and
+	 * pasta drops root's capabilities before it opens them) */
+	if (w->kind == CELL_NET_PASTA && !st->host.rootless_map)
+		return cell_errx(err, EINVAL,
+				 "%s: --net pasta is for a user without root (root's containers: "
+				 "--net bridge)",
+				 s->name);
 	if (n && w->kind != CELL_NET_BRIDGE && w->kind != CELL_NET_PASTA)
 		return cell_errx(
 		    err, EINVAL,
@@ -78,6 +86,54 @@ int cell_manager_net_release(const struct cell_store *st, const char *name, stru
 int cell_manager_net_down(const struct cell_store *st, const char *name, struct cell_error *err)
 {
 	return cell_net_down(&st->net, st->root_real, name, err);
+}
+
+/* pasta answers DNS on its forwarding address (net/pasta.h) */
+static void write_pasta_resolv(const struct cell_store *st, const char *name)
+{
+	_cleanup_free_ char *dir = cell_store_dir(st, name);
+	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
+	_cleanup_close_ int rootfd = cell_root_open(rootfs);
+	int r = rootfd < 0 ? rootfd
+			   : cell_root_write_file(rootfd, "etc/resolv.conf", 0644,
+						  "# written by cell at each start: --net pasta\n"
+						  "nameserver " CELL_PASTA_DNS "\n");
+
+	if (r < 0)
+		cell_debug("%s: /etc/resolv.conf left as it is (%s)", name, strerror(-r));
+}
+
+int cell_manager_pasta_first(const struct cell_store *st, const struct cell_settings *s,
+			     char **netns, char **userns, struct cell_error *err)
+{
+	_cleanup_free_ struct cell_port *ports = NULL;
+	_cleanup_free_ char *rundir = cell_store_rundir(st, s->name);
+	struct cell_net_want w;
+	pid_t holder;
+	int r;
+
+	if ((r = cell_manager_net_want(st, s, &w, &ports, err)) < 0)
+		return r;
+	if ((r = cell_mkdir_p(rundir, 0700)) < 0)
+		return cell_err(err, r, "create %s", rundir);
+	w.ctr_run_dir = rundir;
+	if (cell_pasta_holder(rundir, &holder, err) < 0 ||
+	    cell_net_up(&st->net, &w, -1, (int)holder, err) < 0) {
+		struct cell_error ignored = { 0 };
+		(void)cell_pasta_stop(rundir, &ignored);
+		return cell_err_prefix(err, "network of %s", s->name);
+	}
+	write_pasta_resolv(st, s->name);
+	*netns = xasprintf("/proc/%d/ns/net", (int)holder);
+	*userns = xasprintf("/proc/%d/ns/user", (int)holder);
+	return 0;
+}
+
+int cell_manager_pasta_stop(const struct cell_store *st, const char *name, struct cell_error *err)
+{
+	_cleanup_free_ char *rundir = cell_store_rundir(st, name);
+
+	return cell_pasta_stop(rundir, err);
 }
 
 char *cell_manager_net_address(const struct cell_store *st, const char *name)
@@ -235,6 +291,7 @@ int cell_manager_net_up(const struct cell_store *st, const char *name, pid_t ini
 {
 	_cleanup_(cell_settings_freep) struct cell_settings *s = NULL;
 	_cleanup_free_ struct cell_port *ports = NULL;
+	_cleanup_free_ char *rundir = cell_store_rundir(st, name);
 	struct cell_net_want w;
 	char path[64];
 	int r;
@@ -242,9 +299,10 @@ int cell_manager_net_up(const struct cell_store *st, const char *name, pid_t ini
 	if ((r = cell_settings_load(st, name, &s, err)) < 0 ||
 	    (r = cell_manager_net_want(st, s, &w, &ports, err)) < 0)
 		return r;
+	w.ctr_run_dir = rundir;
 	if (w.kind == CELL_NET_NONE || w.kind == CELL_NET_HOST || w.kind == CELL_NET_NETNS ||
-	    w.kind == CELL_NET_CONTAINER)
-		return 0;
+	    w.kind == CELL_NET_CONTAINER || (w.kind == CELL_NET_PASTA && st->host.rootless_map))
+		return 0; /* (rootless pasta: made before the container, pasta_first) */
 	(void)snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)init);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -253,5 +311,7 @@ int cell_manager_net_up(const struct cell_store *st, const char *name, pid_t ini
 		return cell_err_prefix(err, "network of %s", name);
 	if (w.kind == CELL_NET_BRIDGE)
 		write_name_files(st, s);
+	if (w.kind == CELL_NET_PASTA)
+		write_pasta_resolv(st, name);
 	return 0;
 }

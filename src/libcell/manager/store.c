@@ -80,6 +80,7 @@ int cell_store_open(struct cell_store *st, const struct cell_store_paths *p,
 		return cell_err(err, r, "create %s", state);
 	st->rt.root = TAKE_PTR(state);
 	st->rt.rootless = !cell_really_root();
+	st->host.rootless_map = st->rt.rootless && geteuid() != 0;
 	st->root_real = realpath(st->root, NULL);
 	if (!st->root_real)
 		return cell_err(err, errno, "resolve the store's path %s", st->root);

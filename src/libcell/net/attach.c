@@ -236,11 +236,23 @@ static int vlan_up(const struct cell_net_want *w, int netns_fd, struct cell_erro
 	return w->ip6 ? vlan_addr(nl, eth.ifindex, w->ip6, err) : 0;
 }
 
+static int pasta_up(const struct cell_net_paths *p, const struct cell_net_want *w, int init,
+		    struct cell_error *err)
+{
+	struct cell_pasta pa = { .pasta = p->pasta, .dir = w->ctr_run_dir, .init = init,
+				 .ports = w->ports, .n_ports = w->n_ports };
+
+	if (!w->ctr_run_dir)
+		return cell_errx(err, EINVAL, "--net pasta: no runtime directory for its files");
+	return cell_pasta_start(&pa, err);
+}
+
 int cell_net_up(const struct cell_net_paths *p, const struct cell_net_want *w, int netns_fd,
 		int init, struct cell_error *err)
 {
-	(void)init;
 	switch (w->kind) {
+	case CELL_NET_PASTA:
+		return pasta_up(p, w, init, err);
 	case CELL_NET_BRIDGE:
 		return bridge_up(p, w, netns_fd, err);
 	case CELL_NET_MACVLAN:

@@ -19,6 +19,7 @@
 #include "../base/error.h"
 #include "ipam.h"
 #include "nft.h"
+#include "pasta.h"
 #include "registry.h"
 
 #define CELL_NET_DEFAULT "cell0" /* the network `--net bridge` means */
@@ -60,6 +61,7 @@ struct cell_net_want {
 	const char *ip4, *ip6, *mac; /* pinned (text, validated): bridge; ADDR/PREFIX for *vlan */
 	const struct cell_port *ports;
 	size_t n_ports;
+	const char *ctr_run_dir; /* the container's runtime directory: pasta's files */
 };
 
 /* Create, config: the lease of a bridged container (the default network is
@@ -78,7 +80,8 @@ int cell_net_lease_of(const struct cell_net_paths *p, const char *store, const c
 int cell_net_up(const struct cell_net_paths *p, const struct cell_net_want *w, int netns_fd,
 		int init, struct cell_error *err);
 /* Stop, cleanup (also of what a crash left): the host side of store/name goes,
- * and what no running container needs any more. */
+ * and what no running container needs any more.  (A pasta goes with
+ * cell_pasta_stop of the container's runtime directory, before that does.) */
 int cell_net_down(const struct cell_net_paths *p, const char *store, const char *name,
 		  struct cell_error *err);
 

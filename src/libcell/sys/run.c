@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,9 +17,10 @@
 
 extern char **environ;
 
-enum run_step { STEP_FORK, STEP_MOUNT_NS, STEP_EXEC };
+enum run_step { STEP_FORK, STEP_MOUNT_NS, STEP_USER_NET_NS, STEP_EXEC };
 
-static const char *const step_names[] = { "fork", "private mount namespace", "exec" };
+static const char *const step_names[] = { "fork", "private mount namespace",
+					   "user and network namespace", "exec" };
 
 /* What the child tells the parent before it gives up. */
 struct run_failure {
@@ -55,16 +58,52 @@ static int place_fd(int fd, int target, int null)
 	return dup2(fd, target) < 0 ? -1 : 0;
 }
 
+/* A whole small file written with one write (no allocation after fork). */
+static int write_proc(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : write(fd, text, strlen(text));
+
+	if (fd >= 0)
+		(void)close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* A user namespace whose root is our one id (a process may map its own id
+ * without a helper once setgroups is denied), and a network namespace in it. */
+static int user_net_ns(uid_t uid, gid_t gid)
+{
+	char map[64];
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0 ||
+	    write_proc("/proc/self/setgroups", "deny") < 0)
+		return -1;
+	(void)snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+	if (write_proc("/proc/self/uid_map", map) < 0)
+		return -1;
+	(void)snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+	return write_proc("/proc/self/gid_map", map);
+}
+
 static void __attribute__((noreturn)) child(const struct cell_run *r, char *const *env,
 					    char *const *alt, int null, int report)
 {
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
 	reset_signals();
 	if (r->new_mount_ns &&
 	    (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0))
 		child_fail(report, STEP_MOUNT_NS);
+	if (r->new_user_net_ns && user_net_ns(uid, gid) < 0)
+		child_fail(report, STEP_USER_NET_NS);
+	if (r->new_session)
+		(void)setsid(); /* fails only for a group leader, which a fork is not */
 	for (int i = 0; i < 3; i++)
 		if (place_fd(r->fd[i], i, null) < 0)
 			child_fail(report, STEP_EXEC);
+	if (r->only_std_fds && syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		child_fail(report, STEP_EXEC);
 	if (r->search && !strchr(r->argv[0], '/'))
 		(void)execvpe(r->argv[0], r->argv, env);
 	else
@@ -100,7 +139,8 @@ static pid_t started(pid_t pid, int report, const char **step)
 		return pid;
 	(void)cell_run_wait(pid, &status);
 	if (step)
-		*step = step_names[f.step == STEP_MOUNT_NS ? STEP_MOUNT_NS : STEP_EXEC];
+		*step = step_names[f.step == STEP_MOUNT_NS || f.step == STEP_USER_NET_NS ? f.step
+										       : STEP_EXEC];
 	return f.error > 0 ? -f.error : -EIO;
 }
 

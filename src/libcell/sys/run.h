@@ -21,10 +21,19 @@ struct cell_run {
 	const char *const *dirs; /* NULL-terminated, or NULL */
 	int fd[3];		 /* stdin, stdout, stderr: an fd, CELL_RUN_NULL or CELL_RUN_INHERIT */
 	bool new_mount_ns;	 /* unshare(CLONE_NEWNS) and make / private first */
+	/* fds above 2 close at exec even without O_CLOEXEC (what our own caller
+	 * left open): for a daemon that outlives us */
+	bool only_std_fds;
+	/* a user namespace of the caller's one id (its root) with a network
+	 * namespace of its own: what a rootless caller can make alone */
+	bool new_user_net_ns;
+	/* setsid(): no signal to our process group or terminal (Ctrl-C) reaches it */
+	bool new_session;
 };
 
 /* The child's pid, or -errno when it could not be started; *step (when step is
- * not NULL) then says what failed: "fork", "private mount namespace" or "exec". */
+ * not NULL) then says what failed: "fork", "private mount namespace", "user
+ * and network namespace" or "exec". */
 pid_t cell_run_start(const struct cell_run *r, const char **step);
 /* waitpid(2) for pid, again after EINTR: 0 and its status, or -errno. */
 int cell_run_wait(pid_t pid, int *status);
