@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""bench/net's Markdown section from its scratch files (bench/README.md).
+
+argv: rows.tsv starts.tsv WORK SECS RTT_N STARTS DATE LOAD MACHINE VERSIONS
+rows.tsv:   path, what, Gbit/s, rtt median, p10, p90 (µs); "-" if not measured
+starts.tsv: warm|cold, none|bridge, ms of one `cell start`
+WORK/strace-{none,bridge}: `strace -f -T` of one start each
+"""
+import os
+import re
+import statistics
+import sys
+
+rows_f, starts_f, work, secs, rtt_n, starts_n, date, load, machine, versions = sys.argv[1:11]
+rows = [ln.rstrip("\n").split("\t") for ln in open(rows_f) if ln.strip()]
+loop = next((r for r in rows if r[0] == "loopback" and r[2] != "-"), None)
+
+TARGETS = {  # (path, what starts with): (share of loopback, the issue's words)
+    ("cell", "container -> container"): (0.90, ">= 90 % of loopback"),
+    ("cell", "host -> published"): (0.80, ">= 80 % of loopback"),
+}
+
+
+def target(r):
+    for (path, what), (share, words) in TARGETS.items():
+        if r[0] == path and r[1].startswith(what):
+            if r[2] == "-" or loop is None:
+                return words + ": n/a"
+            got = float(r[2]) / float(loop[2])
+            if got >= share:
+                return f"{words}: met"
+            return f"{words}: **missed** by {100 * (share - got):.0f} points"
+    return ""
+
+
+def pct(r):
+    if r[2] == "-" or loop is None:
+        return "-"
+    return f"{100 * float(r[2]) / float(loop[2]):.0f} %"
+
+
+def rtt(r):
+    if r[3] == "-":
+        return "-"
+    return f"{float(r[3]):.1f} ({float(r[4]):.1f}–{float(r[5]):.1f})"
+
+
+print("## bench/net: container networking side by side\n")
+print(f"- date: {date}; load average before the run: {load}")
+print(f"- machine: {machine}")
+print(f"- versions: {versions}")
+print(f"- throughput: iperf3, one TCP stream, {secs} s, the receiver's rate; "
+      f"round trip: bench/rtt.c, {rtt_n} round trips of 1 byte on one connection "
+      "(TCP_NODELAY) after 1000 warm-up ones, median (p10–p90)")
+print("- everything in a network namespace of the benchmark's own; "
+      "% = throughput / the loopback row's\n")
+print("| path | measured | TCP Gbit/s | % of loopback | RTT µs median (p10–p90) | target |")
+print("|---|---|---|---|---|---|")
+for r in rows:
+    if r[2] == "-" and r[3] == "-" and r[0] != "loopback" and "->" not in r[1]:
+        print(f"| {r[0]} | n/a: {r[1]} | - | - | - | |")
+        continue
+    print(f"| {r[0]} | {r[1]} | {r[2]} | {pct(r)} | {rtt(r)} | {target(r)} |")
+
+# ------------------------------------------------------------ start time
+
+starts = {}
+for ln in open(starts_f):
+    tag, mode, ms = ln.split()
+    starts.setdefault((tag, mode), []).append(float(ms))
+
+
+def q(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(p * len(v)))]
+
+
+print(f"\n### `cell start` of a busybox system container: --net bridge next to --net none\n")
+print(f"{starts_n} runs of each, alternating, each followed by `cell stop` (not timed); "
+      "*warm*: two other containers keep the network (cell0) up; "
+      "*cold*: the container is the network's only user, so its start makes the bridge, "
+      "the nftables table and dnsmasq, and its stop removes them.\n")
+print("| network | --net | median ms | p25–p75 | min–max | bridge adds (median) | target |")
+print("|---|---|---|---|---|---|---|")
+for tag in ("warm", "cold"):
+    none, br = starts.get((tag, "none")), starts.get((tag, "bridge"))
+    for mode, v in (("none", none), ("bridge", br)):
+        if not v:
+            continue
+        add, tgt = "", ""
+        if mode == "bridge" and none:
+            d = statistics.median(v) - statistics.median(none)
+            add = f"{d:+.1f} ms"
+            tgt = "< 5 ms: met" if d < 5 else f"< 5 ms: **missed** by {d - 5:.1f} ms"
+        print(f"| {tag} | {mode} | {statistics.median(v):.1f} | {q(v, .25):.1f}–{q(v, .75):.1f} "
+              f"| {min(v):.1f}–{max(v):.1f} | {add} | {tgt} |")
+
+# --------------------------------------------------------------- profile
+
+LINE = re.compile(r"^(\d+)\s+([\d.]+)\s+(\w+)\((.*)\)\s+=\s+(.*?)\s+<([\d.]+)>$")
+
+
+def calls(path):
+    """(ms, pid, name, args, result) of each call that ended before `cell
+    start` itself exited (strace went on following the supervisor), and the
+    wall time of that start under strace in ms."""
+    if not os.path.exists(path):
+        return [], 0
+    lines = open(path, errors="replace").read().splitlines()
+    top = lines[0].split()[0] if lines else ""
+    first = float(lines[0].split()[1]) if lines else 0
+    end = next((float(ln.split()[1]) for ln in lines
+                if ln.startswith(top + " ") and "+++ exited" in ln), float("inf"))
+    out = []
+    for ln in lines:
+        m = LINE.match(ln.strip())
+        if m and float(m.group(2)) <= end:
+            out.append((float(m.group(6)) * 1000, m.group(1), m.group(3), m.group(4), m.group(5)))
+    return out, (end - first) * 1000
+
+
+WAITS = {"wait4", "waitid", "poll", "ppoll", "epoll_wait", "epoll_pwait", "read", "select",
+         "pselect6", "futex", "clock_nanosleep", "nanosleep", "pidfd_open", "rt_sigtimedwait"}
+(none_c, none_w), (br_c, br_w) = (calls(os.path.join(work, "strace-" + m)) for m in ("none", "bridge"))
+if br_c:
+    def total(c, waits):
+        return sum(t for t, _, name, _, _ in c if (name in WAITS) == waits)
+
+    print("\n### Where the bridge start spends its time (`strace -f -T`, one start each)\n")
+    print(f"Wall time of the start under strace: --net none {none_w:.1f} ms, --net bridge "
+          f"{br_w:.1f} ms.  "
+          f"Syscall time, every process of `cell start` (strace slows each call down): "
+          f"--net none {total(none_c, False):.1f} ms working + {total(none_c, True):.1f} ms "
+          f"waiting; --net bridge {total(br_c, False):.1f} ms working + "
+          f"{total(br_c, True):.1f} ms waiting ({len(none_c)} and {len(br_c)} calls).\n")
+    print("The slowest calls of the bridge start that are not a wait:\n")
+    print("| ms | pid | call | argument | result |")
+    print("|---|---|---|---|---|")
+    for t, pid, name, args, res in sorted((c for c in br_c if c[2] not in WAITS), reverse=True)[:12]:
+        a = args.replace("|", "\\|")[:70]
+        print(f"| {t:.2f} | {pid} | {name} | `{a}` | {res[:30]} |")
+    print("\nThe longest waits (a process waiting for another, or for the kernel):\n")
+    print("| ms | pid | call | argument |")
+    print("|---|---|---|---|")
+    for t, pid, name, args, res in sorted((c for c in br_c if c[2] in WAITS), reverse=True)[:6]:
+        print(f"| {t:.2f} | {pid} | {name} | `{args.replace('|', chr(92) + '|')[:70]}` |")
