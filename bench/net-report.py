@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """bench/net's Markdown section from its scratch files (bench/README.md).
 
-argv: rows.tsv starts.tsv WORK SECS RTT_N STARTS DATE LOAD MACHINE VERSIONS
-rows.tsv:   path, what, Gbit/s, rtt median, p10, p90 (µs); "-" if not measured
+argv: rows.tsv starts.tsv WORK SECS RTT_N STARTS ROUNDS DATE LOAD MACHINE VERSIONS
+rows.tsv:   path, what, Gbit/s, rtt median, p10, p90 (µs); "-" if not measured;
+            one line per round: a row reports the median of its rounds
 starts.tsv: warm|cold, none|bridge, ms of one `cell start`
 WORK/strace-{none,bridge}: `strace -f -T` of one start each
 """
@@ -11,9 +12,22 @@ import re
 import statistics
 import sys
 
-rows_f, starts_f, work, secs, rtt_n, starts_n, date, load, machine, versions = sys.argv[1:11]
-rows = [ln.rstrip("\n").split("\t") for ln in open(rows_f) if ln.strip()]
-loop = next((r for r in rows if r[0] == "loopback" and r[2] != "-"), None)
+rows_f, starts_f, work, secs, rtt_n, starts_n, rounds, date, load, machine, versions = sys.argv[1:12]
+runs = {}
+for ln in open(rows_f):
+    if ln.strip():
+        f = ln.rstrip("\n").split("\t")
+        runs.setdefault((f[0], f[1]), []).append(f[2:])
+
+
+def med(vals):
+    v = [float(x) for x in vals if x != "-"]
+    return "-" if not v else "%.2f" % statistics.median(v)
+
+
+rows = []
+for (path, what), rs in runs.items():   # registration order
+    rows.append([path, what] + [med(c) for c in zip(*rs)] + [len([r for r in rs if r[0] != "-"])])
 
 TARGETS = {  # (path, what starts with): (share of loopback, the issue's words)
     ("cell", "container -> container"): (0.90, ">= 90 % of loopback"),
@@ -21,7 +35,14 @@ TARGETS = {  # (path, what starts with): (share of loopback, the issue's words)
 }
 
 
+def baseline(r):
+    """the loopback row measured in the same phase: the last one before r"""
+    i = rows.index(r)
+    return next((b for b in reversed(rows[:i + 1]) if b[0] == "loopback" and b[2] != "-"), None)
+
+
 def target(r):
+    loop = baseline(r)
     for (path, what), (share, words) in TARGETS.items():
         if r[0] == path and r[1].startswith(what):
             if r[2] == "-" or loop is None:
@@ -34,6 +55,7 @@ def target(r):
 
 
 def pct(r):
+    loop = baseline(r)
     if r[2] == "-" or loop is None:
         return "-"
     return f"{100 * float(r[2]) / float(loop[2]):.0f} %"
@@ -49,11 +71,12 @@ print("## bench/net: container networking side by side\n")
 print(f"- date: {date}; load average before the run: {load}")
 print(f"- machine: {machine}")
 print(f"- versions: {versions}")
-print(f"- throughput: iperf3, one TCP stream, {secs} s, the receiver's rate; "
+print(f"- {rounds} rounds over all rows, each row's median over its rounds; "
+      f"throughput: iperf3, one TCP stream, {secs} s, the receiver's rate; "
       f"round trip: bench/rtt.c, {rtt_n} round trips of 1 byte on one connection "
-      "(TCP_NODELAY) after 1000 warm-up ones, median (p10–p90)")
+      "(TCP_NODELAY) after 1000 warm-up ones, both ends pinned to CPU 0, median (p10–p90)")
 print("- everything in a network namespace of the benchmark's own; "
-      "% = throughput / the loopback row's\n")
+      "% = throughput / the loopback row above it (same phase)\n")
 print("| path | measured | TCP Gbit/s | % of loopback | RTT µs median (p10–p90) | target |")
 print("|---|---|---|---|---|---|")
 for r in rows:

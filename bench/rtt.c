@@ -2,10 +2,14 @@
 /*
  * rtt: TCP request/response round trip of 1-byte messages, for bench/net.
  *
- *   rtt -s PORT [-d]          echo server on 0.0.0.0:PORT (-d: detach, so that
- *                             `cell exec` / `lxc-attach` return at once)
- *   rtt -c HOST PORT [N]      N round trips (default 20000) after 1000 warm-up
- *                             ones; prints "median_us p10_us p90_us"
+ *   rtt [-a CPU] -s PORT [-d]      echo server on 0.0.0.0:PORT (-d: detach, so
+ *                                  that `cell exec` / `lxc-attach` return at once)
+ *   rtt [-a CPU] -c ADDR PORT [N]  N round trips (default 20000) after 1000
+ *                                  warm-up ones; prints "median_us p10_us p90_us"
+ *
+ * -a pins the process to one CPU.  bench/net pins both ends to the same one:
+ * on a small VM a wake-up on the other CPU costs tens of µs more and happens
+ * at random, which would hide the cost of the path.
  *
  * Built statically by bench/net (gcc -static) so that the same binary runs in
  * a busybox container with no libc of its own.  One connection, TCP_NODELAY on
@@ -13,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -154,12 +159,27 @@ static int client(const char *host, int port, long n)
 	return 0;
 }
 
+static void pin(const char *cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(atoi(cpu), &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		die("sched_setaffinity");
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "-a") == 0) {
+		pin(argv[2]);
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc >= 3 && strcmp(argv[1], "-s") == 0)
 		return serve(atoi(argv[2]), argc > 3 && strcmp(argv[3], "-d") == 0);
 	if (argc >= 4 && strcmp(argv[1], "-c") == 0)
 		return client(argv[2], atoi(argv[3]), argc > 4 ? atol(argv[4]) : 20000);
-	fprintf(stderr, "usage: rtt -s PORT [-d] | rtt -c HOST PORT [N]\n");
+	fprintf(stderr, "usage: rtt [-a CPU] -s PORT [-d] | rtt [-a CPU] -c ADDR PORT [N]\n");
 	return 2;
 }
