@@ -41,6 +41,19 @@ def baseline(r):
     return next((b for b in reversed(rows[:i + 1]) if b[0] == "loopback" and b[2] != "-"), None)
 
 
+def base1500(r):
+    """the loopback at MTU 1500 (a veth's) of the same phase"""
+    i = rows.index(r)
+    return next((b for b in reversed(rows[:i + 1]) if "MTU 1500" in b[1] and b[2] != "-"), None)
+
+
+def pct1500(r):
+    b = base1500(r)
+    if r[2] == "-" or b is None or r[0] == "loopback":
+        return "-"
+    return f"{100 * float(r[2]) / float(b[2]):.0f} %"
+
+
 def target(r):
     loop = baseline(r)
     for (path, what), (share, words) in TARGETS.items():
@@ -50,7 +63,7 @@ def target(r):
             got = float(r[2]) / float(loop[2])
             if got >= share:
                 return f"{words}: met"
-            return f"{words}: **missed** by {100 * (share - got):.0f} points"
+            return f"{words}: **missed** by {100 * (share - got):.1f} points"
     return ""
 
 
@@ -76,14 +89,16 @@ print(f"- {rounds} rounds over all rows, each row's median over its rounds; "
       f"round trip: bench/rtt.c, {rtt_n} round trips of 1 byte on one connection "
       "(TCP_NODELAY) after 1000 warm-up ones, both ends pinned to CPU 0, median (p10–p90)")
 print("- everything in a network namespace of the benchmark's own; "
-      "% = throughput / the loopback row above it (same phase)\n")
-print("| path | measured | TCP Gbit/s | % of loopback | RTT µs median (p10–p90) | target |")
-print("|---|---|---|---|---|---|")
+      "% = throughput / the loopback row above it (same phase); "
+      "*at MTU 1500*: / the row above it of a bare namespace's loopback with a veth's MTU\n")
+print("| path | measured | TCP Gbit/s | % of loopback | % of loopback at MTU 1500 | "
+      "RTT µs median (p10–p90) | target (of loopback) |")
+print("|---|---|---|---|---|---|---|")
 for r in rows:
     if r[2] == "-" and r[3] == "-" and r[0] != "loopback" and "->" not in r[1]:
-        print(f"| {r[0]} | n/a: {r[1]} | - | - | - | |")
+        print(f"| {r[0]} | n/a: {r[1]} | - | - | - | - | |")
         continue
-    print(f"| {r[0]} | {r[1]} | {r[2]} | {pct(r)} | {rtt(r)} | {target(r)} |")
+    print(f"| {r[0]} | {r[1]} | {r[2]} | {pct(r)} | {pct1500(r)} | {rtt(r)} | {target(r)} |")
 
 # ------------------------------------------------------------ start time
 
@@ -139,7 +154,24 @@ def calls(path):
         m = LINE.match(ln.strip())
         if m and float(m.group(2)) <= end:
             out.append((float(m.group(6)) * 1000, m.group(1), m.group(3), m.group(4), m.group(5)))
+            SPANS.setdefault(path, {}).setdefault(m.group(1), []).append((float(m.group(2)), m.group(3), m.group(4)))
     return out, (end - first) * 1000
+
+
+SPANS = {}
+
+
+def spans(path):
+    """per process: what it ran (its last execve, else "cell, forked"), its
+    first and last call in ms from the start, its number of calls"""
+    out = []
+    per = SPANS.get(path, {})
+    t0 = min((c[0][0] for c in per.values()), default=0)
+    for pid, cs in per.items():
+        ex = [a for _, n, a in cs if n.startswith("execve")]
+        what = ex[-1].split("[", 1)[-1].split(",")[0].strip('"') if ex else "(forked, no exec)"
+        out.append(((cs[0][0] - t0) * 1000, (cs[-1][0] - t0) * 1000, pid, what, len(cs)))
+    return sorted(out)
 
 
 WAITS = {"wait4", "waitid", "poll", "ppoll", "epoll_wait", "epoll_pwait", "read", "select",
@@ -156,7 +188,14 @@ if br_c:
           f"--net none {total(none_c, False):.1f} ms working + {total(none_c, True):.1f} ms "
           f"waiting; --net bridge {total(br_c, False):.1f} ms working + "
           f"{total(br_c, True):.1f} ms waiting ({len(none_c)} and {len(br_c)} calls).\n")
-    print("The slowest calls of the bridge start that are not a wait:\n")
+    print("Each process of the bridge start (ms from the first call, until `cell start` exits):\n")
+    print("| pid | runs | first call ms | last call ms | calls |")
+    print("|---|---|---|---|---|")
+    for a, b, pid, what, n in spans(os.path.join(work, "strace-bridge")):
+        print(f"| {pid} | {what} | {a:.1f} | {b:.1f} | {n} |")
+    print()
+    print("The slowest calls of the bridge start that are not a wait (one run: a call")
+    print("preempted on this shared 2-CPU machine shows up here too):\n")
     print("| ms | pid | call | argument | result |")
     print("|---|---|---|---|---|")
     for t, pid, name, args, res in sorted((c for c in br_c if c[2] not in WAITS), reverse=True)[:12]:
