@@ -113,7 +113,7 @@ def q(v, p):
     return v[min(len(v) - 1, int(p * len(v)))]
 
 
-print(f"\n### `cell start` of a busybox system container: --net bridge next to --net none\n")
+print("\n### `cell start` of a busybox system container: --net bridge next to --net none\n")
 print(f"{starts_n} runs of each, alternating, each followed by `cell stop` (not timed); "
       "*warm*: two other containers keep the network (cell0) up; "
       "*cold*: the container is the network's only user, so its start makes the bridge, "
