@@ -9,7 +9,7 @@ PYTEST ?= /usr/bin/python3 -m pytest
 BUILD ?= build
 TEST_BUILD ?= build-test
 
-.PHONY: all check peer-runc check-faults check-v2 clients unit integration integration-shared integration-release demo fuzz fuzz-short bench clean install-deps lint
+.PHONY: all check peer-runc check-faults check-v2 clients unit integration integration-shared integration-release demo fuzz fuzz-short bench bench-net clean install-deps lint
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -91,6 +91,10 @@ fuzz-short:
 bench: all
 	bench/run
 	bench/clone.sh
+
+# cell's networking next to loopback, LXC and podman (bench/README.md, "bench/net")
+bench-net: all
+	bench/net
 
 lint:
 	scripts/lint
