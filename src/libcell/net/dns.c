@@ -9,8 +9,11 @@
  *
  * dnsmasq daemonizes: its foreground process exits once the daemon listens
  * (or with a code and a line on stderr when it could not), and the daemon,
- * no child of ours, is found again through <rundir>/dnsmasq.pid.cell, its
- * pid and start time (a pid alone may be another process's by now).
+ * no child of ours, is found again through the pid file it writes itself,
+ * <rundir>/dnsmasq.pid: that process is ours while its command line names
+ * that pid file (a pid alone may be another process's by now).  dnsmasq writes
+ * it, not cell, so a kill -9 of cell at any moment of the start leaves a
+ * daemon that the next sync finds, not one that holds the port unknown.
  */
 #include "dns.h"
 
@@ -209,21 +212,24 @@ char *cell_dns_dhcp_text(const struct cell_dns_net *n)
 	return b.s;
 }
 
-#define PID_CELL "dnsmasq.pid.cell"
-
 pid_t cell_dns_pid(const char *rundir)
 {
-	_cleanup_free_ char *path = path_in(rundir, PID_CELL), *text = NULL;
-	unsigned long long start, now;
+	_cleanup_free_ char *path = path_in(rundir, "dnsmasq.pid"), *text = NULL, *cmd = NULL;
+	_cleanup_free_ char *want = xasprintf("--pid-file=%s", path);
+	char proc[64];
 	long long pid;
+	size_t len = 0;
 
-	if (cell_read_file(path, &text, NULL) < 0)
+	if (cell_read_file(path, &text, NULL) < 0 || sscanf(text, "%lld", &pid) != 1 || pid <= 0 ||
+	    pid > INT32_MAX)
 		return 0;
-	if (sscanf(text, "%lld %llu", &pid, &start) != 2 || pid <= 0 || pid > INT32_MAX)
-		return 0;
-	if (cell_pid_start_time((pid_t)pid, &now) < 0 || now != start)
-		return 0;
-	return (pid_t)pid;
+	(void)snprintf(proc, sizeof(proc), "/proc/%lld/cmdline", pid);
+	if (cell_read_file(proc, &cmd, &len) < 0)
+		return 0; /* gone; a zombie's is empty */
+	for (size_t off = 0; off < len; off += strlen(cmd + off) + 1)
+		if (streq(cmd + off, want))
+			return (pid_t)pid;
+	return 0;
 }
 
 /* Write rundir/file when its text differs: *changed then. */
@@ -261,40 +267,20 @@ static int put_files(const struct cell_dns_net *n, bool *changed, struct cell_er
 	return put_file(n->rundir, "dhcp-hosts", dhcp, changed, err);
 }
 
-/* The pid the daemon wrote, waiting up to a second for it. */
-static pid_t read_pid_file(const char *rundir)
+/* The daemon's pid file names it: waited for up to a second (dnsmasq's
+ * foreground process may exit before the daemon writes it). */
+static int await_pid(const char *rundir, struct cell_error *err)
 {
-	_cleanup_free_ char *path = path_in(rundir, "dnsmasq.pid");
-	const struct timespec tick = {0, 10L * 1000 * 1000};
+	const struct timespec tick = { 0, 1000L * 1000 };
 
-	for (int i = 0; i < 100; i++) {
-		_cleanup_free_ char *text = NULL;
-		long long pid;
-		if (cell_read_file(path, &text, NULL) == 0 && sscanf(text, "%lld", &pid) == 1 &&
-		    pid > 0 && pid <= INT32_MAX)
-			return (pid_t)pid;
+	for (int i = 0; i < 1000; i++) {
+		if (cell_dns_pid(rundir) > 0)
+			return 0;
 		(void)nanosleep(&tick, NULL);
 	}
-	return -ENOENT;
-}
-
-static int record_pid(const char *rundir, struct cell_error *err)
-{
-	_cleanup_free_ char *path = path_in(rundir, PID_CELL), *text = NULL;
-	pid_t pid = read_pid_file(rundir);
-	unsigned long long start;
-	int r;
-
-	if (pid < 0)
-		return cell_errx(err, ESRCH, "dnsmasq started but wrote no pid to %s/dnsmasq.pid",
-				 rundir);
-	r = cell_pid_start_time(pid, &start);
-	if (r < 0)
-		return cell_errx(err, ESRCH, "dnsmasq (pid %d) exited after it started; see %s/%s",
-				 (int)pid, rundir, "dnsmasq.log");
-	text = xasprintf("%d %llu\n", (int)pid, start);
-	r = cell_write_file_replace(path, text, strlen(text), 0644, false);
-	return r < 0 ? cell_err(err, r, "write %s", path) : 0;
+	return cell_errx(err, ESRCH,
+			 "dnsmasq started but no dnsmasq runs with %s/dnsmasq.pid; see %s/%s",
+			 rundir, rundir, "dnsmasq.log");
 }
 
 /* dnsmasq's exit codes (its man page, EXIT CODES) as errnos; 2 is any
@@ -376,7 +362,7 @@ static int start(const struct cell_dns_net *n, const char *dnsmasq, struct cell_
 	r = spawn(n, dnsmasq, errfd, err);
 	if (r < 0)
 		return r;
-	return record_pid(n->rundir, err);
+	return await_pid(n->rundir, err);
 }
 
 int cell_dns_sync(const struct cell_dns_net *n, const char *dnsmasq, struct cell_error *err)
