@@ -323,3 +323,20 @@ int cell_parse_size(const char *s, long long *out)
 	*out = (long long)(v * (double)mult);
 	return 0;
 }
+
+void cell_buf_add(struct cell_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	b->s = xrealloc(b->s, b->len + (size_t)n + 1);
+	va_start(ap, fmt);
+	(void)vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}

@@ -13,6 +13,13 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A string grown by printf-style appends (s NULL until the first; caller frees s). */
+struct cell_buf {
+	char *s;
+	size_t len;
+};
+void cell_buf_add(struct cell_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* NULL-terminated string vectors. */
 size_t cell_strv_len(char *const *v);
 char **cell_strv_copy(char *const *v);

@@ -23,7 +23,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,27 +38,6 @@
 #include "../sys/run.h"
 #include "../sys/syscalls.h"
 
-struct buf {
-	char *s;
-	size_t len;
-};
-
-static void __attribute__((format(printf, 2, 3))) add(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	b->s = xrealloc(b->s, b->len + (size_t)n + 1);
-	va_start(ap, fmt);
-	(void)vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
 
 static void ip_str(int family, const unsigned char *addr, char buf[INET6_ADDRSTRLEN])
 {
@@ -176,17 +154,17 @@ char *cell_dns_hosts_text(const struct cell_dns_net *n)
 {
 	size_t count;
 	_cleanup_free_ const struct cell_dns_host **h = sorted_hosts(n, &count);
-	struct buf b = {xstrdup(""), 0};
+	struct cell_buf b = {xstrdup(""), 0};
 	char a[INET6_ADDRSTRLEN];
 
 	for (size_t i = 0; i < count; i++) {
 		if (h[i]->has4) {
 			ip_str(AF_INET, h[i]->ip4, a);
-			add(&b, "%s %s\n", a, h[i]->name);
+			cell_buf_add(&b, "%s %s\n", a, h[i]->name);
 		}
 		if (h[i]->has6) {
 			ip_str(AF_INET6, h[i]->ip6, a);
-			add(&b, "%s %s\n", a, h[i]->name);
+			cell_buf_add(&b, "%s %s\n", a, h[i]->name);
 		}
 	}
 	return b.s;
@@ -196,7 +174,7 @@ char *cell_dns_dhcp_text(const struct cell_dns_net *n)
 {
 	size_t count;
 	_cleanup_free_ const struct cell_dns_host **h = sorted_hosts(n, &count);
-	struct buf b = {xstrdup(""), 0};
+	struct cell_buf b = {xstrdup(""), 0};
 	char a[INET6_ADDRSTRLEN];
 
 	for (size_t i = 0; i < count; i++) {
@@ -204,10 +182,10 @@ char *cell_dns_dhcp_text(const struct cell_dns_net *n)
 		if (!h[i]->has4)
 			continue;
 		ip_str(AF_INET, h[i]->ip4, a);
-		add(&b, "%02x:%02x:%02x:%02x:%02x:%02x,%s", m[0], m[1], m[2], m[3], m[4], m[5], a);
+		cell_buf_add(&b, "%02x:%02x:%02x:%02x:%02x:%02x,%s", m[0], m[1], m[2], m[3], m[4], m[5], a);
 		if (hostname_ok(h[i]->name))
-			add(&b, ",%s", h[i]->name);
-		add(&b, "\n");
+			cell_buf_add(&b, ",%s", h[i]->name);
+		cell_buf_add(&b, "\n");
 	}
 	return b.s;
 }

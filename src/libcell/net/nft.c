@@ -36,7 +36,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <nftables/libnftables.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -44,27 +43,6 @@
 #include "../base/cleanup.h"
 #include "../base/util.h"
 
-struct buf {
-	char *s;
-	size_t len;
-};
-
-static void __attribute__((format(printf, 2, 3))) add(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	b->s = xrealloc(b->s, b->len + (size_t)n + 1);
-	va_start(ap, fmt);
-	(void)vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
 
 /* Interface names go into the script between quotes: only what a link name
  * of ours can hold, so no input ever ends a string or a statement. */
@@ -107,19 +85,19 @@ static const struct cell_nft_net *net_of(const struct cell_nft_input *in, const 
 }
 
 /* Outbound NAT and hairpin NAT of one subnet. */
-static void add_masq(struct buf *b, const struct cell_cidr *c)
+static void add_masq(struct cell_buf *b, const struct cell_cidr *c)
 {
 	const char *kw = fam_kw(c->family);
 	char net[64];
 
 	cidr_str(c, net, sizeof(net));
-	add(b, "\t\t%s saddr %s %s daddr != %s masquerade\n", kw, net, kw, net);
-	add(b, "\t\t%s saddr %s %s daddr %s ct status dnat masquerade\n", kw, net, kw, net);
+	cell_buf_add(b, "\t\t%s saddr %s %s daddr != %s masquerade\n", kw, net, kw, net);
+	cell_buf_add(b, "\t\t%s saddr %s %s daddr %s ct status dnat masquerade\n", kw, net, kw, net);
 }
 
-static void add_postrouting(struct buf *b, const struct cell_nft_input *in)
+static void add_postrouting(struct cell_buf *b, const struct cell_nft_input *in)
 {
-	add(b, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy "
+	cell_buf_add(b, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy "
 	       "accept;\n");
 	for (size_t i = 0; i < in->n_nets; i++) {
 		const struct cell_nft_net *n = &in->nets[i];
@@ -130,11 +108,11 @@ static void add_postrouting(struct buf *b, const struct cell_nft_input *in)
 		if (n->has6)
 			add_masq(b, &n->subnet6);
 		if (n->has4)
-			add(b,
+			cell_buf_add(b,
 			    "\t\toifname \"%s\" ip saddr 127.0.0.0/8 ct status dnat masquerade\n",
 			    n->bridge);
 	}
-	add(b, "\t}\n");
+	cell_buf_add(b, "\t}\n");
 }
 
 static bool ip_unspecified(const unsigned char *addr, int family)
@@ -145,7 +123,7 @@ static bool ip_unspecified(const unsigned char *addr, int family)
 }
 
 /* One DNAT rule of a port for one family of the container's addresses. */
-static void add_dnat(struct buf *b, const struct cell_nft_port *p, int family)
+static void add_dnat(struct cell_buf *b, const struct cell_nft_port *p, int family)
 {
 	const struct cell_port *pp = &p->port;
 	const char *l4 = pp->proto == IPPROTO_UDP ? "udp" : "tcp";
@@ -153,20 +131,20 @@ static void add_dnat(struct buf *b, const struct cell_nft_port *p, int family)
 	char host[INET6_ADDRSTRLEN], to[INET6_ADDRSTRLEN];
 
 	ip_str(family, ctr, to, sizeof(to));
-	add(b, "\t\tfib daddr type local ");
+	cell_buf_add(b, "\t\tfib daddr type local ");
 	if (pp->host_family && !ip_unspecified(pp->host_ip, family)) {
 		ip_str(family, pp->host_ip, host, sizeof(host));
-		add(b, "%s daddr %s ", fam_kw(family), host);
+		cell_buf_add(b, "%s daddr %s ", fam_kw(family), host);
 	} else {
-		add(b, "meta nfproto %s ", family == AF_INET6 ? "ipv6" : "ipv4");
+		cell_buf_add(b, "meta nfproto %s ", family == AF_INET6 ? "ipv6" : "ipv4");
 	}
 	if (family == AF_INET6)
-		add(b, "%s dport %u dnat ip6 to [%s]:%u\n", l4, pp->host_port, to, pp->ctr_port);
+		cell_buf_add(b, "%s dport %u dnat ip6 to [%s]:%u\n", l4, pp->host_port, to, pp->ctr_port);
 	else
-		add(b, "%s dport %u dnat ip to %s:%u\n", l4, pp->host_port, to, pp->ctr_port);
+		cell_buf_add(b, "%s dport %u dnat ip to %s:%u\n", l4, pp->host_port, to, pp->ctr_port);
 }
 
-static void add_port(struct buf *b, const struct cell_nft_input *in, const struct cell_nft_port *p)
+static void add_port(struct cell_buf *b, const struct cell_nft_input *in, const struct cell_nft_port *p)
 {
 	const struct cell_nft_net *n = net_of(in, p->bridge);
 	int hf = p->port.host_family;
@@ -181,44 +159,44 @@ static void add_port(struct buf *b, const struct cell_nft_input *in, const struc
 
 /* prerouting: from outside and from the containers; output: from the host
  * itself, 127.0.0.1 included. */
-static void add_dnat_chain(struct buf *b, const struct cell_nft_input *in, const char *name,
+static void add_dnat_chain(struct cell_buf *b, const struct cell_nft_input *in, const char *name,
 			   const char *prio)
 {
-	add(b, "\tchain %s {\n\t\ttype nat hook %s priority %s; policy accept;\n", name, name,
+	cell_buf_add(b, "\tchain %s {\n\t\ttype nat hook %s priority %s; policy accept;\n", name, name,
 	    prio);
 	for (size_t i = 0; i < in->n_ports; i++)
 		add_port(b, in, &in->ports[i]);
-	add(b, "\t}\n");
+	cell_buf_add(b, "\t}\n");
 }
 
 /* Order matters: the drops of isolation come before any accept. */
-static void add_forward(struct buf *b, const struct cell_nft_input *in)
+static void add_forward(struct cell_buf *b, const struct cell_nft_input *in)
 {
 	const struct cell_nft_net *nets = in->nets;
 
-	add(b, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
+	cell_buf_add(b, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
 	for (size_t i = 0; i < in->n_nets; i++)
 		if (nets[i].isolated)
-			add(b, "\t\tiifname \"%s\" drop\n\t\toifname \"%s\" drop\n", nets[i].bridge,
+			cell_buf_add(b, "\t\tiifname \"%s\" drop\n\t\toifname \"%s\" drop\n", nets[i].bridge,
 			    nets[i].bridge);
 	/* published ports are as reachable from another network as from outside */
 	for (size_t i = 0; i < in->n_nets; i++)
 		if (!nets[i].isolated)
-			add(b, "\t\toifname \"%s\" ct status dnat accept\n", nets[i].bridge);
+			cell_buf_add(b, "\t\toifname \"%s\" ct status dnat accept\n", nets[i].bridge);
 	for (size_t i = 0; i < in->n_nets; i++)
 		for (size_t j = 0; j < in->n_nets; j++)
 			if (i != j && !nets[i].isolated && !nets[j].isolated)
-				add(b, "\t\tiifname \"%s\" oifname \"%s\" drop\n", nets[i].bridge,
+				cell_buf_add(b, "\t\tiifname \"%s\" oifname \"%s\" drop\n", nets[i].bridge,
 				    nets[j].bridge);
 	/* out freely, in only as replies: a container is not reachable from
 	 * outside but through a published port */
 	for (size_t i = 0; i < in->n_nets; i++)
 		if (!nets[i].isolated)
-			add(b,
+			cell_buf_add(b,
 			    "\t\tiifname \"%s\" accept\n\t\toifname \"%s\" ct state "
 			    "established,related accept\n\t\toifname \"%s\" drop\n",
 			    nets[i].bridge, nets[i].bridge, nets[i].bridge);
-	add(b, "\t}\n");
+	cell_buf_add(b, "\t}\n");
 }
 
 static bool input_safe(const struct cell_nft_input *in)
@@ -234,19 +212,19 @@ static bool input_safe(const struct cell_nft_input *in)
 
 char *cell_nft_script(const struct cell_nft_input *in)
 {
-	struct buf b = {0};
+	struct cell_buf b = {0};
 
 	if (!input_safe(in))
 		return NULL;
-	add(&b, "table inet %s {}\ndelete table inet %s\n", CELL_NFT_TABLE, CELL_NFT_TABLE);
+	cell_buf_add(&b, "table inet %s {}\ndelete table inet %s\n", CELL_NFT_TABLE, CELL_NFT_TABLE);
 	if (in->n_nets == 0)
 		return b.s;
-	add(&b, "table inet %s {\n", CELL_NFT_TABLE);
+	cell_buf_add(&b, "table inet %s {\n", CELL_NFT_TABLE);
 	add_postrouting(&b, in);
 	add_dnat_chain(&b, in, "prerouting", "dstnat");
 	add_dnat_chain(&b, in, "output", "-100");
 	add_forward(&b, in);
-	add(&b, "}\n");
+	cell_buf_add(&b, "}\n");
 	return b.s;
 }
 

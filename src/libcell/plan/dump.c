@@ -2,7 +2,6 @@
 /* struct cell_plan as text: what the golden files of tests/unit/plan-golden/ hold. */
 #include "plan.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -11,49 +10,28 @@
 #include "../base/cleanup.h"
 #include "../base/util.h"
 
-struct buf {
-	char *s;
-	size_t len;
-};
-
-static void __attribute__((format(printf, 2, 3))) add(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	b->s = xrealloc(b->s, b->len + (size_t)n + 1);
-	va_start(ap, fmt);
-	(void)vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
 
 /* " key=a,b" for the MS_* bits of flags; nothing when none. */
-static void add_ms(struct buf *b, const char *key, unsigned long flags)
+static void add_ms(struct cell_buf *b, const char *key, unsigned long flags)
 {
 	const char *sep = "=";
 
 	if (!flags)
 		return;
-	add(b, " %s", key);
+	cell_buf_add(b, " %s", key);
 	for (unsigned long bit = 1; bit; bit <<= 1) {
 		const char *name = bit == MS_REC ? "rec" : cell_ms_flag_name(bit);
 		if (!(flags & bit))
 			continue;
 		if (name)
-			add(b, "%s%s", sep, name);
+			cell_buf_add(b, "%s%s", sep, name);
 		else
-			add(b, "%s%#lx", sep, bit);
+			cell_buf_add(b, "%s%#lx", sep, bit);
 		sep = ",";
 	}
 }
 
-static void add_attr(struct buf *b, const char *key, uint64_t attr)
+static void add_attr(struct cell_buf *b, const char *key, uint64_t attr)
 {
 	static const struct {
 		uint64_t attr;
@@ -72,24 +50,24 @@ static void add_attr(struct buf *b, const char *key, uint64_t attr)
 
 	if (!attr)
 		return;
-	add(b, " %s", key);
+	cell_buf_add(b, " %s", key);
 	/* MOUNT_ATTR__ATIME covers noatime and strictatime; relatime is 0 */
 	if ((attr & MOUNT_ATTR__ATIME) == MOUNT_ATTR__ATIME) {
-		add(b, "%satime", sep);
+		cell_buf_add(b, "%satime", sep);
 		attr &= ~(uint64_t)MOUNT_ATTR__ATIME;
 		sep = ",";
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (attr & names[i].attr) {
-			add(b, "%s%s", sep, names[i].name);
+			cell_buf_add(b, "%s%s", sep, names[i].name);
 			sep = ",";
 		}
 }
 
-static void add_flag(struct buf *b, bool on, const char *name)
+static void add_flag(struct cell_buf *b, bool on, const char *name)
 {
 	if (on)
-		add(b, " %s", name);
+		cell_buf_add(b, " %s", name);
 }
 
 static const char *how_name(enum cell_mount_how how)
@@ -103,32 +81,32 @@ static const char *how_name(enum cell_mount_how how)
 	return names[how];
 }
 
-static void dump_cgroup(struct buf *b, const struct cell_cgroup_op *g)
+static void dump_cgroup(struct cell_buf *b, const struct cell_cgroup_op *g)
 {
-	add(b, "  cgroup %s %s host=%s", g->path, g->h->fstype, g->h->host_path);
+	cell_buf_add(b, "  cgroup %s %s host=%s", g->path, g->h->fstype, g->h->host_path);
 	if (g->h->options && *g->h->options)
-		add(b, " options=%s", g->h->options);
+		cell_buf_add(b, " options=%s", g->h->options);
 	for (size_t i = 0; g->h->aliases && g->h->aliases[i]; i++)
-		add(b, "%s%s", i ? "," : " links=", g->h->aliases[i]);
-	add(b, "\n");
+		cell_buf_add(b, "%s%s", i ? "," : " links=", g->h->aliases[i]);
+	cell_buf_add(b, "\n");
 }
 
-static void dump_mount(struct buf *b, const struct cell_mount_op *op)
+static void dump_mount(struct cell_buf *b, const struct cell_mount_op *op)
 {
 	const char *prop = cell_propagation_name(op->p.propagation);
 
-	add(b, "mount %zu %s %s", op->index, op->dest, how_name(op->how));
+	cell_buf_add(b, "mount %zu %s %s", op->index, op->dest, how_name(op->how));
 	if (op->type)
-		add(b, " type=%s", op->type);
-	add(b, " source=%s", op->source ? op->source : "-");
+		cell_buf_add(b, " type=%s", op->type);
+	cell_buf_add(b, " source=%s", op->source ? op->source : "-");
 	add_ms(b, "set", op->p.flags);
 	add_ms(b, "clear", op->p.clear);
 	if (prop)
-		add(b, " propagation=%s", prop);
+		cell_buf_add(b, " propagation=%s", prop);
 	add_attr(b, "rec-set", op->p.rec_set);
 	add_attr(b, "rec-clear", op->p.rec_clr);
 	if (op->p.data)
-		add(b, " data=%s", op->p.data);
+		cell_buf_add(b, " data=%s", op->p.data);
 	add_flag(b, op->recursive, "recursive");
 	add_flag(b, op->source_fd, "source-fd");
 	add_flag(b, op->keep_locked, "keep-locked");
@@ -136,7 +114,7 @@ static void dump_mount(struct buf *b, const struct cell_mount_op *op)
 	add_flag(b, op->ro_later, "ro-later");
 	add_flag(b, op->idmap, op->p.ridmap ? "ridmap" : "idmap");
 	add_flag(b, op->copy_up, "copy-up");
-	add(b, "\n");
+	cell_buf_add(b, "\n");
 	for (size_t i = 0; i < op->n_cgroups; i++)
 		dump_cgroup(b, &op->cgroups[i]);
 }
@@ -146,21 +124,21 @@ static char type_char(mode_t mode)
 	return S_ISBLK(mode) ? 'b' : S_ISFIFO(mode) ? 'p' : 'c';
 }
 
-static void dump_device(struct buf *b, const struct cell_dev_op *d)
+static void dump_device(struct cell_buf *b, const struct cell_dev_op *d)
 {
-	add(b, "device %s %c %u:%u %04o", d->path, type_char(d->mode), d->major, d->minor,
+	cell_buf_add(b, "device %s %c %u:%u %04o", d->path, type_char(d->mode), d->major, d->minor,
 	    (unsigned int)(d->mode & 07777));
 	if (d->uid_set)
-		add(b, " uid=%u", (unsigned int)d->uid);
+		cell_buf_add(b, " uid=%u", (unsigned int)d->uid);
 	if (d->gid_set)
-		add(b, " gid=%u", (unsigned int)d->gid);
-	add(b, " %s", d->bind_host ? "bind-host" : "mknod");
+		cell_buf_add(b, " gid=%u", (unsigned int)d->gid);
+	cell_buf_add(b, " %s", d->bind_host ? "bind-host" : "mknod");
 	if (d->from_spec)
-		add(b, " linux.devices[%zu]", d->index);
-	add(b, "\n");
+		cell_buf_add(b, " linux.devices[%zu]", d->index);
+	cell_buf_add(b, "\n");
 }
 
-static void dump_root(struct buf *b, const struct cell_plan *p)
+static void dump_root(struct cell_buf *b, const struct cell_plan *p)
 {
 	static const char *const switches[] = {
 	    [CELL_ROOT_PIVOT] = "pivot",
@@ -174,71 +152,71 @@ static void dump_root(struct buf *b, const struct cell_plan *p)
 	};
 	const char *during = cell_propagation_name(p->setup_propagation);
 
-	add(b, "rootfs %s bundle %s\n", p->rootfs, p->bundle);
-	add(b, "root %s%s%s mounting=%s", switches[p->root_switch],
+	cell_buf_add(b, "rootfs %s bundle %s\n", p->rootfs, p->bundle);
+	cell_buf_add(b, "root %s%s%s mounting=%s", switches[p->root_switch],
 	    p->no_mount_ns ? " no-mount-ns" : "", p->in_userns ? " userns" : "",
 	    during ? during : "-");
-	add(b, " dev=%s", dev[p->dev_setup]);
+	cell_buf_add(b, " dev=%s", dev[p->dev_setup]);
 	if (p->cgroupns)
-		add(b, " cgroupns");
-	add(b, "\n");
+		cell_buf_add(b, " cgroupns");
+	cell_buf_add(b, "\n");
 }
 
 /* Written by the parent before the child goes on: "uid_map write 0 1000 1", one line per
  * range, "setgroups deny" before an unprivileged gid_map. */
-static void dump_idmap(struct buf *b, const struct cell_idmap_op *op)
+static void dump_idmap(struct cell_buf *b, const struct cell_idmap_op *op)
 {
 	if (op->how == CELL_IDMAP_NONE)
 		return;
 	if (op->deny_setgroups)
-		add(b, "setgroups deny\n");
+		cell_buf_add(b, "setgroups deny\n");
 	for (size_t i = 0; i < op->n; i++)
-		add(b, "%s %s %u %u %u\n", op->file,
+		cell_buf_add(b, "%s %s %u %u %u\n", op->file,
 		    op->how == CELL_IDMAP_HELPER ? op->helper : "write", op->map[i].container_id,
 		    op->map[i].host_id, op->map[i].size);
 }
 
 /* After the pivot, in this order (rootfs.c's finalize). */
-static void dump_finalize(struct buf *b, const struct cell_plan *p)
+static void dump_finalize(struct cell_buf *b, const struct cell_plan *p)
 {
 	const char *prop = cell_propagation_name(p->propagation);
 
 	for (size_t i = 0; i < p->n_mounts; i++)
 		if (p->mounts[i].ro_later)
-			add(b, "readonly-mount %zu %s\n", p->mounts[i].index, p->mounts[i].dest);
+			cell_buf_add(b, "readonly-mount %zu %s\n", p->mounts[i].index, p->mounts[i].dest);
 	for (size_t i = 0; p->readonly_paths && p->readonly_paths[i]; i++)
-		add(b, "readonly %s\n", p->readonly_paths[i]);
+		cell_buf_add(b, "readonly %s\n", p->readonly_paths[i]);
 	for (size_t i = 0; p->masked_paths && p->masked_paths[i]; i++)
-		add(b, "masked %s\n", p->masked_paths[i]);
+		cell_buf_add(b, "masked %s\n", p->masked_paths[i]);
 	if (p->root_readonly)
-		add(b, "readonly-root\n");
+		cell_buf_add(b, "readonly-root\n");
 	if (prop)
-		add(b, "propagation %s\n", prop);
+		cell_buf_add(b, "propagation %s\n", prop);
 }
 
 char *cell_plan_dump(const struct cell_plan *p)
 {
-	struct buf b = {xstrdup(""), 0};
+	struct cell_buf b = {xstrdup(""), 0};
 
 	dump_root(&b, p);
 	dump_idmap(&b, &p->userns.uid);
 	dump_idmap(&b, &p->userns.gid);
 	if (p->hostname)
-		add(&b, "hostname %s\n", p->hostname);
+		cell_buf_add(&b, "hostname %s\n", p->hostname);
 	if (p->domainname)
-		add(&b, "domainname %s\n", p->domainname);
+		cell_buf_add(&b, "domainname %s\n", p->domainname);
 	for (size_t i = 0; i < p->n_mounts; i++)
 		dump_mount(&b, &p->mounts[i]);
 	for (size_t i = 0; i < p->n_devices; i++)
 		dump_device(&b, &p->devices[i]);
 	for (size_t i = 0; i < p->n_links; i++)
-		add(&b, "link /dev/%s -> %s%s\n", p->links[i].link.name, p->links[i].link.target,
+		cell_buf_add(&b, "link /dev/%s -> %s%s\n", p->links[i].link.name, p->links[i].link.target,
 		    p->links[i].replace ? " replace" : "");
 	for (size_t i = 0; i < p->n_sysctls; i++)
-		add(&b, "sysctl %s = %s\n", p->sysctls[i].path, p->sysctls[i].value);
+		cell_buf_add(&b, "sysctl %s = %s\n", p->sysctls[i].path, p->sysctls[i].value);
 	dump_finalize(&b, p);
 	/* the process's identity, at exec */
 	if (!p->userns.setgroups_allowed)
-		add(&b, "setgroups-syscall denied\n");
+		cell_buf_add(&b, "setgroups-syscall denied\n");
 	return b.s;
 }
