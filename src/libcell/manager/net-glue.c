@@ -118,7 +118,7 @@ int cell_manager_pasta_first(const struct cell_store *st, const struct cell_sett
 		return cell_err(err, r, "create %s", rundir);
 	w.ctr_run_dir = rundir;
 	if (cell_pasta_holder(rundir, &holder, err) < 0 ||
-	    cell_net_up(&st->net, &w, -1, (int)holder, err) < 0) {
+	    cell_net_up(&st->net, &w, -1, (int)holder, NULL, err) < 0) {
 		struct cell_error ignored = { 0 };
 		(void)cell_pasta_stop(rundir, &ignored);
 		return cell_err_prefix(err, "network of %s", s->name);
@@ -233,19 +233,11 @@ static char *hosts_text(const char *old, const char *name, const char *addrs)
 
 /* The gateway answers DNS (net/dns.h); a resolv.conf that is a symlink is the
  * container's own resolver's (systemd-resolved, resolvconf) and is left. */
-static void write_resolv(int rootfd, const char *name, const struct cell_lease *l,
-			 const struct cell_network *n)
+static void write_resolv(int rootfd, const char *name, const struct cell_net_given *g)
 {
-	char gw[CELL_IP_STRLEN] = "";
-	unsigned char a[16];
-
-	if (n->has4 && cell_cidr_host(&n->subnet4, 1, a) == 0)
-		cell_ip_format(AF_INET, a, gw, sizeof(gw));
-	else if (n->has6 && cell_cidr_host(&n->subnet6, 1, a) == 0)
-		cell_ip_format(AF_INET6, a, gw, sizeof(gw));
 	_cleanup_free_ char *text = xasprintf("# written by cell at each start: network %s\n"
 					      "nameserver %s\n",
-					      l->network, gw);
+					      g->network, g->dns);
 	int r = cell_root_write_file(rootfd, "etc/resolv.conf", 0644, text);
 	if (r < 0)
 		cell_debug("%s: /etc/resolv.conf left as it is (%s)", name, strerror(-r));
@@ -265,25 +257,21 @@ static void write_hosts(int rootfd, const char *name, const char *addrs)
 		cell_debug("%s: /etc/hosts not written (%s)", name, strerror(-r));
 }
 
-static void write_name_files(const struct cell_store *st, const struct cell_settings *s)
+/* from what cell_net_up gave: no second look at the registry or the links */
+static void write_name_files(const struct cell_store *st, const struct cell_settings *s,
+			     const struct cell_net_given *g)
 {
 	_cleanup_free_ char *dir = cell_store_dir(st, s->name);
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
-	_cleanup_free_ char *addrs = cell_manager_net_address(st, s->name);
-	struct cell_net_status *nets = NULL;
-	size_t n_nets = 0;
-	struct cell_lease l = {0};
-	struct cell_error ignored = {0};
+	_cleanup_free_ char *addrs =
+		xasprintf("%s%s%s", g->ip4, *g->ip4 && *g->ip6 ? "," : "", g->ip6);
 	_cleanup_close_ int rootfd = cell_root_open(rootfs);
 
-	if (rootfd < 0 || !addrs ||
-	    cell_net_lease_of(&st->net, st->root_real, s->name, &l, &ignored) < 0)
+	if (rootfd < 0 || !*addrs)
 		return;
-	if (cell_net_list(&st->net, l.network, &nets, &n_nets, &ignored) == 0 && n_nets == 1)
-		write_resolv(rootfd, s->name, &l, &nets[0].net);
-	cell_net_status_free(nets, n_nets);
+	if (*g->dns)
+		write_resolv(rootfd, s->name, g);
 	write_hosts(rootfd, s->hostname ? s->hostname : s->name, addrs);
-	cell_lease_clear(&l);
 }
 
 int cell_manager_net_up(const struct cell_store *st, const char *name, pid_t init,
@@ -307,10 +295,11 @@ int cell_manager_net_up(const struct cell_store *st, const char *name, pid_t ini
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return cell_err(err, errno, "open %s (the container's network namespace)", path);
-	if (cell_net_up(&st->net, &w, fd, (int)init, err) < 0)
+	struct cell_net_given given = { 0 };
+	if (cell_net_up(&st->net, &w, fd, (int)init, &given, err) < 0)
 		return cell_err_prefix(err, "network of %s", name);
 	if (w.kind == CELL_NET_BRIDGE)
-		write_name_files(st, s);
+		write_name_files(st, s, &given);
 	if (w.kind == CELL_NET_PASTA)
 		write_pasta_resolv(st, name);
 	return 0;

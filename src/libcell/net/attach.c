@@ -146,9 +146,27 @@ static int veth_on_bridge(struct cell_nl *host, const struct cell_network *n,
 	return n->isolated || hairpin ? cell_nl_brport_set(host, hl.ifindex, &flags, err) : 0;
 }
 
+/* what the container got, for its resolver files */
+static void fill_given(const struct cell_network *n, const struct cell_lease *l,
+		       struct cell_net_given *out)
+{
+	unsigned char gw[16];
+
+	*out = (struct cell_net_given){ 0 };
+	(void)snprintf(out->network, sizeof(out->network), "%s", n->name);
+	if (l->has4)
+		cell_ip_format(AF_INET, l->ip4, out->ip4, sizeof(out->ip4));
+	if (l->has6)
+		cell_ip_format(AF_INET6, l->ip6, out->ip6, sizeof(out->ip6));
+	if (n->has4 && cell_cidr_host(&n->subnet4, 1, gw) == 0)
+		cell_ip_format(AF_INET, gw, out->dns, sizeof(out->dns));
+	else if (n->has6 && cell_cidr_host(&n->subnet6, 1, gw) == 0)
+		cell_ip_format(AF_INET6, gw, out->dns, sizeof(out->dns));
+}
+
 static int bridged_up(const struct cell_net_paths *p, struct cell_netreg *g, struct cell_nl *host,
 		      const struct cell_net_want *w, int netns_fd, const char *ifname,
-		      struct cell_error *err)
+		      struct cell_net_given *given, struct cell_error *err)
 {
 	_cleanup_(cell_lease_clear) struct cell_lease l = {0};
 	const struct cell_network *n = NULL;
@@ -171,11 +189,13 @@ static int bridged_up(const struct cell_net_paths *p, struct cell_netreg *g, str
 	(void)snprintf(rec.ifname, sizeof(rec.ifname), "%s", ifname);
 	if ((r = cell_net_rec_write(p, &rec, err)) < 0)
 		return r;
+	if (given)
+		fill_given(n, &l, given);
 	return cell_net_sync(p, g, host, false, err);
 }
 
 static int bridge_up(const struct cell_net_paths *p, const struct cell_net_want *w, int netns_fd,
-		     struct cell_error *err)
+		     struct cell_net_given *given, struct cell_error *err)
 {
 	_cleanup_(cell_netreg_closep) struct cell_netreg *g = NULL;
 	_cleanup_(cell_nl_closep) struct cell_nl *host = NULL;
@@ -185,7 +205,7 @@ static int bridge_up(const struct cell_net_paths *p, const struct cell_net_want 
 	cell_net_host_ifname(w->store, w->name, ifname);
 	if ((r = cell_net_registry(p, &g, err)) < 0 || (r = cell_nl_open(&host, -1, err)) < 0)
 		return r;
-	if ((r = bridged_up(p, g, host, w, netns_fd, ifname, err)) < 0) {
+	if ((r = bridged_up(p, g, host, w, netns_fd, ifname, given, err)) < 0) {
 		struct cell_error ignored = {0};
 		(void)cell_nl_link_del(host, ifname, &ignored);
 		cell_net_rec_remove(p, ifname);
@@ -248,13 +268,13 @@ static int pasta_up(const struct cell_net_paths *p, const struct cell_net_want *
 }
 
 int cell_net_up(const struct cell_net_paths *p, const struct cell_net_want *w, int netns_fd,
-		int init, struct cell_error *err)
+		int init, struct cell_net_given *given, struct cell_error *err)
 {
 	switch (w->kind) {
 	case CELL_NET_PASTA:
 		return pasta_up(p, w, init, err);
 	case CELL_NET_BRIDGE:
-		return bridge_up(p, w, netns_fd, err);
+		return bridge_up(p, w, netns_fd, given, err);
 	case CELL_NET_MACVLAN:
 	case CELL_NET_IPVLAN:
 		return vlan_up(w, netns_fd, err);

@@ -75,10 +75,17 @@ int cell_net_release(const struct cell_net_paths *p, const char *store, const ch
 int cell_net_lease_of(const struct cell_net_paths *p, const char *store, const char *name,
 		      struct cell_lease *out, struct cell_error *err);
 
+/* What a bridged container got (cell_net_up's out): its addresses and its
+ * network's DNS (the gateway), as text; "" where it has none. */
+struct cell_net_given {
+	char network[CELL_NET_NAME_MAX + 1];
+	char ip4[CELL_IP_STRLEN], ip6[CELL_IP_STRLEN], dns[CELL_IP_STRLEN];
+};
 /* Start, between the runtime's create and start: the container's network in
- * the namespace of netns_fd (its init's), init its pid (for pasta). */
+ * the namespace of netns_fd (its init's), init its pid (for pasta); given
+ * (may be NULL) is filled for a bridged one. */
 int cell_net_up(const struct cell_net_paths *p, const struct cell_net_want *w, int netns_fd,
-		int init, struct cell_error *err);
+		int init, struct cell_net_given *given, struct cell_error *err);
 /* Stop, cleanup (also of what a crash left): the host side of store/name goes,
  * and what no running container needs any more.  (A pasta goes with
  * cell_pasta_stop of the container's runtime directory, before that does.) */
