@@ -361,35 +361,9 @@ int cell_dns_sync(const struct cell_dns_net *n, const char *dnsmasq, struct cell
 	return 0;
 }
 
-/* true when the process behind pidfd has exited within ms. */
-static bool exited_within(int pidfd, int ms)
+static bool dns_ours(pid_t pid, void *rundir)
 {
-	struct pollfd p = {.fd = pidfd, .events = POLLIN};
-	int r;
-
-	while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
-		;
-	return r > 0;
-}
-
-/* SIGTERM, a second to go, then SIGKILL.  The pidfd holds on to the process
- * itself: once it is open and the start time still matches, no signal can
- * reach another process that got the pid. */
-static int terminate(const char *rundir, pid_t pid)
-{
-	_cleanup_close_ int pidfd = cell_sys_pidfd_open(pid, 0);
-
-	if (pidfd < 0)
-		return errno == ESRCH ? 0 : -errno;
-	if (cell_dns_pid(rundir) != pid)
-		return 0;
-	if (cell_sys_pidfd_send_signal(pidfd, SIGTERM, NULL, 0) < 0)
-		return errno == ESRCH ? 0 : -errno;
-	if (exited_within(pidfd, 1000))
-		return 0;
-	if (cell_sys_pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0)
-		return errno == ESRCH ? 0 : -errno;
-	return exited_within(pidfd, 1000) ? 0 : -ETIMEDOUT;
+	return cell_dns_pid(rundir) == pid;
 }
 
 int cell_dns_stop(const char *rundir, struct cell_error *err)
@@ -397,7 +371,7 @@ int cell_dns_stop(const char *rundir, struct cell_error *err)
 	pid_t pid = cell_dns_pid(rundir);
 	int r;
 
-	if (pid > 0 && (r = terminate(rundir, pid)) < 0)
+	if (pid > 0 && (r = cell_run_terminate(pid, dns_ours, (void *)rundir, 1000)) < 0)
 		return cell_err(err, r, "stop dnsmasq (pid %d)", (int)pid);
 	r = cell_rm_rf(rundir);
 	if (r < 0 && r != -ENOENT)

@@ -198,34 +198,23 @@ static int spawn(const struct cell_pasta *p, int errfd, struct cell_error *err)
 	return 0;
 }
 
-/* true when the process behind pidfd has exited within ms. */
-static bool exited_within(int pidfd, int ms)
-{
-	struct pollfd pf = {.fd = pidfd, .events = POLLIN};
-	int r;
+struct record {
+	const char *dir, *file;
+};
 
-	while ((r = poll(&pf, 1, ms)) < 0 && errno == EINTR)
-		;
-	return r > 0;
+/* still the process its record names (pid and start time) */
+static bool recorded(pid_t pid, void *arg)
+{
+	const struct record *rec = arg;
+
+	return recorded_pid(rec->dir, rec->file) == pid;
 }
 
-/* Once the pidfd is open and the start time still matches, no signal can
- * reach another process that got the pid. */
 static int terminate(const char *dir, const char *file, pid_t pid)
 {
-	_cleanup_close_ int pidfd = cell_sys_pidfd_open(pid, 0);
+	struct record rec = { dir, file };
 
-	if (pidfd < 0)
-		return errno == ESRCH ? 0 : -errno;
-	if (recorded_pid(dir, file) != pid)
-		return 0;
-	if (cell_sys_pidfd_send_signal(pidfd, SIGTERM, NULL, 0) < 0)
-		return errno == ESRCH ? 0 : -errno;
-	if (exited_within(pidfd, 1000))
-		return 0;
-	if (cell_sys_pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0)
-		return errno == ESRCH ? 0 : -errno;
-	return exited_within(pidfd, 1000) ? 0 : -ETIMEDOUT;
+	return cell_run_terminate(pid, recorded, &rec, 1000);
 }
 
 static int stop_one(const char *dir, const char *file, const char *what, struct cell_error *err)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 
 #include "../base/cleanup.h"
 #include "../base/util.h"
+#include "syscalls.h"
 
 extern char **environ;
 
@@ -177,4 +179,32 @@ int cell_run_wait(pid_t pid, int *status)
 		if (errno != EINTR)
 			return -errno;
 	return 0;
+}
+
+/* true when the process behind pidfd has exited within ms */
+static bool exited_within(int pidfd, int ms)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	int r;
+
+	while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
+		;
+	return r > 0;
+}
+
+int cell_run_terminate(pid_t pid, bool (*ours)(pid_t pid, void *arg), void *arg, int grace_ms)
+{
+	_cleanup_close_ int pidfd = cell_sys_pidfd_open(pid, 0);
+
+	if (pidfd < 0)
+		return errno == ESRCH ? 0 : -errno;
+	if (!ours(pid, arg))
+		return 0;
+	if (cell_sys_pidfd_send_signal(pidfd, SIGTERM, NULL, 0) < 0)
+		return errno == ESRCH ? 0 : -errno;
+	if (exited_within(pidfd, grace_ms))
+		return 0;
+	if (cell_sys_pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0)
+		return errno == ESRCH ? 0 : -errno;
+	return exited_within(pidfd, grace_ms) ? 0 : -ETIMEDOUT;
 }

@@ -37,3 +37,9 @@ struct cell_run {
 pid_t cell_run_start(const struct cell_run *r, const char **step);
 /* waitpid(2) for pid, again after EINTR: 0 and its status, or -errno. */
 int cell_run_wait(pid_t pid, int *status);
+/* Stop a program we started that is no child of ours (a daemon): SIGTERM,
+ * grace_ms to exit, then SIGKILL and grace_ms again.  The pid is held by a
+ * pidfd first, and signalled only if ours(pid, arg) still says it is ours
+ * (pid plus start time, a pid file, a command line): a pid reused since can
+ * never be hit.  0 when it is gone (or was not ours), -ETIMEDOUT, -errno. */
+int cell_run_terminate(pid_t pid, bool (*ours)(pid_t pid, void *arg), void *arg, int grace_ms);
